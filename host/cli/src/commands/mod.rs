@@ -1,0 +1,53 @@
+//! One module per subcommand; `run` dispatches.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use weft_runtime::{Runtime, RuntimeConfig};
+
+use crate::cli::{Cli, Command, PluginCommand};
+
+mod plugin_inspect;
+mod plugin_run;
+
+/// Run the parsed command line.
+pub fn run(cli: Cli) -> Result<ExitCode> {
+    let tokio = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("could not start the async runtime")?;
+    tokio.block_on(async {
+        match cli.command {
+            Command::Plugin(PluginCommand::Inspect(args)) => plugin_inspect::run(args).await,
+            Command::Plugin(PluginCommand::Run(args)) => plugin_run::run(args).await,
+        }
+    })
+}
+
+/// The Wasm runtime for commands that run outside a project: compiled components
+/// are cached under `$WEFT_COMPONENT_CACHE`, else `~/.cache/weft/components`.
+pub(crate) fn standalone_runtime() -> Result<Runtime> {
+    let cache_dir = std::env::var_os("WEFT_COMPONENT_CACHE")
+        .map(PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/weft/components"))
+        });
+    Runtime::new(RuntimeConfig {
+        cache_dir,
+        ..RuntimeConfig::default()
+    })
+    .context("could not set up the Wasm runtime")
+}
+
+/// Read a JSON argument given inline or as `@file`, and check it is JSON.
+pub(crate) fn json_arg(what: &str, text: &str) -> Result<String> {
+    let text = match text.strip_prefix('@') {
+        Some(path) => std::fs::read_to_string(path)
+            .with_context(|| format!("could not read {what} from {path}"))?,
+        None => text.to_owned(),
+    };
+    serde_json::from_str::<serde_json::Value>(&text)
+        .with_context(|| format!("{what} is not valid JSON"))?;
+    Ok(text)
+}

@@ -1,0 +1,18 @@
+//! Domain types shared by every weft crate.
+//!
+//! This crate knows nothing of wasmtime or redb: it holds the plain Rust shape of
+//! what crosses the plugin boundary (see `wit/` for the contract itself), so that
+//! the engine, the store and the CLI can speak about plugin calls without linking
+//! the runtime.
+
+mod plugin_kind;
+mod plugin_types;
+
+pub use plugin_kind::{PluginKind, UnknownPluginKind};
+pub use plugin_types::{
+    AttemptInfo, Candidate, ChatMessage, Completion, CompletionRequest, LogLevel, PluginError,
+    PoolState, RetryDecision, RunInfo, TenantLoad, Usage,
+};
+
+/// The version of the WIT package `weft:plugin` this host implements.
+pub const WIT_PACKAGE_VERSION: &str = "0.1.0";

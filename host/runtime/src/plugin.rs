@@ -1,0 +1,334 @@
+//! A loaded plugin, and the four kinds of call. Each call gets a fresh `Store`
+//! from the pre-instantiated component, runs under the call's limits, and any
+//! failure (trap, limit, deadline) fails that call alone.
+
+use std::sync::Arc;
+
+use wasmtime::Store;
+use wasmtime::component::InstancePre;
+use weft_core::{
+    AttemptInfo, Candidate, Completion, CompletionRequest, PluginKind, PoolState, RetryDecision,
+    RunInfo,
+};
+
+use crate::bindings::{model_adapter, pool_policy, retry_strategy, step};
+use crate::cache::ComponentOrigin;
+use crate::convert;
+use crate::error::{CallError, LoadError, StderrTail};
+use crate::host_api::CallContext;
+use crate::limits::LimitHit;
+use crate::state::CallState;
+
+/// Where each export's functions are, looked up once at load time.
+pub(crate) enum ExportIndices {
+    Step(step::GuestIndices),
+    Model(model_adapter::GuestIndices),
+    Retry(retry_strategy::GuestIndices),
+    Pool(pool_policy::GuestIndices),
+}
+
+impl ExportIndices {
+    pub(crate) fn new(kind: PluginKind, pre: &InstancePre<CallState>) -> Result<Self, LoadError> {
+        let wrong = |e: wasmtime::Error| LoadError::WrongSignature {
+            export: kind.export_name(),
+            detail: format!("{e:#}"),
+        };
+        Ok(match kind {
+            PluginKind::Step => Self::Step(step::GuestIndices::new(pre).map_err(wrong)?),
+            PluginKind::Model => Self::Model(model_adapter::GuestIndices::new(pre).map_err(wrong)?),
+            PluginKind::Retry => {
+                Self::Retry(retry_strategy::GuestIndices::new(pre).map_err(wrong)?)
+            }
+            PluginKind::Pool => Self::Pool(pool_policy::GuestIndices::new(pre).map_err(wrong)?),
+        })
+    }
+}
+
+/// A component checked against its world and ready to be called.
+pub struct Plugin {
+    name: Arc<str>,
+    kind: PluginKind,
+    sha256: String,
+    size: usize,
+    origin: ComponentOrigin,
+    pre: InstancePre<CallState>,
+    exports: ExportIndices,
+}
+
+impl Plugin {
+    pub(crate) fn new(
+        name: Arc<str>,
+        kind: PluginKind,
+        sha256: String,
+        size: usize,
+        origin: ComponentOrigin,
+        pre: InstancePre<CallState>,
+        exports: ExportIndices,
+    ) -> Self {
+        Self {
+            name,
+            kind,
+            sha256,
+            size,
+            origin,
+            pre,
+            exports,
+        }
+    }
+
+    /// The name it was loaded under (the file stem for files).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Its world.
+    pub fn kind(&self) -> PluginKind {
+        self.kind
+    }
+
+    /// Hex SHA-256 of the component's bytes.
+    pub fn sha256(&self) -> &str {
+        &self.sha256
+    }
+
+    /// Size of the component in bytes.
+    pub fn size(&self) -> usize {
+        self.size
+    }
+
+    /// Whether loading compiled it, or found it in the memory or disk cache.
+    pub fn origin(&self) -> ComponentOrigin {
+        self.origin
+    }
+
+    fn store(&self, ctx: &CallContext) -> Store<CallState> {
+        let mut store = Store::new(self.pre.engine(), CallState::new(self.name.clone(), ctx));
+        store.limiter(|s| &mut s.limiter);
+        // Yield to the scheduler at every epoch tick: the deadline below can then
+        // stop even a plugin that never returns.
+        store.epoch_deadline_async_yield_and_update(1);
+        store
+    }
+
+    /// Instantiate and look up the typed exports once, to surface signature and
+    /// start-up errors at load time.
+    pub(crate) async fn trial_instantiate(&self, ctx: &CallContext) -> Result<(), LoadError> {
+        let mut store = self.store(ctx);
+        let fut = async {
+            let instance = self
+                .pre
+                .instantiate_async(&mut store)
+                .await
+                .map_err(TrialFailure::Instantiate)?;
+            match &self.exports {
+                ExportIndices::Step(i) => i.load(&mut store, &instance).map(drop),
+                ExportIndices::Model(i) => i.load(&mut store, &instance).map(drop),
+                ExportIndices::Retry(i) => i.load(&mut store, &instance).map(drop),
+                ExportIndices::Pool(i) => i.load(&mut store, &instance).map(drop),
+            }
+            .map_err(TrialFailure::Signature)
+        };
+        match tokio::time::timeout(ctx.limits.timeout, fut).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(TrialFailure::Signature(e))) => Err(LoadError::WrongSignature {
+                export: self.kind.export_name(),
+                detail: format!("{e:#}"),
+            }),
+            Ok(Err(TrialFailure::Instantiate(e))) => {
+                Err(LoadError::Instantiate(classify(e, &store, ctx).to_string()))
+            }
+            Err(_) => Err(LoadError::Instantiate(format!(
+                "instantiation did not finish within {:?}",
+                ctx.limits.timeout
+            ))),
+        }
+    }
+
+    /// Run a step plugin once. `config` and `input` must be JSON; the output is
+    /// checked to be JSON within the output cap.
+    pub async fn run_step(
+        &self,
+        ctx: &CallContext,
+        info: &RunInfo,
+        config: &str,
+        input: &str,
+    ) -> Result<String, CallError> {
+        let ExportIndices::Step(indices) = &self.exports else {
+            return Err(self.wrong_kind(PluginKind::Step));
+        };
+        let mut store = self.store(ctx);
+        let info = convert::run_info_to_guest(info);
+        let fut = async {
+            let instance = self.pre.instantiate_async(&mut store).await?;
+            let guest = indices.load(&mut store, &instance)?;
+            guest
+                .call_run(&mut store, &info, &config.to_owned(), &input.to_owned())
+                .await
+        };
+        let outcome = tokio::time::timeout(ctx.limits.timeout, fut).await;
+        let output = settle(outcome, &store, ctx)?.map_err(convert::error_from_guest)?;
+        check_size(output.len(), ctx)?;
+        check_json(&output)?;
+        Ok(output)
+    }
+
+    /// Ask a model adapter for a completion.
+    pub async fn complete(
+        &self,
+        ctx: &CallContext,
+        config: &str,
+        req: &CompletionRequest,
+    ) -> Result<Completion, CallError> {
+        let ExportIndices::Model(indices) = &self.exports else {
+            return Err(self.wrong_kind(PluginKind::Model));
+        };
+        let mut store = self.store(ctx);
+        let req = convert::request_to_guest(req);
+        let fut = async {
+            let instance = self.pre.instantiate_async(&mut store).await?;
+            let guest = indices.load(&mut store, &instance)?;
+            guest
+                .call_complete(&mut store, &config.to_owned(), &req)
+                .await
+        };
+        let outcome = tokio::time::timeout(ctx.limits.timeout, fut).await;
+        let completion = settle(outcome, &store, ctx)?.map_err(convert::error_from_guest)?;
+        check_size(
+            completion.text.len() + completion.model.len() + completion.finish_reason.len(),
+            ctx,
+        )?;
+        Ok(convert::completion_from_guest(completion))
+    }
+
+    /// Ask a retry strategy what to do after a failed attempt.
+    pub async fn decide(
+        &self,
+        ctx: &CallContext,
+        config: &str,
+        attempt: &AttemptInfo,
+    ) -> Result<RetryDecision, CallError> {
+        let ExportIndices::Retry(indices) = &self.exports else {
+            return Err(self.wrong_kind(PluginKind::Retry));
+        };
+        let mut store = self.store(ctx);
+        let attempt = convert::attempt_to_guest(attempt);
+        let fut = async {
+            let instance = self.pre.instantiate_async(&mut store).await?;
+            let guest = indices.load(&mut store, &instance)?;
+            guest
+                .call_decide(&mut store, &config.to_owned(), &attempt)
+                .await
+        };
+        let outcome = tokio::time::timeout(ctx.limits.timeout, fut).await;
+        let decision = settle(outcome, &store, ctx)?;
+        Ok(convert::decision_from_guest(decision))
+    }
+
+    /// Ask a pool policy which candidates to admit. Returns the ids as the policy
+    /// gave them; the caller enforces its own hard limits.
+    pub async fn select(
+        &self,
+        ctx: &CallContext,
+        config: &str,
+        state: &PoolState,
+        candidates: &[Candidate],
+    ) -> Result<Vec<String>, CallError> {
+        let ExportIndices::Pool(indices) = &self.exports else {
+            return Err(self.wrong_kind(PluginKind::Pool));
+        };
+        let mut store = self.store(ctx);
+        let state = convert::pool_state_to_guest(state);
+        let candidates: Vec<_> = candidates.iter().map(convert::candidate_to_guest).collect();
+        let fut = async {
+            let instance = self.pre.instantiate_async(&mut store).await?;
+            let guest = indices.load(&mut store, &instance)?;
+            guest
+                .call_select(&mut store, &config.to_owned(), &state, &candidates)
+                .await
+        };
+        let outcome = tokio::time::timeout(ctx.limits.timeout, fut).await;
+        let chosen = settle(outcome, &store, ctx)?;
+        check_size(chosen.iter().map(String::len).sum(), ctx)?;
+        Ok(chosen)
+    }
+
+    fn wrong_kind(&self, expected: PluginKind) -> CallError {
+        CallError::WrongKind {
+            expected,
+            actual: self.kind,
+        }
+    }
+}
+
+/// How a trial instantiation failed.
+enum TrialFailure {
+    Instantiate(wasmtime::Error),
+    Signature(wasmtime::Error),
+}
+
+/// Turn the outcome of a call (timed out, failed, or returned) into the call's
+/// result, naming the limit that stopped it where one did.
+fn settle<R>(
+    outcome: Result<wasmtime::Result<R>, tokio::time::error::Elapsed>,
+    store: &Store<CallState>,
+    ctx: &CallContext,
+) -> Result<R, CallError> {
+    store.data().finish_logs();
+    match outcome {
+        Err(_) => Err(CallError::DeadlineExceeded {
+            timeout: ctx.limits.timeout,
+        }),
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(e)) => Err(classify(e, store, ctx)),
+    }
+}
+
+fn classify(e: wasmtime::Error, store: &Store<CallState>, ctx: &CallContext) -> CallError {
+    let state = store.data();
+    match state.limiter.hit {
+        Some(LimitHit::Memory { cap, requested }) => {
+            return CallError::MemoryLimit { cap, requested };
+        }
+        Some(LimitHit::Table { cap, requested }) => {
+            return CallError::TableLimit { cap, requested };
+        }
+        None => {}
+    }
+    let stderr = StderrTail(state.output_tail());
+    match e.downcast_ref::<wasmtime::Trap>() {
+        Some(wasmtime::Trap::StackOverflow) => CallError::StackOverflow { stderr },
+        Some(wasmtime::Trap::Interrupt) => CallError::DeadlineExceeded {
+            timeout: ctx.limits.timeout,
+        },
+        Some(trap) => CallError::Trap {
+            message: trap.to_string(),
+            stderr,
+        },
+        None if is_instantiation_error(&e) => CallError::Instantiate(format!("{e:#}")),
+        None => CallError::Trap {
+            message: format!("{e:#}"),
+            stderr,
+        },
+    }
+}
+
+fn is_instantiation_error(e: &wasmtime::Error) -> bool {
+    let text = format!("{e:#}");
+    text.contains("instantiat") || text.contains("resource limit")
+}
+
+fn check_size(size: usize, ctx: &CallContext) -> Result<(), CallError> {
+    if size > ctx.limits.output_bytes {
+        return Err(CallError::OutputTooLarge {
+            size,
+            cap: ctx.limits.output_bytes,
+        });
+    }
+    Ok(())
+}
+
+fn check_json(text: &str) -> Result<(), CallError> {
+    serde_json::from_str::<serde::de::IgnoredAny>(text)
+        .map(drop)
+        .map_err(|e| CallError::InvalidJson(e.to_string()))
+}
