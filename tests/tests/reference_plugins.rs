@@ -1,6 +1,8 @@
 //! The reference plugins (Rust, Python, JavaScript) run in the real runtime and
 //! give the right answers.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "a test should fail loudly")]
+
 use std::sync::Arc;
 
 use serde_json::{Value, json};

@@ -41,5 +41,5 @@ pub use host_api::{
     CallContext, LogLine, LogSink, MemoryLog, SingleAdapterHost, StepHost, TracingLog,
 };
 pub use limits::CallLimits;
-pub use plugin::Plugin;
+pub use plugin::{Plugin, bench};
 pub use world::ComponentShape;

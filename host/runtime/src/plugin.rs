@@ -4,8 +4,8 @@
 
 use std::sync::Arc;
 
-use wasmtime::Store;
 use wasmtime::component::InstancePre;
+use wasmtime::{Store, UpdateDeadline};
 use weft_core::{
     AttemptInfo, Candidate, Completion, CompletionRequest, PluginKind, PoolState, RetryDecision,
     RunInfo,
@@ -104,9 +104,16 @@ impl Plugin {
     fn store(&self, ctx: &CallContext) -> Store<CallState> {
         let mut store = Store::new(self.pre.engine(), CallState::new(self.name.clone(), ctx));
         store.limiter(|s| &mut s.limiter);
-        // Yield to the scheduler at every epoch tick: the deadline below can then
-        // stop even a plugin that never returns.
-        store.epoch_deadline_async_yield_and_update(1);
+        // Yield to the scheduler at every epoch tick, so the deadline can stop even
+        // a plugin that never returns. tokio's own `yield_now` (not wasmtime's
+        // generic wake-and-pend) makes the scheduler run other tasks first; without
+        // it a spinning plugin starves its neighbours on the same worker thread.
+        store.epoch_deadline_callback(|_| {
+            Ok(UpdateDeadline::YieldCustom(
+                1,
+                Box::pin(tokio::task::yield_now()),
+            ))
+        });
         store
     }
 
@@ -331,4 +338,47 @@ fn check_json(text: &str) -> Result<(), CallError> {
     serde_json::from_str::<serde::de::IgnoredAny>(text)
         .map(drop)
         .map_err(|e| CallError::InvalidJson(e.to_string()))
+}
+
+/// Measurement hooks for `cargo bench`; not part of the API.
+#[doc(hidden)]
+pub mod bench {
+    use std::time::{Duration, Instant};
+
+    use super::{CallContext, ExportIndices, Plugin, convert};
+
+    /// Instantiate a step plugin once, then time `iterations` calls of `run` on
+    /// that one instance (the sandbox normally uses a fresh instance per call;
+    /// this isolates the cost of the call itself). `None` if it is not a step or
+    /// a call fails.
+    pub async fn step_call_only(
+        plugin: &Plugin,
+        ctx: &CallContext,
+        input: &str,
+        iterations: u64,
+    ) -> Option<Duration> {
+        let ExportIndices::Step(indices) = &plugin.exports else {
+            return None;
+        };
+        let mut store = plugin.store(ctx);
+        let instance = plugin.pre.instantiate_async(&mut store).await.ok()?;
+        let guest = indices.load(&mut store, &instance).ok()?;
+        let info = convert::run_info_to_guest(&weft_core::RunInfo {
+            run_id: "bench".into(),
+            flow_id: "bench".into(),
+            step_id: "bench".into(),
+            attempt: 1,
+            tenant: "bench".into(),
+        });
+        let (config, input) = ("{}".to_owned(), input.to_owned());
+        let started = Instant::now();
+        for _ in 0..iterations {
+            guest
+                .call_run(&mut store, &info, &config, &input)
+                .await
+                .ok()?
+                .ok()?;
+        }
+        Some(started.elapsed())
+    }
 }
