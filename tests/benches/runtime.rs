@@ -5,7 +5,11 @@
 //! per-call latency histogram (p50/p99) of instantiate + call is printed.
 
 #![allow(missing_docs, reason = "criterion_group! generates an undocumented fn")]
-#![allow(clippy::unwrap_used, clippy::expect_used, reason = "a benchmark should fail loudly")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a benchmark should fail loudly"
+)]
 
 use std::time::{Duration, Instant};
 
@@ -55,19 +59,24 @@ fn calls(c: &mut Criterion) {
 fn startup(c: &mut Criterion) {
     let rt = tokio();
     let dir = std::env::temp_dir().join(format!("weft-bench-cache-{}", std::process::id()));
-    let config = RuntimeConfig { cache_dir: Some(dir.clone()), ..RuntimeConfig::default() };
+    let config = RuntimeConfig {
+        cache_dir: Some(dir.clone()),
+        ..RuntimeConfig::default()
+    };
     let mut group = c.benchmark_group("load at start-up");
     group.sample_size(20);
     for name in ["echo", "text-stats"] {
         let bytes = plugin_bytes(name);
         // Fill the disk cache once.
         let warm = Runtime::new(config.clone()).unwrap();
-        rt.block_on(warm.load(name, &bytes, PluginKind::Step)).unwrap();
+        rt.block_on(warm.load(name, &bytes, PluginKind::Step))
+            .unwrap();
         group.bench_function(format!("{name} from disk cache"), |b| {
             b.iter(|| {
                 // A new runtime has an empty memory cache, as after a restart.
                 let fresh = Runtime::new(config.clone()).unwrap();
-                rt.block_on(fresh.load(name, &bytes, PluginKind::Step)).unwrap()
+                rt.block_on(fresh.load(name, &bytes, PluginKind::Step))
+                    .unwrap()
             })
         });
     }
@@ -75,7 +84,8 @@ fn startup(c: &mut Criterion) {
         let bytes = plugin_bytes("echo");
         b.iter(|| {
             let fresh = Runtime::new(RuntimeConfig::default()).unwrap();
-            rt.block_on(fresh.load("echo", &bytes, PluginKind::Step)).unwrap()
+            rt.block_on(fresh.load("echo", &bytes, PluginKind::Step))
+                .unwrap()
         })
     });
     group.finish();

@@ -36,9 +36,14 @@ pub fn repo_root() -> PathBuf {
 pub fn runtime() -> Runtime {
     runtime_with(RuntimeConfig {
         max_live_instances: 16,
-        cache_dir: Some(PathBuf::from(env!("OUT_DIR")).join("component-cache")),
+        cache_dir: Some(component_cache_dir()),
         ..RuntimeConfig::default()
     })
+}
+
+/// The compiled-component cache the tests share (in the build folder).
+pub fn component_cache_dir() -> PathBuf {
+    PathBuf::from(env!("OUT_DIR")).join("component-cache")
 }
 
 /// A runtime with the given config. Panics if the engine cannot be built.
@@ -100,6 +105,15 @@ pub fn step_component_from_wat(wat_path: &Path) -> Vec<u8> {
         .module(&module)
         .and_then(|e| e.validate(true).encode())
         .unwrap_or_else(|e| panic!("encode {}: {e:#}", wat_path.display()))
+}
+
+/// A `weft` command with the tests' component cache, run from the repository
+/// root.
+pub fn weft() -> std::process::Command {
+    let mut cmd = std::process::Command::new(weft_bin());
+    cmd.env("WEFT_COMPONENT_CACHE", component_cache_dir())
+        .current_dir(repo_root());
+    cmd
 }
 
 /// The `weft` binary cargo built for this test run (`target/<profile>/weft`).

@@ -1,7 +1,11 @@
 //! Hostile plugins: each must fail only its own call, with an error that says
 //! what happened, and leave the runtime able to run the next call.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, reason = "a test should fail loudly")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test should fail loudly"
+)]
 
 use std::time::{Duration, Instant};
 

@@ -1,7 +1,11 @@
 //! The reference plugins (Rust, Python, JavaScript) run in the real runtime and
 //! give the right answers.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, reason = "a test should fail loudly")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test should fail loudly"
+)]
 
 use std::sync::Arc;
 
