@@ -1,6 +1,12 @@
 //! The compiled-component cache: compile once, keep serialized artifacts on disk
 //! so a restart does not recompile, and survive a corrupt artifact.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test should fail loudly"
+)]
+
 use weft_core::PluginKind;
 use weft_runtime::{ComponentOrigin, RuntimeConfig};
 use weft_tests::{ctx, plugin_bytes, run_info, runtime_with};

@@ -2,6 +2,12 @@
 //! resident memory grows by about the plugin's cap and no more. In its own test
 //! binary so no other test's allocations blur the figure.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test should fail loudly"
+)]
+
 use weft_core::PluginKind;
 use weft_runtime::{CallError, CallLimits};
 use weft_tests::{ctx_with, load, run_info, runtime};
