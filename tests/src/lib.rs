@@ -132,3 +132,21 @@ pub fn weft_bin() -> PathBuf {
     );
     bin
 }
+
+/// Add `count` instantiations of an empty core module to the end of a component,
+/// keeping its exports: an instance bomb. Appending (rather than inserting) keeps
+/// every existing index valid.
+pub fn with_extra_core_instances(component: &[u8], count: usize) -> Vec<u8> {
+    let text = wasmprinter::print_bytes(component).unwrap_or_else(|e| panic!("print: {e:#}"));
+    let body = text
+        .trim_end()
+        .strip_suffix(')')
+        .unwrap_or_else(|| panic!("unexpected component text ending"));
+    let mut bomb = String::from(body);
+    bomb.push_str("\n  (core module $weft_bomb)\n");
+    for _ in 0..count {
+        bomb.push_str("  (core instance (instantiate $weft_bomb))\n");
+    }
+    bomb.push(')');
+    wat::parse_str(&bomb).unwrap_or_else(|e| panic!("reparse: {e:#}"))
+}

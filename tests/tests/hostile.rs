@@ -14,7 +14,7 @@ use weft_core::PluginKind;
 use weft_runtime::{CallError, CallLimits, LoadError, Runtime, RuntimeConfig};
 use weft_tests::{
     ctx_with, load, plugin_bytes, repo_root, run_info, runtime, runtime_with,
-    step_component_from_wat,
+    step_component_from_wat, with_extra_core_instances,
 };
 
 /// Call a hostile step under `limits` and return its error; then check that the
@@ -265,6 +265,43 @@ async fn a_table_bomb_at_instantiation_is_refused_at_load() {
         text.contains("table index 0 has a minimum element size of 100000000"),
         "{text}"
     );
+    assert_echo_still_works(&rt).await;
+}
+
+#[tokio::test]
+async fn an_instance_bomb_is_refused() {
+    let rt = runtime();
+    let echo = plugin_bytes("echo");
+    // Still the echo plugin, with 900 extra core instances (the Wasm validator
+    // itself refuses more than 1,000 in one component).
+    let bomb = with_extra_core_instances(&echo, 900);
+    let err = rt
+        .load("instance-bomb", &bomb, PluginKind::Step)
+        .await
+        .err()
+        .expect("refused");
+    let text = err.to_string();
+    assert!(
+        text.contains("903 core module instances, which exceeds the configured maximum of 64"),
+        "{text}"
+    );
+    // The same trick with a handful of instances loads and runs: the refusal
+    // above is about the count, not about the rewriting.
+    let few = with_extra_core_instances(&echo, 3);
+    let plugin = rt
+        .load("few-instances", &few, PluginKind::Step)
+        .await
+        .unwrap();
+    let out = plugin
+        .run_step(
+            &ctx_with(CallLimits::default()),
+            &run_info("few"),
+            "{}",
+            "[3]",
+        )
+        .await
+        .unwrap();
+    assert_eq!(out, "[3]");
     assert_echo_still_works(&rt).await;
 }
 
