@@ -13,6 +13,7 @@ mod units;
 
 fn main() -> ExitCode {
     let args = cli::Cli::parse();
+    init_logging();
     match commands::run(args) {
         Ok(code) => code,
         Err(err) => {
@@ -28,6 +29,21 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Host-side diagnostics (a cache that cannot be written, a refused request) go to
+/// stderr at `warn` and above; `WEFT_LOG=debug` (or trace, info, error) changes
+/// the level.
+fn init_logging() {
+    let level = std::env::var("WEFT_LOG")
+        .ok()
+        .and_then(|l| l.parse::<tracing::Level>().ok())
+        .unwrap_or(tracing::Level::WARN);
+    tracing_subscriber::fmt()
+        .with_max_level(level)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
 }
 
 fn is_broken_pipe(err: &anyhow::Error) -> bool {

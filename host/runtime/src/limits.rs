@@ -123,3 +123,50 @@ impl ResourceLimiter for SandboxLimiter {
         self.instances
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limiter(memory_bytes: usize, table_elements: usize) -> SandboxLimiter {
+        SandboxLimiter::new(&CallLimits {
+            memory_bytes,
+            table_elements,
+            ..CallLimits::default()
+        })
+    }
+
+    #[test]
+    fn the_memory_cap_is_on_the_sum_of_all_memories() {
+        let mut l = limiter(100, 10);
+        assert!(l.memory_growing(0, 60, None).is_ok()); // first memory
+        assert!(l.memory_growing(0, 30, None).is_ok()); // second memory: 90 in all
+        assert!(l.memory_growing(30, 40, None).is_ok()); // 60 + 40 = 100: at the cap
+        assert_eq!(l.hit, None);
+        assert!(l.memory_growing(40, 50, None).is_err()); // 60 + 50 > 100
+        assert_eq!(
+            l.hit,
+            Some(LimitHit::Memory {
+                cap: 100,
+                requested: 110
+            })
+        );
+    }
+
+    #[test]
+    fn growth_within_the_cap_is_allowed_and_tables_are_capped_per_table() {
+        let mut l = limiter(100, 10);
+        assert!(l.memory_growing(0, 50, None).is_ok());
+        assert!(l.memory_growing(50, 100, None).is_ok());
+        assert_eq!(l.hit, None);
+        assert!(l.table_growing(0, 10, None).is_ok());
+        assert!(l.table_growing(10, 11, None).is_err());
+        assert_eq!(
+            l.hit,
+            Some(LimitHit::Table {
+                cap: 10,
+                requested: 11
+            })
+        );
+    }
+}

@@ -126,24 +126,24 @@ impl Plugin {
                 .pre
                 .instantiate_async(&mut store)
                 .await
-                .map_err(TrialFailure::Instantiate)?;
+                .map_err(Stage::Instantiate)?;
             match &self.exports {
                 ExportIndices::Step(i) => i.load(&mut store, &instance).map(drop),
                 ExportIndices::Model(i) => i.load(&mut store, &instance).map(drop),
                 ExportIndices::Retry(i) => i.load(&mut store, &instance).map(drop),
                 ExportIndices::Pool(i) => i.load(&mut store, &instance).map(drop),
             }
-            .map_err(TrialFailure::Signature)
+            .map_err(Stage::Run)
         };
         match tokio::time::timeout(ctx.limits.timeout, fut).await {
             Ok(Ok(())) => Ok(()),
-            Ok(Err(TrialFailure::Signature(e))) => Err(LoadError::WrongSignature {
+            Ok(Err(Stage::Run(e))) => Err(LoadError::WrongSignature {
                 export: self.kind.export_name(),
                 detail: format!("{e:#}"),
             }),
-            Ok(Err(TrialFailure::Instantiate(e))) => {
-                Err(LoadError::Instantiate(classify(e, &store, ctx).to_string()))
-            }
+            Ok(Err(failed @ Stage::Instantiate(_))) => Err(LoadError::Instantiate(
+                classify(failed, &store, ctx).to_string(),
+            )),
             Err(_) => Err(LoadError::Instantiate(format!(
                 "instantiation did not finish within {:?}",
                 ctx.limits.timeout
@@ -166,11 +166,16 @@ impl Plugin {
         let mut store = self.store(ctx);
         let info = convert::run_info_to_guest(info);
         let fut = async {
-            let instance = self.pre.instantiate_async(&mut store).await?;
-            let guest = indices.load(&mut store, &instance)?;
+            let instance = self
+                .pre
+                .instantiate_async(&mut store)
+                .await
+                .map_err(Stage::Instantiate)?;
+            let guest = indices.load(&mut store, &instance).map_err(Stage::Run)?;
             guest
                 .call_run(&mut store, &info, &config.to_owned(), &input.to_owned())
                 .await
+                .map_err(Stage::Run)
         };
         let outcome = tokio::time::timeout(ctx.limits.timeout, fut).await;
         let output = settle(outcome, &store, ctx)?.map_err(convert::error_from_guest)?;
@@ -192,11 +197,16 @@ impl Plugin {
         let mut store = self.store(ctx);
         let req = convert::request_to_guest(req);
         let fut = async {
-            let instance = self.pre.instantiate_async(&mut store).await?;
-            let guest = indices.load(&mut store, &instance)?;
+            let instance = self
+                .pre
+                .instantiate_async(&mut store)
+                .await
+                .map_err(Stage::Instantiate)?;
+            let guest = indices.load(&mut store, &instance).map_err(Stage::Run)?;
             guest
                 .call_complete(&mut store, &config.to_owned(), &req)
                 .await
+                .map_err(Stage::Run)
         };
         let outcome = tokio::time::timeout(ctx.limits.timeout, fut).await;
         let completion = settle(outcome, &store, ctx)?.map_err(convert::error_from_guest)?;
@@ -220,11 +230,16 @@ impl Plugin {
         let mut store = self.store(ctx);
         let attempt = convert::attempt_to_guest(attempt);
         let fut = async {
-            let instance = self.pre.instantiate_async(&mut store).await?;
-            let guest = indices.load(&mut store, &instance)?;
+            let instance = self
+                .pre
+                .instantiate_async(&mut store)
+                .await
+                .map_err(Stage::Instantiate)?;
+            let guest = indices.load(&mut store, &instance).map_err(Stage::Run)?;
             guest
                 .call_decide(&mut store, &config.to_owned(), &attempt)
                 .await
+                .map_err(Stage::Run)
         };
         let outcome = tokio::time::timeout(ctx.limits.timeout, fut).await;
         let decision = settle(outcome, &store, ctx)?;
@@ -247,11 +262,16 @@ impl Plugin {
         let state = convert::pool_state_to_guest(state);
         let candidates: Vec<_> = candidates.iter().map(convert::candidate_to_guest).collect();
         let fut = async {
-            let instance = self.pre.instantiate_async(&mut store).await?;
-            let guest = indices.load(&mut store, &instance)?;
+            let instance = self
+                .pre
+                .instantiate_async(&mut store)
+                .await
+                .map_err(Stage::Instantiate)?;
+            let guest = indices.load(&mut store, &instance).map_err(Stage::Run)?;
             guest
                 .call_select(&mut store, &config.to_owned(), &state, &candidates)
                 .await
+                .map_err(Stage::Run)
         };
         let outcome = tokio::time::timeout(ctx.limits.timeout, fut).await;
         let chosen = settle(outcome, &store, ctx)?;
@@ -267,16 +287,17 @@ impl Plugin {
     }
 }
 
-/// How a trial instantiation failed.
-enum TrialFailure {
+/// Where in a call an error came from: instantiating the component, or running
+/// it (looking up and calling its export).
+enum Stage {
     Instantiate(wasmtime::Error),
-    Signature(wasmtime::Error),
+    Run(wasmtime::Error),
 }
 
 /// Turn the outcome of a call (timed out, failed, or returned) into the call's
 /// result, naming the limit that stopped it where one did.
 fn settle<R>(
-    outcome: Result<wasmtime::Result<R>, tokio::time::error::Elapsed>,
+    outcome: Result<Result<R, Stage>, tokio::time::error::Elapsed>,
     store: &Store<CallState>,
     ctx: &CallContext,
 ) -> Result<R, CallError> {
@@ -290,7 +311,7 @@ fn settle<R>(
     }
 }
 
-fn classify(e: wasmtime::Error, store: &Store<CallState>, ctx: &CallContext) -> CallError {
+fn classify(failed: Stage, store: &Store<CallState>, ctx: &CallContext) -> CallError {
     let state = store.data();
     match state.limiter.hit {
         Some(LimitHit::Memory { cap, requested }) => {
@@ -301,6 +322,10 @@ fn classify(e: wasmtime::Error, store: &Store<CallState>, ctx: &CallContext) -> 
         }
         None => {}
     }
+    let e = match failed {
+        Stage::Instantiate(e) => return CallError::Instantiate(format!("{e:#}")),
+        Stage::Run(e) => e,
+    };
     let stderr = StderrTail(state.output_tail());
     match e.downcast_ref::<wasmtime::Trap>() {
         Some(wasmtime::Trap::StackOverflow) => CallError::StackOverflow { stderr },
@@ -311,17 +336,11 @@ fn classify(e: wasmtime::Error, store: &Store<CallState>, ctx: &CallContext) -> 
             message: trap.to_string(),
             stderr,
         },
-        None if is_instantiation_error(&e) => CallError::Instantiate(format!("{e:#}")),
         None => CallError::Trap {
             message: format!("{e:#}"),
             stderr,
         },
     }
-}
-
-fn is_instantiation_error(e: &wasmtime::Error) -> bool {
-    let text = format!("{e:#}");
-    text.contains("instantiat") || text.contains("resource limit")
 }
 
 fn check_size(size: usize, ctx: &CallContext) -> Result<(), CallError> {

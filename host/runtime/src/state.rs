@@ -25,6 +25,7 @@ pub(crate) struct CallState {
     pub(crate) output: MemoryOutputPipe,
     plugin_name: Arc<str>,
     log: Arc<dyn LogSink>,
+    log_cap: usize,
     log_budget: usize,
     logs_dropped: usize,
     step_host: Option<Arc<dyn StepHost>>,
@@ -49,6 +50,7 @@ impl CallState {
             output,
             plugin_name,
             log: ctx.log.clone(),
+            log_cap: ctx.limits.log_lines,
             log_budget: ctx.limits.log_lines,
             logs_dropped: 0,
             step_host: ctx.step_host.clone(),
@@ -71,15 +73,10 @@ impl CallState {
                 LogLevel::Warn,
                 &format!(
                     "{} further log lines dropped (cap {} per call)",
-                    self.logs_dropped,
-                    self.log_budget_cap()
+                    self.logs_dropped, self.log_cap
                 ),
             );
         }
-    }
-
-    fn log_budget_cap(&self) -> usize {
-        self.log_budget + self.logs_dropped
     }
 }
 
