@@ -107,32 +107,6 @@ pub fn step_component_from_wat(wat_path: &Path) -> Vec<u8> {
         .unwrap_or_else(|e| panic!("encode {}: {e:#}", wat_path.display()))
 }
 
-/// A `weft` command with the tests' component cache, run from the repository
-/// root.
-pub fn weft() -> std::process::Command {
-    let mut cmd = std::process::Command::new(weft_bin());
-    cmd.env("WEFT_COMPONENT_CACHE", component_cache_dir())
-        .current_dir(repo_root());
-    cmd
-}
-
-/// The `weft` binary cargo built for this test run (`target/<profile>/weft`).
-pub fn weft_bin() -> PathBuf {
-    let exe = std::env::current_exe().unwrap_or_else(|e| panic!("current_exe: {e}"));
-    // target/<profile>/deps/<test>-<hash> → target/<profile>/weft
-    let dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .unwrap_or_else(|| panic!("unexpected test binary location {}", exe.display()));
-    let bin = dir.join("weft");
-    assert!(
-        bin.exists(),
-        "{} is missing: run the tests with `cargo test --workspace` so the binary is built",
-        bin.display()
-    );
-    bin
-}
-
 /// Add `count` instantiations of an empty core module to the end of a component,
 /// keeping its exports: an instance bomb. Appending (rather than inserting) keeps
 /// every existing index valid.

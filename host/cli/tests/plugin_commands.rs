@@ -6,13 +6,20 @@
     reason = "a test should fail loudly"
 )]
 
-use std::process::Output;
+use std::process::{Command, Output};
 
 use serde_json::{Value, json};
-use weft_tests::{plugin_path, repo_root, weft};
+use weft_tests::{component_cache_dir, plugin_path, repo_root};
 
+/// The `weft` binary cargo built for these tests, with the tests' shared
+/// component cache, run from the repository root.
 fn run(args: &[&str]) -> Output {
-    weft().args(args).output().expect("weft runs")
+    Command::new(env!("CARGO_BIN_EXE_weft"))
+        .args(args)
+        .env("WEFT_COMPONENT_CACHE", component_cache_dir())
+        .current_dir(repo_root())
+        .output()
+        .expect("weft runs")
 }
 
 fn stdout(o: &Output) -> String {

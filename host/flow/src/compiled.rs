@@ -1,0 +1,81 @@
+//! Stage 3: the compiled flow the engine runs.
+
+use std::time::Duration;
+
+use serde_json::Value as Json;
+
+use crate::common::RetryPolicy;
+use crate::diagnostic::Location;
+use crate::inputs::{self, InputError, InputSpec};
+use crate::plugin_use::PluginUse;
+use crate::schedule::Schedule;
+
+/// A validated flow: steps in topological order with every default applied.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CompiledFlow {
+    /// The flow's id.
+    pub id: String,
+    /// The flow's version (default 1).
+    pub version: u32,
+    /// What the flow does.
+    pub description: Option<String>,
+    /// The file it was read from, as named by the caller.
+    pub file: String,
+    /// Where its `id` is written.
+    pub id_location: Location,
+    /// Declared inputs, in file order.
+    pub inputs: Vec<InputSpec>,
+    /// Steps, each after every step it needs (file order among equals).
+    pub steps: Vec<CompiledStep>,
+    /// Cron schedules.
+    pub schedules: Vec<Schedule>,
+    /// Every place the flow names a plugin, for the caller to load and check the
+    /// component's actual kind.
+    pub plugin_uses: Vec<PluginUse>,
+}
+
+/// One step, ready to run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CompiledStep {
+    /// The step's id.
+    pub id: String,
+    /// The step plugin it runs.
+    pub uses: String,
+    /// Its input, with `${{ }}` templates still in it; see [`crate::render`].
+    pub with: Json,
+    /// Steps it needs, as written.
+    pub needs: Vec<String>,
+    /// Steps that need it, in file order.
+    pub dependents: Vec<String>,
+    /// Its deadline per attempt.
+    pub timeout: Duration,
+    /// Its retry policy (`None`: a failed attempt fails the step).
+    pub retry: Option<RetryPolicy>,
+    /// Its pool (`None`: the engine's default pool).
+    pub pool: Option<String>,
+    /// The model its host calls are routed to, if any.
+    pub model: Option<String>,
+}
+
+impl CompiledFlow {
+    /// The step with id `id`.
+    pub fn step(&self, id: &str) -> Option<&CompiledStep> {
+        self.steps.iter().find(|s| s.id == id)
+    }
+
+    /// Steps that need nothing: where a run starts.
+    pub fn initial_steps(&self) -> impl Iterator<Item = &CompiledStep> {
+        self.steps.iter().filter(|s| s.needs.is_empty())
+    }
+
+    /// Steps that nothing needs: where a run ends.
+    pub fn final_steps(&self) -> impl Iterator<Item = &CompiledStep> {
+        self.steps.iter().filter(|s| s.dependents.is_empty())
+    }
+
+    /// Check a run's input against `inputs:`: apply defaults, reject missing
+    /// required inputs, wrong types and unknown names. `null` counts as `{}`.
+    pub fn check_input(&self, input: &Json) -> Result<Json, InputError> {
+        inputs::check(&self.inputs, input)
+    }
+}

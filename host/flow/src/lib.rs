@@ -1,0 +1,44 @@
+//! Flow files and `weft.yaml`: YAML → validated → compiled, with rustc-style
+//! errors that say where (file, line, column), what was expected, and what was
+//! probably meant.
+//!
+//! The stages, one module each:
+//! 1. [`yaml`]: text → a node tree with positions (saphyr's marked YAML);
+//! 2. `authored` / [`project`]: node tree → what was written, every bad key and
+//!    type recorded as a [`Diagnostic`] and decoding going on;
+//! 3. `validate`: names, needs, cycles, templates, plugin kinds → [`CompiledFlow`].
+//!
+//! At run time the engine calls [`CompiledFlow::check_input`] on a run's input and
+//! [`render`] on each step's `with:`.
+
+mod authored;
+mod common;
+mod compiled;
+mod decode;
+pub mod diagnostic;
+pub mod duration;
+mod error;
+mod graph;
+mod inputs;
+mod load;
+mod plugin_use;
+pub mod project;
+mod render;
+mod schedule;
+pub mod template;
+mod template_check;
+mod validate;
+pub mod yaml;
+
+pub use authored::{FLOW_KEYS, STEP_KEYS};
+pub use common::{DEFAULT_RETRY_STRATEGY, DEFAULT_TIMEOUT, RetryPolicy};
+pub use compiled::{CompiledFlow, CompiledStep};
+pub use decode::Spanned;
+pub use diagnostic::{Diagnostic, Diagnostics, Location};
+pub use error::LoadError;
+pub use inputs::{InputError, InputSpec, InputType};
+pub use load::{FlowSet, compile_flow, flow_files, load_flow, load_flow_dir};
+pub use plugin_use::{PluginRole, PluginUse};
+pub use project::{ModelDecl, PluginDecl, Price, ProjectConfig, ProjectDefaults};
+pub use render::{TemplateContext, TemplateError, lookup, render};
+pub use schedule::{Missed, Schedule};

@@ -1,0 +1,339 @@
+//! The project config, `weft.yaml`: plugins, models, defaults, state folder.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde_json::Value as Json;
+use weft_core::PluginKind;
+
+use crate::common::{AuthoredDefaults, RetryPolicy, decode_defaults};
+use crate::decode::{Ctx, check_name};
+use crate::diagnostic::{Diagnostics, Location, did_you_mean};
+use crate::error::LoadError;
+use crate::plugin_use::{PluginRole, PluginUse, check_plugin};
+use crate::yaml::{self, location};
+
+const TOP_KEYS: &[&str] = &["id_prefix", "plugins", "models", "defaults", "state"];
+const PLUGIN_KEYS: &[&str] = &["path", "kind", "config"];
+const MODEL_KEYS: &[&str] = &["adapter", "config", "price"];
+const PRICE_KEYS: &[&str] = &["input_per_million_usd", "output_per_million_usd"];
+
+/// A plugin declared in `weft.yaml`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PluginDecl {
+    /// Its name, used by `uses:`, `strategy:`, `pool:` and model `adapter:`.
+    pub name: String,
+    /// The `.wasm` file, resolved against the folder of `weft.yaml`.
+    pub path: PathBuf,
+    /// The kind `weft.yaml` says it is.
+    pub kind: PluginKind,
+    /// `config:` as JSON (`{}` when absent).
+    pub config: Json,
+    /// Where the plugin is declared (its name in `weft.yaml`).
+    pub location: Location,
+    /// Where its `kind:` is written.
+    pub kind_location: Location,
+}
+
+/// The price of a model, in US dollars per million tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Price {
+    /// Dollars per million input tokens.
+    pub input_per_million_usd: f64,
+    /// Dollars per million output tokens.
+    pub output_per_million_usd: f64,
+}
+
+/// A model declared in `weft.yaml`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelDecl {
+    /// Its name, used by a step's `model:`.
+    pub name: String,
+    /// The model plugin that talks to the provider.
+    pub adapter: String,
+    /// `config:` as JSON, passed to the adapter (`{}` when absent).
+    pub config: Json,
+    /// The price, if given.
+    pub price: Option<Price>,
+    /// Where the model is declared.
+    pub location: Location,
+}
+
+/// Project-wide defaults for steps.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ProjectDefaults {
+    /// Step timeout when the flow sets none.
+    pub timeout: Option<Duration>,
+    /// Retry policy when the flow sets none.
+    pub retry: Option<RetryPolicy>,
+    /// Pool when the flow sets none.
+    pub pool: Option<String>,
+}
+
+/// A validated `weft.yaml`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProjectConfig {
+    /// The file as named by the caller, e.g. `weft.yaml`.
+    pub file: String,
+    /// The folder `weft.yaml` is in; relative paths are resolved against it.
+    pub base_dir: PathBuf,
+    /// Prefix of run ids, e.g. `acme` in `acme-2026-11-22-004-x7m`.
+    pub id_prefix: String,
+    /// Plugins by name.
+    pub plugins: BTreeMap<String, PluginDecl>,
+    /// Models by name.
+    pub models: BTreeMap<String, ModelDecl>,
+    /// Step defaults.
+    pub defaults: ProjectDefaults,
+    /// The state folder (default `.weft` beside `weft.yaml`), resolved.
+    pub state_dir: PathBuf,
+    /// Every plugin reference in `weft.yaml` itself (model adapters, defaults).
+    pub plugin_uses: Vec<PluginUse>,
+}
+
+impl ProjectConfig {
+    /// Read and validate `weft.yaml` at `path`.
+    pub fn load(path: &Path) -> Result<Self, LoadError> {
+        let source = std::fs::read_to_string(path).map_err(|source| LoadError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        let base = path.parent().map(Path::to_owned).unwrap_or_default();
+        Self::parse(&path.display().to_string(), &source, &base).map_err(LoadError::Invalid)
+    }
+
+    /// Validate the text of a `weft.yaml`; `file` names it in errors and `base_dir`
+    /// is the folder relative paths are resolved against.
+    pub fn parse(file: &str, source: &str, base_dir: &Path) -> Result<Self, Diagnostics> {
+        let mut ctx = Ctx::new(file);
+        let config = match yaml::parse(file, source) {
+            Ok(root) => decode(&mut ctx, &root, base_dir),
+            Err(errors) => {
+                ctx.errors = errors;
+                None
+            }
+        };
+        let mut diags = Diagnostics(ctx.errors);
+        diags.finish(file, source);
+        match config {
+            Some(c) if diags.is_empty() => Ok(c),
+            _ => Err(diags),
+        }
+    }
+
+    /// The plugin named `name`.
+    pub fn plugin(&self, name: &str) -> Option<&PluginDecl> {
+        self.plugins.get(name)
+    }
+
+    /// Names of the plugins of `kind`.
+    pub fn plugin_names(&self, kind: PluginKind) -> impl Iterator<Item = &str> {
+        self.plugins
+            .values()
+            .filter(move |p| p.kind == kind)
+            .map(|p| p.name.as_str())
+    }
+
+    /// A project with no plugins and no models (for tests and tools).
+    pub fn empty(file: &str) -> Self {
+        Self {
+            file: file.to_owned(),
+            base_dir: PathBuf::new(),
+            id_prefix: "weft".to_owned(),
+            plugins: BTreeMap::new(),
+            models: BTreeMap::new(),
+            defaults: ProjectDefaults::default(),
+            state_dir: PathBuf::from(".weft"),
+            plugin_uses: Vec::new(),
+        }
+    }
+}
+
+fn decode(ctx: &mut Ctx<'_>, root: &yaml::Node, base: &Path) -> Option<ProjectConfig> {
+    let fields = ctx.map(root, "", TOP_KEYS, root.pos)?;
+    let mut project = ProjectConfig::empty(ctx.file);
+    project.base_dir = base.to_owned();
+    project.state_dir = base.join(".weft");
+    if let Some(n) = ctx.required(&fields, "id_prefix", "the prefix of run ids, e.g. `acme`")
+        && let Some(s) = ctx.string(n, "id_prefix")
+    {
+        if let Err(why) = check_prefix(&s.value) {
+            let d = ctx
+                .at(s.pos, format!("invalid `id_prefix` `{}`: {why}", s.value))
+                .expected("expected 1 to 16 characters of a-z, 0-9 and `-`");
+            ctx.push(d);
+        }
+        project.id_prefix = s.value;
+    }
+    if let Some(n) = fields.get("plugins") {
+        for (key, value) in ctx.entries(n, "plugins").unwrap_or_default() {
+            if let Some(p) = decode_plugin(ctx, key, value, base) {
+                project.plugins.insert(p.name.clone(), p);
+            }
+        }
+    }
+    let mut authored = AuthoredDefaults::default();
+    if let Some((key, n)) = fields.entry("defaults") {
+        authored = decode_defaults(ctx, n, key.pos, false);
+    }
+    if let Some(n) = fields.get("models") {
+        for (key, value) in ctx.entries(n, "models").unwrap_or_default() {
+            if let Some(m) = decode_model(ctx, &mut project, key, value) {
+                project.models.insert(m.name.clone(), m);
+            }
+        }
+    }
+    if let Some(n) = fields.get("state")
+        && let Some(s) = ctx.string(n, "state")
+    {
+        project.state_dir = base.join(s.value);
+    }
+    project.defaults.timeout = authored.timeout.map(|t| t.value);
+    if let Some(retry) = authored.retry {
+        let role = PluginRole::RetryStrategy {
+            defaulted: !retry.explicit,
+        };
+        if let Some(u) = check_plugin(ctx, &project, &retry.policy.strategy, retry.pos, role) {
+            project.plugin_uses.push(u);
+        }
+        project.defaults.retry = Some(retry.policy);
+    }
+    if let Some(pool) = authored.pool {
+        if let Some(u) = check_plugin(ctx, &project, &pool.value, pool.pos, PluginRole::Pool) {
+            project.plugin_uses.push(u);
+        }
+        project.defaults.pool = Some(pool.value);
+    }
+    Some(project)
+}
+
+fn check_prefix(prefix: &str) -> Result<(), String> {
+    if prefix.is_empty() || prefix.len() > 16 {
+        return Err(format!("it has {} characters", prefix.chars().count()));
+    }
+    match prefix
+        .chars()
+        .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-'))
+    {
+        Some(c) => Err(format!("`{c}` is not allowed")),
+        None => Ok(()),
+    }
+}
+
+fn decode_plugin(
+    ctx: &mut Ctx<'_>,
+    key: &yaml::Key,
+    node: &yaml::Node,
+    base: &Path,
+) -> Option<PluginDecl> {
+    let path = format!("plugins.{}", key.name);
+    if let Err(why) = check_name(&key.name, 64) {
+        let d = ctx
+            .at(
+                key.pos,
+                format!("invalid plugin name `{}`: {why}", key.name),
+            )
+            .expected("expected lowercase letters, digits, `-` or `_`");
+        ctx.push(d);
+    }
+    let fields = ctx.map(node, &path, PLUGIN_KEYS, key.pos)?;
+    let file = ctx.required(&fields, "path", "the `.wasm` file, relative to weft.yaml");
+    let file = file.and_then(|n| ctx.string(n, &fields.child("path")));
+    if let Some(f) = &file
+        && Path::new(&f.value).is_absolute()
+    {
+        let d = ctx
+            .at(f.pos, format!("absolute plugin path `{}`", f.value))
+            .expected("expected a path relative to the folder of weft.yaml")
+            .help("relative paths keep a project movable, e.g. `plugins/dist/echo.wasm`");
+        ctx.push(d);
+    }
+    let kind_node = ctx.required(&fields, "kind", "step, model, retry or pool");
+    let kind = kind_node.and_then(|n| {
+        ctx.choice(
+            n,
+            &fields.child("kind"),
+            &["step", "model", "retry", "pool"],
+        )
+    });
+    let kind_pos = kind.as_ref().map(|k| k.pos);
+    let kind = kind.and_then(|k| k.value.parse::<PluginKind>().ok());
+    let config = match fields.get("config") {
+        Some(n) => ctx.object(n, &fields.child("config"))?,
+        None => Json::Object(serde_json::Map::new()),
+    };
+    let (file, kind, kind_pos) = (file?, kind?, kind_pos?);
+    Some(PluginDecl {
+        name: key.name.clone(),
+        path: base.join(&file.value),
+        kind,
+        config,
+        location: location(ctx.file, key.pos),
+        kind_location: location(ctx.file, kind_pos),
+    })
+}
+
+fn decode_model(
+    ctx: &mut Ctx<'_>,
+    project: &mut ProjectConfig,
+    key: &yaml::Key,
+    node: &yaml::Node,
+) -> Option<ModelDecl> {
+    let path = format!("models.{}", key.name);
+    let fields = ctx.map(node, &path, MODEL_KEYS, key.pos)?;
+    let adapter = ctx.required(&fields, "adapter", "the name of a model plugin");
+    let adapter = adapter.and_then(|n| ctx.name(n, &fields.child("adapter"), 64));
+    if let Some(a) = &adapter
+        && let Some(u) = check_plugin(ctx, project, &a.value, a.pos, PluginRole::ModelAdapter)
+    {
+        project.plugin_uses.push(u);
+    }
+    let config = match fields.get("config") {
+        Some(n) => ctx.object(n, &fields.child("config")),
+        None => Some(Json::Object(serde_json::Map::new())),
+    };
+    let mut price = None;
+    if let Some((pkey, n)) = fields.entry("price") {
+        let ppath = fields.child("price");
+        if let Some(pf) = ctx.map(n, &ppath, PRICE_KEYS, pkey.pos) {
+            let mut p = Price::default();
+            for (name, slot) in [
+                (PRICE_KEYS[0], &mut p.input_per_million_usd),
+                (PRICE_KEYS[1], &mut p.output_per_million_usd),
+            ] {
+                let Some(v) = ctx.required(&pf, name, "US dollars per million tokens") else {
+                    continue;
+                };
+                let amount = match v.value {
+                    yaml::Value::Int(i) => i as f64,
+                    yaml::Value::Float(f) => f,
+                    _ => {
+                        ctx.wrong_type(v, &pf.child(name), "a number of dollars, 0 or more");
+                        continue;
+                    }
+                };
+                if amount < 0.0 {
+                    let d = ctx
+                        .at(v.pos, format!("negative price for `{}`", pf.child(name)))
+                        .expected("expected a number of dollars, 0 or more");
+                    ctx.push(d);
+                }
+                *slot = amount;
+            }
+            price = Some(p);
+        }
+    }
+    Some(ModelDecl {
+        name: key.name.clone(),
+        adapter: adapter?.value,
+        config: config?,
+        price,
+        location: location(ctx.file, key.pos),
+    })
+}
+
+/// "did you mean" among the models of `project`.
+pub(crate) fn suggest_model(project: &ProjectConfig, name: &str) -> Option<String> {
+    did_you_mean(name, project.models.keys().map(String::as_str))
+}

@@ -1,0 +1,295 @@
+//! Stage 3: semantic checks of an authored flow against the project, and the
+//! compiled flow when there is nothing to complain about.
+
+use serde_json::Value as Json;
+
+use crate::authored::{AuthoredFlow, AuthoredStep};
+use crate::common::{AuthoredRetry, DEFAULT_TIMEOUT};
+use crate::compiled::{CompiledFlow, CompiledStep};
+use crate::decode::{Ctx, Spanned};
+use crate::diagnostic::{did_you_mean, one_of};
+use crate::graph::Graph;
+use crate::inputs;
+use crate::plugin_use::{PluginRole, PluginUse, check_plugin};
+use crate::project::{ProjectConfig, suggest_model};
+use crate::template_check::{self, Scope};
+
+/// Check `flow` against `project`; record problems in `ctx` and return the
+/// compiled flow (meaningful only when `ctx` has no errors).
+pub(crate) fn validate(
+    ctx: &mut Ctx<'_>,
+    flow: AuthoredFlow,
+    project: &ProjectConfig,
+) -> Option<CompiledFlow> {
+    let ids: Vec<&str> = flow.steps.iter().map(|s| s.id.as_str()).collect();
+    let mut uses = Vec::new();
+
+    // Edges of the graph; unknown needs are reported and left out.
+    let mut needs_idx: Vec<Vec<usize>> = Vec::with_capacity(flow.steps.len());
+    for step in &flow.steps {
+        let mut edges = Vec::new();
+        for need in &step.needs {
+            match ids.iter().position(|id| *id == need.value) {
+                Some(j) if !edges.contains(&j) => edges.push(j),
+                Some(_) => {
+                    let d = ctx
+                        .at(
+                            need.pos,
+                            format!("step `{}` needs `{}` twice", step.id, need.value),
+                        )
+                        .expected("expected each step once in `needs`");
+                    ctx.push(d);
+                }
+                None => {
+                    let others: Vec<&str> =
+                        ids.iter().copied().filter(|id| *id != step.id).collect();
+                    let d = ctx
+                        .at(
+                            need.pos,
+                            format!("step `{}` needs unknown step `{}`", step.id, need.value),
+                        )
+                        .expected(format!("expected one of {}", one_of(&others)))
+                        .maybe_help(did_you_mean(&need.value, others.iter().copied()));
+                    ctx.push(d);
+                }
+            }
+        }
+        needs_idx.push(edges);
+    }
+    let graph = Graph { needs: needs_idx };
+    report_cycles(ctx, &flow, &graph);
+
+    for (i, step) in flow.steps.iter().enumerate() {
+        check_step_refs(ctx, project, step, &mut uses);
+        if let Some(with) = &step.with {
+            let scope = Scope {
+                step: &step.id,
+                step_ids: &ids,
+                upstream: graph
+                    .upstream(i)
+                    .into_iter()
+                    .filter_map(|j| ids.get(j).copied())
+                    .collect(),
+                needs: step.needs.iter().map(|n| n.value.as_str()).collect(),
+                inputs: &flow.inputs,
+            };
+            template_check::check(ctx, with, &scope);
+        }
+    }
+    check_flow_defaults(ctx, project, &flow, &mut uses);
+    for (_, at, input) in &flow.schedules {
+        inputs::check_node(ctx, &flow.inputs, *at, input.as_ref());
+    }
+
+    let order = graph.topo_order()?;
+    let dependents = graph.dependents();
+    let id = flow.id.clone()?;
+    let steps = order
+        .iter()
+        .filter_map(|&i| {
+            let step = flow.steps.get(i)?;
+            Some(compile_step(
+                project,
+                &flow,
+                step,
+                dependents.get(i).map(Vec::as_slice).unwrap_or_default(),
+                &ids,
+            ))
+        })
+        .collect::<Option<Vec<_>>>()?;
+    Some(CompiledFlow {
+        id: id.value,
+        id_location: crate::yaml::location(ctx.file, id.pos),
+        version: flow.version,
+        description: flow.description,
+        file: ctx.file.to_owned(),
+        inputs: flow.inputs,
+        steps,
+        schedules: flow.schedules.into_iter().map(|(s, _, _)| s).collect(),
+        plugin_uses: uses,
+    })
+}
+
+fn report_cycles(ctx: &mut Ctx<'_>, flow: &AuthoredFlow, graph: &Graph) {
+    for cycle in graph.cycles() {
+        let names: Vec<&str> = cycle
+            .iter()
+            .filter_map(|&i| flow.steps.get(i).map(|s| s.id.as_str()))
+            .collect();
+        let (Some(&first), Some(&second)) = (cycle.first(), cycle.get(1).or(cycle.first())) else {
+            continue;
+        };
+        let Some(step) = flow.steps.get(first) else {
+            continue;
+        };
+        let target = flow
+            .steps
+            .get(second)
+            .map(|s| s.id.as_str())
+            .unwrap_or_default();
+        let pos = step
+            .needs
+            .iter()
+            .find(|n| n.value == target)
+            .map_or(step.pos, |n| n.pos);
+        let mut path = names.join(" → ");
+        path.push_str(" → ");
+        path.push_str(names.first().copied().unwrap_or_default());
+        let d = ctx
+            .at(pos, format!("steps form a cycle: {path}"))
+            .expected("expected `needs` to form a graph without cycles")
+            .help("each arrow points from a step to a step it needs; remove one of these needs");
+        ctx.push(d);
+    }
+}
+
+fn check_step_refs(
+    ctx: &mut Ctx<'_>,
+    project: &ProjectConfig,
+    step: &AuthoredStep,
+    uses: &mut Vec<PluginUse>,
+) {
+    if let Some(u) = &step.uses {
+        uses.extend(check_plugin(
+            ctx,
+            project,
+            &u.value,
+            u.pos,
+            PluginRole::Step,
+        ));
+    }
+    if let Some(r) = &step.retry {
+        uses.extend(check_retry(ctx, project, r));
+    }
+    if let Some(p) = &step.pool {
+        uses.extend(check_plugin(
+            ctx,
+            project,
+            &p.value,
+            p.pos,
+            PluginRole::Pool,
+        ));
+    }
+    if let Some(m) = &step.model {
+        check_model(ctx, project, m);
+    }
+}
+
+fn check_flow_defaults(
+    ctx: &mut Ctx<'_>,
+    project: &ProjectConfig,
+    flow: &AuthoredFlow,
+    uses: &mut Vec<PluginUse>,
+) {
+    if let Some(r) = &flow.defaults.retry {
+        uses.extend(check_retry(ctx, project, r));
+    }
+    if let Some(p) = &flow.defaults.pool {
+        uses.extend(check_plugin(
+            ctx,
+            project,
+            &p.value,
+            p.pos,
+            PluginRole::Pool,
+        ));
+    }
+    if let Some(m) = &flow.defaults.model {
+        check_model(ctx, project, m);
+    }
+}
+
+fn check_retry(ctx: &mut Ctx<'_>, project: &ProjectConfig, r: &AuthoredRetry) -> Option<PluginUse> {
+    let role = PluginRole::RetryStrategy {
+        defaulted: !r.explicit,
+    };
+    check_plugin(ctx, project, &r.policy.strategy, r.pos, role)
+}
+
+fn check_model(ctx: &mut Ctx<'_>, project: &ProjectConfig, m: &Spanned<String>) {
+    if project.models.contains_key(&m.value) {
+        return;
+    }
+    let names: Vec<&str> = project.models.keys().map(String::as_str).collect();
+    let expected = if names.is_empty() {
+        format!(
+            "expected a model, but {} declares none under `models:`",
+            project.file
+        )
+    } else {
+        format!(
+            "expected a model declared in {}: {}",
+            project.file,
+            one_of(&names)
+        )
+    };
+    let (message, help) = match project.plugin(&m.value) {
+        Some(p) => (
+            format!("`{}` is a {} plugin, not a model", m.value, p.kind),
+            Some(format!(
+                "a step's `model` names an entry of `models:` in {}, whose `adapter` is a model plugin",
+                project.file
+            )),
+        ),
+        None => (
+            format!("unknown model `{}`", m.value),
+            suggest_model(project, &m.value),
+        ),
+    };
+    let d = ctx.at(m.pos, message).expected(expected).maybe_help(help);
+    ctx.push(d);
+}
+
+fn compile_step(
+    project: &ProjectConfig,
+    flow: &AuthoredFlow,
+    step: &AuthoredStep,
+    dependents: &[usize],
+    ids: &[&str],
+) -> Option<CompiledStep> {
+    let d = &flow.defaults;
+    Some(CompiledStep {
+        id: step.id.clone(),
+        uses: step.uses.clone()?.value,
+        with: step.with.as_ref().map_or_else(
+            || Json::Object(serde_json::Map::new()),
+            crate::yaml::Node::to_json,
+        ),
+        needs: step
+            .needs
+            .iter()
+            .fold(Vec::new(), |mut acc: Vec<String>, n| {
+                if !acc.contains(&n.value) {
+                    acc.push(n.value.clone());
+                }
+                acc
+            }),
+        dependents: dependents
+            .iter()
+            .filter_map(|&j| ids.get(j).map(|s| (*s).to_owned()))
+            .collect(),
+        timeout: step
+            .timeout
+            .as_ref()
+            .or(d.timeout.as_ref())
+            .map(|t| t.value)
+            .or(project.defaults.timeout)
+            .unwrap_or(DEFAULT_TIMEOUT),
+        retry: step
+            .retry
+            .as_ref()
+            .or(d.retry.as_ref())
+            .map(|r| r.policy.clone())
+            .or_else(|| project.defaults.retry.clone()),
+        pool: step
+            .pool
+            .as_ref()
+            .or(d.pool.as_ref())
+            .map(|p| p.value.clone())
+            .or_else(|| project.defaults.pool.clone()),
+        model: step
+            .model
+            .as_ref()
+            .or(d.model.as_ref())
+            .map(|m| m.value.clone()),
+    })
+}

@@ -1,0 +1,97 @@
+//! The one error type of the store.
+//!
+//! Errors fall in two groups. *Refusals* (a stale fencing token, an unknown run, bad
+//! input) are decided by an operation before it writes anything, so the writer can
+//! commit the rest of a batch and hand the refusal to that one caller. *Storage
+//! failures* (redb, a corrupt record) abort the whole batch; the writer then retries
+//! each operation of the batch in a transaction of its own.
+
+use crate::types::{RunStatus, TaskState};
+
+/// Everything that can go wrong in the store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// redb failed (I/O, a full disk, a poisoned transaction, ...).
+    #[error("storage error: {0}")]
+    Db(#[from] redb::Error),
+    /// A stored record could not be decoded.
+    #[error("stored record is corrupt: {0}")]
+    Corrupt(String),
+    /// The caller passed something the store cannot accept.
+    #[error("invalid input: {0}")]
+    Invalid(String),
+    /// No run has this id.
+    #[error("run {0} not found")]
+    RunNotFound(String),
+    /// No task has this id.
+    #[error("task {0} not found")]
+    TaskNotFound(u64),
+    /// A fenced operation presented a token that does not hold the task's lease
+    /// (the lease expired and was handed on, or the task is no longer leased).
+    /// The refusal is recorded in the run's ledger and the `stale_refusals` counter.
+    #[error(
+        "stale fencing token for task {task}: presented {presented}, current {current} (task is {state})"
+    )]
+    StaleToken {
+        /// The task.
+        task: u64,
+        /// The token the caller presented.
+        presented: u64,
+        /// The newest token handed out for the task.
+        current: u64,
+        /// The task's state now.
+        state: TaskState,
+    },
+    /// The run has already finished; it takes no more changes.
+    #[error("run {run} is already {status}")]
+    RunFinished {
+        /// The run.
+        run: String,
+        /// Its final status.
+        status: RunStatus,
+    },
+    /// `dlq_requeue`/`dlq_purge` named a task that is not dead-lettered.
+    #[error("task {task} is {state}, not dead-lettered")]
+    NotDeadLettered {
+        /// The task.
+        task: u64,
+        /// Its state.
+        state: TaskState,
+    },
+    /// The writer thread has stopped (the store was closed, or it panicked).
+    #[error("the store's writer thread has stopped")]
+    WriterGone,
+}
+
+impl StoreError {
+    /// Whether this error means the transaction can no longer be trusted, so the
+    /// whole batch must be rolled back (as opposed to a refusal of one operation).
+    pub fn is_storage_failure(&self) -> bool {
+        matches!(self, Self::Db(_) | Self::Corrupt(_))
+    }
+}
+
+macro_rules! from_redb {
+    ($($t:ty),*) => {$(
+        impl From<$t> for StoreError {
+            fn from(e: $t) -> Self {
+                Self::Db(e.into())
+            }
+        }
+    )*};
+}
+
+from_redb!(
+    redb::DatabaseError,
+    redb::TransactionError,
+    redb::TableError,
+    redb::StorageError,
+    redb::CommitError,
+    redb::SetDurabilityError
+);
+
+impl From<serde_json::Error> for StoreError {
+    fn from(e: serde_json::Error) -> Self {
+        Self::Corrupt(e.to_string())
+    }
+}

@@ -1,0 +1,32 @@
+//! The durable store of weft, on redb.
+//!
+//! One [`Store`] handle (cheap to clone) fronts one redb file. Every write goes
+//! to a single writer thread that applies all pending operations in one
+//! transaction, commits it with `Durability::Immediate` and only then answers
+//! the callers (group commit). Reads open their own MVCC snapshot.
+//!
+//! What is kept: runs, tasks with a ready queue (pool, priority, ready time),
+//! delayed tasks, leases with per-task fencing tokens, a hash-chained ledger per
+//! run, a journal of model calls, idempotency keys with a TTL, dead letters and
+//! artifacts. See `docs/storage.md` for the tables and the commit protocol.
+
+mod canonical;
+mod error;
+mod ledger;
+mod ops;
+mod read;
+mod run_id;
+mod store;
+pub mod tables;
+mod types;
+mod writer;
+
+pub use canonical::event_bytes as canonical_event_bytes;
+pub use error::StoreError;
+pub use ledger::{BadEvent, EventKind, LedgerEvent, VerifyReport, chain_hash};
+pub use run_id::utc_date;
+pub use store::Store;
+pub use types::{
+    Counters, DeadLetter, FailDecision, Lease, LeaseRecord, NewRun, NewTask, QueueStats, RunFilter,
+    RunOutcome, RunRecord, RunStatus, Submitted, TaskRecord, TaskState, WriterStats,
+};

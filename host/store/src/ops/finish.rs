@@ -1,0 +1,143 @@
+//! Fenced completion and failure of a task, and cancelling a run.
+
+use serde_json::{Value, json};
+
+use crate::error::StoreError;
+use crate::ledger::{self, EventKind};
+use crate::ops::common::{
+    check_fence, check_new_tasks, create_tasks, ensure_open, finish_run, get_run, put_run,
+    put_task, unindex,
+};
+use crate::tables::{Tables, encode};
+use crate::types::{DeadLetter, FailDecision, NewTask, RunOutcome, RunStatus, TaskState};
+
+/// Completes a leased task: stores the step output, enqueues `next`, finishes the
+/// run if `outcome` says so, all in the caller's transaction.
+pub fn complete(
+    t: &mut Tables<'_>,
+    task_id: u64,
+    token: u64,
+    output: &Value,
+    next: &[NewTask],
+    outcome: Option<&RunOutcome>,
+    now: u64,
+) -> Result<(), StoreError> {
+    if outcome.is_some() && !next.is_empty() {
+        return Err(StoreError::Invalid(
+            "a completion that finishes the run cannot enqueue next tasks".into(),
+        ));
+    }
+    check_new_tasks(next)?;
+    let (mut task, _) = check_fence(t, task_id, token, "complete", now)?;
+    let mut run = get_run(t, &task.run_id)?;
+    ensure_open(&run)?;
+
+    unindex(t, &task)?;
+    task.state = TaskState::Done;
+    put_task(t, &task)?;
+    let output_text = serde_json::to_string(output)?;
+    t.step_outputs.insert(
+        (task.run_id.as_str(), task.step_id.as_str()),
+        output_text.as_str(),
+    )?;
+    let next_ids = create_tasks(t, &task.run_id, next, now)?;
+    let payload = json!({
+        "task": task.id, "step": task.step_id, "attempt": task.attempt,
+        "output": output, "next": next_ids,
+    });
+    ledger::append(t, &task.run_id, now, EventKind::StepSucceeded, payload)?;
+    match outcome {
+        Some(RunOutcome::Succeeded { output }) => {
+            finish_run(
+                t,
+                run,
+                RunStatus::Succeeded,
+                Some(output.clone()),
+                None,
+                now,
+            )?;
+        }
+        Some(RunOutcome::Failed { error }) => {
+            finish_run(t, run, RunStatus::Failed, None, Some(error.clone()), now)?;
+        }
+        None => {
+            run.updated_ms = now;
+            put_run(t, &run)?;
+        }
+    }
+    Ok(())
+}
+
+/// Fails a leased task and applies `decision`.
+pub fn fail(
+    t: &mut Tables<'_>,
+    task_id: u64,
+    token: u64,
+    error: &str,
+    decision: &FailDecision,
+    now: u64,
+) -> Result<(), StoreError> {
+    let (mut task, _) = check_fence(t, task_id, token, "fail", now)?;
+    let mut run = get_run(t, &task.run_id)?;
+    ensure_open(&run)?;
+
+    unindex(t, &task)?;
+    task.error = Some(error.to_owned());
+    let payload = json!({
+        "task": task.id, "step": task.step_id, "attempt": task.attempt,
+        "error": error, "decision": decision,
+    });
+    ledger::append(t, &task.run_id, now, EventKind::StepFailed, payload)?;
+    match decision {
+        FailDecision::Retry { at_ms } => {
+            task.attempt += 1;
+            task.state = TaskState::Delayed;
+            task.ready_at = *at_ms;
+            t.delayed.insert((*at_ms, task.id), ())?;
+            put_task(t, &task)?;
+            let payload = json!({
+                "task": task.id, "step": task.step_id, "attempt": task.attempt, "at_ms": at_ms,
+            });
+            ledger::append(t, &task.run_id, now, EventKind::StepRetryScheduled, payload)?;
+            run.updated_ms = now;
+            put_run(t, &run)?;
+        }
+        FailDecision::DeadLetter { reason } => {
+            task.state = TaskState::Dead;
+            put_task(t, &task)?;
+            let letter = DeadLetter {
+                task: task.id,
+                run: task.run_id.clone(),
+                step: task.step_id.clone(),
+                reason: reason.clone(),
+                time_ms: now,
+            };
+            t.dead_letters
+                .insert(task.id, encode(&letter)?.as_slice())?;
+            let payload = json!({"task": task.id, "step": task.step_id, "reason": reason});
+            ledger::append(t, &task.run_id, now, EventKind::StepDeadLettered, payload)?;
+            run.updated_ms = now;
+            put_run(t, &run)?;
+        }
+        FailDecision::FailRun { reason } => {
+            task.state = TaskState::Failed;
+            put_task(t, &task)?;
+            finish_run(t, run, RunStatus::Failed, None, Some(reason.clone()), now)?;
+        }
+    }
+    Ok(())
+}
+
+/// Cancels a run that has not finished; its open tasks are dropped.
+pub fn cancel(t: &mut Tables<'_>, run_id: &str, now: u64) -> Result<(), StoreError> {
+    let run = get_run(t, run_id)?;
+    ensure_open(&run)?;
+    finish_run(
+        t,
+        run,
+        RunStatus::Cancelled,
+        None,
+        Some("cancelled".into()),
+        now,
+    )
+}

@@ -1,0 +1,87 @@
+//! The model-call journal, artifacts and the dead-letter queue.
+
+use redb::ReadableTable;
+use serde_json::{Value, json};
+
+use crate::error::StoreError;
+use crate::ledger::{self, EventKind};
+use crate::ops::common::{ensure_open, get_run, get_task, make_ready};
+use crate::tables::Tables;
+use crate::types::TaskState;
+
+/// Journals a model call's answer; the first answer for a key wins. Returns
+/// whether this call stored it (false: an answer was already journaled).
+pub fn journal_put(
+    t: &mut Tables<'_>,
+    run: &str,
+    step: &str,
+    index: u32,
+    value: &Value,
+    now: u64,
+) -> Result<bool, StoreError> {
+    get_run(t, run)?;
+    if t.journal.get((run, step, index))?.is_some() {
+        return Ok(false);
+    }
+    let text = serde_json::to_string(value)?;
+    t.journal.insert((run, step, index), text.as_str())?;
+    let payload = json!({"step": step, "index": index});
+    ledger::append(t, run, now, EventKind::ModelCallJournaled, payload)?;
+    Ok(true)
+}
+
+/// Writes (or overwrites) an artifact of a run.
+pub fn artifact_put(
+    t: &mut Tables<'_>,
+    run: &str,
+    key: &str,
+    value: &Value,
+    now: u64,
+) -> Result<(), StoreError> {
+    get_run(t, run)?;
+    if key.is_empty() {
+        return Err(StoreError::Invalid(
+            "an artifact key must not be empty".into(),
+        ));
+    }
+    let text = serde_json::to_string(value)?;
+    t.artifacts.insert((run, key), text.as_str())?;
+    let payload = json!({"key": key, "bytes": text.len()});
+    ledger::append(t, run, now, EventKind::ArtifactPut, payload)?;
+    Ok(())
+}
+
+/// Puts a dead-lettered task back in the ready queue with attempt + 1.
+pub fn dlq_requeue(t: &mut Tables<'_>, task_id: u64, now: u64) -> Result<(), StoreError> {
+    let mut task = get_task(t, task_id)?;
+    if task.state != TaskState::Dead || t.dead_letters.get(task_id)?.is_none() {
+        return Err(StoreError::NotDeadLettered {
+            task: task_id,
+            state: task.state,
+        });
+    }
+    let run = get_run(t, &task.run_id)?;
+    ensure_open(&run)?;
+    t.dead_letters.remove(task_id)?;
+    task.attempt += 1;
+    let payload = json!({"task": task.id, "step": task.step_id, "attempt": task.attempt});
+    let run_id = task.run_id.clone();
+    make_ready(t, task, now)?;
+    ledger::append(t, &run_id, now, EventKind::TaskRequeued, payload)?;
+    Ok(())
+}
+
+/// Drops a task from the dead-letter queue for good (it stays `dead`).
+pub fn dlq_purge(t: &mut Tables<'_>, task_id: u64, now: u64) -> Result<(), StoreError> {
+    let task = get_task(t, task_id)?;
+    if t.dead_letters.get(task_id)?.is_none() {
+        return Err(StoreError::NotDeadLettered {
+            task: task_id,
+            state: task.state,
+        });
+    }
+    t.dead_letters.remove(task_id)?;
+    let payload = json!({"task": task.id, "step": task.step_id});
+    ledger::append(t, &task.run_id, now, EventKind::TaskPurged, payload)?;
+    Ok(())
+}

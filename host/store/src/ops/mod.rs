@@ -1,0 +1,12 @@
+//! The write operations. Each runs inside the writer's batch transaction.
+//!
+//! The rule every operation keeps: check everything that can refuse the operation
+//! first, then write. The only write allowed before a refusal is the refusal's own
+//! record (a stale fencing token), so a refused operation never leaves half its
+//! effects in a batch that commits.
+
+pub mod common;
+pub mod finish;
+pub mod misc;
+pub mod queue;
+pub mod submit;

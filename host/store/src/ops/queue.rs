@@ -1,0 +1,184 @@
+//! The queue side: promoting due delayed tasks, expiring leases, handing out
+//! leases in order, renewing them.
+
+use redb::ReadableTable;
+use serde_json::json;
+
+use crate::error::StoreError;
+use crate::ledger::{self, EventKind};
+use crate::ops::common::{
+    REDELIVERED, bump, check_fence, get_run, get_task, make_ready, put_run, put_task,
+};
+use crate::tables::{Tables, encode};
+use crate::types::{Lease, LeaseRecord, RunStatus, TaskState};
+
+/// A ready-queue key: (pool, u32::MAX - priority, ready_at, task id).
+type ReadyKey = (String, u32, u64, u64);
+
+/// Moves every delayed task with `ready_at <= now` to the ready queue.
+pub fn promote_due(t: &mut Tables<'_>, now: u64) -> Result<u64, StoreError> {
+    let mut due = Vec::new();
+    for entry in t.delayed.range((0u64, 0u64)..=(now, u64::MAX))? {
+        due.push(entry?.0.value());
+    }
+    for (ready_at, id) in &due {
+        t.delayed.remove((*ready_at, *id))?;
+        let task = get_task(t, *id)?;
+        make_ready(t, task, *ready_at)?;
+    }
+    Ok(u64::try_from(due.len()).unwrap_or(u64::MAX))
+}
+
+/// Hands every task whose lease ran out (`expires_at <= now`) back to the ready
+/// queue, with a `lease-expired` ledger event; returns how many.
+pub fn expire_due(t: &mut Tables<'_>, now: u64) -> Result<u64, StoreError> {
+    let mut expired = Vec::new();
+    for entry in t.lease_expiry.range((0u64, 0u64)..=(now, u64::MAX))? {
+        expired.push(entry?.0.value());
+    }
+    for (expires_at, id) in &expired {
+        t.lease_expiry.remove((*expires_at, *id))?;
+        let lease = t
+            .leases
+            .remove(*id)?
+            .map(|g| crate::tables::decode::<LeaseRecord>(g.value()))
+            .transpose()?;
+        let task = get_task(t, *id)?;
+        let payload = json!({
+            "task": task.id, "step": task.step_id, "attempt": task.attempt,
+            "owner": lease.as_ref().map(|l| l.owner.clone()),
+            "token": lease.as_ref().map(|l| l.token), "expires_at": expires_at,
+        });
+        ledger::append(t, &task.run_id, now, EventKind::LeaseExpired, payload)?;
+        make_ready(t, task, now)?;
+        bump(t, REDELIVERED, 1)?;
+    }
+    Ok(u64::try_from(expired.len()).unwrap_or(u64::MAX))
+}
+
+/// The first ready key of one pool.
+fn first_of_pool(t: &Tables<'_>, pool: &str) -> Result<Option<ReadyKey>, StoreError> {
+    let mut range = t
+        .ready
+        .range((pool, 0u32, 0u64, 0u64)..=(pool, u32::MAX, u64::MAX, u64::MAX))?;
+    match range.next() {
+        Some(entry) => {
+            let (key, _) = entry?;
+            let (p, inv, at, id) = key.value();
+            Ok(Some((p.to_owned(), inv, at, id)))
+        }
+        None => Ok(None),
+    }
+}
+
+/// The first ready key at or after pool `from` (any pool when `None`).
+fn first_from(t: &Tables<'_>, from: Option<&str>) -> Result<Option<ReadyKey>, StoreError> {
+    let mut range = match from {
+        Some(p) => t.ready.range((p, 0u32, 0u64, 0u64)..)?,
+        None => t.ready.iter()?,
+    };
+    match range.next() {
+        Some(entry) => {
+            let (key, _) = entry?;
+            let (p, inv, at, id) = key.value();
+            Ok(Some((p.to_owned(), inv, at, id)))
+        }
+        None => Ok(None),
+    }
+}
+
+/// The best ready task: highest priority, then earliest `ready_at`, then lowest
+/// task id, among `pools` (every pool when `None`).
+pub fn best_ready(
+    t: &Tables<'_>,
+    pools: Option<&[String]>,
+) -> Result<Option<ReadyKey>, StoreError> {
+    let mut heads = Vec::new();
+    match pools {
+        Some(pools) => {
+            for pool in pools {
+                heads.extend(first_of_pool(t, pool)?);
+            }
+        }
+        None => {
+            // One head per pool: after a pool's head, skip to the first key of the
+            // next pool (`pool + "\0"` sorts after every key of `pool`).
+            let mut next = first_from(t, None)?;
+            while let Some(head) = next {
+                let skip = format!("{}\0", head.0);
+                heads.push(head);
+                next = first_from(t, Some(&skip))?;
+            }
+        }
+    }
+    Ok(heads
+        .into_iter()
+        .min_by_key(|(_, inv, at, id)| (*inv, *at, *id)))
+}
+
+/// Leases the best ready task to `owner` (after promoting due delayed tasks and
+/// expiring stale leases).
+pub fn lease(
+    t: &mut Tables<'_>,
+    owner: &str,
+    pools: Option<&[String]>,
+    lease_ms: u64,
+    now: u64,
+) -> Result<Option<Lease>, StoreError> {
+    if owner.is_empty() {
+        return Err(StoreError::Invalid("a lease needs an owner".into()));
+    }
+    promote_due(t, now)?;
+    expire_due(t, now)?;
+    let Some((pool, inv, at, id)) = best_ready(t, pools)? else {
+        return Ok(None);
+    };
+    t.ready.remove((pool.as_str(), inv, at, id))?;
+    let mut task = get_task(t, id)?;
+    task.state = TaskState::Leased;
+    task.last_token += 1;
+    let expires_at = now.saturating_add(lease_ms);
+    let record = LeaseRecord {
+        owner: owner.to_owned(),
+        token: task.last_token,
+        expires_at,
+    };
+    t.leases.insert(id, encode(&record)?.as_slice())?;
+    t.lease_expiry.insert((expires_at, id), ())?;
+    put_task(t, &task)?;
+    let mut run = get_run(t, &task.run_id)?;
+    if run.status == RunStatus::Queued {
+        run.status = RunStatus::Running;
+        run.updated_ms = now;
+        put_run(t, &run)?;
+    }
+    let payload = json!({
+        "task": id, "step": task.step_id, "attempt": task.attempt,
+        "owner": owner, "token": task.last_token, "expires_at": expires_at,
+    });
+    ledger::append(t, &task.run_id, now, EventKind::StepStarted, payload)?;
+    Ok(Some(Lease {
+        task: id,
+        run: task.run_id,
+        step: task.step_id,
+        attempt: task.attempt,
+        token: record.token,
+        expires_at,
+    }))
+}
+
+/// Extends a lease to `now + lease_ms`; refuses a stale token.
+pub fn renew(
+    t: &mut Tables<'_>,
+    task_id: u64,
+    token: u64,
+    lease_ms: u64,
+    now: u64,
+) -> Result<u64, StoreError> {
+    let (_, mut lease) = check_fence(t, task_id, token, "renew", now)?;
+    t.lease_expiry.remove((lease.expires_at, task_id))?;
+    lease.expires_at = now.saturating_add(lease_ms);
+    t.leases.insert(task_id, encode(&lease)?.as_slice())?;
+    t.lease_expiry.insert((lease.expires_at, task_id), ())?;
+    Ok(lease.expires_at)
+}

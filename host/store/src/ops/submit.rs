@@ -1,0 +1,96 @@
+//! `submit_run`: idempotency, run id allocation, the run record, its first tasks.
+
+use redb::ReadableTable;
+use serde_json::json;
+
+use crate::error::StoreError;
+use crate::ledger::{self, EventKind};
+use crate::ops::common::{check_new_tasks, create_tasks, put_run};
+use crate::run_id;
+use crate::tables::Tables;
+use crate::types::{NewRun, RunRecord, RunStatus, Submitted};
+
+/// Submits a run, or returns the live run of its idempotency key.
+pub fn submit_run(t: &mut Tables<'_>, new: &NewRun, now: u64) -> Result<Submitted, StoreError> {
+    run_id::check_prefix(&new.id_prefix)?;
+    if new.flow_id.is_empty() {
+        return Err(StoreError::Invalid("a run needs a flow id".into()));
+    }
+    check_new_tasks(&new.initial_tasks)?;
+    if let Some((key, _)) = &new.idempotency_key {
+        if key.is_empty() {
+            return Err(StoreError::Invalid(
+                "an idempotency key must not be empty".into(),
+            ));
+        }
+        if let Some(g) = t.idempotency.get(key.as_str())? {
+            let (run, expires_at) = g.value();
+            if expires_at > now {
+                return Ok(Submitted {
+                    run_id: run.to_owned(),
+                    created: false,
+                });
+            }
+        }
+    }
+
+    let id = allocate_id(t, &new.id_prefix, now)?;
+    let run = RunRecord {
+        id: id.clone(),
+        flow_id: new.flow_id.clone(),
+        flow_version: new.flow_version.clone(),
+        tenant: new.tenant.clone(),
+        status: RunStatus::Queued,
+        input: new.input.clone(),
+        output: None,
+        error: None,
+        created_ms: now,
+        updated_ms: now,
+        priority: new.priority,
+    };
+    put_run(t, &run)?;
+    t.runs_by_time.insert((now, id.as_str()), ())?;
+    if let Some((key, ttl)) = &new.idempotency_key {
+        t.idempotency
+            .insert(key.as_str(), (id.as_str(), now.saturating_add(*ttl)))?;
+    }
+    let task_ids = create_tasks(t, &id, &new.initial_tasks, now)?;
+    let tasks: Vec<_> = new
+        .initial_tasks
+        .iter()
+        .zip(&task_ids)
+        .map(|(nt, tid)| json!({"task": tid, "step": nt.step_id, "pool": nt.pool, "priority": nt.priority}))
+        .collect();
+    let payload = json!({
+        "flow_id": run.flow_id, "flow_version": run.flow_version, "tenant": run.tenant,
+        "input": run.input, "priority": run.priority,
+        "idempotency_key": new.idempotency_key.as_ref().map(|(k, _)| k),
+        "tasks": tasks,
+    });
+    ledger::append(t, &id, now, EventKind::RunCreated, payload)?;
+    Ok(Submitted {
+        run_id: id,
+        created: true,
+    })
+}
+
+/// Takes the next sequence number of `prefix` on the UTC day of `now` and forms
+/// a run id that is not taken yet.
+fn allocate_id(t: &mut Tables<'_>, prefix: &str, now: u64) -> Result<String, StoreError> {
+    let date = run_id::utc_date(now);
+    let seq = t
+        .day_seq
+        .get((prefix, date.as_str()))?
+        .map_or(0, |g| g.value())
+        + 1;
+    t.day_seq.insert((prefix, date.as_str()), seq)?;
+    for salt in 0..8 {
+        let id = run_id::format_id(prefix, &date, seq, &run_id::random_suffix(now ^ seq ^ salt));
+        if t.runs.get(id.as_str())?.is_none() {
+            return Ok(id);
+        }
+    }
+    Err(StoreError::Corrupt(format!(
+        "run id sequence {seq} of {prefix} on {date} is already taken"
+    )))
+}

@@ -1,0 +1,195 @@
+//! Queries on a read transaction (MVCC snapshot; never waits for the writer).
+
+use std::collections::BTreeMap;
+
+use redb::{ReadTransaction, ReadableTable, ReadableTableMetadata};
+use serde_json::Value;
+
+use crate::error::StoreError;
+use crate::ledger::{self, LedgerEvent, VerifyReport};
+use crate::ops::common::{REDELIVERED, STALE_REFUSALS, task_ids_of};
+use crate::tables::{self, decode};
+use crate::types::{
+    Counters, DeadLetter, LeaseRecord, QueueStats, RunFilter, RunRecord, TaskRecord,
+};
+
+/// One run.
+pub fn run_get(rt: &ReadTransaction, id: &str) -> Result<Option<RunRecord>, StoreError> {
+    let table = rt.open_table(tables::RUNS)?;
+    table.get(id)?.map(|g| decode(g.value())).transpose()
+}
+
+/// Up to `limit` runs matching `filter`, newest first.
+pub fn runs_list(
+    rt: &ReadTransaction,
+    limit: usize,
+    filter: &RunFilter,
+) -> Result<Vec<RunRecord>, StoreError> {
+    let by_time = rt.open_table(tables::RUNS_BY_TIME)?;
+    let runs = rt.open_table(tables::RUNS)?;
+    let mut out = Vec::new();
+    for entry in by_time.iter()?.rev() {
+        if out.len() >= limit {
+            break;
+        }
+        let key = entry?.0;
+        let (_, id) = key.value();
+        let Some(g) = runs.get(id)? else { continue };
+        let run: RunRecord = decode(g.value())?;
+        let keep = filter.tenant.as_ref().is_none_or(|t| *t == run.tenant)
+            && filter.flow_id.as_ref().is_none_or(|f| *f == run.flow_id)
+            && filter.status.is_none_or(|s| s == run.status);
+        if keep {
+            out.push(run);
+        }
+    }
+    Ok(out)
+}
+
+/// One task.
+pub fn task_get(rt: &ReadTransaction, id: u64) -> Result<Option<TaskRecord>, StoreError> {
+    let table = rt.open_table(tables::TASKS)?;
+    table.get(id)?.map(|g| decode(g.value())).transpose()
+}
+
+/// The tasks of a run, by task id.
+pub fn tasks_of(rt: &ReadTransaction, run: &str) -> Result<Vec<TaskRecord>, StoreError> {
+    let index = rt.open_table(tables::RUN_TASKS)?;
+    let tasks = rt.open_table(tables::TASKS)?;
+    let mut out = Vec::new();
+    for id in task_ids_of(&index, run)? {
+        if let Some(g) = tasks.get(id)? {
+            out.push(decode(g.value())?);
+        }
+    }
+    Ok(out)
+}
+
+/// The current lease of a task, if it is leased.
+pub fn lease_of(rt: &ReadTransaction, task: u64) -> Result<Option<LeaseRecord>, StoreError> {
+    let table = rt.open_table(tables::LEASES)?;
+    table.get(task)?.map(|g| decode(g.value())).transpose()
+}
+
+/// A run's ledger in order; an undecodable event is an error.
+pub fn ledger(rt: &ReadTransaction, run: &str) -> Result<Vec<LedgerEvent>, StoreError> {
+    let table = rt.open_table(tables::LEDGER)?;
+    ledger::read_events(&table, run)?
+        .into_iter()
+        .map(|e| {
+            e.map_err(|(seq, why)| StoreError::Corrupt(format!("ledger {run} seq {seq}: {why}")))
+        })
+        .collect()
+}
+
+/// Recomputes a run's hash chain.
+pub fn verify(rt: &ReadTransaction, run: &str) -> Result<VerifyReport, StoreError> {
+    let table = rt.open_table(tables::LEDGER)?;
+    let heads = rt.open_table(tables::LEDGER_HEAD)?;
+    let events = ledger::read_events(&table, run)?;
+    let head = heads.get(run)?.map(|g| g.value());
+    if events.is_empty() && head.is_none() && run_get(rt, run)?.is_none() {
+        return Err(StoreError::RunNotFound(run.to_owned()));
+    }
+    Ok(ledger::verify_events(run, events, head))
+}
+
+/// Step id → output of every completed step of a run.
+pub fn step_outputs(
+    rt: &ReadTransaction,
+    run: &str,
+) -> Result<BTreeMap<String, Value>, StoreError> {
+    let table = rt.open_table(tables::STEP_OUTPUTS)?;
+    let mut out = BTreeMap::new();
+    for entry in table.range((run, "")..)? {
+        let (k, v) = entry?;
+        let (r, step) = k.value();
+        if r != run {
+            break;
+        }
+        out.insert(step.to_owned(), serde_json::from_str(v.value())?);
+    }
+    Ok(out)
+}
+
+/// A journaled model call answer.
+pub fn journal_get(
+    rt: &ReadTransaction,
+    run: &str,
+    step: &str,
+    index: u32,
+) -> Result<Option<Value>, StoreError> {
+    let table = rt.open_table(tables::JOURNAL)?;
+    let text = table.get((run, step, index))?.map(|g| g.value().to_owned());
+    Ok(text.map(|t| serde_json::from_str(&t)).transpose()?)
+}
+
+/// One artifact of a run.
+pub fn artifact_get(
+    rt: &ReadTransaction,
+    run: &str,
+    key: &str,
+) -> Result<Option<Value>, StoreError> {
+    let table = rt.open_table(tables::ARTIFACTS)?;
+    let text = table.get((run, key))?.map(|g| g.value().to_owned());
+    Ok(text.map(|t| serde_json::from_str(&t)).transpose()?)
+}
+
+/// The artifact keys of a run, sorted.
+pub fn artifact_list(rt: &ReadTransaction, run: &str) -> Result<Vec<String>, StoreError> {
+    let table = rt.open_table(tables::ARTIFACTS)?;
+    let mut out = Vec::new();
+    for entry in table.range((run, "")..)? {
+        let (k, _) = entry?;
+        let (r, key) = k.value();
+        if r != run {
+            break;
+        }
+        out.push(key.to_owned());
+    }
+    Ok(out)
+}
+
+/// Every dead-lettered task, by task id.
+pub fn dlq_list(rt: &ReadTransaction) -> Result<Vec<DeadLetter>, StoreError> {
+    let table = rt.open_table(tables::DEAD_LETTERS)?;
+    let mut out = Vec::new();
+    for entry in table.iter()? {
+        out.push(decode(entry?.1.value())?);
+    }
+    Ok(out)
+}
+
+/// A snapshot of the queue at `now`.
+pub fn queue_stats(rt: &ReadTransaction, now: u64) -> Result<QueueStats, StoreError> {
+    let mut stats = QueueStats::default();
+    let ready = rt.open_table(tables::READY)?;
+    let mut oldest: Option<u64> = None;
+    for entry in ready.iter()? {
+        let (key, _) = entry?;
+        let (pool, _, ready_at, _) = key.value();
+        *stats.ready_by_pool.entry(pool.to_owned()).or_default() += 1;
+        oldest = Some(oldest.map_or(ready_at, |o| o.min(ready_at)));
+    }
+    stats.oldest_ready_age_ms = oldest.map(|o| now.saturating_sub(o));
+    stats.inflight = rt.open_table(tables::LEASES)?.len()?;
+    let delayed = rt.open_table(tables::DELAYED)?;
+    stats.delayed = delayed.len()?;
+    for entry in delayed.range((0u64, 0u64)..=(now, u64::MAX))? {
+        entry?;
+        stats.delayed_due += 1;
+    }
+    stats.dlq = rt.open_table(tables::DEAD_LETTERS)?.len()?;
+    Ok(stats)
+}
+
+/// The persistent counters.
+pub fn counters(rt: &ReadTransaction) -> Result<Counters, StoreError> {
+    let table = rt.open_table(tables::COUNTERS)?;
+    let get =
+        |name: &str| -> Result<u64, StoreError> { Ok(table.get(name)?.map_or(0, |g| g.value())) };
+    Ok(Counters {
+        stale_refusals: get(STALE_REFUSALS)?,
+        redelivered: get(REDELIVERED)?,
+    })
+}

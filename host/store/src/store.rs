@@ -1,0 +1,278 @@
+//! [`Store`]: the cloneable handle. Writes go to the single writer and resolve
+//! after their batch has committed durably; reads open their own MVCC snapshot.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use redb::{Database, ReadTransaction, ReadableDatabase};
+use serde_json::Value;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::error::StoreError;
+use crate::ledger::{LedgerEvent, VerifyReport};
+use crate::ops::{finish, misc, queue, submit};
+use crate::read;
+use crate::tables::{self, Tables};
+use crate::types::{
+    Counters, DeadLetter, FailDecision, Lease, LeaseRecord, NewRun, NewTask, QueueStats, RunFilter,
+    RunOutcome, RunRecord, Submitted, TaskRecord, WriterStats,
+};
+use crate::writer::{self, Msg, Stats, TypedJob};
+
+/// The durable store of weft. Cheap to clone; every clone talks to the same
+/// writer thread. Every time argument (`now`) is ms since the Unix epoch, passed
+/// in by the caller: the store never reads a clock.
+#[derive(Clone)]
+pub struct Store {
+    db: Arc<Database>,
+    tx: mpsc::UnboundedSender<Msg>,
+    stats: Arc<Stats>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("writer", &self.stats.snapshot())
+            .finish()
+    }
+}
+
+impl Store {
+    /// Opens (or creates) the database at `path` and starts its writer thread.
+    /// redb recovers a database that was not closed cleanly while opening it.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
+        let db = Database::builder().create(path)?;
+        tables::create_all(&db)?;
+        let db = Arc::new(db);
+        let stats = Arc::new(Stats::default());
+        let tx = writer::spawn(Arc::clone(&db), Arc::clone(&stats))?;
+        Ok(Self { db, tx, stats })
+    }
+
+    /// Stops the writer after the jobs it already took and waits for it. The
+    /// database file is released when the last clone of this handle is dropped.
+    pub async fn close(self) {
+        let (ack, done) = oneshot::channel();
+        if self.tx.send(Msg::Close(ack)).is_ok() {
+            let _ = done.await;
+        }
+    }
+
+    /// Commits and operations since `open` (shows group commit at work).
+    pub fn writer_stats(&self) -> WriterStats {
+        self.stats.snapshot()
+    }
+
+    async fn write<T, F>(&self, op: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: Fn(&mut Tables<'_>) -> Result<T, StoreError> + Send + 'static,
+    {
+        let (job, rx) = TypedJob::new(Box::new(op));
+        self.tx
+            .send(Msg::Job(Box::new(job)))
+            .map_err(|_| StoreError::WriterGone)?;
+        rx.await.map_err(|_| StoreError::WriterGone)?
+    }
+
+    fn read<T>(
+        &self,
+        f: impl FnOnce(&ReadTransaction) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let rt = self.db.begin_read()?;
+        f(&rt)
+    }
+
+    /// Submits a run with its first tasks; an idempotency key still alive returns
+    /// the run it names with `created: false`.
+    pub async fn submit_run(&self, new: NewRun, now: u64) -> Result<Submitted, StoreError> {
+        self.write(move |t| submit::submit_run(t, &new, now)).await
+    }
+
+    /// Leases the best ready task (highest priority, then oldest `ready_at`, then
+    /// lowest id) of `pools` (all pools when `None`). Promotes due delayed tasks
+    /// and expires stale leases first.
+    pub async fn lease(
+        &self,
+        owner: &str,
+        pools: Option<&[String]>,
+        lease_ms: u64,
+        now: u64,
+    ) -> Result<Option<Lease>, StoreError> {
+        let owner = owner.to_owned();
+        let pools = pools.map(<[String]>::to_vec);
+        self.write(move |t| queue::lease(t, &owner, pools.as_deref(), lease_ms, now))
+            .await
+    }
+
+    /// Extends a lease to `now + lease_ms` and returns the new expiry. A stale
+    /// token is refused ([`StoreError::StaleToken`]) and recorded.
+    pub async fn renew(
+        &self,
+        task: u64,
+        token: u64,
+        lease_ms: u64,
+        now: u64,
+    ) -> Result<u64, StoreError> {
+        self.write(move |t| queue::renew(t, task, token, lease_ms, now))
+            .await
+    }
+
+    /// Completes a leased task (fenced by `token`): the task is done, its output
+    /// stored, `next` enqueued and the run finished if `outcome` is given, in one
+    /// transaction. A stale token is refused and recorded.
+    pub async fn complete(
+        &self,
+        task: u64,
+        token: u64,
+        output: Value,
+        next: Vec<NewTask>,
+        outcome: Option<RunOutcome>,
+        now: u64,
+    ) -> Result<(), StoreError> {
+        self.write(move |t| finish::complete(t, task, token, &output, &next, outcome.as_ref(), now))
+            .await
+    }
+
+    /// Fails a leased task (fenced by `token`) and applies `decision`.
+    pub async fn fail(
+        &self,
+        task: u64,
+        token: u64,
+        error: &str,
+        decision: FailDecision,
+        now: u64,
+    ) -> Result<(), StoreError> {
+        let error = error.to_owned();
+        self.write(move |t| finish::fail(t, task, token, &error, &decision, now))
+            .await
+    }
+
+    /// Cancels a run that has not finished.
+    pub async fn cancel(&self, run: &str, now: u64) -> Result<(), StoreError> {
+        let run = run.to_owned();
+        self.write(move |t| finish::cancel(t, &run, now)).await
+    }
+
+    /// Hands every expired lease's task back to the queue; returns how many.
+    pub async fn expire_leases(&self, now: u64) -> Result<u64, StoreError> {
+        self.write(move |t| queue::expire_due(t, now)).await
+    }
+
+    /// Journals a model call's answer (first answer wins); true if stored now.
+    pub async fn journal_put(
+        &self,
+        run: &str,
+        step: &str,
+        index: u32,
+        value: Value,
+        now: u64,
+    ) -> Result<bool, StoreError> {
+        let (run, step) = (run.to_owned(), step.to_owned());
+        self.write(move |t| misc::journal_put(t, &run, &step, index, &value, now))
+            .await
+    }
+
+    /// Writes an artifact of a run.
+    pub async fn artifact_put(
+        &self,
+        run: &str,
+        key: &str,
+        value: Value,
+        now: u64,
+    ) -> Result<(), StoreError> {
+        let (run, key) = (run.to_owned(), key.to_owned());
+        self.write(move |t| misc::artifact_put(t, &run, &key, &value, now))
+            .await
+    }
+
+    /// Puts a dead-lettered task back in the ready queue (attempt + 1).
+    pub async fn dlq_requeue(&self, task: u64, now: u64) -> Result<(), StoreError> {
+        self.write(move |t| misc::dlq_requeue(t, task, now)).await
+    }
+
+    /// Drops a task from the dead-letter queue for good.
+    pub async fn dlq_purge(&self, task: u64, now: u64) -> Result<(), StoreError> {
+        self.write(move |t| misc::dlq_purge(t, task, now)).await
+    }
+
+    /// One run.
+    pub fn run_get(&self, id: &str) -> Result<Option<RunRecord>, StoreError> {
+        self.read(|rt| read::run_get(rt, id))
+    }
+
+    /// Up to `limit` runs matching `filter`, newest first.
+    pub fn runs_list(
+        &self,
+        limit: usize,
+        filter: &RunFilter,
+    ) -> Result<Vec<RunRecord>, StoreError> {
+        self.read(|rt| read::runs_list(rt, limit, filter))
+    }
+
+    /// One task.
+    pub fn task_get(&self, id: u64) -> Result<Option<TaskRecord>, StoreError> {
+        self.read(|rt| read::task_get(rt, id))
+    }
+
+    /// The tasks of a run, by id.
+    pub fn tasks_of(&self, run: &str) -> Result<Vec<TaskRecord>, StoreError> {
+        self.read(|rt| read::tasks_of(rt, run))
+    }
+
+    /// A task's current lease.
+    pub fn lease_of(&self, task: u64) -> Result<Option<LeaseRecord>, StoreError> {
+        self.read(|rt| read::lease_of(rt, task))
+    }
+
+    /// A run's ledger in order.
+    pub fn ledger(&self, run: &str) -> Result<Vec<LedgerEvent>, StoreError> {
+        self.read(|rt| read::ledger(rt, run))
+    }
+
+    /// Recomputes a run's hash chain; the report names the first bad seq.
+    pub fn verify(&self, run: &str) -> Result<VerifyReport, StoreError> {
+        self.read(|rt| read::verify(rt, run))
+    }
+
+    /// Step id → output of every completed step of a run.
+    pub fn step_outputs(&self, run: &str) -> Result<BTreeMap<String, Value>, StoreError> {
+        self.read(|rt| read::step_outputs(rt, run))
+    }
+
+    /// A journaled model call answer.
+    pub fn journal_get(
+        &self,
+        run: &str,
+        step: &str,
+        index: u32,
+    ) -> Result<Option<Value>, StoreError> {
+        self.read(|rt| read::journal_get(rt, run, step, index))
+    }
+
+    /// One artifact.
+    pub fn artifact_get(&self, run: &str, key: &str) -> Result<Option<Value>, StoreError> {
+        self.read(|rt| read::artifact_get(rt, run, key))
+    }
+
+    /// The artifact keys of a run.
+    pub fn artifact_list(&self, run: &str) -> Result<Vec<String>, StoreError> {
+        self.read(|rt| read::artifact_list(rt, run))
+    }
+
+    /// Every dead-lettered task.
+    pub fn dlq_list(&self) -> Result<Vec<DeadLetter>, StoreError> {
+        self.read(read::dlq_list)
+    }
+
+    /// Queue depth per pool, inflight, delayed, DLQ size, oldest ready age.
+    pub fn queue_stats(&self, now: u64) -> Result<QueueStats, StoreError> {
+        self.read(|rt| read::queue_stats(rt, now))
+    }
+
+    /// Persistent counters (stale-token refusals, redeliveries).
+    pub fn counters(&self) -> Result<Counters, StoreError> {
+        self.read(read::counters)
+    }
+}

@@ -1,0 +1,127 @@
+//! The redb tables (see `docs/storage.md` for the layout) and the set of them a
+//! write batch opens once and hands to every operation.
+
+use redb::{ReadableDatabase, Table, TableDefinition, WriteTransaction};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::error::StoreError;
+
+/// Run id → `RunRecord` (JSON).
+pub const RUNS: TableDefinition<&str, &[u8]> = TableDefinition::new("runs");
+/// (created ms, run id) → (): runs in submission order.
+pub const RUNS_BY_TIME: TableDefinition<(u64, &str), ()> = TableDefinition::new("runs_by_time");
+/// Task id → `TaskRecord` (JSON).
+pub const TASKS: TableDefinition<u64, &[u8]> = TableDefinition::new("tasks");
+/// (run id, task id) → (): the tasks of a run.
+pub const RUN_TASKS: TableDefinition<(&str, u64), ()> = TableDefinition::new("run_tasks");
+/// (pool, u32::MAX - priority, ready_at, task id) → (): the ready queue.
+pub const READY: TableDefinition<(&str, u32, u64, u64), ()> = TableDefinition::new("ready");
+/// (ready_at, task id) → (): tasks waiting out a retry back-off.
+pub const DELAYED: TableDefinition<(u64, u64), ()> = TableDefinition::new("delayed");
+/// Task id → `LeaseRecord` (JSON).
+pub const LEASES: TableDefinition<u64, &[u8]> = TableDefinition::new("leases");
+/// (expires_at, task id) → (): leases by expiry.
+pub const LEASE_EXPIRY: TableDefinition<(u64, u64), ()> = TableDefinition::new("lease_expiry");
+/// (run id, seq) → `StoredEvent` (JSON).
+pub const LEDGER: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("ledger");
+/// Run id → (last seq, last hash).
+pub const LEDGER_HEAD: TableDefinition<&str, (u64, [u8; 32])> = TableDefinition::new("ledger_head");
+/// (run id, step id, call index) → model call answer (JSON text).
+pub const JOURNAL: TableDefinition<(&str, &str, u32), &str> = TableDefinition::new("journal");
+/// Idempotency key → (run id, expires_at).
+pub const IDEMPOTENCY: TableDefinition<&str, (&str, u64)> = TableDefinition::new("idempotency");
+/// Task id → `DeadLetter` (JSON).
+pub const DEAD_LETTERS: TableDefinition<u64, &[u8]> = TableDefinition::new("dead_letters");
+/// (run id, key) → artifact (JSON text).
+pub const ARTIFACTS: TableDefinition<(&str, &str), &str> = TableDefinition::new("artifacts");
+/// (run id, step id) → step output (JSON text).
+pub const STEP_OUTPUTS: TableDefinition<(&str, &str), &str> = TableDefinition::new("step_outputs");
+/// (id prefix, yyyy-mm-dd) → last run sequence number of that day.
+pub const DAY_SEQ: TableDefinition<(&str, &str), u64> = TableDefinition::new("day_seq");
+/// Counter name → value (`next_task_id`, `stale_refusals`, `redelivered`).
+pub const COUNTERS: TableDefinition<&str, u64> = TableDefinition::new("counters");
+
+/// Every table, open in one write transaction.
+pub struct Tables<'t> {
+    /// See [`RUNS`].
+    pub runs: Table<'t, &'static str, &'static [u8]>,
+    /// See [`RUNS_BY_TIME`].
+    pub runs_by_time: Table<'t, (u64, &'static str), ()>,
+    /// See [`TASKS`].
+    pub tasks: Table<'t, u64, &'static [u8]>,
+    /// See [`RUN_TASKS`].
+    pub run_tasks: Table<'t, (&'static str, u64), ()>,
+    /// See [`READY`].
+    pub ready: Table<'t, (&'static str, u32, u64, u64), ()>,
+    /// See [`DELAYED`].
+    pub delayed: Table<'t, (u64, u64), ()>,
+    /// See [`LEASES`].
+    pub leases: Table<'t, u64, &'static [u8]>,
+    /// See [`LEASE_EXPIRY`].
+    pub lease_expiry: Table<'t, (u64, u64), ()>,
+    /// See [`LEDGER`].
+    pub ledger: Table<'t, (&'static str, u64), &'static [u8]>,
+    /// See [`LEDGER_HEAD`].
+    pub ledger_head: Table<'t, &'static str, (u64, [u8; 32])>,
+    /// See [`JOURNAL`].
+    pub journal: Table<'t, (&'static str, &'static str, u32), &'static str>,
+    /// See [`IDEMPOTENCY`].
+    pub idempotency: Table<'t, &'static str, (&'static str, u64)>,
+    /// See [`DEAD_LETTERS`].
+    pub dead_letters: Table<'t, u64, &'static [u8]>,
+    /// See [`ARTIFACTS`].
+    pub artifacts: Table<'t, (&'static str, &'static str), &'static str>,
+    /// See [`STEP_OUTPUTS`].
+    pub step_outputs: Table<'t, (&'static str, &'static str), &'static str>,
+    /// See [`DAY_SEQ`].
+    pub day_seq: Table<'t, (&'static str, &'static str), u64>,
+    /// See [`COUNTERS`].
+    pub counters: Table<'t, &'static str, u64>,
+}
+
+impl<'t> Tables<'t> {
+    /// Opens (creating on first use) every table in `tx`.
+    pub fn open(tx: &'t WriteTransaction) -> Result<Self, StoreError> {
+        Ok(Self {
+            runs: tx.open_table(RUNS)?,
+            runs_by_time: tx.open_table(RUNS_BY_TIME)?,
+            tasks: tx.open_table(TASKS)?,
+            run_tasks: tx.open_table(RUN_TASKS)?,
+            ready: tx.open_table(READY)?,
+            delayed: tx.open_table(DELAYED)?,
+            leases: tx.open_table(LEASES)?,
+            lease_expiry: tx.open_table(LEASE_EXPIRY)?,
+            ledger: tx.open_table(LEDGER)?,
+            ledger_head: tx.open_table(LEDGER_HEAD)?,
+            journal: tx.open_table(JOURNAL)?,
+            idempotency: tx.open_table(IDEMPOTENCY)?,
+            dead_letters: tx.open_table(DEAD_LETTERS)?,
+            artifacts: tx.open_table(ARTIFACTS)?,
+            step_outputs: tx.open_table(STEP_OUTPUTS)?,
+            day_seq: tx.open_table(DAY_SEQ)?,
+            counters: tx.open_table(COUNTERS)?,
+        })
+    }
+}
+
+/// Creates every table, so that read transactions never meet a missing one.
+pub fn create_all(db: &redb::Database) -> Result<(), StoreError> {
+    let mut tx = db.begin_write()?;
+    tx.set_durability(redb::Durability::Immediate)?;
+    drop(Tables::open(&tx)?);
+    tx.commit()?;
+    // A read straight after open must see the tables.
+    drop(db.begin_read()?);
+    Ok(())
+}
+
+/// Encodes a record as JSON bytes.
+pub fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
+    Ok(serde_json::to_vec(value)?)
+}
+
+/// Decodes a record stored as JSON bytes.
+pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, StoreError> {
+    Ok(serde_json::from_slice(bytes)?)
+}

@@ -1,0 +1,315 @@
+//! The records the store keeps and the arguments and answers of its operations.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// Where a run stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RunStatus {
+    /// Submitted; no task of it has been leased yet.
+    Queued,
+    /// At least one task has been leased.
+    Running,
+    /// Finished with an output.
+    Succeeded,
+    /// Finished with an error.
+    Failed,
+    /// Cancelled by an operator.
+    Cancelled,
+}
+
+impl RunStatus {
+    /// Whether the run has finished (it takes no more changes).
+    pub fn is_final(self) -> bool {
+        matches!(self, Self::Succeeded | Self::Failed | Self::Cancelled)
+    }
+
+    /// The lowercase name, as stored and shown.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Queued => "queued",
+            Self::Running => "running",
+            Self::Succeeded => "succeeded",
+            Self::Failed => "failed",
+            Self::Cancelled => "cancelled",
+        }
+    }
+}
+
+impl fmt::Display for RunStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Where a task stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TaskState {
+    /// In the ready queue of its pool.
+    Ready,
+    /// Waiting for its `ready_at` (retry back-off).
+    Delayed,
+    /// Held by a worker under a lease.
+    Leased,
+    /// Completed.
+    Done,
+    /// Dead-lettered; waits for an operator (`dlq_requeue` / `dlq_purge`).
+    Dead,
+    /// Failed and took its run down with it (`FailDecision::FailRun`).
+    Failed,
+    /// Dropped because its run finished (cancelled, or failed by another step).
+    Cancelled,
+}
+
+impl TaskState {
+    /// The lowercase name, as stored and shown.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Ready => "ready",
+            Self::Delayed => "delayed",
+            Self::Leased => "leased",
+            Self::Done => "done",
+            Self::Dead => "dead",
+            Self::Failed => "failed",
+            Self::Cancelled => "cancelled",
+        }
+    }
+
+    /// Whether the task still waits for, or holds, a worker.
+    pub fn is_open(self) -> bool {
+        matches!(self, Self::Ready | Self::Delayed | Self::Leased)
+    }
+}
+
+impl fmt::Display for TaskState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A run as stored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunRecord {
+    /// `<prefix>-<yyyy-mm-dd>-<seq>-<3 chars>`.
+    pub id: String,
+    /// The flow it runs.
+    pub flow_id: String,
+    /// The flow's version.
+    pub flow_version: String,
+    /// Who it runs for.
+    pub tenant: String,
+    /// Where it stands.
+    pub status: RunStatus,
+    /// Its input.
+    pub input: Value,
+    /// Its output, once succeeded.
+    pub output: Option<Value>,
+    /// Its error, once failed or cancelled.
+    pub error: Option<String>,
+    /// When it was submitted (ms since the Unix epoch, UTC).
+    pub created_ms: u64,
+    /// When it last changed.
+    pub updated_ms: u64,
+    /// Its priority (higher first).
+    pub priority: u32,
+}
+
+/// A task (one attempt-carrying unit of work: one step of one run) as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskRecord {
+    /// Store-wide task id, increasing.
+    pub id: u64,
+    /// Its run.
+    pub run_id: String,
+    /// Its step.
+    pub step_id: String,
+    /// 1 for the first attempt; +1 on each retry and each DLQ requeue. A lease
+    /// that expires hands the same attempt on again (at-least-once).
+    pub attempt: u32,
+    /// The worker pool that may take it.
+    pub pool: String,
+    /// Higher first.
+    pub priority: u32,
+    /// When it became (or becomes) ready, in ms.
+    pub ready_at: u64,
+    /// Where it stands.
+    pub state: TaskState,
+    /// The newest fencing token handed out for it (0 = never leased).
+    pub last_token: u64,
+    /// The last error it failed with.
+    pub error: Option<String>,
+}
+
+/// A task to enqueue.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewTask {
+    /// The step it runs.
+    pub step_id: String,
+    /// The pool that may take it.
+    pub pool: String,
+    /// Higher first.
+    pub priority: u32,
+}
+
+/// A run to submit.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewRun {
+    /// The flow it runs.
+    pub flow_id: String,
+    /// The flow's version.
+    pub flow_version: String,
+    /// Who it runs for.
+    pub tenant: String,
+    /// Its input.
+    pub input: Value,
+    /// Higher first.
+    pub priority: u32,
+    /// `(key, ttl_ms)`: while the key is younger than its TTL, submitting it again
+    /// returns the first run instead of creating one.
+    pub idempotency_key: Option<(String, u64)>,
+    /// The first part of the run id: lowercase ASCII letters, digits and `-`.
+    pub id_prefix: String,
+    /// The tasks that start the run.
+    pub initial_tasks: Vec<NewTask>,
+}
+
+/// The answer to `submit_run`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Submitted {
+    /// The run (the existing one on an idempotency hit).
+    pub run_id: String,
+    /// False on an idempotency hit.
+    pub created: bool,
+}
+
+/// A task handed to a worker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lease {
+    /// The task.
+    pub task: u64,
+    /// Its run.
+    pub run: String,
+    /// Its step.
+    pub step: String,
+    /// Its attempt (1-based).
+    pub attempt: u32,
+    /// The fencing token; `renew`, `complete` and `fail` must present it.
+    pub token: u64,
+    /// When the lease runs out, in ms.
+    pub expires_at: u64,
+}
+
+/// The lease as stored, per task.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LeaseRecord {
+    /// Who holds it.
+    pub owner: String,
+    /// Its fencing token.
+    pub token: u64,
+    /// When it runs out, in ms.
+    pub expires_at: u64,
+}
+
+/// How a `complete` finishes the run, if it does.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RunOutcome {
+    /// The run succeeded with this output.
+    Succeeded {
+        /// The run's output.
+        output: Value,
+    },
+    /// The run failed with this error.
+    Failed {
+        /// Why.
+        error: String,
+    },
+}
+
+/// What to do with a failed task.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "decision", rename_all = "kebab-case")]
+pub enum FailDecision {
+    /// Try again once `at_ms` has come (the task waits as delayed).
+    Retry {
+        /// When it becomes ready again.
+        at_ms: u64,
+    },
+    /// Park the task in the dead-letter queue.
+    DeadLetter {
+        /// Why.
+        reason: String,
+    },
+    /// Fail the whole run.
+    FailRun {
+        /// Why.
+        reason: String,
+    },
+}
+
+/// A dead-lettered task.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeadLetter {
+    /// The task.
+    pub task: u64,
+    /// Its run.
+    pub run: String,
+    /// Its step.
+    pub step: String,
+    /// Why it was dead-lettered.
+    pub reason: String,
+    /// When, in ms.
+    pub time_ms: u64,
+}
+
+/// Filters for `runs_list`; `None` matches everything.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RunFilter {
+    /// Only this tenant.
+    pub tenant: Option<String>,
+    /// Only this flow.
+    pub flow_id: Option<String>,
+    /// Only this status.
+    pub status: Option<RunStatus>,
+}
+
+/// A snapshot of the queue.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct QueueStats {
+    /// Ready tasks per pool.
+    pub ready_by_pool: BTreeMap<String, u64>,
+    /// Leased tasks.
+    pub inflight: u64,
+    /// Delayed tasks (including those already due).
+    pub delayed: u64,
+    /// Delayed tasks whose `ready_at` has come (the next `lease` makes them ready).
+    pub delayed_due: u64,
+    /// Dead-lettered tasks.
+    pub dlq: u64,
+    /// Age of the oldest ready task (`now - ready_at`), if any is ready.
+    pub oldest_ready_age_ms: Option<u64>,
+}
+
+/// Persistent counters.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counters {
+    /// Fenced operations refused for a stale token.
+    pub stale_refusals: u64,
+    /// Tasks handed back to the queue because their lease expired.
+    pub redelivered: u64,
+}
+
+/// What the writer has done since `open` (in memory, not persisted).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WriterStats {
+    /// Write transactions committed.
+    pub commits: u64,
+    /// Operations acknowledged (successfully or with a refusal).
+    pub ops: u64,
+    /// The largest batch committed in one transaction.
+    pub max_batch: u64,
+}

@@ -1,0 +1,191 @@
+//! The single writer: one thread owns every write transaction.
+//!
+//! Callers send a job (a closure over [`Tables`]) and wait on a oneshot. The
+//! writer takes the first job, drains every job already waiting (up to
+//! [`MAX_BATCH`]), applies them in order in ONE write transaction, commits it with
+//! `Durability::Immediate` and only then replies to each caller: group commit.
+//!
+//! A job's refusal (any error that is not a storage failure) is decided before the
+//! job writes anything except its own refusal record, so it is handed to that
+//! caller alone and the batch commits. A storage failure aborts the transaction;
+//! the writer then re-runs each job of the batch in a transaction of its own so
+//! that only the job that cannot commit gets the error.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use redb::{Database, Durability};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::error::StoreError;
+use crate::tables::Tables;
+use crate::types::WriterStats;
+
+/// The most jobs one transaction takes.
+pub const MAX_BATCH: usize = 1024;
+
+/// An operation as the writer runs it; it may run more than once (see module docs).
+pub type OpFn<T> = Box<dyn Fn(&mut Tables<'_>) -> Result<T, StoreError> + Send>;
+
+/// A job with its result type erased.
+pub trait Job: Send {
+    /// Applies the job; `Err` only for a storage failure (the batch must abort).
+    fn apply(&mut self, t: &mut Tables<'_>) -> Result<(), StoreError>;
+    /// Hands the result of the last `apply` to the caller (after the commit).
+    fn reply(self: Box<Self>);
+    /// Hands `error` to the caller instead.
+    fn reply_err(self: Box<Self>, error: StoreError);
+}
+
+/// A job whose caller waits for a `T`.
+pub struct TypedJob<T> {
+    op: OpFn<T>,
+    result: Option<Result<T, StoreError>>,
+    reply: oneshot::Sender<Result<T, StoreError>>,
+}
+
+impl<T> TypedJob<T> {
+    /// A job and the receiver its caller awaits.
+    pub fn new(op: OpFn<T>) -> (Self, oneshot::Receiver<Result<T, StoreError>>) {
+        let (reply, rx) = oneshot::channel();
+        let job = Self {
+            op,
+            result: None,
+            reply,
+        };
+        (job, rx)
+    }
+}
+
+impl<T: Send> Job for TypedJob<T> {
+    fn apply(&mut self, t: &mut Tables<'_>) -> Result<(), StoreError> {
+        match (self.op)(t) {
+            Err(e) if e.is_storage_failure() => Err(e),
+            other => {
+                self.result = Some(other);
+                Ok(())
+            }
+        }
+    }
+
+    fn reply(self: Box<Self>) {
+        let result = self.result.unwrap_or(Err(StoreError::WriterGone));
+        // The caller may have gone away; its operation is committed regardless.
+        let _ = self.reply.send(result);
+    }
+
+    fn reply_err(self: Box<Self>, error: StoreError) {
+        let _ = self.reply.send(Err(error));
+    }
+}
+
+/// What callers send to the writer.
+pub enum Msg {
+    /// Run this job.
+    Job(Box<dyn Job>),
+    /// Finish the jobs already taken, release the database and acknowledge.
+    Close(oneshot::Sender<()>),
+}
+
+/// Counters shared between the writer and the handles.
+#[derive(Default)]
+pub struct Stats {
+    commits: AtomicU64,
+    ops: AtomicU64,
+    max_batch: AtomicU64,
+}
+
+impl Stats {
+    /// A snapshot.
+    pub fn snapshot(&self) -> WriterStats {
+        WriterStats {
+            commits: self.commits.load(Ordering::Relaxed),
+            ops: self.ops.load(Ordering::Relaxed),
+            max_batch: self.max_batch.load(Ordering::Relaxed),
+        }
+    }
+
+    fn committed(&self, jobs: usize) {
+        let jobs = u64::try_from(jobs).unwrap_or(u64::MAX);
+        self.commits.fetch_add(1, Ordering::Relaxed);
+        self.ops.fetch_add(jobs, Ordering::Relaxed);
+        self.max_batch.fetch_max(jobs, Ordering::Relaxed);
+    }
+}
+
+/// Starts the writer thread.
+pub fn spawn(
+    db: Arc<Database>,
+    stats: Arc<Stats>,
+) -> Result<mpsc::UnboundedSender<Msg>, StoreError> {
+    let (tx, rx) = mpsc::unbounded_channel();
+    std::thread::Builder::new()
+        .name("weft-store-writer".into())
+        .spawn(move || run(db, rx, &stats))
+        .map_err(|e| StoreError::Db(e.into()))?;
+    Ok(tx)
+}
+
+fn run(db: Arc<Database>, mut rx: mpsc::UnboundedReceiver<Msg>, stats: &Stats) {
+    while let Some(first) = rx.blocking_recv() {
+        let mut batch: Vec<Box<dyn Job>> = Vec::new();
+        let mut close = None;
+        match first {
+            Msg::Job(job) => batch.push(job),
+            Msg::Close(ack) => close = Some(ack),
+        }
+        while close.is_none() && batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(Msg::Job(job)) => batch.push(job),
+                Ok(Msg::Close(ack)) => close = Some(ack),
+                Err(_) => break,
+            }
+        }
+        if !batch.is_empty() {
+            commit_batch(&db, batch, stats);
+        }
+        if let Some(ack) = close {
+            // Refuse whatever is still queued, release the file, then acknowledge.
+            drop(rx);
+            drop(db);
+            let _ = ack.send(());
+            return;
+        }
+    }
+}
+
+fn commit_batch(db: &Database, mut batch: Vec<Box<dyn Job>>, stats: &Stats) {
+    match apply_all(db, &mut batch) {
+        Ok(()) => {
+            stats.committed(batch.len());
+            for job in batch {
+                job.reply();
+            }
+        }
+        Err(error) if batch.len() == 1 => {
+            tracing::warn!(%error, "store write failed");
+            if let Some(job) = batch.pop() {
+                job.reply_err(error);
+            }
+        }
+        Err(error) => {
+            tracing::warn!(%error, jobs = batch.len(), "batch failed; retrying its jobs one by one");
+            for job in batch {
+                commit_batch(db, vec![job], stats);
+            }
+        }
+    }
+}
+
+fn apply_all(db: &Database, batch: &mut [Box<dyn Job>]) -> Result<(), StoreError> {
+    let mut tx = db.begin_write()?;
+    tx.set_durability(Durability::Immediate)?;
+    {
+        let mut tables = Tables::open(&tx)?;
+        for job in batch.iter_mut() {
+            job.apply(&mut tables)?;
+        }
+    }
+    tx.commit()?;
+    Ok(())
+}

@@ -1,0 +1,244 @@
+//! Fencing tokens: a worker whose lease expired and was handed on cannot
+//! complete, fail or renew; the refusal is recorded.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test should fail loudly"
+)]
+
+mod common;
+
+use common::{T0, run, task};
+use serde_json::json;
+use weft_store::{EventKind, FailDecision, RunOutcome, RunStatus, StoreError, TaskState};
+
+#[tokio::test]
+async fn stale_owner_is_refused_after_expiry_and_release() {
+    let (_dir, store) = common::temp_store();
+    let sub = store
+        .submit_run(run(vec![task("a", "p", 0)]), T0)
+        .await
+        .unwrap();
+
+    let first = store.lease("w1", None, 1_000, T0).await.unwrap().unwrap();
+    assert_eq!(first.token, 1);
+    assert_eq!(first.expires_at, T0 + 1_000);
+    // Nothing else is ready while w1 holds it.
+    assert!(
+        store
+            .lease("w2", None, 1_000, T0 + 500)
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    // Time passes beyond the lease; w2 gets the task with a higher token.
+    let second = store
+        .lease("w2", None, 1_000, T0 + 1_000)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(second.task, first.task);
+    assert_eq!(second.token, 2);
+    assert_eq!(store.counters().unwrap().redelivered, 1);
+
+    // w1 wakes up and tries to finish: refused, typed.
+    let err = store
+        .complete(
+            first.task,
+            first.token,
+            json!("late"),
+            vec![],
+            None,
+            T0 + 1_100,
+        )
+        .await
+        .unwrap_err();
+    match err {
+        StoreError::StaleToken {
+            task,
+            presented,
+            current,
+            state,
+        } => {
+            assert_eq!(
+                (task, presented, current, state),
+                (first.task, 1, 2, TaskState::Leased)
+            );
+        }
+        other => panic!("expected StaleToken, got {other}"),
+    }
+    assert!(matches!(
+        store
+            .fail(
+                first.task,
+                1,
+                "x",
+                FailDecision::DeadLetter { reason: "r".into() },
+                T0 + 1_100
+            )
+            .await,
+        Err(StoreError::StaleToken { .. })
+    ));
+    assert!(matches!(
+        store.renew(first.task, 1, 1_000, T0 + 1_100).await,
+        Err(StoreError::StaleToken { .. })
+    ));
+    assert_eq!(store.counters().unwrap().stale_refusals, 3);
+
+    // The refusals are in the ledger, which still verifies.
+    let ledger = store.ledger(&sub.run_id).unwrap();
+    let kinds: Vec<&str> = ledger.iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "run-created",
+            "step-started",
+            "lease-expired",
+            "step-started",
+            "stale-token-refused",
+            "stale-token-refused",
+            "stale-token-refused"
+        ]
+    );
+    assert_eq!(ledger[4].payload["presented"], 1);
+    assert_eq!(ledger[4].payload["op"], "complete");
+    assert!(store.verify(&sub.run_id).unwrap().is_ok());
+
+    // w2 holds the real lease: it can renew and complete, once.
+    let exp = store
+        .renew(second.task, 2, 5_000, T0 + 1_200)
+        .await
+        .unwrap();
+    assert_eq!(exp, T0 + 6_200);
+    store
+        .complete(
+            second.task,
+            2,
+            json!({"ok": true}),
+            vec![],
+            Some(RunOutcome::Succeeded { output: json!(42) }),
+            T0 + 1_300,
+        )
+        .await
+        .unwrap();
+    assert!(matches!(
+        store
+            .complete(second.task, 2, json!(null), vec![], None, T0 + 1_400)
+            .await,
+        Err(StoreError::StaleToken {
+            state: TaskState::Done,
+            ..
+        })
+    ));
+    let r = store.run_get(&sub.run_id).unwrap().unwrap();
+    assert_eq!(r.status, RunStatus::Succeeded);
+    assert_eq!(r.output, Some(json!(42)));
+    assert_eq!(
+        store.step_outputs(&sub.run_id).unwrap()["a"],
+        json!({"ok": true})
+    );
+    let last = store.ledger(&sub.run_id).unwrap();
+    assert_eq!(
+        last.last().unwrap().kind,
+        EventKind::StaleTokenRefused.as_str()
+    );
+    assert!(store.verify(&sub.run_id).unwrap().is_ok());
+}
+
+#[tokio::test]
+async fn expire_leases_requeues_and_renew_keeps_a_lease_alive() {
+    let (_dir, store) = common::temp_store();
+    store
+        .submit_run(run(vec![task("a", "p", 0), task("b", "p", 0)]), T0)
+        .await
+        .unwrap();
+    let a = store.lease("w1", None, 100, T0).await.unwrap().unwrap();
+    let b = store.lease("w1", None, 100, T0).await.unwrap().unwrap();
+    store.renew(b.task, b.token, 1_000, T0 + 50).await.unwrap();
+    assert_eq!(store.expire_leases(T0 + 100).await.unwrap(), 1);
+    let stats = store.queue_stats(T0 + 100).unwrap();
+    assert_eq!(stats.inflight, 1);
+    assert_eq!(stats.ready_by_pool["p"], 1);
+    assert_eq!(
+        store.task_get(a.task).unwrap().unwrap().state,
+        TaskState::Ready
+    );
+    assert_eq!(
+        store.lease_of(b.task).unwrap().unwrap().expires_at,
+        T0 + 1_050
+    );
+}
+
+#[tokio::test]
+async fn completion_enqueues_next_tasks_atomically() {
+    let (_dir, store) = common::temp_store();
+    let sub = store
+        .submit_run(run(vec![task("a", "p", 0)]), T0)
+        .await
+        .unwrap();
+    let l = store.lease("w", None, 1_000, T0).await.unwrap().unwrap();
+    assert_eq!(
+        store.run_get(&sub.run_id).unwrap().unwrap().status,
+        RunStatus::Running
+    );
+    store
+        .complete(
+            l.task,
+            l.token,
+            json!(1),
+            vec![task("b", "q", 0), task("c", "q", 0)],
+            None,
+            T0 + 1,
+        )
+        .await
+        .unwrap();
+    let tasks = store.tasks_of(&sub.run_id).unwrap();
+    let states: Vec<_> = tasks
+        .iter()
+        .map(|t| (t.step_id.as_str(), t.state))
+        .collect();
+    assert_eq!(
+        states,
+        [
+            ("a", TaskState::Done),
+            ("b", TaskState::Ready),
+            ("c", TaskState::Ready)
+        ]
+    );
+    // FailRun ends the run and drops its other open tasks.
+    let b = store
+        .lease("w", Some(&["q".into()]), 1_000, T0 + 2)
+        .await
+        .unwrap()
+        .unwrap();
+    store
+        .fail(
+            b.task,
+            b.token,
+            "boom",
+            FailDecision::FailRun {
+                reason: "boom".into(),
+            },
+            T0 + 3,
+        )
+        .await
+        .unwrap();
+    let r = store.run_get(&sub.run_id).unwrap().unwrap();
+    assert_eq!(
+        (r.status, r.error.as_deref()),
+        (RunStatus::Failed, Some("boom"))
+    );
+    let states: Vec<_> = store
+        .tasks_of(&sub.run_id)
+        .unwrap()
+        .iter()
+        .map(|t| t.state)
+        .collect();
+    assert_eq!(
+        states,
+        [TaskState::Done, TaskState::Failed, TaskState::Cancelled]
+    );
+    assert_eq!(store.queue_stats(T0 + 3).unwrap(), Default::default());
+    assert!(store.verify(&sub.run_id).unwrap().is_ok());
+}

@@ -1,0 +1,275 @@
+//! Queue order, delayed tasks, the dead-letter queue, cancel, journal, artifacts.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test should fail loudly"
+)]
+
+mod common;
+
+use common::{T0, run, task};
+use serde_json::json;
+use weft_store::{FailDecision, RunStatus, StoreError, TaskState};
+
+#[tokio::test]
+async fn priority_then_ready_time_then_id_within_and_across_pools() {
+    let (_dir, store) = common::temp_store();
+    store
+        .submit_run(run(vec![task("low", "p", 1), task("high", "p", 9)]), T0)
+        .await
+        .unwrap();
+    store
+        .submit_run(
+            run(vec![task("high-later", "p", 9), task("mid-q", "q", 5)]),
+            T0 + 10,
+        )
+        .await
+        .unwrap();
+    store
+        .submit_run(run(vec![task("top-q", "q", 10)]), T0 + 20)
+        .await
+        .unwrap();
+
+    let mut order = Vec::new();
+    while let Some(l) = store.lease("w", None, 60_000, T0 + 30).await.unwrap() {
+        order.push(l.step);
+    }
+    assert_eq!(order, ["top-q", "high", "high-later", "mid-q", "low"]);
+}
+
+#[tokio::test]
+async fn pool_filter_only_hands_out_those_pools() {
+    let (_dir, store) = common::temp_store();
+    store
+        .submit_run(run(vec![task("a", "gpu", 9), task("b", "cpu", 0)]), T0)
+        .await
+        .unwrap();
+    let l = store
+        .lease("w", Some(&["cpu".into()]), 1_000, T0)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(l.step, "b");
+    assert!(
+        store
+            .lease("w", Some(&["cpu".into(), "io".into()]), 1_000, T0)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(store.lease("w", Some(&[]), 1_000, T0).await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn retried_task_waits_until_ready_at() {
+    let (_dir, store) = common::temp_store();
+    store
+        .submit_run(run(vec![task("a", "p", 0)]), T0)
+        .await
+        .unwrap();
+    let l = store.lease("w", None, 1_000, T0).await.unwrap().unwrap();
+    store
+        .fail(
+            l.task,
+            l.token,
+            "flaky",
+            FailDecision::Retry { at_ms: T0 + 5_000 },
+            T0 + 10,
+        )
+        .await
+        .unwrap();
+    let stats = store.queue_stats(T0 + 4_999).unwrap();
+    assert_eq!(
+        (stats.delayed, stats.delayed_due, stats.inflight),
+        (1, 0, 0)
+    );
+    assert!(
+        store
+            .lease("w", None, 1_000, T0 + 4_999)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(store.queue_stats(T0 + 5_000).unwrap().delayed_due, 1);
+    let again = store
+        .lease("w", None, 1_000, T0 + 5_000)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((again.task, again.attempt, again.token), (l.task, 2, 2));
+}
+
+#[tokio::test]
+async fn dead_letters_can_be_listed_requeued_and_purged() {
+    let (_dir, store) = common::temp_store();
+    let sub = store
+        .submit_run(run(vec![task("a", "p", 0), task("b", "p", 0)]), T0)
+        .await
+        .unwrap();
+    for _ in 0..2 {
+        let l = store.lease("w", None, 1_000, T0).await.unwrap().unwrap();
+        let reason = FailDecision::DeadLetter {
+            reason: format!("poison {}", l.step),
+        };
+        store
+            .fail(l.task, l.token, "bad input", reason, T0 + 1)
+            .await
+            .unwrap();
+    }
+    let dlq = store.dlq_list().unwrap();
+    assert_eq!(dlq.len(), 2);
+    assert_eq!(dlq[0].reason, "poison a");
+    assert_eq!(dlq[0].run, sub.run_id);
+    assert_eq!(store.queue_stats(T0 + 2).unwrap().dlq, 2);
+
+    store.dlq_requeue(dlq[0].task, T0 + 100).await.unwrap();
+    store.dlq_purge(dlq[1].task, T0 + 100).await.unwrap();
+    assert!(store.dlq_list().unwrap().is_empty());
+    assert!(matches!(
+        store.dlq_purge(dlq[1].task, T0 + 101).await,
+        Err(StoreError::NotDeadLettered {
+            state: TaskState::Dead,
+            ..
+        })
+    ));
+    let l = store
+        .lease("w", None, 1_000, T0 + 200)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((l.task, l.attempt), (dlq[0].task, 2));
+    let kinds: Vec<_> = store
+        .ledger(&sub.run_id)
+        .unwrap()
+        .into_iter()
+        .map(|e| e.kind)
+        .collect();
+    assert!(kinds.contains(&"task-requeued".to_string()));
+    assert!(kinds.contains(&"step-dead-lettered".to_string()));
+    assert!(store.verify(&sub.run_id).unwrap().is_ok());
+}
+
+#[tokio::test]
+async fn cancel_drops_open_tasks_and_refuses_later_changes() {
+    let (_dir, store) = common::temp_store();
+    let sub = store
+        .submit_run(run(vec![task("a", "p", 0), task("b", "p", 0)]), T0)
+        .await
+        .unwrap();
+    let l = store.lease("w", None, 1_000, T0).await.unwrap().unwrap();
+    store.cancel(&sub.run_id, T0 + 1).await.unwrap();
+    assert_eq!(
+        store.run_get(&sub.run_id).unwrap().unwrap().status,
+        RunStatus::Cancelled
+    );
+    assert!(matches!(
+        store.cancel(&sub.run_id, T0 + 2).await,
+        Err(StoreError::RunFinished {
+            status: RunStatus::Cancelled,
+            ..
+        })
+    ));
+    assert!(matches!(
+        store
+            .complete(l.task, l.token, json!(1), vec![], None, T0 + 2)
+            .await,
+        Err(StoreError::StaleToken {
+            state: TaskState::Cancelled,
+            ..
+        })
+    ));
+    assert_eq!(store.queue_stats(T0 + 2).unwrap(), Default::default());
+    assert!(
+        store
+            .lease("w", None, 1_000, T0 + 3)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(matches!(
+        store.cancel("nope", T0).await,
+        Err(StoreError::RunNotFound(_))
+    ));
+}
+
+#[tokio::test]
+async fn journal_first_answer_wins_and_artifacts_round_trip() {
+    let (_dir, store) = common::temp_store();
+    let sub = store
+        .submit_run(run(vec![task("a", "p", 0)]), T0)
+        .await
+        .unwrap();
+    let id = sub.run_id.as_str();
+    assert!(
+        store
+            .journal_put(id, "a", 0, json!({"text": "hi"}), T0)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .journal_put(id, "a", 0, json!({"text": "other"}), T0)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store.journal_get(id, "a", 0).unwrap(),
+        Some(json!({"text": "hi"}))
+    );
+    assert_eq!(store.journal_get(id, "a", 1).unwrap(), None);
+
+    store
+        .artifact_put(id, "report", json!({"rows": 3}), T0)
+        .await
+        .unwrap();
+    store
+        .artifact_put(id, "chart", json!([1, 2]), T0)
+        .await
+        .unwrap();
+    store
+        .artifact_put(id, "report", json!({"rows": 4}), T0)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.artifact_get(id, "report").unwrap(),
+        Some(json!({"rows": 4}))
+    );
+    assert_eq!(store.artifact_list(id).unwrap(), ["chart", "report"]);
+    assert!(matches!(
+        store.artifact_put("missing", "k", json!(1), T0).await,
+        Err(StoreError::RunNotFound(_))
+    ));
+    let kinds: Vec<_> = store
+        .ledger(id)
+        .unwrap()
+        .into_iter()
+        .map(|e| e.kind)
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "run-created",
+            "model-call-journaled",
+            "artifact-put",
+            "artifact-put",
+            "artifact-put"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn oldest_ready_age_and_depth_per_pool() {
+    let (_dir, store) = common::temp_store();
+    store
+        .submit_run(run(vec![task("a", "p", 0), task("b", "q", 0)]), T0)
+        .await
+        .unwrap();
+    store
+        .submit_run(run(vec![task("c", "q", 0)]), T0 + 500)
+        .await
+        .unwrap();
+    let stats = store.queue_stats(T0 + 1_000).unwrap();
+    assert_eq!(stats.ready_by_pool.get("p"), Some(&1));
+    assert_eq!(stats.ready_by_pool.get("q"), Some(&2));
+    assert_eq!(stats.oldest_ready_age_ms, Some(1_000));
+}
