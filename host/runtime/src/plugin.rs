@@ -19,6 +19,27 @@ use crate::host_api::CallContext;
 use crate::limits::LimitHit;
 use crate::state::CallState;
 
+/// Run one export call in a fresh store under the call's deadline: instantiate,
+/// look up the typed export, call it, and settle the outcome. `$guest` and
+/// `$store` name the loaded export and the store inside `$call`.
+macro_rules! call_guest {
+    ($self:ident, $ctx:ident, $indices:ident, |$guest:ident, $store:ident| $call:expr) => {{
+        let mut store = $self.store($ctx);
+        let fut = async {
+            let instance = $self
+                .pre
+                .instantiate_async(&mut store)
+                .await
+                .map_err(Stage::Instantiate)?;
+            let $guest = $indices.load(&mut store, &instance).map_err(Stage::Run)?;
+            let $store = &mut store;
+            $call.await.map_err(Stage::Run)
+        };
+        let outcome = tokio::time::timeout($ctx.limits.timeout, fut).await;
+        settle(outcome, &store, $ctx)
+    }};
+}
+
 /// Where each export's functions are, looked up once at load time.
 pub(crate) enum ExportIndices {
     Step(step::GuestIndices),
@@ -163,22 +184,12 @@ impl Plugin {
         let ExportIndices::Step(indices) = &self.exports else {
             return Err(self.wrong_kind(PluginKind::Step));
         };
-        let mut store = self.store(ctx);
         let info = convert::run_info_to_guest(info);
-        let fut = async {
-            let instance = self
-                .pre
-                .instantiate_async(&mut store)
-                .await
-                .map_err(Stage::Instantiate)?;
-            let guest = indices.load(&mut store, &instance).map_err(Stage::Run)?;
-            guest
-                .call_run(&mut store, &info, &config.to_owned(), &input.to_owned())
-                .await
-                .map_err(Stage::Run)
-        };
-        let outcome = tokio::time::timeout(ctx.limits.timeout, fut).await;
-        let output = settle(outcome, &store, ctx)?.map_err(convert::error_from_guest)?;
+        let (config, input) = (config.to_owned(), input.to_owned());
+        let output = call_guest!(self, ctx, indices, |guest, store| {
+            guest.call_run(store, &info, &config, &input)
+        })?
+        .map_err(convert::error_from_guest)?;
         check_size(output.len(), ctx)?;
         check_json(&output)?;
         Ok(output)
@@ -194,22 +205,12 @@ impl Plugin {
         let ExportIndices::Model(indices) = &self.exports else {
             return Err(self.wrong_kind(PluginKind::Model));
         };
-        let mut store = self.store(ctx);
         let req = convert::request_to_guest(req);
-        let fut = async {
-            let instance = self
-                .pre
-                .instantiate_async(&mut store)
-                .await
-                .map_err(Stage::Instantiate)?;
-            let guest = indices.load(&mut store, &instance).map_err(Stage::Run)?;
-            guest
-                .call_complete(&mut store, &config.to_owned(), &req)
-                .await
-                .map_err(Stage::Run)
-        };
-        let outcome = tokio::time::timeout(ctx.limits.timeout, fut).await;
-        let completion = settle(outcome, &store, ctx)?.map_err(convert::error_from_guest)?;
+        let config = config.to_owned();
+        let completion = call_guest!(self, ctx, indices, |guest, store| {
+            guest.call_complete(store, &config, &req)
+        })?
+        .map_err(convert::error_from_guest)?;
         check_size(
             completion.text.len() + completion.model.len() + completion.finish_reason.len(),
             ctx,
@@ -227,22 +228,11 @@ impl Plugin {
         let ExportIndices::Retry(indices) = &self.exports else {
             return Err(self.wrong_kind(PluginKind::Retry));
         };
-        let mut store = self.store(ctx);
         let attempt = convert::attempt_to_guest(attempt);
-        let fut = async {
-            let instance = self
-                .pre
-                .instantiate_async(&mut store)
-                .await
-                .map_err(Stage::Instantiate)?;
-            let guest = indices.load(&mut store, &instance).map_err(Stage::Run)?;
-            guest
-                .call_decide(&mut store, &config.to_owned(), &attempt)
-                .await
-                .map_err(Stage::Run)
-        };
-        let outcome = tokio::time::timeout(ctx.limits.timeout, fut).await;
-        let decision = settle(outcome, &store, ctx)?;
+        let config = config.to_owned();
+        let decision = call_guest!(self, ctx, indices, |guest, store| {
+            guest.call_decide(store, &config, &attempt)
+        })?;
         Ok(convert::decision_from_guest(decision))
     }
 
@@ -258,23 +248,12 @@ impl Plugin {
         let ExportIndices::Pool(indices) = &self.exports else {
             return Err(self.wrong_kind(PluginKind::Pool));
         };
-        let mut store = self.store(ctx);
         let state = convert::pool_state_to_guest(state);
         let candidates: Vec<_> = candidates.iter().map(convert::candidate_to_guest).collect();
-        let fut = async {
-            let instance = self
-                .pre
-                .instantiate_async(&mut store)
-                .await
-                .map_err(Stage::Instantiate)?;
-            let guest = indices.load(&mut store, &instance).map_err(Stage::Run)?;
-            guest
-                .call_select(&mut store, &config.to_owned(), &state, &candidates)
-                .await
-                .map_err(Stage::Run)
-        };
-        let outcome = tokio::time::timeout(ctx.limits.timeout, fut).await;
-        let chosen = settle(outcome, &store, ctx)?;
+        let config = config.to_owned();
+        let chosen = call_guest!(self, ctx, indices, |guest, store| {
+            guest.call_select(store, &config, &state, &candidates)
+        })?;
         check_size(chosen.iter().map(String::len).sum(), ctx)?;
         Ok(chosen)
     }
