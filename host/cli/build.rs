@@ -1,7 +1,19 @@
 //! Builds the Rust reference plugins (via `scripts/build-plugins.sh --rust-only`)
-//! so the binary can embed `mock-model`.
+//! so the binary can embed them: `mock-model` serves `weft plugin run`, and
+//! `weft init` writes the reference plugins into a starter project.
 
 use std::path::PathBuf;
+
+/// The plugins `src/embedded.rs` includes.
+const EMBEDDED: [&str; 7] = [
+    "echo",
+    "json-transform",
+    "prompt",
+    "mock-model",
+    "exp-backoff",
+    "priority-fifo",
+    "fair-share",
+];
 use std::process::Command;
 
 fn main() {
@@ -18,17 +30,14 @@ fn main() {
         Ok(s) => panic!("scripts/build-plugins.sh --rust-only failed ({s})"),
         Err(e) => panic!("could not run bash scripts/build-plugins.sh: {e}"),
     }
-    let mock = out.join("mock-model.wasm");
-    println!(
-        "cargo:rustc-env=WEFT_EMBEDDED_MOCK_MODEL={}",
-        mock.display()
-    );
-    for dir in [
-        "plugins/mock-model/src",
-        "plugins/mock-model/Cargo.toml",
-        "wit",
-        "scripts/build-plugins.sh",
-    ] {
-        println!("cargo:rerun-if-changed={}", root.join(dir).display());
+    println!("cargo:rustc-env=WEFT_EMBEDDED_PLUGINS={}", out.display());
+    for plugin in EMBEDDED {
+        println!(
+            "cargo:rerun-if-changed={}",
+            root.join("plugins").join(plugin).display()
+        );
+    }
+    for path in ["plugins/Cargo.toml", "wit", "scripts/build-plugins.sh"] {
+        println!("cargo:rerun-if-changed={}", root.join(path).display());
     }
 }

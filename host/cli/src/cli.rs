@@ -23,6 +23,38 @@ pub enum Command {
     /// Inspect and try plugins (Wasm components).
     #[command(subcommand)]
     Plugin(PluginCommand),
+    /// Check flow files and weft.yaml, and that every plugin they name is a
+    /// component of the kind it is used as. Prints every problem; exits non-zero
+    /// if there is one.
+    Validate(ValidateArgs),
+    /// Run a flow in this process until it finishes; prints its output.
+    Run(FlowRunArgs),
+}
+
+/// Arguments of `weft validate`.
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// Flow files to check (default: every flows/*.yaml next to weft.yaml).
+    pub files: Vec<PathBuf>,
+}
+
+/// Arguments of `weft run`.
+#[derive(Debug, Args)]
+pub struct FlowRunArgs {
+    /// The flow: its id (a file in flows/ next to weft.yaml) or a flow file.
+    pub flow: String,
+    /// The run input, as JSON or `@file.json` (default `{}`).
+    #[arg(long, short = 'i')]
+    pub input: Option<String>,
+    /// An idempotency key: submitting it again returns the first run.
+    #[arg(long)]
+    pub idempotency_key: Option<String>,
+    /// The state folder (default: the project's, `.weft/` next to weft.yaml).
+    #[arg(long)]
+    pub state: Option<PathBuf>,
+    /// Print a JSON report (run id, status, output, ledger verification).
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `weft plugin …`

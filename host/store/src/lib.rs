@@ -27,6 +27,7 @@ pub use ledger::{BadEvent, EventKind, LedgerEvent, VerifyReport, chain_hash};
 pub use run_id::utc_date;
 pub use store::Store;
 pub use types::{
-    Counters, DeadLetter, FailDecision, Lease, LeaseRecord, NewRun, NewTask, QueueStats, RunFilter,
-    RunOutcome, RunRecord, RunStatus, Submitted, TaskRecord, TaskState, WriterStats,
+    Advance, Counters, DeadLetter, FailDecision, Lease, LeaseRecord, NewRun, NewTask,
+    NextCandidate, QueueStats, RunFilter, RunOutcome, RunRecord, RunStatus, StepCompleted,
+    Submitted, TaskRecord, TaskState, WriterStats,
 };

@@ -112,6 +112,18 @@ pub fn step_outputs(
     Ok(out)
 }
 
+/// The earliest delayed `ready_at` or lease expiry, if any.
+pub fn next_due(rt: &ReadTransaction) -> Result<Option<u64>, StoreError> {
+    let delayed = rt.open_table(tables::DELAYED)?;
+    let expiry = rt.open_table(tables::LEASE_EXPIRY)?;
+    let a = delayed.first()?.map(|(k, _)| k.value().0);
+    let b = expiry.first()?.map(|(k, _)| k.value().0);
+    Ok(match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    })
+}
+
 /// A journaled model call answer.
 pub fn journal_get(
     rt: &ReadTransaction,

@@ -11,12 +11,12 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::error::StoreError;
 use crate::ledger::{LedgerEvent, VerifyReport};
-use crate::ops::{finish, misc, queue, submit};
+use crate::ops::{advance, finish, misc, queue, submit};
 use crate::read;
 use crate::tables::{self, Tables};
 use crate::types::{
-    Counters, DeadLetter, FailDecision, Lease, LeaseRecord, NewRun, NewTask, QueueStats, RunFilter,
-    RunOutcome, RunRecord, Submitted, TaskRecord, WriterStats,
+    Advance, Counters, DeadLetter, FailDecision, Lease, LeaseRecord, NewRun, NewTask, QueueStats,
+    RunFilter, RunOutcome, RunRecord, StepCompleted, Submitted, TaskRecord, WriterStats,
 };
 use crate::writer::{self, Msg, Stats, TypedJob};
 
@@ -133,6 +133,29 @@ impl Store {
     ) -> Result<(), StoreError> {
         self.write(move |t| finish::complete(t, task, token, &output, &next, outcome.as_ref(), now))
             .await
+    }
+
+    /// Completes a leased task of a DAG run (fenced by `token`) and lets the store
+    /// decide, in the same transaction, which of `advance.candidates` became
+    /// ready (every need has an output, no task for the step yet) and whether the
+    /// run is done. Concurrent completions of parallel steps therefore enqueue a
+    /// join step exactly once.
+    pub async fn complete_step(
+        &self,
+        task: u64,
+        token: u64,
+        output: Value,
+        advance: Advance,
+        now: u64,
+    ) -> Result<StepCompleted, StoreError> {
+        self.write(move |t| advance::complete_step(t, task, token, &output, &advance, now))
+            .await
+    }
+
+    /// The earliest time (ms) at which a delayed task becomes due or a lease
+    /// expires, if any: when a waiting worker should look again.
+    pub fn next_due(&self) -> Result<Option<u64>, StoreError> {
+        self.read(read::next_due)
     }
 
     /// Fails a leased task (fenced by `token`) and applies `decision`.

@@ -156,6 +156,39 @@ pub struct NewTask {
     pub priority: u32,
 }
 
+/// A step that may become ready when a task of its run completes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NextCandidate {
+    /// The task to enqueue if the step is ready.
+    pub task: NewTask,
+    /// The steps it needs; it is ready once every one of them has an output.
+    pub needs: Vec<String>,
+}
+
+/// What completing a step of a DAG may lead to; the store decides inside the
+/// completion's transaction (see `Store::complete_step`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Advance {
+    /// Steps that may become ready: each is enqueued only if every step it needs
+    /// has an output and the run has no task for it yet.
+    pub candidates: Vec<NextCandidate>,
+    /// Every step of the flow. Once each has an output the run succeeds. Empty:
+    /// the run is never finished by this completion.
+    pub all_steps: Vec<String>,
+    /// The steps whose outputs make the run's output: with one, its output; with
+    /// several, an object of their outputs keyed by step id.
+    pub final_steps: Vec<String>,
+}
+
+/// The answer to `complete_step`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StepCompleted {
+    /// The ids of the tasks it enqueued.
+    pub enqueued: Vec<u64>,
+    /// The run's output, if this completion finished the run.
+    pub run_output: Option<Value>,
+}
+
 /// A run to submit.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewRun {

@@ -1,7 +1,8 @@
 """text-stats: a weft step plugin, written in Python, that counts things in a text.
 
 It reads one string field of the step's input (``text`` unless ``config.field``
-names another one) and returns::
+names another one; a field name the input does not have is read as a dotted path,
+e.g. ``extract.summary``) and returns::
 
     {
       "characters": 1234,            # Unicode code points, whitespace included
@@ -92,6 +93,18 @@ def _parse_object(document: str, what: str) -> dict:
     return value
 
 
+def _field(doc: dict, path: str):
+    """The key `path` itself when `doc` has it, else the dotted path (`a.b`)."""
+    if path in doc:
+        return doc[path]
+    value = doc
+    for part in path.split("."):
+        if not isinstance(value, dict) or part not in value:
+            return None
+        value = value[part]
+    return value
+
+
 def stats_for(config_json: str, input_json: str) -> tuple:
     """Validate config and input, then compute the stats.
 
@@ -114,7 +127,7 @@ def stats_for(config_json: str, input_json: str) -> tuple:
     elif not isinstance(stopwords, list) or not all(isinstance(w, str) for w in stopwords):
         raise InvalidInput("config `stopwords` must be a list of strings")
 
-    text = input_doc.get(field)
+    text = _field(input_doc, field)
     if not isinstance(text, str):
         raise InvalidInput(f"input field `{field}` is missing or not a string")
 

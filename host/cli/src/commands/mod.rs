@@ -8,8 +8,11 @@ use weft_runtime::{Runtime, RuntimeConfig};
 
 use crate::cli::{Cli, Command, PluginCommand};
 
+mod flow_run;
 mod plugin_inspect;
 mod plugin_run;
+mod project;
+mod validate;
 
 /// Run the parsed command line.
 pub fn run(cli: Cli) -> Result<ExitCode> {
@@ -21,6 +24,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         match cli.command {
             Command::Plugin(PluginCommand::Inspect(args)) => plugin_inspect::run(args).await,
             Command::Plugin(PluginCommand::Run(args)) => plugin_run::run(args).await,
+            Command::Validate(args) => validate::run(args).await,
+            Command::Run(args) => flow_run::run(args).await,
         }
     })
 }

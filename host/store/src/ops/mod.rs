@@ -5,6 +5,7 @@
 //! record (a stale fencing token), so a refused operation never leaves half its
 //! effects in a batch that commits.
 
+pub mod advance;
 pub mod common;
 pub mod finish;
 pub mod misc;

@@ -1,0 +1,255 @@
+//! [`Engine`]: opening a project's store, runtime and plugins, and submitting runs.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use serde_json::Value;
+use tokio::sync::{Notify, mpsc};
+use weft_flow::{CompiledFlow, Diagnostics, ProjectConfig};
+use weft_runtime::{Plugin, Runtime, RuntimeConfig};
+use weft_store::{NewRun, NewTask, Store, Submitted};
+
+use crate::clock::{Clock, SystemClock};
+use crate::error::EngineError;
+use crate::plugins;
+use crate::progress::ProgressEvent;
+
+/// The pool a step runs in when neither it nor any default names one.
+pub const DEFAULT_POOL: &str = "default";
+
+/// How an [`Engine`] runs.
+#[derive(Clone)]
+pub struct EngineOptions {
+    /// How many workers execute tasks at once.
+    pub workers: usize,
+    /// How long a lease lasts; a worker renews it every third of that while its
+    /// step runs, so a crashed worker's task comes back after at most this long.
+    pub lease_ms: u64,
+    /// Where the time comes from.
+    pub clock: Arc<dyn Clock>,
+    /// The tenant runs are submitted for.
+    pub tenant: String,
+    /// How long an idempotency key names its run.
+    pub idempotency_ttl_ms: u64,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        Self {
+            workers: 4,
+            lease_ms: 30_000,
+            clock: Arc::new(SystemClock),
+            tenant: "default".into(),
+            idempotency_ttl_ms: 24 * 60 * 60 * 1000,
+        }
+    }
+}
+
+impl std::fmt::Debug for EngineOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EngineOptions")
+            .field("workers", &self.workers)
+            .field("lease_ms", &self.lease_ms)
+            .field("tenant", &self.tenant)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What every worker and task host shares.
+pub(crate) struct Inner {
+    pub project: ProjectConfig,
+    pub flows: HashMap<String, CompiledFlow>,
+    pub store: Store,
+    pub runtime: Runtime,
+    pub plugins: HashMap<String, Arc<Plugin>>,
+    pub options: EngineOptions,
+    /// Signalled when tasks are enqueued or become due.
+    pub notify: Notify,
+    pub adapter_calls: AtomicU64,
+    pub subscribers: Mutex<Vec<mpsc::UnboundedSender<ProgressEvent>>>,
+    pub starts: AtomicU64,
+}
+
+impl Inner {
+    pub fn now(&self) -> u64 {
+        self.options.clock.now_ms()
+    }
+
+    /// Sends `event` to every live subscriber.
+    pub fn emit(&self, event: ProgressEvent) {
+        let mut subs = self
+            .subscribers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        subs.retain(|s| s.send(event.clone()).is_ok());
+    }
+}
+
+/// The weft engine: a store, a Wasm runtime with every plugin the flows use,
+/// and (once started) a pool of workers executing the runs' steps. Cheap to
+/// clone.
+#[derive(Clone)]
+pub struct Engine {
+    pub(crate) inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("flows", &self.inner.flows.keys().collect::<Vec<_>>())
+            .field("options", &self.inner.options)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Engine {
+    /// Opens the engine with the default options; see [`Engine::open_with`].
+    pub async fn open(
+        project: ProjectConfig,
+        flows: Vec<CompiledFlow>,
+        state_dir: &Path,
+    ) -> Result<Self, EngineError> {
+        Self::open_with(project, flows, state_dir, EngineOptions::default()).await
+    }
+
+    /// Opens the store at `<state_dir>/weft.redb`, a runtime whose component
+    /// cache is `<state_dir>/cache`, and loads every plugin the project and
+    /// `flows` reference as the kind it is used as. A plugin that is not of that
+    /// kind is an error naming the plugin, its file and the place that uses it.
+    pub async fn open_with(
+        project: ProjectConfig,
+        flows: Vec<CompiledFlow>,
+        state_dir: &Path,
+        options: EngineOptions,
+    ) -> Result<Self, EngineError> {
+        std::fs::create_dir_all(state_dir).map_err(|source| EngineError::StateDir {
+            path: state_dir.to_owned(),
+            source,
+        })?;
+        let db = state_dir.join("weft.redb");
+        let store = Store::open(&db).map_err(|source| EngineError::OpenStore {
+            path: db.clone(),
+            source,
+        })?;
+        let runtime = Runtime::new(RuntimeConfig {
+            cache_dir: Some(state_dir.join("cache")),
+            ..RuntimeConfig::default()
+        })
+        .map_err(EngineError::Runtime)?;
+        let plugins = plugins::load_all(&runtime, &project, &flows).await?;
+        let flows = flows.into_iter().map(|f| (f.id.clone(), f)).collect();
+        Ok(Self {
+            inner: Arc::new(Inner {
+                project,
+                flows,
+                store,
+                runtime,
+                plugins,
+                options,
+                notify: Notify::new(),
+                adapter_calls: AtomicU64::new(0),
+                subscribers: Mutex::new(Vec::new()),
+                starts: AtomicU64::new(0),
+            }),
+        })
+    }
+
+    /// Loads every plugin the project and `flows` reference as the kind it is
+    /// used as, and reports each reference whose component is not of that kind
+    /// (with the file:line of the reference). Used by `weft validate`.
+    pub async fn check_plugins(
+        runtime: &Runtime,
+        project: &ProjectConfig,
+        flows: &[CompiledFlow],
+    ) -> Diagnostics {
+        plugins::check_plugins(runtime, project, flows).await
+    }
+
+    /// Submits a run of `flow_id`. The input is checked against the flow's
+    /// `inputs:` (defaults filled in) and the run is stored with its initial
+    /// steps as ready tasks. With an `idempotency_key` that still names a run,
+    /// that run is returned with `created: false`.
+    pub async fn submit(
+        &self,
+        flow_id: &str,
+        input: Value,
+        idempotency_key: Option<String>,
+    ) -> Result<Submitted, EngineError> {
+        let inner = &self.inner;
+        let flow = inner
+            .flows
+            .get(flow_id)
+            .ok_or_else(|| EngineError::UnknownFlow(flow_id.to_owned()))?;
+        let input = flow
+            .check_input(&input)
+            .map_err(|source| EngineError::Input {
+                flow: flow_id.to_owned(),
+                source,
+            })?;
+        let new = NewRun {
+            flow_id: flow.id.clone(),
+            flow_version: flow.version.to_string(),
+            tenant: inner.options.tenant.clone(),
+            input,
+            priority: 0,
+            idempotency_key: idempotency_key.map(|k| (k, inner.options.idempotency_ttl_ms)),
+            id_prefix: inner.project.id_prefix.clone(),
+            initial_tasks: flow
+                .initial_steps()
+                .map(|s| NewTask {
+                    step_id: s.id.clone(),
+                    pool: s.pool.clone().unwrap_or_else(|| DEFAULT_POOL.into()),
+                    priority: 0,
+                })
+                .collect(),
+        };
+        let submitted = inner.store.submit_run(new, inner.now()).await?;
+        self.wake();
+        Ok(submitted)
+    }
+
+    /// Wakes every waiting worker so that it looks at the queue again (call it
+    /// after moving a manual clock).
+    pub fn wake(&self) {
+        self.inner.notify.notify_waiters();
+    }
+
+    /// The store (for reading runs, ledgers, dead letters).
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    /// The Wasm runtime.
+    pub fn runtime(&self) -> &Runtime {
+        &self.inner.runtime
+    }
+
+    /// The project config.
+    pub fn project(&self) -> &ProjectConfig {
+        &self.inner.project
+    }
+
+    /// The flow with id `id`.
+    pub fn flow(&self, id: &str) -> Option<&CompiledFlow> {
+        self.inner.flows.get(id)
+    }
+
+    /// How many times a model adapter has been called since `open` (journaled
+    /// answers served from the store are not counted).
+    pub fn adapter_calls(&self) -> u64 {
+        self.inner.adapter_calls.load(Ordering::SeqCst)
+    }
+
+    /// A channel that receives every progress event from now on.
+    pub fn subscribe(&self) -> mpsc::UnboundedReceiver<ProgressEvent> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        self.inner
+            .subscribers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(tx);
+        rx
+    }
+}

@@ -1,0 +1,66 @@
+//! The errors of the engine.
+
+use std::path::PathBuf;
+
+use weft_core::PluginKind;
+use weft_flow::{InputError, Location};
+use weft_runtime::LoadError;
+use weft_store::StoreError;
+
+/// Why an engine operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// The state folder could not be created.
+    #[error("cannot create the state folder {}: {source}", path.display())]
+    StateDir {
+        /// The folder.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The store could not be opened.
+    #[error("cannot open the store {}: {source}", path.display())]
+    OpenStore {
+        /// The redb file.
+        path: PathBuf,
+        /// Why.
+        source: StoreError,
+    },
+    /// A store operation failed.
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
+    /// The Wasm runtime could not be created.
+    #[error("cannot start the Wasm runtime: {0}")]
+    Runtime(#[source] LoadError),
+    /// A plugin a flow references could not be loaded as the kind it is used as.
+    #[error(
+        "plugin `{plugin}` ({}), referenced at {referenced_at}, cannot be loaded as a {expected} plugin: {source}",
+        path.display()
+    )]
+    Plugin {
+        /// The plugin's name in `weft.yaml`.
+        plugin: String,
+        /// Its `.wasm` file.
+        path: PathBuf,
+        /// Where a flow (or `weft.yaml`) names it.
+        referenced_at: Location,
+        /// The kind it is used as.
+        expected: PluginKind,
+        /// Why it did not load.
+        source: Box<LoadError>,
+    },
+    /// No flow with this id was given to the engine.
+    #[error("unknown flow `{0}`")]
+    UnknownFlow(String),
+    /// The run input does not fit the flow's `inputs:`.
+    #[error("invalid input for flow `{flow}`: {source}")]
+    Input {
+        /// The flow.
+        flow: String,
+        /// What is wrong.
+        source: InputError,
+    },
+    /// No run with this id is in the store.
+    #[error("unknown run `{0}`")]
+    UnknownRun(String),
+}

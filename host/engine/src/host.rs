@@ -1,0 +1,145 @@
+//! The `host` import of one task: model calls routed to the model's adapter and
+//! journaled, artifacts in the store.
+//!
+//! Model calls are journaled by (run, step, call index), the index counting the
+//! calls of this attempt from 0. A step that runs again (a retry, or after a
+//! crash) and asks in the same order gets the journaled answers without the
+//! adapter being called.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use serde_json::Value;
+use weft_core::{Completion, CompletionRequest, PluginError};
+use weft_runtime::{CallContext, CallLimits, StepHost};
+
+use crate::args::merge;
+use crate::engine::Inner;
+
+/// Serves one task's `host` import.
+pub(crate) struct TaskHost {
+    inner: Arc<Inner>,
+    run: String,
+    step: String,
+    /// The step's `model:`, used when a request names no model.
+    default_model: Option<String>,
+    timeout: Duration,
+    next_call: AtomicU32,
+}
+
+impl TaskHost {
+    pub fn new(
+        inner: Arc<Inner>,
+        run: &str,
+        step: &str,
+        default_model: Option<String>,
+        timeout: Duration,
+    ) -> Self {
+        Self {
+            inner,
+            run: run.to_owned(),
+            step: step.to_owned(),
+            default_model,
+            timeout,
+            next_call: AtomicU32::new(0),
+        }
+    }
+
+    fn journaled(&self, index: u32) -> Result<Option<Completion>, PluginError> {
+        let stored = self
+            .inner
+            .store
+            .journal_get(&self.run, &self.step, index)
+            .map_err(|e| PluginError::Transient(format!("journal: {e}")))?;
+        stored
+            .map(|v| {
+                serde_json::from_value(v).map_err(|e| {
+                    PluginError::Permanent(format!("journaled answer {index} is unreadable: {e}"))
+                })
+            })
+            .transpose()
+    }
+
+    async fn call_adapter(&self, req: &CompletionRequest) -> Result<Completion, PluginError> {
+        let inner = &self.inner;
+        let name = if req.model.is_empty() {
+            self.default_model.clone().unwrap_or_default()
+        } else {
+            req.model.clone()
+        };
+        let Some(model) = inner.project.models.get(&name) else {
+            let known: Vec<&str> = inner.project.models.keys().map(String::as_str).collect();
+            return Err(PluginError::InvalidInput(format!(
+                "unknown model `{name}` (weft.yaml declares: {})",
+                known.join(", ")
+            )));
+        };
+        let Some(adapter) = inner.plugins.get(&model.adapter) else {
+            return Err(PluginError::Permanent(format!(
+                "the adapter `{}` of model `{name}` is not loaded",
+                model.adapter
+            )));
+        };
+        let base = inner
+            .project
+            .plugin(&model.adapter)
+            .map_or(Value::Null, |p| p.config.clone());
+        let config = merge(&base, &model.config).to_string();
+        let ctx = CallContext::new(CallLimits {
+            timeout: self.timeout,
+            ..CallLimits::default()
+        });
+        inner.adapter_calls.fetch_add(1, Ordering::SeqCst);
+        adapter
+            .complete(&ctx, &config, req)
+            .await
+            .map_err(|e| e.to_plugin_error())
+    }
+}
+
+#[async_trait::async_trait]
+impl StepHost for TaskHost {
+    async fn complete(&self, req: CompletionRequest) -> Result<Completion, PluginError> {
+        let index = self.next_call.fetch_add(1, Ordering::SeqCst);
+        if let Some(answer) = self.journaled(index)? {
+            return Ok(answer);
+        }
+        let answer = self.call_adapter(&req).await?;
+        let value = serde_json::to_value(&answer)
+            .map_err(|e| PluginError::Permanent(format!("cannot journal the answer: {e}")))?;
+        let now = self.inner.now();
+        let stored = self
+            .inner
+            .store
+            .journal_put(&self.run, &self.step, index, value, now)
+            .await
+            .map_err(|e| PluginError::Transient(format!("journal: {e}")))?;
+        if stored {
+            return Ok(answer);
+        }
+        // Another attempt journaled this call first: its answer wins.
+        Ok(self.journaled(index)?.unwrap_or(answer))
+    }
+
+    async fn artifact_get(&self, key: &str) -> Option<String> {
+        match self.inner.store.artifact_get(&self.run, key) {
+            Ok(v) => v.map(|v| v.to_string()),
+            Err(e) => {
+                tracing::warn!(run = %self.run, key, "artifact_get: {e}");
+                None
+            }
+        }
+    }
+
+    async fn artifact_put(&self, key: &str, value: String) -> Result<(), PluginError> {
+        let value: Value = serde_json::from_str(&value)
+            .map_err(|e| PluginError::InvalidInput(format!("artifact `{key}`: {e}")))?;
+        let now = self.inner.now();
+        self.inner
+            .store
+            .artifact_put(&self.run, key, value, now)
+            .await
+            .map_err(|e| PluginError::Transient(format!("artifact `{key}`: {e}")))
+    }
+}

@@ -1,0 +1,41 @@
+//! The weft engine: it submits runs of compiled flows and executes their DAG of
+//! sandboxed Wasm steps.
+//!
+//! - [`Engine::open`] opens the store (`<state>/weft.redb`), a runtime (component
+//!   cache `<state>/cache`) and every plugin the flows reference, each checked
+//!   to be of the kind it is used as.
+//! - [`Engine::submit`] checks the input and stores the run with its initial
+//!   steps as ready tasks.
+//! - [`Engine::start`] runs a pool of workers that lease tasks, renew the lease
+//!   while the step runs, call the step plugin, and record its output; the
+//!   store enqueues each step whose `needs` are now all met and finishes the run
+//!   in the same transaction (so a join after parallel steps runs exactly once).
+//! - A failed attempt goes to the step's retry strategy plugin.
+//! - A step's model calls are routed to the model's adapter and journaled, so a
+//!   step that runs again gets the journaled answers.
+//!
+//! **Run output**: with one final step (a step nothing needs), its output; with
+//! several, an object of their outputs keyed by step id.
+//!
+//! Not yet applied: pool policy plugins (workers lease from every pool in
+//! priority order).
+
+mod args;
+mod clock;
+mod engine;
+mod error;
+mod host;
+mod plugins;
+mod progress;
+mod retry;
+mod run;
+mod task;
+mod worker;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use engine::{DEFAULT_POOL, Engine, EngineOptions};
+pub use error::EngineError;
+pub use plugins::check_plugins;
+pub use progress::ProgressEvent;
+pub use task::TaskOutcome;
+pub use worker::Workers;

@@ -1,0 +1,78 @@
+//! What happens after a failed attempt: the step's retry strategy decides.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::Value;
+use weft_core::{AttemptInfo, PluginError, RetryDecision};
+use weft_flow::{CompiledFlow, CompiledStep};
+use weft_runtime::{CallContext, CallLimits};
+use weft_store::{FailDecision, Lease};
+
+use crate::args::merge;
+use crate::engine::Inner;
+
+/// How long a retry strategy may think.
+const DECIDE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Asks the step's retry strategy (config: the `retry:` block's keys merged over
+/// the plugin's `config`) what to do. A step without a retry policy fails the
+/// run; a strategy that itself fails dead-letters the task with that reason.
+pub(crate) async fn decide(
+    inner: &Arc<Inner>,
+    flow: &CompiledFlow,
+    step: &CompiledStep,
+    lease: &Lease,
+    error: PluginError,
+    elapsed_ms: u64,
+) -> FailDecision {
+    let Some(policy) = &step.retry else {
+        return FailDecision::FailRun {
+            reason: format!("step `{}` failed (no retry policy): {error}", step.id),
+        };
+    };
+    let Some(strategy) = inner.plugins.get(&policy.strategy) else {
+        return FailDecision::DeadLetter {
+            reason: format!(
+                "retry strategy `{}` is not loaded; {error}",
+                policy.strategy
+            ),
+        };
+    };
+    let base = inner
+        .project
+        .plugin(&policy.strategy)
+        .map_or(Value::Null, |p| p.config.clone());
+    let config = merge(&base, &policy.config).to_string();
+    let attempt = AttemptInfo {
+        run_id: lease.run.clone(),
+        flow_id: flow.id.clone(),
+        step_id: step.id.clone(),
+        attempt: lease.attempt,
+        error,
+        elapsed_ms,
+    };
+    let ctx = CallContext::new(CallLimits {
+        timeout: DECIDE_TIMEOUT,
+        ..CallLimits::default()
+    });
+    match strategy.decide(&ctx, &config, &attempt).await {
+        Ok(RetryDecision::RetryAfter(ms)) => FailDecision::Retry {
+            at_ms: inner.now().saturating_add(ms),
+        },
+        Ok(RetryDecision::DeadLetter(reason)) => FailDecision::DeadLetter { reason },
+        Ok(RetryDecision::Fail(reason)) => FailDecision::FailRun { reason },
+        Err(e) => FailDecision::DeadLetter {
+            reason: format!("retry strategy `{}` failed: {e}", policy.strategy),
+        },
+    }
+}
+
+/// A short description of a decision, for progress output.
+pub(crate) fn describe(decision: &FailDecision) -> String {
+    match decision {
+        FailDecision::Retry { at_ms } => format!("retry at {at_ms}"),
+        FailDecision::DeadLetter { reason } => format!("dead-letter: {reason}"),
+        FailDecision::FailRun { reason } => format!("fail run: {reason}"),
+    }
+}

@@ -1,0 +1,81 @@
+//! Driving one run in-process (`weft run`): start workers, report progress,
+//! return when the run has finished or cannot go on.
+
+use weft_store::RunRecord;
+
+use crate::engine::Engine;
+use crate::error::EngineError;
+use crate::progress::ProgressEvent;
+
+impl Engine {
+    /// Runs the workers until run `run_id` has finished, or until none of its
+    /// tasks is open any more (its remaining steps are dead-lettered: the run
+    /// stays `running` until an operator requeues them). `progress` gets every
+    /// event of this run. Returns the run record at that point.
+    pub async fn run_to_completion(
+        &self,
+        run_id: &str,
+        mut progress: impl FnMut(ProgressEvent),
+    ) -> Result<RunRecord, EngineError> {
+        let mut events = self.subscribe();
+        let workers = self.start();
+        let result = loop {
+            match self.settled(run_id) {
+                Ok(Some(run)) => {
+                    // Events already sent (a run's last step and its end are
+                    // sent together) still reach `progress`.
+                    while let Ok(event) = events.try_recv() {
+                        if event.run() == run_id {
+                            progress(event);
+                        }
+                    }
+                    break Ok(run);
+                }
+                Ok(None) => {}
+                Err(e) => break Err(e),
+            }
+            match events.recv().await {
+                Some(event) if event.run() == run_id => progress(event),
+                Some(_) => {}
+                None => break self.record(run_id),
+            }
+        };
+        workers.shutdown().await;
+        result
+    }
+
+    /// Continues an interrupted run: leases that have expired are handed back
+    /// at once, those still held by a dead worker come back when they expire;
+    /// then as [`Engine::run_to_completion`].
+    pub async fn resume(
+        &self,
+        run_id: &str,
+        progress: impl FnMut(ProgressEvent),
+    ) -> Result<RunRecord, EngineError> {
+        let now = self.inner.now();
+        self.inner.store.expire_leases(now).await?;
+        self.run_to_completion(run_id, progress).await
+    }
+
+    fn record(&self, run_id: &str) -> Result<RunRecord, EngineError> {
+        self.inner
+            .store
+            .run_get(run_id)?
+            .ok_or_else(|| EngineError::UnknownRun(run_id.to_owned()))
+    }
+
+    /// The run if it has finished or has no open task left.
+    fn settled(&self, run_id: &str) -> Result<Option<RunRecord>, EngineError> {
+        let run = self.record(run_id)?;
+        if run.status.is_final() {
+            return Ok(Some(run));
+        }
+        let open = self
+            .inner
+            .store
+            .tasks_of(run_id)?
+            .iter()
+            .any(|t| t.state.is_open());
+        Ok((!open).then_some(run))
+    }
+}

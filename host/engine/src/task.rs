@@ -1,0 +1,281 @@
+//! Executing one leased task: prepare the call, run the step plugin while the
+//! lease is renewed, then record the output (and let the store enqueue what
+//! became ready) or hand the failure to the retry strategy.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::Value;
+use weft_core::{PluginError, RunInfo};
+use weft_flow::{CompiledFlow, CompiledStep};
+use weft_runtime::{CallContext, CallLimits};
+use weft_store::{Advance, FailDecision, Lease, NewTask, NextCandidate, RunStatus, StoreError};
+
+use crate::args::step_args;
+use crate::engine::{DEFAULT_POOL, Engine, Inner};
+use crate::host::TaskHost;
+use crate::progress::ProgressEvent;
+use crate::retry;
+
+/// What became of a task a worker executed.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TaskOutcome {
+    /// The step succeeded; `run_finished` if it was the run's last.
+    Succeeded {
+        /// Whether this completion finished the run.
+        run_finished: bool,
+    },
+    /// The attempt failed and `decision` was applied.
+    Failed {
+        /// What the retry strategy (or the engine) decided.
+        decision: FailDecision,
+    },
+    /// The lease was lost (expired and handed on, or the run finished) before
+    /// the result could be recorded; the result was dropped.
+    LeaseLost,
+    /// The store could not record the result; the task comes back when its
+    /// lease expires.
+    StoreFailed(String),
+}
+
+impl Engine {
+    /// Executes one leased task as a worker does: runs its step and records the
+    /// result, fenced by the lease's token. Workers call this; tests use it to
+    /// act as a worker.
+    pub async fn run_task(&self, lease: Lease) -> TaskOutcome {
+        execute(&self.inner, lease).await
+    }
+}
+
+/// Executes `lease`'s task.
+pub(crate) async fn execute(inner: &Arc<Inner>, lease: Lease) -> TaskOutcome {
+    let started = inner.now();
+    inner.emit(ProgressEvent::StepStarted {
+        run: lease.run.clone(),
+        step: lease.step.clone(),
+        attempt: lease.attempt,
+    });
+    let located = match locate(inner, &lease) {
+        Ok(found) => found,
+        Err(reason) => {
+            let decision = FailDecision::DeadLetter {
+                reason: reason.clone(),
+            };
+            return record_failure(inner, &lease, &reason, decision).await;
+        }
+    };
+    let (input, flow, step) = located;
+    let call = call_step(inner, &lease, &input, flow, step);
+    let Some(result) = with_renewal(inner, &lease, call).await else {
+        return TaskOutcome::LeaseLost;
+    };
+    let elapsed_ms = inner.now().saturating_sub(started);
+    match result {
+        Ok(output) => record_success(inner, &lease, flow, step, output, elapsed_ms).await,
+        Err((error, text)) => {
+            let decision = retry::decide(inner, flow, step, &lease, error, elapsed_ms).await;
+            record_failure(inner, &lease, &text, decision).await
+        }
+    }
+}
+
+/// The run input, flow and step of a lease.
+fn locate<'a>(
+    inner: &'a Inner,
+    lease: &Lease,
+) -> Result<(Value, &'a CompiledFlow, &'a CompiledStep), String> {
+    let run = match inner.store.run_get(&lease.run) {
+        Ok(Some(run)) => run,
+        Ok(None) => return Err(format!("run `{}` is not in the store", lease.run)),
+        Err(e) => return Err(format!("cannot read run `{}`: {e}", lease.run)),
+    };
+    let flow = inner
+        .flows
+        .get(&run.flow_id)
+        .ok_or_else(|| format!("flow `{}` is not loaded by this engine", run.flow_id))?;
+    let step = flow
+        .step(&lease.step)
+        .ok_or_else(|| format!("flow `{}` has no step `{}`", flow.id, lease.step))?;
+    Ok((run.input, flow, step))
+}
+
+/// Renders the arguments and calls the step plugin. The error is the
+/// guest-visible error and the full text.
+async fn call_step(
+    inner: &Arc<Inner>,
+    lease: &Lease,
+    run_input: &Value,
+    flow: &CompiledFlow,
+    step: &CompiledStep,
+) -> Result<Value, (PluginError, String)> {
+    let plain = |e: PluginError| {
+        let text = e.to_string();
+        (e, text)
+    };
+    let outputs = inner
+        .store
+        .step_outputs(&lease.run)
+        .map_err(|e| plain(PluginError::Transient(format!("step outputs: {e}"))))?;
+    let (config, input) = step_args(&inner.project, step, run_input, &outputs).map_err(plain)?;
+    let plugin = inner.plugins.get(&step.uses).ok_or_else(|| {
+        plain(PluginError::Permanent(format!(
+            "step plugin `{}` is not loaded",
+            step.uses
+        )))
+    })?;
+    let host = TaskHost::new(
+        Arc::clone(inner),
+        &lease.run,
+        &step.id,
+        step.model.clone(),
+        step.timeout,
+    );
+    let ctx = CallContext::new(CallLimits {
+        timeout: step.timeout,
+        ..CallLimits::default()
+    })
+    .with_step_host(Arc::new(host));
+    let info = RunInfo {
+        run_id: lease.run.clone(),
+        flow_id: flow.id.clone(),
+        step_id: step.id.clone(),
+        attempt: lease.attempt,
+        tenant: inner.options.tenant.clone(),
+    };
+    let text = plugin
+        .run_step(&ctx, &info, &config, &input)
+        .await
+        .map_err(|e| (e.to_plugin_error(), e.to_string()))?;
+    serde_json::from_str(&text)
+        .map_err(|e| plain(PluginError::Permanent(format!("output is not JSON: {e}"))))
+}
+
+/// Runs `call` while renewing the lease every third of its length. `None` if
+/// the lease was lost (the call is dropped).
+async fn with_renewal<T>(
+    inner: &Arc<Inner>,
+    lease: &Lease,
+    call: impl Future<Output = T>,
+) -> Option<T> {
+    let lease_ms = inner.options.lease_ms;
+    let mut ticker = tokio::time::interval(Duration::from_millis((lease_ms / 3).max(1)));
+    ticker.tick().await;
+    tokio::pin!(call);
+    loop {
+        tokio::select! {
+            out = &mut call => return Some(out),
+            _ = ticker.tick() => {
+                match inner.store.renew(lease.task, lease.token, lease_ms, inner.now()).await {
+                    Ok(_) => {}
+                    Err(e @ (StoreError::StaleToken { .. } | StoreError::RunFinished { .. })) => {
+                        tracing::warn!(task = lease.task, "lease lost while running: {e}");
+                        return None;
+                    }
+                    Err(e) => tracing::warn!(task = lease.task, "lease renewal failed: {e}"),
+                }
+            }
+        }
+    }
+}
+
+async fn record_success(
+    inner: &Arc<Inner>,
+    lease: &Lease,
+    flow: &CompiledFlow,
+    step: &CompiledStep,
+    output: Value,
+    elapsed_ms: u64,
+) -> TaskOutcome {
+    let candidates = step
+        .dependents
+        .iter()
+        .filter_map(|id| flow.step(id))
+        .map(|next| NextCandidate {
+            task: NewTask {
+                step_id: next.id.clone(),
+                pool: next.pool.clone().unwrap_or_else(|| DEFAULT_POOL.into()),
+                priority: 0,
+            },
+            needs: next.needs.clone(),
+        })
+        .collect();
+    let advance = Advance {
+        candidates,
+        all_steps: flow.steps.iter().map(|s| s.id.clone()).collect(),
+        final_steps: flow.final_steps().map(|s| s.id.clone()).collect(),
+    };
+    let done = inner
+        .store
+        .complete_step(lease.task, lease.token, output, advance, inner.now())
+        .await;
+    match done {
+        Ok(done) => {
+            inner.emit(ProgressEvent::StepSucceeded {
+                run: lease.run.clone(),
+                step: lease.step.clone(),
+                attempt: lease.attempt,
+                elapsed_ms,
+            });
+            if !done.enqueued.is_empty() {
+                inner.notify.notify_waiters();
+            }
+            let run_finished = done.run_output.is_some();
+            if run_finished {
+                inner.emit(ProgressEvent::RunFinished {
+                    run: lease.run.clone(),
+                    status: RunStatus::Succeeded,
+                });
+            }
+            TaskOutcome::Succeeded { run_finished }
+        }
+        Err(e) => store_refusal(lease, e),
+    }
+}
+
+async fn record_failure(
+    inner: &Arc<Inner>,
+    lease: &Lease,
+    error: &str,
+    decision: FailDecision,
+) -> TaskOutcome {
+    let now = inner.now();
+    match inner
+        .store
+        .fail(lease.task, lease.token, error, decision.clone(), now)
+        .await
+    {
+        Ok(()) => {
+            inner.emit(ProgressEvent::StepFailed {
+                run: lease.run.clone(),
+                step: lease.step.clone(),
+                attempt: lease.attempt,
+                error: error.to_owned(),
+                decision: retry::describe(&decision),
+            });
+            match &decision {
+                FailDecision::Retry { .. } => inner.notify.notify_waiters(),
+                FailDecision::FailRun { .. } => inner.emit(ProgressEvent::RunFinished {
+                    run: lease.run.clone(),
+                    status: RunStatus::Failed,
+                }),
+                FailDecision::DeadLetter { .. } => {}
+            }
+            TaskOutcome::Failed { decision }
+        }
+        Err(e) => store_refusal(lease, e),
+    }
+}
+
+fn store_refusal(lease: &Lease, e: StoreError) -> TaskOutcome {
+    match e {
+        StoreError::StaleToken { .. } | StoreError::RunFinished { .. } => {
+            tracing::warn!(task = lease.task, "result dropped: {e}");
+            TaskOutcome::LeaseLost
+        }
+        other => {
+            tracing::error!(task = lease.task, "cannot record the result: {other}");
+            TaskOutcome::StoreFailed(other.to_string())
+        }
+    }
+}
