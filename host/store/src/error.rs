@@ -20,6 +20,18 @@ pub enum StoreError {
     /// The caller passed something the store cannot accept.
     #[error("invalid input: {0}")]
     Invalid(String),
+    /// An idempotency key still in force was presented with another flow or input
+    /// than the run it created.
+    #[error(
+        "idempotency key `{key}` was already used for run {run} with a different flow or input; \
+         use a new key, or send the same flow and input to get run {run} back"
+    )]
+    IdempotencyConflict {
+        /// The key.
+        key: String,
+        /// The run it created.
+        run: String,
+    },
     /// No run has this id.
     #[error("run {0} not found")]
     RunNotFound(String),

@@ -34,6 +34,31 @@ async fn same_key_returns_the_same_run_until_the_ttl_runs_out() {
 }
 
 #[tokio::test]
+async fn same_key_with_another_input_or_flow_is_refused() {
+    let (_dir, store) = common::temp_store();
+    let mut r = run(vec![task("a", "p", 0)]);
+    r.idempotency_key = Some(("order-7".into(), 60_000));
+    let first = store.submit_run(r.clone(), T0).await.unwrap();
+    let mut other_input = r.clone();
+    other_input.input = json!({"something": "else"});
+    let err = store.submit_run(other_input, T0 + 1).await.unwrap_err();
+    let text = err.to_string();
+    assert!(
+        matches!(err, weft_store::StoreError::IdempotencyConflict { .. }),
+        "{text}"
+    );
+    assert!(
+        text.contains("order-7") && text.contains(&first.run_id),
+        "{text}"
+    );
+    let mut other_flow = r.clone();
+    other_flow.flow_id = "another-flow".into();
+    assert!(store.submit_run(other_flow, T0 + 2).await.is_err());
+    // Nothing was created by the refusals.
+    assert_eq!(store.queue_stats(T0).unwrap().ready_by_pool["p"], 1);
+}
+
+#[tokio::test]
 async fn run_ids_count_per_prefix_per_utc_day() {
     let (_dir, store) = common::temp_store();
     let a1 = store.submit_run(run(vec![]), T0 + 5).await.unwrap().run_id;

@@ -5,7 +5,7 @@ use serde_json::json;
 
 use crate::error::StoreError;
 use crate::ledger::{self, EventKind};
-use crate::ops::common::{check_new_tasks, create_tasks, put_run};
+use crate::ops::common::{check_new_tasks, create_tasks, get_run, put_run};
 use crate::run_id;
 use crate::tables::Tables;
 use crate::types::{NewRun, RunRecord, RunStatus, Submitted};
@@ -26,6 +26,13 @@ pub fn submit_run(t: &mut Tables<'_>, new: &NewRun, now: u64) -> Result<Submitte
         if let Some(g) = t.idempotency.get(key.as_str())? {
             let (run, expires_at) = g.value();
             if expires_at > now {
+                let existing = get_run(t, run)?;
+                if existing.flow_id != new.flow_id || existing.input != new.input {
+                    return Err(StoreError::IdempotencyConflict {
+                        key: key.clone(),
+                        run: run.to_owned(),
+                    });
+                }
                 return Ok(Submitted {
                     run_id: run.to_owned(),
                     created: false,
