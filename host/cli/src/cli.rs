@@ -29,6 +29,136 @@ pub enum Command {
     Validate(ValidateArgs),
     /// Run a flow in this process until it finishes; prints its output.
     Run(FlowRunArgs),
+    /// Inspect and continue the runs kept in the state folder.
+    #[command(subcommand)]
+    Runs(RunsCommand),
+    /// The dead-letter queue: tasks that failed for good and wait for an operator.
+    #[command(subcommand)]
+    Dlq(DlqCommand),
+    /// Write a starter project (weft.yaml, a flow, the reference plugins) into DIR.
+    Init(InitArgs),
+}
+
+/// Where the state is: `--state DIR`, else `.weft/` next to the project's weft.yaml.
+#[derive(Debug, Clone, Args)]
+pub struct StateArgs {
+    /// The state folder (default: the project's, `.weft/` next to weft.yaml).
+    #[arg(long)]
+    pub state: Option<PathBuf>,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// A run, and where to find it.
+#[derive(Debug, Args)]
+pub struct RunIdArgs {
+    /// The run id, e.g. `demo-2026-11-22-004-x7m`.
+    pub run: String,
+    #[command(flatten)]
+    pub state: StateArgs,
+}
+
+/// `weft runs …`
+#[derive(Debug, Subcommand)]
+pub enum RunsCommand {
+    /// The runs, newest first.
+    List(RunsListArgs),
+    /// A run and each of its tasks: state, attempts, output, errors.
+    Status(RunIdArgs),
+    /// A run's ledger events.
+    Tail(RunsTailArgs),
+    /// Recompute a run's hash chain; exits 1 if it is broken.
+    Verify(RunIdArgs),
+    /// A run's artifacts: keys and values.
+    Artifacts(RunIdArgs),
+    /// Continue a run (e.g. after `weft dlq requeue`) until it finishes.
+    Resume(RunIdArgs),
+}
+
+/// Arguments of `weft runs list`.
+#[derive(Debug, Args)]
+pub struct RunsListArgs {
+    /// Only runs of this flow.
+    #[arg(long)]
+    pub flow: Option<String>,
+    /// Only runs with this status (queued, running, succeeded, failed, cancelled).
+    #[arg(long)]
+    pub status: Option<RunStatusArg>,
+    /// At most this many runs.
+    #[arg(long, default_value_t = 20)]
+    pub limit: usize,
+    #[command(flatten)]
+    pub state: StateArgs,
+}
+
+/// A run status, as `--status` takes it.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum RunStatusArg {
+    /// Submitted, not started.
+    Queued,
+    /// Started, not finished.
+    Running,
+    /// Finished with an output.
+    Succeeded,
+    /// Finished with an error.
+    Failed,
+    /// Cancelled.
+    Cancelled,
+}
+
+/// Arguments of `weft runs tail`.
+#[derive(Debug, Args)]
+pub struct RunsTailArgs {
+    /// The run id.
+    pub run: String,
+    /// Keep printing new events until the run finishes.
+    #[arg(long, short = 'f')]
+    pub follow: bool,
+    #[command(flatten)]
+    pub state: StateArgs,
+}
+
+/// `weft dlq …`
+#[derive(Debug, Subcommand)]
+pub enum DlqCommand {
+    /// The dead-lettered tasks.
+    Ls(StateArgs),
+    /// Put a dead-lettered task back in the queue (then `weft runs resume RUN`).
+    Requeue(TaskArgs),
+    /// Drop a dead-lettered task for good (needs `--yes`).
+    Purge(PurgeArgs),
+}
+
+/// A dead-lettered task, and where to find it.
+#[derive(Debug, Args)]
+pub struct TaskArgs {
+    /// The task id, as `weft dlq ls` shows it.
+    pub task: u64,
+    #[command(flatten)]
+    pub state: StateArgs,
+}
+
+/// Arguments of `weft dlq purge`.
+#[derive(Debug, Args)]
+pub struct PurgeArgs {
+    /// The task id, as `weft dlq ls` shows it.
+    pub task: u64,
+    /// Really drop it: the step will never run.
+    #[arg(long)]
+    pub yes: bool,
+    #[command(flatten)]
+    pub state: StateArgs,
+}
+
+/// Arguments of `weft init`.
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// The project folder (created if missing).
+    pub dir: PathBuf,
+    /// Overwrite an existing weft.yaml, flow and plugins.
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// Arguments of `weft validate`.

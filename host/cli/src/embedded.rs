@@ -12,7 +12,6 @@ pub const MOCK_MODEL: &[u8] = embed!("mock-model");
 
 /// Every embedded plugin: name, kind and bytes. `weft init` writes them into a
 /// starter project.
-#[allow(dead_code, reason = "used by `weft init`")]
 pub const REFERENCE_PLUGINS: [(&str, weft_core::PluginKind, &[u8]); 7] = {
     use weft_core::PluginKind::{Model, Pool, Retry, Step};
     [

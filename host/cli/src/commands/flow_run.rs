@@ -8,7 +8,7 @@ use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
 use weft_engine::{Engine, ProgressEvent};
 use weft_flow::{CompiledFlow, ProjectConfig, load_flow, load_flow_dir};
-use weft_store::RunStatus;
+use weft_store::{RunRecord, RunStatus};
 
 use super::project::{find_project_file, flows_dir, load_project};
 use crate::cli::FlowRunArgs;
@@ -34,6 +34,13 @@ pub(crate) async fn run(args: FlowRunArgs) -> Result<ExitCode> {
     let run = engine
         .run_to_completion(&submitted.run_id, |e| show(&e, tty))
         .await?;
+    report(&engine, &run, args.json)
+}
+
+/// Prints the outcome of a run that `run_to_completion` returned (its output, or
+/// its errors and dead letters, and the ledger verdict); the exit code is success
+/// only for a succeeded run with an intact ledger. Shared with `weft runs resume`.
+pub(crate) fn report(engine: &Engine, run: &RunRecord, json: bool) -> Result<ExitCode> {
     let verify = engine.store().verify(&run.id)?;
     let dead = engine
         .store()
@@ -41,7 +48,7 @@ pub(crate) async fn run(args: FlowRunArgs) -> Result<ExitCode> {
         .into_iter()
         .filter(|d| d.run == run.id)
         .collect::<Vec<_>>();
-    if args.json {
+    if json {
         let report = json!({
             "run_id": run.id,
             "flow": run.flow_id,
@@ -91,7 +98,7 @@ pub(crate) async fn run(args: FlowRunArgs) -> Result<ExitCode> {
 }
 
 /// The flow named by `arg`: a flow file, or the id of a flow in flows/.
-fn find_flow(project: &ProjectConfig, arg: &str) -> Result<CompiledFlow> {
+pub(crate) fn find_flow(project: &ProjectConfig, arg: &str) -> Result<CompiledFlow> {
     let path = Path::new(arg);
     if path.is_file() {
         return load_flow(path, project).map_err(|e| anyhow::anyhow!("{e}"));
@@ -111,7 +118,7 @@ fn find_flow(project: &ProjectConfig, arg: &str) -> Result<CompiledFlow> {
 }
 
 /// One progress line on stderr: with symbols on a terminal, plain otherwise.
-fn show(event: &ProgressEvent, tty: bool) {
+pub(crate) fn show(event: &ProgressEvent, tty: bool) {
     let line = match (event, tty) {
         (ProgressEvent::StepStarted { step, attempt, .. }, true) => {
             format!("  \u{25b6} {step} (attempt {attempt})")

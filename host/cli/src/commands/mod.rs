@@ -6,12 +6,23 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use weft_runtime::{Runtime, RuntimeConfig};
 
-use crate::cli::{Cli, Command, PluginCommand};
+use crate::cli::{Cli, Command, DlqCommand, PluginCommand, RunsCommand};
 
+mod dlq_ls;
+mod dlq_purge;
+mod dlq_requeue;
 mod flow_run;
+mod init;
 mod plugin_inspect;
 mod plugin_run;
 mod project;
+mod runs_artifacts;
+mod runs_list;
+mod runs_resume;
+mod runs_status;
+mod runs_tail;
+mod runs_verify;
+mod state;
 mod validate;
 
 /// Run the parsed command line.
@@ -26,6 +37,16 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             Command::Plugin(PluginCommand::Run(args)) => plugin_run::run(args).await,
             Command::Validate(args) => validate::run(args).await,
             Command::Run(args) => flow_run::run(args).await,
+            Command::Runs(RunsCommand::List(args)) => runs_list::run(args),
+            Command::Runs(RunsCommand::Status(args)) => runs_status::run(args),
+            Command::Runs(RunsCommand::Tail(args)) => runs_tail::run(args).await,
+            Command::Runs(RunsCommand::Verify(args)) => runs_verify::run(args),
+            Command::Runs(RunsCommand::Artifacts(args)) => runs_artifacts::run(args),
+            Command::Runs(RunsCommand::Resume(args)) => runs_resume::run(args).await,
+            Command::Dlq(DlqCommand::Ls(args)) => dlq_ls::run(args),
+            Command::Dlq(DlqCommand::Requeue(args)) => dlq_requeue::run(args).await,
+            Command::Dlq(DlqCommand::Purge(args)) => dlq_purge::run(args).await,
+            Command::Init(args) => init::run(args),
         }
     })
 }

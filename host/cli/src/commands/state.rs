@@ -1,0 +1,147 @@
+//! The state folder and its store, for the commands that read or change runs
+//! (`weft runs …`, `weft dlq …`), and the small formatting helpers they share.
+
+use std::path::PathBuf;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use anyhow::{Context, Result, bail};
+use serde_json::Value;
+use weft_store::{DeadLetter, RunRecord, Store};
+
+use super::project::{find_project_file, load_project};
+use crate::cli::StateArgs;
+
+/// The state folder: `--state`, else the one of the project found from here.
+pub(crate) fn state_dir(args: &StateArgs) -> Result<PathBuf> {
+    match &args.state {
+        Some(dir) => Ok(dir.clone()),
+        None => Ok(load_project(&find_project_file()?)?.state_dir),
+    }
+}
+
+/// An open store and the folder it lives in.
+pub(crate) struct StateStore {
+    /// The state folder, for messages.
+    pub dir: PathBuf,
+    /// The store at `<dir>/weft.redb`.
+    pub store: Store,
+}
+
+impl StateStore {
+    /// Opens the store of `args`' state folder; a folder without one is an error.
+    pub(crate) fn open(args: &StateArgs) -> Result<Self> {
+        let dir = state_dir(args)?;
+        let db = dir.join("weft.redb");
+        if !db.is_file() {
+            bail!(
+                "no runs in {}: it has no weft.redb (start one with `weft run FLOW`)",
+                dir.display()
+            );
+        }
+        let store = Store::open(&db).with_context(|| format!("could not open {}", db.display()))?;
+        Ok(Self { dir, store })
+    }
+
+    /// The run `id`, or an error naming the state folder and a close id.
+    pub(crate) fn run(&self, id: &str) -> Result<RunRecord> {
+        if let Some(run) = self.store.run_get(id)? {
+            return Ok(run);
+        }
+        let known = self
+            .store
+            .runs_list(usize::MAX, &weft_store::RunFilter::default())?;
+        let hint = closest(id, known.iter().map(|r| r.id.as_str()))
+            .map(|c| format!("; did you mean `{c}`?"))
+            .unwrap_or_default();
+        bail!("no run `{id}` in {}{hint}", self.dir.display())
+    }
+
+    /// The dead letter of task `task`, or an error listing the ones there are.
+    pub(crate) fn dead_letter(&self, task: u64) -> Result<DeadLetter> {
+        let dead = self.store.dlq_list()?;
+        if let Some(found) = dead.iter().find(|d| d.task == task) {
+            return Ok(found.clone());
+        }
+        let ids: Vec<String> = dead.iter().map(|d| d.task.to_string()).collect();
+        let hint = if ids.is_empty() {
+            "; the dead-letter queue is empty".to_owned()
+        } else {
+            format!("; dead-lettered tasks: {}", ids.join(", "))
+        };
+        bail!(
+            "no dead-lettered task `{task}` in {}{hint}",
+            self.dir.display()
+        )
+    }
+}
+
+/// The candidate closest to `wanted` by edit distance, if it is close enough.
+pub(crate) fn closest<'a>(
+    wanted: &str,
+    candidates: impl Iterator<Item = &'a str>,
+) -> Option<&'a str> {
+    candidates
+        .map(|c| (strsim::normalized_levenshtein(wanted, c), c))
+        .filter(|(score, _)| *score >= 0.7)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, c)| c)
+}
+
+/// Milliseconds since the Unix epoch, now.
+pub(crate) fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// `ms` since the epoch as `2026-11-22 08:15:02 UTC`.
+pub(crate) fn utc_time(ms: u64) -> String {
+    i64::try_from(ms)
+        .ok()
+        .and_then(chrono::DateTime::from_timestamp_millis)
+        .map_or_else(
+            || format!("{ms} ms"),
+            |t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+        )
+}
+
+/// A duration in ms as `850ms`, `12.3s`, `4m05s` or `2h03m`.
+pub(crate) fn human_duration(ms: u64) -> String {
+    match ms {
+        0..1_000 => format!("{ms}ms"),
+        1_000..60_000 => format!("{:.1}s", ms as f64 / 1000.0),
+        60_000..3_600_000 => format!("{}m{:02}s", ms / 60_000, (ms / 1000) % 60),
+        _ => format!("{}h{:02}m", ms / 3_600_000, (ms / 60_000) % 60),
+    }
+}
+
+/// How long a run took (finished) or has taken so far.
+pub(crate) fn run_duration_ms(run: &RunRecord) -> u64 {
+    let end = if run.status.is_final() {
+        run.updated_ms
+    } else {
+        now_ms()
+    };
+    end.saturating_sub(run.created_ms)
+}
+
+/// `value` as compact JSON, cut to `max` characters with `…`.
+pub(crate) fn preview(value: &Value, max: usize) -> String {
+    cut(&value.to_string(), max)
+}
+
+/// `text` cut to `max` characters, the last being `…` when it was cut.
+pub(crate) fn cut(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_owned();
+    }
+    let mut out: String = text.chars().take(max.saturating_sub(1)).collect();
+    out.push('\u{2026}');
+    out
+}
+
+/// Prints `value` as pretty JSON on stdout.
+pub(crate) fn print_json(value: &Value) -> Result<()> {
+    println!("{}", serde_json::to_string_pretty(value)?);
+    Ok(())
+}

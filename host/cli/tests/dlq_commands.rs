@@ -1,0 +1,167 @@
+//! `weft dlq ls|requeue|purge` and `weft runs resume`, driven through the real
+//! binary in a small project whose model fails for good.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test should fail loudly"
+)]
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use serde_json::Value;
+use weft_tests::{component_cache_dir, plugin_path};
+
+fn weft(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_weft"))
+        .args(args)
+        .env("WEFT_COMPONENT_CACHE", component_cache_dir())
+        .current_dir(dir)
+        .output()
+        .expect("weft runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// weft.yaml of the test project; `model_config` is the `flaky` model's config.
+fn write_project(dir: &Path, model_config: &str) {
+    std::fs::write(
+        dir.join("weft.yaml"),
+        format!(
+            "id_prefix: dlq\nplugins:\n  prompt: {{ path: plugins/prompt.wasm, kind: step }}\n  \
+             mock-model: {{ path: plugins/mock-model.wasm, kind: model }}\n  \
+             exp-backoff: {{ path: plugins/exp-backoff.wasm, kind: retry }}\n\
+             models:\n  flaky: {{ adapter: mock-model, config: {model_config} }}\n\
+             defaults:\n  retry: {{ strategy: exp-backoff, max_attempts: 3 }}\n"
+        ),
+    )
+    .unwrap();
+}
+
+/// A project whose one step dead-letters; returns (run id, task id).
+fn dead_lettered(dir: &Path) -> (String, u64) {
+    std::fs::create_dir_all(dir.join("plugins")).unwrap();
+    std::fs::create_dir_all(dir.join("flows")).unwrap();
+    for name in ["prompt", "mock-model", "exp-backoff"] {
+        std::fs::copy(plugin_path(name), dir.join(format!("plugins/{name}.wasm"))).unwrap();
+    }
+    write_project(dir, r#"{ fail: permanent }"#);
+    std::fs::write(
+        dir.join("flows/ask.yaml"),
+        "id: ask\nsteps:\n  ask:\n    uses: prompt\n    model: flaky\n    with:\n      template: Say hi.\n",
+    )
+    .unwrap();
+    let out = weft(dir, &["run", "ask", "--json"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["status"], "dead-lettered");
+    let run = report["run_id"].as_str().unwrap().to_owned();
+
+    // The project's own state folder (.weft/) is found without --state.
+    let out = weft(dir, &["dlq", "ls", "--json"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let dead: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let dead = dead.as_array().unwrap();
+    assert_eq!(dead.len(), 1, "{dead:?}");
+    assert_eq!(dead[0]["run_id"], run.as_str());
+    assert_eq!(dead[0]["step"], "ask");
+    assert!(
+        dead[0]["reason"].as_str().unwrap().contains("permanent"),
+        "{dead:?}"
+    );
+    (run, dead[0]["task"].as_u64().unwrap())
+}
+
+fn dlq_len(dir: &Path) -> usize {
+    let out = weft(dir, &["dlq", "ls", "--json"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    serde_json::from_slice::<Value>(&out.stdout)
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .len()
+}
+
+#[test]
+fn a_requeued_task_runs_again_on_resume() {
+    let dir = tempfile::tempdir().unwrap();
+    let (run, task) = dead_lettered(dir.path());
+    let task = task.to_string();
+
+    let out = weft(dir.path(), &["dlq", "ls"]);
+    let table = text(&out.stdout);
+    assert!(
+        table.lines().any(|l| l.contains(&run) && l.contains("ask")),
+        "{table}"
+    );
+
+    let out = weft(dir.path(), &["runs", "status", &run, "--json"]);
+    let status: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(status["tasks"][0]["state"], "dead");
+    assert!(
+        status["tasks"][0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("permanent")
+    );
+
+    // Fix the model, requeue the task, resume the run.
+    write_project(dir.path(), "{}");
+    let out = weft(dir.path(), &["dlq", "requeue", &task]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains(&format!("weft runs resume {run}")),
+        "{}",
+        text(&out.stdout)
+    );
+    assert_eq!(dlq_len(dir.path()), 0);
+
+    let out = weft(dir.path(), &["runs", "resume", &run, "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["status"], "succeeded");
+    assert_eq!(report["ledger"]["verified"], true);
+    assert!(report["output"]["text"].is_string(), "{report}");
+
+    let out = weft(dir.path(), &["runs", "status", &run, "--json"]);
+    let status: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(status["tasks"][0]["state"], "done");
+    assert_eq!(status["tasks"][0]["attempt"], 2);
+}
+
+#[test]
+fn purge_needs_yes_and_then_drops_the_task() {
+    let dir = tempfile::tempdir().unwrap();
+    let (run, task) = dead_lettered(dir.path());
+    let task = task.to_string();
+
+    let out = weft(dir.path(), &["dlq", "purge", &task]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains(&format!("weft dlq purge {task} --yes")),
+        "{err}"
+    );
+    assert_eq!(dlq_len(dir.path()), 1, "a refused purge changes nothing");
+
+    let out = weft(dir.path(), &["dlq", "purge", &task, "--yes"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(dlq_len(dir.path()), 0);
+    let out = weft(dir.path(), &["runs", "tail", &run, "--json"]);
+    assert!(
+        text(&out.stdout).contains("\"type\":\"task-purged\""),
+        "{}",
+        text(&out.stdout)
+    );
+
+    let out = weft(dir.path(), &["dlq", "requeue", &task]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains(&format!("no dead-lettered task `{task}`")),
+        "{err}"
+    );
+}
