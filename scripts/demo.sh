@@ -21,6 +21,8 @@ step "validate the example flows against weft.yaml" validate
 step "run a real flow: agent step -> transform -> fan-out (Python, transform) -> fan-in" \
   run support-triage \
   --input '{"ticket":{"id":42,"customer":"ada","body":"I was charged twice for my November invoice and want my money back."},"team":"billing"}'
+run_id=$("$weft" runs list --flow support-triage --limit 1 --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["run_id"])')
+step "recompute the run's hash-chained ledger" runs verify "$run_id"
 step "a JavaScript step on its own (componentize-js)" \
   plugin run "$dist/reshape.wasm" --config '{"group_by":"team","sum":["hours"],"sort_by":"-hours"}' \
   --input '{"items":[{"team":"billing","hours":3},{"team":"support","hours":5},{"team":"billing","hours":4}]}'
