@@ -7,24 +7,13 @@
     reason = "a test should fail loudly"
 )]
 
+mod common;
+
+use common::{text, weft};
 use std::path::Path;
-use std::process::{Command, Output};
 
 use serde_json::Value;
-use weft_tests::{component_cache_dir, plugin_path};
-
-fn weft(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_weft"))
-        .args(args)
-        .env("WEFT_COMPONENT_CACHE", component_cache_dir())
-        .current_dir(dir)
-        .output()
-        .expect("weft runs")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
+use weft_tests::plugin_path;
 
 /// weft.yaml of the test project; `model_config` is the `flaky` model's config.
 fn write_project(dir: &Path, model_config: &str) {

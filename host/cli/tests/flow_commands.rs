@@ -6,24 +6,12 @@
     reason = "a test should fail loudly"
 )]
 
-use std::path::Path;
-use std::process::{Command, Output};
+mod common;
+
+use common::{text, weft};
 
 use serde_json::Value;
-use weft_tests::{component_cache_dir, plugin_path, repo_root};
-
-fn weft(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_weft"))
-        .args(args)
-        .env("WEFT_COMPONENT_CACHE", component_cache_dir())
-        .current_dir(dir)
-        .output()
-        .expect("weft runs")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
+use weft_tests::{plugin_path, repo_root};
 
 #[test]
 fn run_support_triage_succeeds_with_a_verified_ledger() {

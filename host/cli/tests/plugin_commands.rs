@@ -6,28 +6,24 @@
     reason = "a test should fail loudly"
 )]
 
-use std::process::{Command, Output};
+mod common;
+
+use std::process::Output;
 
 use serde_json::{Value, json};
-use weft_tests::{component_cache_dir, plugin_path, repo_root};
+use weft_tests::{plugin_path, repo_root};
 
-/// The `weft` binary cargo built for these tests, with the tests' shared
-/// component cache, run from the repository root.
+/// `weft ARGS`, run from the repository root.
 fn run(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_weft"))
-        .args(args)
-        .env("WEFT_COMPONENT_CACHE", component_cache_dir())
-        .current_dir(repo_root())
-        .output()
-        .expect("weft runs")
+    common::weft(&repo_root(), args)
 }
 
 fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
+    common::text(&o.stdout)
 }
 
 fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
+    common::text(&o.stderr)
 }
 
 fn path(name: &str) -> String {

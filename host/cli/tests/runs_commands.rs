@@ -7,26 +7,21 @@
     reason = "a test should fail loudly"
 )]
 
-use std::path::Path;
-use std::process::{Command, Output};
+mod common;
 
+use std::path::Path;
+use std::process::Output;
+
+use common::text;
 use redb::{Database, ReadableTable};
 use serde_json::{Value, json};
 use weft_store::LedgerEvent;
 use weft_store::tables::LEDGER;
-use weft_tests::{component_cache_dir, repo_root};
+use weft_tests::repo_root;
 
+/// `weft ARGS`, run from the repository root.
 fn weft(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_weft"))
-        .args(args)
-        .env("WEFT_COMPONENT_CACHE", component_cache_dir())
-        .current_dir(repo_root())
-        .output()
-        .expect("weft runs")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
+    common::weft(&repo_root(), args)
 }
 
 /// Runs support-triage into `state` and returns the run id.
