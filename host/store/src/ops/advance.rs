@@ -13,11 +13,11 @@ use serde_json::{Map, Value, json};
 use crate::error::StoreError;
 use crate::ledger::{self, EventKind};
 use crate::ops::common::{
-    check_fence, check_new_tasks, create_tasks, ensure_open, finish_run, get_run, get_task,
-    put_run, put_task, task_ids_of, unindex,
+    check_new_tasks, create_tasks, finish_run, get_task, put_run, task_ids_of,
 };
+use crate::ops::finish::record_output;
 use crate::tables::Tables;
-use crate::types::{Advance, NewTask, RunStatus, StepCompleted, TaskState};
+use crate::types::{Advance, NewTask, RunStatus, StepCompleted};
 
 /// Completes a leased task of a DAG run: stores its output, enqueues each
 /// candidate whose needs all have outputs and that has no task yet, and finishes
@@ -32,18 +32,7 @@ pub fn complete_step(
 ) -> Result<StepCompleted, StoreError> {
     let candidates: Vec<NewTask> = advance.candidates.iter().map(|c| c.task.clone()).collect();
     check_new_tasks(&candidates)?;
-    let (mut task, _) = check_fence(t, task_id, token, "complete", now)?;
-    let mut run = get_run(t, &task.run_id)?;
-    ensure_open(&run)?;
-
-    unindex(t, &task)?;
-    task.state = TaskState::Done;
-    put_task(t, &task)?;
-    let output_text = serde_json::to_string(output)?;
-    t.step_outputs.insert(
-        (task.run_id.as_str(), task.step_id.as_str()),
-        output_text.as_str(),
-    )?;
+    let (task, mut run) = record_output(t, task_id, token, output, now)?;
 
     let mut has_task = BTreeSet::new();
     for id in task_ids_of(&t.run_tasks, &task.run_id)? {

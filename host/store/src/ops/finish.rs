@@ -9,7 +9,33 @@ use crate::ops::common::{
     put_task, unindex,
 };
 use crate::tables::{Tables, encode};
-use crate::types::{DeadLetter, FailDecision, NewTask, RunOutcome, RunStatus, TaskState};
+use crate::types::{
+    DeadLetter, FailDecision, NewTask, RunOutcome, RunRecord, RunStatus, TaskRecord, TaskState,
+};
+
+/// The fenced start of every completion: checks the lease's token and that the
+/// run is open, marks the task done and stores the step's output. Returns the
+/// task and its run.
+pub fn record_output(
+    t: &mut Tables<'_>,
+    task_id: u64,
+    token: u64,
+    output: &Value,
+    now: u64,
+) -> Result<(TaskRecord, RunRecord), StoreError> {
+    let (mut task, _) = check_fence(t, task_id, token, "complete", now)?;
+    let run = get_run(t, &task.run_id)?;
+    ensure_open(&run)?;
+    unindex(t, &task)?;
+    task.state = TaskState::Done;
+    put_task(t, &task)?;
+    let output_text = serde_json::to_string(output)?;
+    t.step_outputs.insert(
+        (task.run_id.as_str(), task.step_id.as_str()),
+        output_text.as_str(),
+    )?;
+    Ok((task, run))
+}
 
 /// Completes a leased task: stores the step output, enqueues `next`, finishes the
 /// run if `outcome` says so, all in the caller's transaction.
@@ -28,18 +54,7 @@ pub fn complete(
         ));
     }
     check_new_tasks(next)?;
-    let (mut task, _) = check_fence(t, task_id, token, "complete", now)?;
-    let mut run = get_run(t, &task.run_id)?;
-    ensure_open(&run)?;
-
-    unindex(t, &task)?;
-    task.state = TaskState::Done;
-    put_task(t, &task)?;
-    let output_text = serde_json::to_string(output)?;
-    t.step_outputs.insert(
-        (task.run_id.as_str(), task.step_id.as_str()),
-        output_text.as_str(),
-    )?;
+    let (task, mut run) = record_output(t, task_id, token, output, now)?;
     let next_ids = create_tasks(t, &task.run_id, next, now)?;
     let payload = json!({
         "task": task.id, "step": task.step_id, "attempt": task.attempt,
