@@ -29,6 +29,15 @@ pub(crate) fn merge(base: &Value, over: &Value) -> Value {
     }
 }
 
+/// The config a call of plugin `name` gets: its `config:` from weft.yaml with
+/// `over` merged on top (see [`merge`]).
+pub(crate) fn plugin_config(project: &ProjectConfig, name: &str, over: &Value) -> Value {
+    let base = project
+        .plugin(name)
+        .map_or(Value::Null, |p| p.config.clone());
+    merge(&base, over)
+}
+
 /// The config and input of a step call, as JSON text.
 pub(crate) fn step_args(
     project: &ProjectConfig,
@@ -46,10 +55,7 @@ pub(crate) fn step_args(
     };
     let with = render(&step.with, &ctx)
         .map_err(|e| PluginError::InvalidInput(format!("step `{}`: {e}", step.id)))?;
-    let base = project
-        .plugin(&step.uses)
-        .map_or(Value::Null, |p| p.config.clone());
-    let mut config = merge(&base, &with);
+    let mut config = plugin_config(project, &step.uses, &with);
     if config.is_null() {
         config = Value::Object(Map::new());
     }

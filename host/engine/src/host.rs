@@ -14,7 +14,7 @@ use serde_json::Value;
 use weft_core::{Completion, CompletionRequest, PluginError};
 use weft_runtime::{CallContext, CallLimits, StepHost};
 
-use crate::args::merge;
+use crate::args::plugin_config;
 use crate::engine::Inner;
 
 /// Serves one task's `host` import.
@@ -81,11 +81,7 @@ impl TaskHost {
                 model.adapter
             )));
         };
-        let base = inner
-            .project
-            .plugin(&model.adapter)
-            .map_or(Value::Null, |p| p.config.clone());
-        let config = merge(&base, &model.config).to_string();
+        let config = plugin_config(&inner.project, &model.adapter, &model.config).to_string();
         let ctx = CallContext::new(CallLimits {
             timeout: self.timeout,
             ..CallLimits::default()

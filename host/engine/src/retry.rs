@@ -3,13 +3,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde_json::Value;
 use weft_core::{AttemptInfo, PluginError, RetryDecision};
 use weft_flow::{CompiledFlow, CompiledStep};
 use weft_runtime::{CallContext, CallLimits};
 use weft_store::{FailDecision, Lease};
 
-use crate::args::merge;
+use crate::args::plugin_config;
 use crate::engine::Inner;
 
 /// How long a retry strategy may think.
@@ -39,11 +38,7 @@ pub(crate) async fn decide(
             ),
         };
     };
-    let base = inner
-        .project
-        .plugin(&policy.strategy)
-        .map_or(Value::Null, |p| p.config.clone());
-    let config = merge(&base, &policy.config).to_string();
+    let config = plugin_config(&inner.project, &policy.strategy, &policy.config).to_string();
     let attempt = AttemptInfo {
         run_id: lease.run.clone(),
         flow_id: flow.id.clone(),
