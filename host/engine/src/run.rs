@@ -21,16 +21,7 @@ impl Engine {
         let workers = self.start();
         let result = loop {
             match self.settled(run_id) {
-                Ok(Some(run)) => {
-                    // Events already sent (a run's last step and its end are
-                    // sent together) still reach `progress`.
-                    while let Ok(event) = events.try_recv() {
-                        if event.run() == run_id {
-                            progress(event);
-                        }
-                    }
-                    break Ok(run);
-                }
+                Ok(Some(run)) => break Ok(run),
                 Ok(None) => {}
                 Err(e) => break Err(e),
             }
@@ -40,7 +31,15 @@ impl Engine {
                 None => break self.record(run_id),
             }
         };
+        // A worker commits before it emits, so the store can show the run settled
+        // while the events of its last step are still on their way; once the
+        // workers have stopped, every event they will send is in the channel.
         workers.shutdown().await;
+        while let Ok(event) = events.try_recv() {
+            if event.run() == run_id {
+                progress(event);
+            }
+        }
         result
     }
 
