@@ -133,9 +133,16 @@ impl Engine {
             path: db.clone(),
             source,
         })?;
+        let defaults = RuntimeConfig::default();
+        // Each worker may hold a step instance and, while the step waits on a
+        // model call or its failure on the retry strategy, one more.
+        let per_workers = u32::try_from(options.workers.max(1).saturating_mul(2))
+            .unwrap_or(u32::MAX)
+            .saturating_add(16);
         let runtime = Runtime::new(RuntimeConfig {
             cache_dir: Some(state_dir.join("cache")),
-            ..RuntimeConfig::default()
+            max_live_instances: defaults.max_live_instances.max(per_workers),
+            ..defaults
         })
         .map_err(EngineError::Runtime)?;
         let plugins = plugins::load_all(&runtime, &project, &flows).await?;
@@ -205,8 +212,15 @@ impl Engine {
                 })
                 .collect(),
         };
+        let roots = new.initial_tasks.len();
         let submitted = inner.store.submit_run(new, inner.now()).await?;
-        self.wake();
+        if submitted.created {
+            // One idle worker per root task; waking them all would have the
+            // rest find nothing and commit an empty lease for it.
+            for _ in 0..roots {
+                inner.notify.notify_one();
+            }
+        }
         Ok(submitted)
     }
 

@@ -10,7 +10,9 @@ use serde_json::Value;
 use weft_core::{PluginError, RunInfo};
 use weft_flow::{CompiledFlow, CompiledStep};
 use weft_runtime::{CallContext, CallLimits};
-use weft_store::{Advance, FailDecision, Lease, NewTask, NextCandidate, RunStatus, StoreError};
+use weft_store::{
+    Advance, FailDecision, Lease, NewTask, NextCandidate, NextLease, RunStatus, StoreError,
+};
 
 use crate::args::step_args;
 use crate::engine::{DEFAULT_POOL, Engine, Inner};
@@ -44,12 +46,17 @@ impl Engine {
     /// result, fenced by the lease's token. Workers call this; tests use it to
     /// act as a worker.
     pub async fn run_task(&self, lease: Lease) -> TaskOutcome {
-        execute(&self.inner, lease).await
+        execute(&self.inner, lease, None).await.0
     }
 }
 
-/// Executes `lease`'s task.
-pub(crate) async fn execute(inner: &Arc<Inner>, lease: Lease) -> TaskOutcome {
+/// Executes `lease`'s task. With `next`, a success also leases the worker its
+/// next task in the same commit (returned beside the outcome).
+pub(crate) async fn execute(
+    inner: &Arc<Inner>,
+    lease: Lease,
+    next: Option<&NextLease>,
+) -> (TaskOutcome, Option<Lease>) {
     let started = inner.now();
     inner.emit(ProgressEvent::StepStarted {
         run: lease.run.clone(),
@@ -62,22 +69,31 @@ pub(crate) async fn execute(inner: &Arc<Inner>, lease: Lease) -> TaskOutcome {
             let decision = FailDecision::DeadLetter {
                 reason: reason.clone(),
             };
-            return record_failure(inner, &lease, &reason, decision).await;
+            return (record_failure(inner, &lease, &reason, decision).await, None);
         }
     };
     let (input, flow, step) = located;
     let call = call_step(inner, &lease, &input, flow, step);
     let Some(result) = with_renewal(inner, &lease, call).await else {
-        return TaskOutcome::LeaseLost;
+        return (TaskOutcome::LeaseLost, None);
     };
     let elapsed_ms = inner.now().saturating_sub(started);
     match result {
-        Ok(output) => record_success(inner, &lease, flow, step, output, elapsed_ms).await,
+        Ok(output) => {
+            let success = Success { output, elapsed_ms };
+            record_success(inner, &lease, flow, step, success, next).await
+        }
         Err((error, text)) => {
             let decision = retry::decide(inner, flow, step, &lease, error, elapsed_ms).await;
-            record_failure(inner, &lease, &text, decision).await
+            (record_failure(inner, &lease, &text, decision).await, None)
         }
     }
+}
+
+/// A step's output and how long its attempt took.
+struct Success {
+    output: Value,
+    elapsed_ms: u64,
 }
 
 /// The run input, flow and step of a lease.
@@ -184,9 +200,9 @@ async fn record_success(
     lease: &Lease,
     flow: &CompiledFlow,
     step: &CompiledStep,
-    output: Value,
-    elapsed_ms: u64,
-) -> TaskOutcome {
+    success: Success,
+    next: Option<&NextLease>,
+) -> (TaskOutcome, Option<Lease>) {
     let candidates = step
         .dependents
         .iter()
@@ -205,32 +221,43 @@ async fn record_success(
         all_steps: flow.steps.iter().map(|s| s.id.clone()).collect(),
         final_steps: flow.final_steps().map(|s| s.id.clone()).collect(),
     };
-    let done = inner
-        .store
-        .complete_step(lease.task, lease.token, output, advance, inner.now())
-        .await;
-    match done {
-        Ok(done) => {
-            inner.emit(ProgressEvent::StepSucceeded {
-                run: lease.run.clone(),
-                step: lease.step.clone(),
-                attempt: lease.attempt,
-                elapsed_ms,
-            });
-            if !done.enqueued.is_empty() {
-                inner.notify.notify_waiters();
-            }
-            let run_finished = done.run_output.is_some();
-            if run_finished {
-                inner.emit(ProgressEvent::RunFinished {
-                    run: lease.run.clone(),
-                    status: RunStatus::Succeeded,
-                });
-            }
-            TaskOutcome::Succeeded { run_finished }
+    let (task, token, now) = (lease.task, lease.token, inner.now());
+    let done = match next {
+        Some(next) => {
+            inner
+                .store
+                .complete_step_and_lease(task, token, success.output, advance, next, now)
+                .await
         }
-        Err(e) => store_refusal(lease, e),
+        None => inner
+            .store
+            .complete_step(task, token, success.output, advance, now)
+            .await
+            .map(|done| (done, None)),
+    };
+    let (done, next_lease) = match done {
+        Ok(done) => done,
+        Err(e) => return (store_refusal(lease, e), None),
+    };
+    inner.emit(ProgressEvent::StepSucceeded {
+        run: lease.run.clone(),
+        step: lease.step.clone(),
+        attempt: lease.attempt,
+        elapsed_ms: success.elapsed_ms,
+    });
+    // Wake one idle worker per new task this worker did not take itself.
+    let taken = next_lease.as_ref().map(|l| l.task);
+    for _ in done.enqueued.iter().filter(|id| Some(**id) != taken) {
+        inner.notify.notify_one();
     }
+    let run_finished = done.run_output.is_some();
+    if run_finished {
+        inner.emit(ProgressEvent::RunFinished {
+            run: lease.run.clone(),
+            status: RunStatus::Succeeded,
+        });
+    }
+    (TaskOutcome::Succeeded { run_finished }, next_lease)
 }
 
 async fn record_failure(

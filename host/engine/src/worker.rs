@@ -12,6 +12,8 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use weft_store::NextLease;
+
 use crate::engine::{Engine, Inner};
 use crate::task;
 
@@ -67,7 +69,19 @@ impl Engine {
 }
 
 async fn worker(inner: Arc<Inner>, owner: String, mut stop: watch::Receiver<bool>) {
+    let ask = NextLease {
+        owner: owner.clone(),
+        pools: None,
+        lease_ms: inner.options.lease_ms,
+    };
+    // A task leased together with the last completion, run without a wake-up.
+    let mut next = None;
     loop {
+        if let Some(lease) = next.take() {
+            let ask = (!*stop.borrow()).then_some(&ask);
+            next = task::execute(&inner, lease, ask).await.1;
+            continue;
+        }
         if *stop.borrow() {
             return;
         }
@@ -82,7 +96,7 @@ async fn worker(inner: Arc<Inner>, owner: String, mut stop: watch::Receiver<bool
             .await
         {
             Ok(Some(lease)) => {
-                task::execute(&inner, lease).await;
+                next = Some(lease);
                 continue;
             }
             Ok(None) => match inner.store.next_due() {

@@ -28,6 +28,6 @@ pub use run_id::utc_date;
 pub use store::Store;
 pub use types::{
     Advance, Counters, DeadLetter, FailDecision, Lease, LeaseRecord, NewRun, NewTask,
-    NextCandidate, QueueStats, RunFilter, RunOutcome, RunRecord, RunStatus, StepCompleted,
-    Submitted, TaskRecord, TaskState, WriterStats,
+    NextCandidate, NextLease, QueueStats, RunFilter, RunOutcome, RunRecord, RunStatus,
+    StepCompleted, Submitted, TaskRecord, TaskState, WriterStats,
 };

@@ -11,12 +11,14 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::error::StoreError;
 use crate::ledger::{LedgerEvent, VerifyReport};
+use crate::ops::queue::LeaseAsk;
 use crate::ops::{advance, finish, misc, queue, submit};
 use crate::read;
 use crate::tables::{self, Tables};
 use crate::types::{
-    Advance, Counters, DeadLetter, FailDecision, Lease, LeaseRecord, NewRun, NewTask, QueueStats,
-    RunFilter, RunOutcome, RunRecord, StepCompleted, Submitted, TaskRecord, WriterStats,
+    Advance, Counters, DeadLetter, FailDecision, Lease, LeaseRecord, NewRun, NewTask, NextLease,
+    QueueStats, RunFilter, RunOutcome, RunRecord, StepCompleted, Submitted, TaskRecord,
+    WriterStats,
 };
 use crate::writer::{self, Msg, Stats, TypedJob};
 
@@ -26,6 +28,8 @@ use crate::writer::{self, Msg, Stats, TypedJob};
 #[derive(Clone)]
 pub struct Store {
     db: Arc<Database>,
+    /// The least fencing token this process hands out (see `LeaseAsk`).
+    token_floor: u64,
     tx: mpsc::UnboundedSender<Msg>,
     stats: Arc<Stats>,
 }
@@ -44,10 +48,16 @@ impl Store {
     pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
         let db = Database::builder().create(path)?;
         tables::create_all(&db)?;
+        let epoch = tables::open_epoch(&db)?;
         let db = Arc::new(db);
         let stats = Arc::new(Stats::default());
         let tx = writer::spawn(Arc::clone(&db), Arc::clone(&stats))?;
-        Ok(Self { db, tx, stats })
+        Ok(Self {
+            db,
+            token_floor: epoch.saturating_sub(1) << 32,
+            tx,
+            stats,
+        })
     }
 
     /// Stops the writer after the jobs it already took and waits for it. The
@@ -64,12 +74,31 @@ impl Store {
         self.stats.snapshot()
     }
 
+    /// Runs `op` in the writer; resolves after its batch is durably committed.
     async fn write<T, F>(&self, op: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
         F: Fn(&mut Tables<'_>) -> Result<T, StoreError> + Send + 'static,
     {
-        let (job, rx) = TypedJob::new(Box::new(op));
+        self.send(op, true).await
+    }
+
+    /// Runs `op` in the writer; resolves after its batch is committed, which
+    /// may be without fsync (leases: see `writer`'s module docs).
+    async fn write_volatile<T, F>(&self, op: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: Fn(&mut Tables<'_>) -> Result<T, StoreError> + Send + 'static,
+    {
+        self.send(op, false).await
+    }
+
+    async fn send<T, F>(&self, op: F, durable: bool) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: Fn(&mut Tables<'_>) -> Result<T, StoreError> + Send + 'static,
+    {
+        let (job, rx) = TypedJob::new(Box::new(op), durable);
         self.tx
             .send(Msg::Job(Box::new(job)))
             .map_err(|_| StoreError::WriterGone)?;
@@ -90,9 +119,19 @@ impl Store {
         self.write(move |t| submit::submit_run(t, &new, now)).await
     }
 
+    fn ask(&self, owner: &str, pools: Option<&[String]>, lease_ms: u64) -> LeaseAsk {
+        LeaseAsk {
+            owner: owner.to_owned(),
+            pools: pools.map(<[String]>::to_vec),
+            lease_ms,
+            token_floor: self.token_floor,
+        }
+    }
+
     /// Leases the best ready task (highest priority, then oldest `ready_at`, then
     /// lowest id) of `pools` (all pools when `None`). Promotes due delayed tasks
-    /// and expires stale leases first.
+    /// and expires stale leases first. The commit is volatile (no fsync): a
+    /// crash can lose a lease, never hand its fencing token out twice.
     pub async fn lease(
         &self,
         owner: &str,
@@ -100,14 +139,14 @@ impl Store {
         lease_ms: u64,
         now: u64,
     ) -> Result<Option<Lease>, StoreError> {
-        let owner = owner.to_owned();
-        let pools = pools.map(<[String]>::to_vec);
-        self.write(move |t| queue::lease(t, &owner, pools.as_deref(), lease_ms, now))
+        let ask = self.ask(owner, pools, lease_ms);
+        self.write_volatile(move |t| queue::lease(t, &ask, now))
             .await
     }
 
     /// Extends a lease to `now + lease_ms` and returns the new expiry. A stale
-    /// token is refused ([`StoreError::StaleToken`]) and recorded.
+    /// token is refused ([`StoreError::StaleToken`]) and recorded. Volatile,
+    /// like [`Store::lease`].
     pub async fn renew(
         &self,
         task: u64,
@@ -115,7 +154,7 @@ impl Store {
         lease_ms: u64,
         now: u64,
     ) -> Result<u64, StoreError> {
-        self.write(move |t| queue::renew(t, task, token, lease_ms, now))
+        self.write_volatile(move |t| queue::renew(t, task, token, lease_ms, now))
             .await
     }
 
@@ -150,6 +189,27 @@ impl Store {
     ) -> Result<StepCompleted, StoreError> {
         self.write(move |t| advance::complete_step(t, task, token, &output, &advance, now))
             .await
+    }
+
+    /// [`Store::complete_step`], then, in the same transaction, leases the next
+    /// ready task to `next.owner` (as [`Store::lease`]): a busy worker pays one
+    /// commit per task.
+    pub async fn complete_step_and_lease(
+        &self,
+        task: u64,
+        token: u64,
+        output: Value,
+        advance: Advance,
+        next: &NextLease,
+        now: u64,
+    ) -> Result<(StepCompleted, Option<Lease>), StoreError> {
+        let ask = self.ask(&next.owner, next.pools.as_deref(), next.lease_ms);
+        self.write(move |t| {
+            let done = advance::complete_step(t, task, token, &output, &advance, now)?;
+            let lease = queue::lease(t, &ask, now)?;
+            Ok((done, lease))
+        })
+        .await
     }
 
     /// The earliest time (ms) at which a delayed task becomes due or a lease

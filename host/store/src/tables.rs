@@ -116,6 +116,24 @@ pub fn create_all(db: &redb::Database) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// The counter of opens, bumped durably by [`open_epoch`].
+const EPOCH: &str = "epoch";
+
+/// Counts this open of the database (durably, before any lease) and returns the
+/// count: every process that opens the store gets a new epoch.
+pub fn open_epoch(db: &redb::Database) -> Result<u64, StoreError> {
+    let mut tx = db.begin_write()?;
+    tx.set_durability(redb::Durability::Immediate)?;
+    let epoch = {
+        let mut counters = tx.open_table(COUNTERS)?;
+        let epoch = redb::ReadableTable::get(&counters, EPOCH)?.map_or(0, |g| g.value()) + 1;
+        counters.insert(EPOCH, epoch)?;
+        epoch
+    };
+    tx.commit()?;
+    Ok(epoch)
+}
+
 /// Encodes a record as JSON bytes.
 pub fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
     Ok(serde_json::to_vec(value)?)

@@ -237,6 +237,18 @@ pub struct Lease {
     pub expires_at: u64,
 }
 
+/// A worker's request for its next lease, made together with a completion so
+/// that finishing one task and taking the next cost one commit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NextLease {
+    /// The worker asking.
+    pub owner: String,
+    /// The pools it takes tasks from (every pool when `None`).
+    pub pools: Option<Vec<String>>,
+    /// How long the lease lasts.
+    pub lease_ms: u64,
+}
+
 /// The lease as stored, per task.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LeaseRecord {
@@ -341,6 +353,9 @@ pub struct Counters {
 pub struct WriterStats {
     /// Write transactions committed.
     pub commits: u64,
+    /// Of those, the ones committed with fsync (any batch with a durable op;
+    /// the others held only leases and renewals).
+    pub durable_commits: u64,
     /// Operations acknowledged (successfully or with a refusal).
     pub ops: u64,
     /// The largest batch committed in one transaction.

@@ -5,6 +5,12 @@
 //! [`MAX_BATCH`]), applies them in order in ONE write transaction, commits it with
 //! `Durability::Immediate` and only then replies to each caller: group commit.
 //!
+//! A job may be *volatile* (leases and their renewals): a batch of volatile jobs
+//! only commits with `Durability::None` (no fsync). redb makes such a commit
+//! durable with the next durable one, and a crash that loses it loses only
+//! leases, which a crash ends anyway (fencing tokens stay unique: see
+//! `ops::queue::lease`).
+//!
 //! A job's refusal (any error that is not a storage failure) is decided before the
 //! job writes anything except its own refusal record, so it is handed to that
 //! caller alone and the batch commits. A storage failure aborts the transaction;
@@ -35,21 +41,26 @@ pub trait Job: Send {
     fn reply(self: Box<Self>);
     /// Hands `error` to the caller instead.
     fn reply_err(self: Box<Self>, error: StoreError);
+    /// Whether its caller must not hear back before the commit is on disk.
+    fn durable(&self) -> bool;
 }
 
 /// A job whose caller waits for a `T`.
 pub struct TypedJob<T> {
     op: OpFn<T>,
+    durable: bool,
     result: Option<Result<T, StoreError>>,
     reply: oneshot::Sender<Result<T, StoreError>>,
 }
 
 impl<T> TypedJob<T> {
-    /// A job and the receiver its caller awaits.
-    pub fn new(op: OpFn<T>) -> (Self, oneshot::Receiver<Result<T, StoreError>>) {
+    /// A job and the receiver its caller awaits; a `durable` job is answered
+    /// only after an fsyncing commit.
+    pub fn new(op: OpFn<T>, durable: bool) -> (Self, oneshot::Receiver<Result<T, StoreError>>) {
         let (reply, rx) = oneshot::channel();
         let job = Self {
             op,
+            durable,
             result: None,
             reply,
         };
@@ -77,6 +88,10 @@ impl<T: Send> Job for TypedJob<T> {
     fn reply_err(self: Box<Self>, error: StoreError) {
         let _ = self.reply.send(Err(error));
     }
+
+    fn durable(&self) -> bool {
+        self.durable
+    }
 }
 
 /// What callers send to the writer.
@@ -91,6 +106,7 @@ pub enum Msg {
 #[derive(Default)]
 pub struct Stats {
     commits: AtomicU64,
+    durable_commits: AtomicU64,
     ops: AtomicU64,
     max_batch: AtomicU64,
 }
@@ -100,14 +116,18 @@ impl Stats {
     pub fn snapshot(&self) -> WriterStats {
         WriterStats {
             commits: self.commits.load(Ordering::Relaxed),
+            durable_commits: self.durable_commits.load(Ordering::Relaxed),
             ops: self.ops.load(Ordering::Relaxed),
             max_batch: self.max_batch.load(Ordering::Relaxed),
         }
     }
 
-    fn committed(&self, jobs: usize) {
+    fn committed(&self, jobs: usize, durable: bool) {
         let jobs = u64::try_from(jobs).unwrap_or(u64::MAX);
         self.commits.fetch_add(1, Ordering::Relaxed);
+        if durable {
+            self.durable_commits.fetch_add(1, Ordering::Relaxed);
+        }
         self.ops.fetch_add(jobs, Ordering::Relaxed);
         self.max_batch.fetch_max(jobs, Ordering::Relaxed);
     }
@@ -156,8 +176,8 @@ fn run(db: Arc<Database>, mut rx: mpsc::UnboundedReceiver<Msg>, stats: &Stats) {
 
 fn commit_batch(db: &Database, mut batch: Vec<Box<dyn Job>>, stats: &Stats) {
     match apply_all(db, &mut batch) {
-        Ok(()) => {
-            stats.committed(batch.len());
+        Ok(durable) => {
+            stats.committed(batch.len(), durable);
             for job in batch {
                 job.reply();
             }
@@ -177,9 +197,16 @@ fn commit_batch(db: &Database, mut batch: Vec<Box<dyn Job>>, stats: &Stats) {
     }
 }
 
-fn apply_all(db: &Database, batch: &mut [Box<dyn Job>]) -> Result<(), StoreError> {
+/// Applies and commits the batch; whether the commit was durable.
+fn apply_all(db: &Database, batch: &mut [Box<dyn Job>]) -> Result<bool, StoreError> {
+    let durable = batch.iter().any(|job| job.durable());
+    let durability = if durable {
+        Durability::Immediate
+    } else {
+        Durability::None
+    };
     let mut tx = db.begin_write()?;
-    tx.set_durability(Durability::Immediate)?;
+    tx.set_durability(durability)?;
     {
         let mut tables = Tables::open(&tx)?;
         for job in batch.iter_mut() {
@@ -187,5 +214,5 @@ fn apply_all(db: &Database, batch: &mut [Box<dyn Job>]) -> Result<(), StoreError
         }
     }
     tx.commit()?;
-    Ok(())
+    Ok(durable)
 }

@@ -44,6 +44,8 @@ fn crash_child() {
                     let Some(l) = store.lease(&owner, None, 60_000, now).await.unwrap() else {
                         continue;
                     };
+                    // Volatile: may be lost; its token must never be handed out again.
+                    ack(&format!("LEASE {} {}", l.task, l.token));
                     store
                         .journal_put(&l.run, &l.step, 0, json!({"w": w, "i": i}), now)
                         .await
@@ -109,6 +111,7 @@ async fn acknowledged_ops_survive_sigkill() {
 
     let store = Store::open(&path).unwrap();
     let (mut runs, mut journals, mut done) = (0, 0, 0);
+    let mut leased: std::collections::BTreeMap<u64, u64> = Default::default();
     for a in &acks {
         let parts: Vec<&str> = a.split(' ').collect();
         match parts.as_slice() {
@@ -122,6 +125,11 @@ async fn acknowledged_ops_survive_sigkill() {
                     "journal lost"
                 );
                 journals += 1;
+            }
+            ["LEASE", task, token] => {
+                let token: u64 = token.parse().unwrap();
+                let max = leased.entry(task.parse().unwrap()).or_default();
+                *max = (*max).max(token);
             }
             ["DONE", task, run] => {
                 let t = store.task_get(task.parse().unwrap()).unwrap().unwrap();
@@ -147,6 +155,23 @@ async fn acknowledged_ops_survive_sigkill() {
             assert!(r.output.is_some());
         }
     }
+    // Every lease the child held (lost or not) comes back with a new token.
+    store.expire_leases(u64::MAX / 2).await.unwrap();
+    let mut reissued = 0;
+    while let Some(l) = store
+        .lease("after", None, 1_000, u64::MAX / 2)
+        .await
+        .unwrap()
+    {
+        if let Some(old) = leased.get(&l.task) {
+            assert!(l.token > *old, "task {} token {} reissued", l.task, l.token);
+            reissued += 1;
+        }
+    }
+    assert!(
+        reissued > 0,
+        "some leased task was not done before the kill"
+    );
     // The store keeps working after recovery.
     let after = store
         .submit_run(run(vec![task("a", "p", 0)]), T0)

@@ -116,30 +116,39 @@ pub fn best_ready(
         .min_by_key(|(_, inv, at, id)| (*inv, *at, *id)))
 }
 
-/// Leases the best ready task to `owner` (after promoting due delayed tasks and
-/// expiring stale leases).
-pub fn lease(
-    t: &mut Tables<'_>,
-    owner: &str,
-    pools: Option<&[String]>,
-    lease_ms: u64,
-    now: u64,
-) -> Result<Option<Lease>, StoreError> {
-    if owner.is_empty() {
+/// Who asks for a lease, for how long, and the least fencing token to hand out.
+#[derive(Debug, Clone)]
+pub struct LeaseAsk {
+    /// The worker asking.
+    pub owner: String,
+    /// The pools it takes tasks from (every pool when `None`).
+    pub pools: Option<Vec<String>>,
+    /// How long the lease lasts.
+    pub lease_ms: u64,
+    /// Tokens handed out are at least this. The store raises it on every open
+    /// above every token an earlier process could have handed out, so a lease
+    /// lost with a volatile commit never has its token issued twice.
+    pub token_floor: u64,
+}
+
+/// Leases the best ready task to `ask.owner` (after promoting due delayed tasks
+/// and expiring stale leases).
+pub fn lease(t: &mut Tables<'_>, ask: &LeaseAsk, now: u64) -> Result<Option<Lease>, StoreError> {
+    if ask.owner.is_empty() {
         return Err(StoreError::Invalid("a lease needs an owner".into()));
     }
     promote_due(t, now)?;
     expire_due(t, now)?;
-    let Some((pool, inv, at, id)) = best_ready(t, pools)? else {
+    let Some((pool, inv, at, id)) = best_ready(t, ask.pools.as_deref())? else {
         return Ok(None);
     };
     t.ready.remove((pool.as_str(), inv, at, id))?;
     let mut task = get_task(t, id)?;
     task.state = TaskState::Leased;
-    task.last_token += 1;
-    let expires_at = now.saturating_add(lease_ms);
+    task.last_token = (task.last_token + 1).max(ask.token_floor);
+    let expires_at = now.saturating_add(ask.lease_ms);
     let record = LeaseRecord {
-        owner: owner.to_owned(),
+        owner: ask.owner.clone(),
         token: task.last_token,
         expires_at,
     };
@@ -154,7 +163,7 @@ pub fn lease(
     }
     let payload = json!({
         "task": id, "step": task.step_id, "attempt": task.attempt,
-        "owner": owner, "token": task.last_token, "expires_at": expires_at,
+        "owner": ask.owner, "token": task.last_token, "expires_at": expires_at,
     });
     ledger::append(t, &task.run_id, now, EventKind::StepStarted, payload)?;
     Ok(Some(Lease {
