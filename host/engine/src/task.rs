@@ -182,7 +182,7 @@ async fn with_renewal<T>(
         tokio::select! {
             out = &mut call => return Some(out),
             _ = ticker.tick() => {
-                match inner.store.renew(lease.task, lease.token, lease_ms, inner.now()).await {
+                match inner.store.renew_in_process(lease.task, lease.token, lease_ms, inner.now()).await {
                     Ok(_) => {}
                     Err(e @ (StoreError::StaleToken { .. } | StoreError::RunFinished { .. })) => {
                         tracing::warn!(task = lease.task, "lease lost while running: {e}");

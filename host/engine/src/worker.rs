@@ -92,7 +92,7 @@ async fn worker(inner: Arc<Inner>, owner: String, mut stop: watch::Receiver<bool
         let now = inner.now();
         let wait = match inner
             .store
-            .lease(&owner, None, inner.options.lease_ms, now)
+            .lease_in_process(&owner, None, inner.options.lease_ms, now)
             .await
         {
             Ok(Some(lease)) => {

@@ -119,6 +119,7 @@ impl Store {
         self.write(move |t| submit::submit_run(t, &new, now)).await
     }
 
+    /// The lease request with this process's token floor.
     fn ask(&self, owner: &str, pools: Option<&[String]>, lease_ms: u64) -> LeaseAsk {
         LeaseAsk {
             owner: owner.to_owned(),
@@ -130,9 +131,23 @@ impl Store {
 
     /// Leases the best ready task (highest priority, then oldest `ready_at`, then
     /// lowest id) of `pools` (all pools when `None`). Promotes due delayed tasks
-    /// and expires stale leases first. The commit is volatile (no fsync): a
-    /// crash can lose a lease, never hand its fencing token out twice.
+    /// and expires stale leases first. Answers after a durable commit: for a
+    /// worker in another process (see [`Store::lease_in_process`]).
     pub async fn lease(
+        &self,
+        owner: &str,
+        pools: Option<&[String]>,
+        lease_ms: u64,
+        now: u64,
+    ) -> Result<Option<Lease>, StoreError> {
+        let ask = self.ask(owner, pools, lease_ms);
+        self.write(move |t| queue::lease(t, &ask, now)).await
+    }
+
+    /// [`Store::lease`] for a worker in this process: the commit is volatile (no
+    /// fsync). A crash can lose the lease, but it also ends the worker that
+    /// held it, and the lease's fencing token is never handed out again.
+    pub async fn lease_in_process(
         &self,
         owner: &str,
         pools: Option<&[String]>,
@@ -145,9 +160,21 @@ impl Store {
     }
 
     /// Extends a lease to `now + lease_ms` and returns the new expiry. A stale
-    /// token is refused ([`StoreError::StaleToken`]) and recorded. Volatile,
-    /// like [`Store::lease`].
+    /// token is refused ([`StoreError::StaleToken`]) and recorded.
     pub async fn renew(
+        &self,
+        task: u64,
+        token: u64,
+        lease_ms: u64,
+        now: u64,
+    ) -> Result<u64, StoreError> {
+        self.write(move |t| queue::renew(t, task, token, lease_ms, now))
+            .await
+    }
+
+    /// [`Store::renew`] for a worker in this process: volatile, like
+    /// [`Store::lease_in_process`].
+    pub async fn renew_in_process(
         &self,
         task: u64,
         token: u64,
@@ -192,8 +219,8 @@ impl Store {
     }
 
     /// [`Store::complete_step`], then, in the same transaction, leases the next
-    /// ready task to `next.owner` (as [`Store::lease`]): a busy worker pays one
-    /// commit per task.
+    /// ready task to `next.owner` (as [`Store::lease`]; durable, since the
+    /// completion is): a busy worker pays one commit per task.
     pub async fn complete_step_and_lease(
         &self,
         task: u64,

@@ -1,5 +1,6 @@
-//! What a lease costs: leases and renewals commit without fsync (a crash can
-//! lose one, and a lost lease is harmless), completions with it; a completion
+//! What a lease costs: an in-process worker's leases and renewals commit without
+//! fsync (a crash can lose one, and ends its worker too), a remote worker's and
+//! every completion with it; a completion
 //! can take the worker's next lease in the same commit; fencing tokens handed
 //! out after a reopen are above every token handed out before it.
 #![allow(
@@ -34,28 +35,38 @@ fn next(owner: &str) -> NextLease {
 }
 
 #[tokio::test]
-async fn leases_and_renewals_skip_the_fsync_and_completions_do_not() {
+async fn in_process_leases_skip_the_fsync_and_the_rest_do_not() {
     let (_dir, store) = common::temp_store();
-    store
-        .submit_run(run(vec![task("a", "p", 0)]), T0)
-        .await
-        .unwrap();
+    for _ in 0..2 {
+        let new = run(vec![task("a", "p", 0)]);
+        store.submit_run(new, T0).await.unwrap();
+    }
     let before = store.writer_stats();
-    let lease = store.lease("w", None, 1_000, T0).await.unwrap().unwrap();
-    store
-        .renew(lease.task, lease.token, 1_000, T0 + 1)
-        .await
-        .unwrap();
-    let after_lease = store.writer_stats();
-    assert_eq!(after_lease.commits, before.commits + 2);
-    assert_eq!(after_lease.durable_commits, before.durable_commits);
+    let local = store.lease_in_process("w", None, 1_000, T0).await;
+    let local = local.unwrap().unwrap();
+    let renewed = store.renew_in_process(local.task, local.token, 1_000, T0 + 1);
+    renewed.await.unwrap();
+    let after_local = store.writer_stats();
+    assert_eq!(after_local.commits, before.commits + 2);
+    assert_eq!(after_local.durable_commits, before.durable_commits);
 
-    store
-        .complete_step(lease.task, lease.token, json!(1), chain_advance(), T0 + 2)
+    let remote = store
+        .lease("remote", None, 1_000, T0)
         .await
+        .unwrap()
         .unwrap();
+    let renewed = store.renew(remote.task, remote.token, 1_000, T0 + 1);
+    renewed.await.unwrap();
+    let after_remote = store.writer_stats();
+    assert_eq!(
+        after_remote.durable_commits,
+        after_local.durable_commits + 2
+    );
+
+    let done = store.complete_step(local.task, local.token, json!(1), chain_advance(), T0 + 2);
+    done.await.unwrap();
     let after_done = store.writer_stats();
-    assert_eq!(after_done.durable_commits, before.durable_commits + 1);
+    assert_eq!(after_done.durable_commits, after_remote.durable_commits + 1);
 }
 
 #[tokio::test]
