@@ -22,9 +22,15 @@ fn main() -> ExitCode {
             }
             let mut stderr = std::io::stderr().lock();
             // Nothing sensible remains to be done if stderr itself is gone.
-            let _ = writeln!(stderr, "error: {err}");
+            let mut shown = err.to_string();
+            let _ = writeln!(stderr, "error: {shown}");
             for cause in err.chain().skip(1) {
-                let _ = writeln!(stderr, "  caused by: {cause}");
+                // Many errors quote their cause in their own message; say it once.
+                let text = cause.to_string();
+                if !shown.contains(&text) {
+                    let _ = writeln!(stderr, "  caused by: {text}");
+                }
+                shown = text;
             }
             ExitCode::FAILURE
         }

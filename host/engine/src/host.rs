@@ -4,7 +4,8 @@
 //! Model calls are journaled by (run, step, call index), the index counting the
 //! calls of this attempt from 0. A step that runs again (a retry, or after a
 //! crash) and asks in the same order gets the journaled answers without the
-//! adapter being called.
+//! adapter being called. Each answered call is reported as
+//! [`ProgressEvent::ModelCalled`] once its answer is in the journal.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -16,6 +17,7 @@ use weft_runtime::{CallContext, CallLimits, StepHost};
 
 use crate::args::plugin_config;
 use crate::engine::Inner;
+use crate::progress::ProgressEvent;
 
 /// Serves one task's `host` import.
 pub(crate) struct TaskHost {
@@ -61,6 +63,19 @@ impl TaskHost {
             .transpose()
     }
 
+    /// Reports call `index`, whose `answer` is in the journal now.
+    fn called(&self, index: u32, from_journal: bool, answer: &Completion) {
+        self.inner.emit(ProgressEvent::ModelCalled {
+            run: self.run.clone(),
+            step: self.step.clone(),
+            call_index: index,
+            from_journal,
+            model: answer.model.clone(),
+            input_tokens: answer.usage.input_tokens,
+            output_tokens: answer.usage.output_tokens,
+        });
+    }
+
     async fn call_adapter(&self, req: &CompletionRequest) -> Result<Completion, PluginError> {
         let inner = &self.inner;
         let name = if req.model.is_empty() {
@@ -99,6 +114,7 @@ impl StepHost for TaskHost {
     async fn complete(&self, req: CompletionRequest) -> Result<Completion, PluginError> {
         let index = self.next_call.fetch_add(1, Ordering::SeqCst);
         if let Some(answer) = self.journaled(index)? {
+            self.called(index, true, &answer);
             return Ok(answer);
         }
         let answer = self.call_adapter(&req).await?;
@@ -112,10 +128,13 @@ impl StepHost for TaskHost {
             .await
             .map_err(|e| PluginError::Transient(format!("journal: {e}")))?;
         if stored {
+            self.called(index, false, &answer);
             return Ok(answer);
         }
         // Another attempt journaled this call first: its answer wins.
-        Ok(self.journaled(index)?.unwrap_or(answer))
+        let answer = self.journaled(index)?.unwrap_or(answer);
+        self.called(index, true, &answer);
+        Ok(answer)
     }
 
     async fn artifact_get(&self, key: &str) -> Option<String> {

@@ -10,9 +10,11 @@
 //!   while the step runs, call the step plugin, and record its output; the
 //!   store enqueues each step whose `needs` are now all met and finishes the run
 //!   in the same transaction (so a join after parallel steps runs exactly once).
-//! - A failed attempt goes to the step's retry strategy plugin.
+//! - A failed attempt goes to the step's retry strategy plugin (`exp-backoff`
+//!   when nothing names one and weft.yaml declares it; else the run fails).
 //! - A step's model calls are routed to the model's adapter and journaled, so a
-//!   step that runs again gets the journaled answers.
+//!   step that runs again gets the journaled answers; each answered call is a
+//!   [`ProgressEvent::ModelCalled`].
 //!
 //! **Run output**: with one final step (a step nothing needs), its output; with
 //! several, an object of their outputs keyed by step id.

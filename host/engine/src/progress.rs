@@ -41,6 +41,26 @@ pub enum ProgressEvent {
         /// What happens next.
         decision: String,
     },
+    /// A step's model call (`host.complete`) was answered and its answer is in
+    /// the journal: just journaled after the adapter answered, or served from
+    /// the journal (`from_journal`) because an earlier execution of the step
+    /// had asked it already and the adapter was not called.
+    ModelCalled {
+        /// The run.
+        run: String,
+        /// The step that made the call.
+        step: String,
+        /// The call's index among the step's calls (from 0); the journal key.
+        call_index: u32,
+        /// Whether the answer came from the journal (no adapter call).
+        from_journal: bool,
+        /// The model that answered.
+        model: String,
+        /// Tokens in the prompt.
+        input_tokens: u64,
+        /// Tokens in the answer.
+        output_tokens: u64,
+    },
     /// The run finished.
     RunFinished {
         /// The run.
@@ -57,6 +77,7 @@ impl ProgressEvent {
             Self::StepStarted { run, .. }
             | Self::StepSucceeded { run, .. }
             | Self::StepFailed { run, .. }
+            | Self::ModelCalled { run, .. }
             | Self::RunFinished { run, .. } => run,
         }
     }

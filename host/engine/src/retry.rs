@@ -1,5 +1,6 @@
 //! What happens after a failed attempt: the step's retry strategy decides.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,8 +16,10 @@ use crate::engine::Inner;
 const DECIDE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Asks the step's retry strategy (config: the `retry:` block's keys merged over
-/// the plugin's `config`) what to do. A step without a retry policy fails the
-/// run; a strategy that itself fails dead-letters the task with that reason.
+/// the plugin's `config`) what to do. A step without a retry policy (nothing
+/// names one and `weft.yaml` has no `exp-backoff` retry plugin) fails the run,
+/// saying so; a strategy that itself fails dead-letters the task with that
+/// reason.
 pub(crate) async fn decide(
     inner: &Arc<Inner>,
     flow: &CompiledFlow,
@@ -25,10 +28,21 @@ pub(crate) async fn decide(
     error: PluginError,
     elapsed_ms: u64,
 ) -> FailDecision {
-    let Some(policy) = &step.retry else {
-        return FailDecision::FailRun {
-            reason: format!("step `{}` failed (no retry policy): {error}", step.id),
-        };
+    let policy = match &step.retry {
+        Some(policy) => Cow::Borrowed(policy),
+        // Compiled against this project, a step without a policy is one whose
+        // default `exp-backoff` is missing; ask the project why.
+        None => match inner.project.default_retry() {
+            Ok(policy) => Cow::Owned(policy),
+            Err(why) => {
+                return FailDecision::FailRun {
+                    reason: format!(
+                        "step `{}` failed and has no retry strategy: {why}: {error}",
+                        step.id
+                    ),
+                };
+            }
+        },
     };
     let Some(strategy) = inner.plugins.get(&policy.strategy) else {
         return FailDecision::DeadLetter {

@@ -2,8 +2,14 @@
 //! engine and is killed with SIGKILL while a step is in flight; the parent
 //! resumes the run from the same store. Finished steps are not repeated.
 //!
-//! The child's `work` plugin never returns (hostile-loop), so the kill always
-//! lands mid-step; the parent's `work` is echo, so the resumed run can finish.
+//! - `a_killed_run_resumes_without_repeating_steps`: the child's `work` plugin
+//!   never returns (hostile-loop), so the kill always lands mid-step; the
+//!   parent's `work` is echo, so the resumed run can finish.
+//! - `a_killed_agent_step_resumes_with_its_journaled_model_call`: `work` is an
+//!   agent step (slow-agent) that asks the model through the host, then spins
+//!   (child) or returns (parent). The child is killed right after the call was
+//!   journaled; the resumed step gets the journaled answer and the adapter is
+//!   not called again.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -14,13 +20,14 @@ mod common;
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 
 use serde_json::json;
 use weft_engine::{EngineOptions, ProgressEvent};
 use weft_store::RunStatus;
 
 const CHILD_ENV: &str = "WEFT_ENGINE_CRASH_CHILD";
+const AGENT_CHILD_ENV: &str = "WEFT_ENGINE_AGENT_CRASH_CHILD";
 
 const FLOW: &str = r"
 id: chain
@@ -68,6 +75,17 @@ async fn crash_child() {
     say("UNREACHABLE: the run finished");
 }
 
+/// This test binary, re-invoked to run only the test `name` with `env` set to
+/// the state folder; its stdout is piped.
+fn spawn_child(name: &str, env: &str, state: &Path) -> Child {
+    Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", name, "--nocapture", "--test-threads=1"])
+        .env(env, state)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
 fn say(line: &str) {
     let mut out = std::io::stdout().lock();
     writeln!(out, "{line}").unwrap();
@@ -76,16 +94,11 @@ fn say(line: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_run_resumes_without_repeating_steps() {
-    if std::env::var(CHILD_ENV).is_ok() {
+    if std::env::var(CHILD_ENV).is_ok() || std::env::var(AGENT_CHILD_ENV).is_ok() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "crash_child", "--nocapture", "--test-threads=1"])
-        .env(CHILD_ENV, dir.path())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_child("crash_child", CHILD_ENV, dir.path());
     let mut run_id = None;
     for line in BufReader::new(child.stdout.take().unwrap()).lines() {
         let line = line.unwrap();
@@ -124,5 +137,148 @@ async fn a_killed_run_resumes_without_repeating_steps() {
     // `work` came back because the dead child's lease expired.
     assert!(common::count(&store, &run_id, "lease-expired", Some("work")) >= 1);
     assert_eq!(run.output.unwrap()["work"]["first"], json!({"n": 1}));
+    assert!(store.verify(&run_id).unwrap().is_ok());
+}
+
+const AGENT_FLOW: &str = r#"
+id: agent-chain
+inputs:
+  topic: { type: string, required: true }
+steps:
+  first: { uses: echo }
+  work:
+    uses: work
+    model: mock
+    needs: [first]
+    timeout: 10m
+    with: { prompt: "Summarise the story of ${{ steps.first.output.topic }}" }
+  last: { uses: echo, needs: [work] }
+"#;
+
+/// The project of the agent crash test: `work` is slow-agent, spinning after
+/// its model call or not.
+fn agent_project(spin: bool) -> weft_flow::ProjectConfig {
+    common::project_from(&format!(
+        "id_prefix: crash
+plugins:
+  echo: {{ path: plugins/dist/echo.wasm, kind: step }}
+  work: {{ path: plugins/dist/slow-agent.wasm, kind: step, config: {{ spin: {spin} }} }}
+  mock-model: {{ path: plugins/dist/mock-model.wasm, kind: model }}
+models:
+  mock: {{ adapter: mock-model }}
+"
+    ))
+}
+
+/// The child of the agent test: does nothing unless started by
+/// `a_killed_agent_step_resumes_with_its_journaled_model_call`. Prints
+/// `MODEL-CALLED <step> <adapter calls>` once a model call's answer is journaled.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn agent_crash_child() {
+    let Ok(state) = std::env::var(AGENT_CHILD_ENV) else {
+        return;
+    };
+    let project = agent_project(true);
+    let flow = common::flow(&project, AGENT_FLOW);
+    let engine = common::engine(Path::new(&state), project, vec![flow], options()).await;
+    let sub = engine
+        .submit("agent-chain", json!({"topic": "weft"}), None)
+        .await
+        .unwrap();
+    say(&format!("RUN {}", sub.run_id));
+    engine
+        .run_to_completion(&sub.run_id, |e| {
+            if let ProgressEvent::ModelCalled {
+                step,
+                from_journal: false,
+                ..
+            } = e
+            {
+                say(&format!("MODEL-CALLED {step} {}", engine.adapter_calls()));
+            }
+        })
+        .await
+        .unwrap();
+    say("UNREACHABLE: the run finished");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_agent_step_resumes_with_its_journaled_model_call() {
+    if std::env::var(CHILD_ENV).is_ok() || std::env::var(AGENT_CHILD_ENV).is_ok() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = spawn_child("agent_crash_child", AGENT_CHILD_ENV, dir.path());
+    let mut run_id = None;
+    let mut child_calls = None;
+    for line in BufReader::new(child.stdout.take().unwrap()).lines() {
+        let line = line.unwrap();
+        if let Some((_, id)) = line.split_once("RUN ") {
+            run_id = Some(id.trim().to_owned());
+        }
+        assert!(!line.starts_with("UNREACHABLE"), "{line}");
+        if let Some((_, called)) = line.split_once("MODEL-CALLED work ") {
+            child_calls = Some(called.trim().parse::<u64>().unwrap());
+            break;
+        }
+    }
+    // The answer is journaled and the step is spinning: kill it right now.
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let run_id = run_id.expect("the child printed its run id");
+    assert_eq!(child_calls, Some(1), "the child called the adapter once");
+
+    let project = agent_project(false);
+    let flow = common::flow(&project, AGENT_FLOW);
+    let engine = common::engine(dir.path(), project, vec![flow], options()).await;
+    let store = engine.store().clone();
+    let count = |kind: &str, step: &str| common::count(&store, &run_id, kind, Some(step));
+    assert_eq!(count("step-succeeded", "first"), 1);
+    assert_eq!(count("step-succeeded", "work"), 0);
+    assert_eq!(count("model-call-journaled", "work"), 1);
+    let journaled = store.journal_get(&run_id, "work", 0).unwrap().unwrap();
+
+    let mut served = Vec::new();
+    let run = engine
+        .resume(&run_id, |e| {
+            if let ProgressEvent::ModelCalled {
+                step,
+                call_index,
+                from_journal,
+                ..
+            } = e
+            {
+                served.push((step, call_index, from_journal));
+            }
+        })
+        .await
+        .unwrap();
+    assert_eq!(run.status, RunStatus::Succeeded, "{:?}", run.error);
+    assert_eq!(
+        engine.adapter_calls(),
+        0,
+        "the answer came from the journal"
+    );
+    assert_eq!(served, [("work".to_owned(), 0, true)]);
+    // `first` and `last` ran exactly once; `work` started in the child and again
+    // here, and succeeded once.
+    for step in ["first", "work", "last"] {
+        assert_eq!(count("step-succeeded", step), 1, "step {step}");
+    }
+    assert_eq!(count("step-started", "first"), 1);
+    assert_eq!(count("step-started", "last"), 1);
+    assert!(count("step-started", "work") >= 2);
+    assert_eq!(count("model-call-journaled", "work"), 1);
+    let text = journaled["text"].as_str().unwrap();
+    assert!(
+        text.starts_with("mock answer to: Summarise the story of weft"),
+        "{text}"
+    );
+    let output = run.output.unwrap();
+    assert_eq!(output["work"]["text"], text);
+    assert_eq!(
+        output["work"]["attempt"], 1,
+        "a redelivery keeps the attempt"
+    );
     assert!(store.verify(&run_id).unwrap().is_ok());
 }

@@ -1,5 +1,7 @@
 //! A step whose model call fails transiently is retried per exp-backoff, then
-//! dead-lettered; the ledger shows every attempt.
+//! dead-lettered; the ledger shows every attempt. A step that names no retry
+//! policy gets the default `exp-backoff` when weft.yaml declares it, and fails
+//! the run with a plain reason when it does not.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -79,14 +81,104 @@ async fn transient_failures_are_retried_then_dead_lettered() {
     assert!(store.verify(run_id).unwrap().is_ok());
 }
 
+/// The test project without `exp-backoff`: no default retry strategy.
+const PROJECT_WITHOUT_BACKOFF: &str = r"
+id_prefix: test
+plugins:
+  prompt: { path: plugins/dist/prompt.wasm, kind: step }
+  mock-model: { path: plugins/dist/mock-model.wasm, kind: model }
+models:
+  flaky: { adapter: mock-model, config: { fail: transient } }
+";
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn without_a_retry_policy_a_failure_fails_the_run() {
+async fn without_a_retry_policy_the_default_exp_backoff_retries() {
     let project = common::project();
     let flow = common::flow(&project, NO_RETRY);
+    let policy = flow.step("ask").unwrap().retry.clone().unwrap();
+    assert_eq!(policy.strategy, "exp-backoff");
+    assert_eq!(
+        policy.config,
+        json!({}),
+        "no overrides: weft.yaml's config applies"
+    );
     let dir = tempfile::tempdir().unwrap();
     let engine = common::engine(dir.path(), project, vec![flow], EngineOptions::default()).await;
     let sub = engine.submit("fragile", json!({}), None).await.unwrap();
+    let mut decisions = Vec::new();
+    let run = engine
+        .run_to_completion(&sub.run_id, |e| {
+            if let ProgressEvent::StepFailed { decision, .. } = e {
+                decisions.push(decision);
+            }
+        })
+        .await
+        .unwrap();
+
+    // The project's exp-backoff says `max_attempts: 5`: four retries, then the
+    // dead-letter queue; the run waits for an operator.
+    assert_eq!(run.status, RunStatus::Running, "{:?}", run.error);
+    let store = engine.store();
+    let run_id = sub.run_id.as_str();
+    let count = |kind: &str| common::count(store, run_id, kind, Some("ask"));
+    assert_eq!(count("step-failed"), 5);
+    assert_eq!(count("step-retry-scheduled"), 4);
+    assert_eq!(count("step-dead-lettered"), 1);
+    assert_eq!(common::count(store, run_id, "run-failed", None), 0);
+    assert_eq!(decisions.len(), 5, "{decisions:?}");
+    assert!(
+        decisions[..4].iter().all(|d| d.starts_with("retry at")),
+        "{decisions:?}"
+    );
+    assert!(
+        decisions[4].starts_with("dead-letter: gave up after 5 attempts"),
+        "{decisions:?}"
+    );
+    let dlq = store.dlq_list().unwrap();
+    assert_eq!(dlq.len(), 1);
+    assert_eq!((dlq[0].run.as_str(), dlq[0].step.as_str()), (run_id, "ask"));
+    assert_eq!(engine.adapter_calls(), 5);
+    assert!(store.verify(run_id).unwrap().is_ok());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_exp_backoff_in_the_project_a_failure_fails_the_run_and_says_why() {
+    let project = common::project_from(PROJECT_WITHOUT_BACKOFF);
+    // Validation accepts it: having no retry strategy is allowed.
+    let flow = common::flow(&project, NO_RETRY);
+    assert_eq!(flow.step("ask").unwrap().retry, None);
+    let dir = tempfile::tempdir().unwrap();
+    let engine = common::engine(
+        dir.path(),
+        project.clone(),
+        vec![flow.clone()],
+        EngineOptions::default(),
+    )
+    .await;
+    let problems = weft_engine::Engine::check_plugins(engine.runtime(), &project, &[flow]).await;
+    assert!(problems.is_empty(), "{problems}");
+
+    let sub = engine.submit("fragile", json!({}), None).await.unwrap();
     let run = engine.run_to_completion(&sub.run_id, |_| {}).await.unwrap();
     assert_eq!(run.status, RunStatus::Failed);
-    assert!(run.error.unwrap().contains("configured to fail"));
+    let error = run.error.unwrap();
+    assert!(
+        error.starts_with(
+            "step `ask` failed and has no retry strategy: \
+             the default `exp-backoff` is not a plugin in weft.yaml"
+        ),
+        "{error}"
+    );
+    assert!(error.contains("configured to fail (transient)"), "{error}");
+    let store = engine.store();
+    let run_id = sub.run_id.as_str();
+    assert_eq!(common::count(store, run_id, "step-failed", Some("ask")), 1);
+    assert_eq!(
+        common::count(store, run_id, "step-retry-scheduled", None),
+        0
+    );
+    assert_eq!(common::count(store, run_id, "run-failed", None), 1);
+    assert_eq!(engine.adapter_calls(), 1);
+    assert!(store.dlq_list().unwrap().is_empty());
+    assert!(store.verify(run_id).unwrap().is_ok());
 }

@@ -49,7 +49,12 @@ pub struct CompiledStep {
     pub dependents: Vec<String>,
     /// Its deadline per attempt.
     pub timeout: Duration,
-    /// Its retry policy (`None`: a failed attempt fails the step).
+    /// Its retry policy: the step's, the flow's or `weft.yaml`'s `retry:`, else
+    /// `exp-backoff` with no overrides when `weft.yaml` declares it as a retry
+    /// plugin (see [`ProjectConfig::default_retry`]). `None`: a failed attempt
+    /// fails the run.
+    ///
+    /// [`ProjectConfig::default_retry`]: crate::ProjectConfig::default_retry
     pub retry: Option<RetryPolicy>,
     /// Its pool (`None`: the engine's default pool).
     pub pool: Option<String>,

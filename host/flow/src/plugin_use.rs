@@ -17,8 +17,9 @@ use crate::yaml::{Pos, location};
 pub enum PluginRole {
     /// A step's `uses:`.
     Step,
-    /// A `retry:` block's `strategy:`; `defaulted` when the block named none and
-    /// `exp-backoff` was assumed.
+    /// A `retry:` block's `strategy:`; `defaulted` when no strategy was written
+    /// (a `retry:` block without `strategy:`, or a step for which nothing names
+    /// a retry policy) and `exp-backoff` was assumed.
     RetryStrategy {
         /// The strategy was not written; the default was assumed.
         defaulted: bool,

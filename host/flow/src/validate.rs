@@ -4,7 +4,7 @@
 use serde_json::Value as Json;
 
 use crate::authored::{AuthoredFlow, AuthoredStep};
-use crate::common::{AuthoredRetry, DEFAULT_TIMEOUT};
+use crate::common::{AuthoredRetry, DEFAULT_RETRY_STRATEGY, DEFAULT_TIMEOUT};
 use crate::compiled::{CompiledFlow, CompiledStep};
 use crate::decode::{Ctx, Spanned};
 use crate::diagnostic::{did_you_mean, one_of};
@@ -61,6 +61,7 @@ pub(crate) fn validate(
 
     for (i, step) in flow.steps.iter().enumerate() {
         check_step_refs(ctx, project, step, &mut uses);
+        uses.extend(implied_retry(ctx, project, &flow, step));
         if let Some(with) = &step.with {
             let scope = Scope {
                 step: &step.id,
@@ -205,6 +206,24 @@ fn check_retry(ctx: &mut Ctx<'_>, project: &ProjectConfig, r: &AuthoredRetry) ->
     check_plugin(ctx, project, &r.policy.strategy, r.pos, role)
 }
 
+/// The use of the default `exp-backoff` by a step that names no retry policy
+/// (nor do the flow's or `weft.yaml`'s `defaults`), located at the step, when
+/// `weft.yaml` declares it as a retry plugin. Without it the step has no retry
+/// policy, which is not an error: a failure then fails the run.
+fn implied_retry(
+    ctx: &mut Ctx<'_>,
+    project: &ProjectConfig,
+    flow: &AuthoredFlow,
+    step: &AuthoredStep,
+) -> Option<PluginUse> {
+    let named = step.retry.is_some() || flow.defaults.retry.is_some();
+    if named || project.defaults.retry.is_some() || project.default_retry().is_err() {
+        return None;
+    }
+    let role = PluginRole::RetryStrategy { defaulted: true };
+    check_plugin(ctx, project, DEFAULT_RETRY_STRATEGY, step.pos, role)
+}
+
 fn check_model(ctx: &mut Ctx<'_>, project: &ProjectConfig, m: &Spanned<String>) {
     if project.models.contains_key(&m.value) {
         return;
@@ -279,7 +298,8 @@ fn compile_step(
             .as_ref()
             .or(d.retry.as_ref())
             .map(|r| r.policy.clone())
-            .or_else(|| project.defaults.retry.clone()),
+            .or_else(|| project.defaults.retry.clone())
+            .or_else(|| project.default_retry().ok()),
         pool: step
             .pool
             .as_ref()

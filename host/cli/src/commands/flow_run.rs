@@ -164,6 +164,29 @@ pub(crate) fn show(event: &ProgressEvent, tty: bool) {
         ) => {
             format!("step {step} failed: {error}; {decision}")
         }
+        (
+            ProgressEvent::ModelCalled {
+                step,
+                call_index,
+                from_journal,
+                model,
+                input_tokens,
+                output_tokens,
+                ..
+            },
+            tty,
+        ) => {
+            let how = if *from_journal {
+                "from the journal, no adapter call".to_owned()
+            } else {
+                format!("{input_tokens}+{output_tokens} tokens, journaled")
+            };
+            if tty {
+                format!("    \u{2026} {step}: model call {call_index} \u{2192} {model} ({how})")
+            } else {
+                format!("step {step} model call {call_index} answered by {model} ({how})")
+            }
+        }
         (ProgressEvent::RunFinished { status, .. }, _) => format!("run {status}"),
     };
     eprintln!("{line}");
