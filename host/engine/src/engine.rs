@@ -230,6 +230,11 @@ impl Engine {
         self.inner.notify.notify_waiters();
     }
 
+    /// The engine's clock: ms since the Unix epoch.
+    pub fn now_ms(&self) -> u64 {
+        self.inner.now()
+    }
+
     /// The store (for reading runs, ledgers, dead letters).
     pub fn store(&self) -> &Store {
         &self.inner.store
