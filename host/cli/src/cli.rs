@@ -37,6 +37,32 @@ pub enum Command {
     Dlq(DlqCommand),
     /// Write a starter project (weft.yaml, a flow, the reference plugins) into DIR.
     Init(InitArgs),
+    /// Serve the engine: HTTP/JSON API, Unix socket, Prometheus metrics, and
+    /// in-process workers; runs until SIGINT or SIGTERM.
+    Daemon(DaemonArgs),
+}
+
+/// `weft daemon`
+#[derive(Debug, Args)]
+pub struct DaemonArgs {
+    /// Address of the HTTP API (port 0 picks a free one; the address is printed).
+    #[arg(long, default_value = "127.0.0.1:7878")]
+    pub listen: String,
+    /// Also serve the API on this Unix socket (mode 0600).
+    #[arg(long)]
+    pub socket: Option<PathBuf>,
+    /// Serve `/metrics` on this address too (it is always on the API address).
+    #[arg(long)]
+    pub metrics_listen: Option<String>,
+    /// The folder of flow files (default: `flows/` next to weft.yaml).
+    #[arg(long)]
+    pub flows: Option<PathBuf>,
+    /// In-process workers.
+    #[arg(long, default_value_t = 4)]
+    pub workers: usize,
+    /// The state folder (default: the project's, `.weft/` next to weft.yaml).
+    #[arg(long)]
+    pub state: Option<PathBuf>,
 }
 
 /// Where the state is: `--state DIR`, else `.weft/` next to the project's weft.yaml.

@@ -16,6 +16,10 @@ use crate::error::EngineError;
 use crate::plugins;
 use crate::progress::ProgressEvent;
 
+/// A function that sees every progress event as it is emitted (see
+/// [`Engine::observe`]).
+pub type Observer = Arc<dyn Fn(&ProgressEvent) + Send + Sync>;
+
 /// The pool a step runs in when neither it nor any default names one.
 pub const DEFAULT_POOL: &str = "default";
 
@@ -68,7 +72,11 @@ pub(crate) struct Inner {
     /// Signalled when tasks are enqueued or become due.
     pub notify: Notify,
     pub adapter_calls: AtomicU64,
+    /// Signalled when the scheduler should look at the schedules again.
+    pub schedule_wake: Notify,
     pub subscribers: Mutex<Vec<mpsc::UnboundedSender<ProgressEvent>>>,
+    /// Called with every event before subscribers get it.
+    pub observers: Mutex<Vec<Observer>>,
     pub starts: AtomicU64,
 }
 
@@ -77,8 +85,16 @@ impl Inner {
         self.options.clock.now_ms()
     }
 
-    /// Sends `event` to every live subscriber.
+    /// Hands `event` to every observer, then sends it to every live subscriber.
     pub fn emit(&self, event: ProgressEvent) {
+        for observe in self
+            .observers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+        {
+            observe(&event);
+        }
         let mut subs = self
             .subscribers
             .lock()
@@ -157,7 +173,9 @@ impl Engine {
                 options,
                 notify: Notify::new(),
                 adapter_calls: AtomicU64::new(0),
+                schedule_wake: Notify::new(),
                 subscribers: Mutex::new(Vec::new()),
+                observers: Mutex::new(Vec::new()),
                 starts: AtomicU64::new(0),
             }),
         })
@@ -189,29 +207,8 @@ impl Engine {
             .flows
             .get(flow_id)
             .ok_or_else(|| EngineError::UnknownFlow(flow_id.to_owned()))?;
-        let input = flow
-            .check_input(&input)
-            .map_err(|source| EngineError::Input {
-                flow: flow_id.to_owned(),
-                source,
-            })?;
-        let new = NewRun {
-            flow_id: flow.id.clone(),
-            flow_version: flow.version.to_string(),
-            tenant: inner.options.tenant.clone(),
-            input,
-            priority: 0,
-            idempotency_key: idempotency_key.map(|k| (k, inner.options.idempotency_ttl_ms)),
-            id_prefix: inner.project.id_prefix.clone(),
-            initial_tasks: flow
-                .initial_steps()
-                .map(|s| NewTask {
-                    step_id: s.id.clone(),
-                    pool: s.pool.clone().unwrap_or_else(|| DEFAULT_POOL.into()),
-                    priority: 0,
-                })
-                .collect(),
-        };
+        let key = idempotency_key.map(|k| (k, inner.options.idempotency_ttl_ms));
+        let new = self.new_run(flow, input, key)?;
         let roots = new.initial_tasks.len();
         let submitted = inner.store.submit_run(new, inner.now()).await?;
         if submitted.created {
@@ -224,10 +221,45 @@ impl Engine {
         Ok(submitted)
     }
 
-    /// Wakes every waiting worker so that it looks at the queue again (call it
-    /// after moving a manual clock).
+    /// The run to store for `flow` with `input` (checked against the flow's
+    /// `inputs:`, defaults filled in) and `(idempotency key, ttl ms)`.
+    pub(crate) fn new_run(
+        &self,
+        flow: &CompiledFlow,
+        input: Value,
+        idempotency_key: Option<(String, u64)>,
+    ) -> Result<NewRun, EngineError> {
+        let input = flow
+            .check_input(&input)
+            .map_err(|source| EngineError::Input {
+                flow: flow.id.clone(),
+                source,
+            })?;
+        Ok(NewRun {
+            flow_id: flow.id.clone(),
+            flow_version: flow.version.to_string(),
+            tenant: self.inner.options.tenant.clone(),
+            input,
+            priority: 0,
+            idempotency_key,
+            id_prefix: self.inner.project.id_prefix.clone(),
+            initial_tasks: flow
+                .initial_steps()
+                .map(|s| NewTask {
+                    step_id: s.id.clone(),
+                    pool: s.pool.clone().unwrap_or_else(|| DEFAULT_POOL.into()),
+                    priority: 0,
+                })
+                .collect(),
+        })
+    }
+
+    /// Wakes every waiting worker so that it looks at the queue again, and the
+    /// scheduler so that it looks at the schedules again (call it after moving
+    /// a manual clock).
     pub fn wake(&self) {
         self.inner.notify.notify_waiters();
+        self.inner.schedule_wake.notify_waiters();
     }
 
     /// The engine's clock: ms since the Unix epoch.
@@ -253,6 +285,23 @@ impl Engine {
     /// The flow with id `id`.
     pub fn flow(&self, id: &str) -> Option<&CompiledFlow> {
         self.inner.flows.get(id)
+    }
+
+    /// Calls `observer` with every progress event, synchronously, before any
+    /// subscriber receives it (metrics use this, so that whoever waits for an
+    /// event sees the metrics that count it). Keep it quick: it runs on the
+    /// worker that emits.
+    pub fn observe(&self, observer: Observer) {
+        self.inner
+            .observers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(observer);
+    }
+
+    /// Every flow the engine serves.
+    pub fn flows(&self) -> impl Iterator<Item = &CompiledFlow> {
+        self.inner.flows.values()
     }
 
     /// How many times a model adapter has been called since `open` (journaled

@@ -60,6 +60,16 @@ pub enum EngineError {
         /// What is wrong.
         source: InputError,
     },
+    /// The flow has no `schedule:` entry at this index.
+    #[error("flow `{flow}` has no schedule {index} (it has {count}; the first is 0)")]
+    UnknownSchedule {
+        /// The flow.
+        flow: String,
+        /// The index asked for.
+        index: usize,
+        /// How many schedules the flow has.
+        count: usize,
+    },
     /// No run with this id is in the store.
     #[error("unknown run `{0}`")]
     UnknownRun(String),

@@ -15,6 +15,10 @@
 //! - A step's model calls are routed to the model's adapter and journaled, so a
 //!   step that runs again gets the journaled answers; each answered call is a
 //!   [`ProgressEvent::ModelCalled`].
+//! - [`Engine::tick_schedules`] fires the flows' cron schedules that are due
+//!   (each fire's run and the schedule's new state in one commit, with the
+//!   idempotency key `cron:<flow>:<fire time>`); [`Engine::start_scheduler`]
+//!   runs it on time in the background.
 //!
 //! **Run output**: with one final step (a step nothing needs), its output; with
 //! several, an object of their outputs keyed by step id.
@@ -31,13 +35,21 @@ mod plugins;
 mod progress;
 mod retry;
 mod run;
+mod schedule;
+mod schedule_plan;
+mod scheduler;
 mod task;
 mod worker;
 
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use engine::{DEFAULT_POOL, Engine, EngineOptions};
+pub use engine::{DEFAULT_POOL, Engine, EngineOptions, Observer};
 pub use error::EngineError;
 pub use plugins::check_plugins;
 pub use progress::ProgressEvent;
+pub use schedule::{Fired, ScheduleInfo};
+pub use schedule_plan::{
+    CRON_KEY_TTL_MS, MISSED_GRACE_MS, fire_key, manual_key, next_fire_after, schedule_key,
+};
+pub use scheduler::{MAX_SLEEP, SchedulerHandle};
 pub use task::TaskOutcome;
 pub use worker::Workers;

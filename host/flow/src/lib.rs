@@ -19,6 +19,7 @@ mod default_retry;
 pub mod diagnostic;
 pub mod duration;
 mod error;
+mod fire_times;
 mod graph;
 mod inputs;
 mod load;

@@ -10,6 +10,7 @@ use serde_json::Value as Json;
 
 use crate::decode::Ctx;
 use crate::diagnostic::{Location, did_you_mean};
+use crate::fire_times;
 use crate::yaml::{Node, Pos, Value, location};
 
 const KEYS: &[&str] = &["cron", "timezone", "input", "missed"];
@@ -66,12 +67,12 @@ impl PartialEq for Schedule {
 }
 
 impl Schedule {
-    /// The first fire strictly after `after`.
+    /// The first fire strictly after `after`: the first later instant whose
+    /// wall-clock time in [`Schedule::timezone`] matches the cron line. A time
+    /// that a DST change skips does not fire that day; a time that it repeats
+    /// fires twice (see `fire_times`).
     pub fn next_after(&self, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
-        self.schedule
-            .after(&after.with_timezone(&self.timezone))
-            .next()
-            .map(|t| t.with_timezone(&Utc))
+        fire_times::next_after(&self.schedule, self.timezone, after)
     }
 }
 

@@ -8,7 +8,9 @@
 //! What is kept: runs, tasks with a ready queue (pool, priority, ready time),
 //! delayed tasks, leases with per-task fencing tokens, a hash-chained ledger per
 //! run, a journal of model calls, idempotency keys with a TTL, dead letters and
-//! artifacts. See `docs/storage.md` for the tables and the commit protocol.
+//! artifacts, and the state of cron schedules (a fire's run is submitted and its
+//! schedule advanced in one transaction). See `docs/storage.md` for the tables
+//! and the commit protocol.
 
 mod canonical;
 mod error;
@@ -16,6 +18,8 @@ mod ledger;
 mod ops;
 mod read;
 mod run_id;
+mod schedule_types;
+mod schedules;
 mod store;
 pub mod tables;
 mod types;
@@ -25,6 +29,9 @@ pub use canonical::event_bytes as canonical_event_bytes;
 pub use error::StoreError;
 pub use ledger::{BadEvent, EventKind, LedgerEvent, VerifyReport, chain_hash};
 pub use run_id::utc_date;
+pub use schedule_types::{
+    FiredRun, ScheduleFired, ScheduleId, ScheduleState, ScheduleTick, ScheduledRun,
+};
 pub use store::Store;
 pub use types::{
     Advance, Counters, DeadLetter, FailDecision, Lease, LeaseRecord, NewRun, NewTask,

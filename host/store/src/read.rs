@@ -8,6 +8,8 @@ use serde_json::Value;
 use crate::error::StoreError;
 use crate::ledger::{self, LedgerEvent, VerifyReport};
 use crate::ops::common::{REDELIVERED, STALE_REFUSALS, task_ids_of};
+use crate::ops::schedule::SCHEDULE_FIRES;
+use crate::schedule_types::{ScheduleId, ScheduleState};
 use crate::tables::{self, decode};
 use crate::types::{
     Counters, DeadLetter, LeaseRecord, QueueStats, RunFilter, RunRecord, TaskRecord,
@@ -203,5 +205,26 @@ pub fn counters(rt: &ReadTransaction) -> Result<Counters, StoreError> {
     Ok(Counters {
         stale_refusals: get(STALE_REFUSALS)?,
         redelivered: get(REDELIVERED)?,
+        schedule_fires: get(SCHEDULE_FIRES)?,
     })
+}
+
+/// Every schedule's state, by flow id then key.
+pub fn schedules_list(rt: &ReadTransaction) -> Result<Vec<ScheduleState>, StoreError> {
+    let table = rt.open_table(tables::SCHEDULES)?;
+    let mut out = Vec::new();
+    for entry in table.iter()? {
+        out.push(decode(entry?.1.value())?);
+    }
+    Ok(out)
+}
+
+/// One schedule's state.
+pub fn schedule_get(
+    rt: &ReadTransaction,
+    id: &ScheduleId,
+) -> Result<Option<ScheduleState>, StoreError> {
+    let table = rt.open_table(tables::SCHEDULES)?;
+    let key = (id.flow_id.as_str(), id.key.as_str());
+    table.get(key)?.map(|g| decode(g.value())).transpose()
 }

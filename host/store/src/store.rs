@@ -75,7 +75,7 @@ impl Store {
     }
 
     /// Runs `op` in the writer; resolves after its batch is durably committed.
-    async fn write<T, F>(&self, op: F) -> Result<T, StoreError>
+    pub(crate) async fn write<T, F>(&self, op: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
         F: Fn(&mut Tables<'_>) -> Result<T, StoreError> + Send + 'static,
@@ -105,7 +105,8 @@ impl Store {
         rx.await.map_err(|_| StoreError::WriterGone)?
     }
 
-    fn read<T>(
+    /// Runs `f` on a read transaction (a snapshot of the last commit).
+    pub(crate) fn read<T>(
         &self,
         f: impl FnOnce(&ReadTransaction) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
@@ -381,7 +382,7 @@ impl Store {
         self.read(|rt| read::queue_stats(rt, now))
     }
 
-    /// Persistent counters (stale-token refusals, redeliveries).
+    /// Persistent counters (stale-token refusals, redeliveries, schedule fires).
     pub fn counters(&self) -> Result<Counters, StoreError> {
         self.read(read::counters)
     }

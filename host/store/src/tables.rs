@@ -39,7 +39,10 @@ pub const ARTIFACTS: TableDefinition<(&str, &str), &str> = TableDefinition::new(
 pub const STEP_OUTPUTS: TableDefinition<(&str, &str), &str> = TableDefinition::new("step_outputs");
 /// (id prefix, yyyy-mm-dd) → last run sequence number of that day.
 pub const DAY_SEQ: TableDefinition<(&str, &str), u64> = TableDefinition::new("day_seq");
-/// Counter name → value (`next_task_id`, `stale_refusals`, `redelivered`).
+/// (flow id, schedule key) → `ScheduleState` (JSON).
+pub const SCHEDULES: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("schedules");
+/// Counter name → value (`next_task_id`, `stale_refusals`, `redelivered`,
+/// `schedule_fires`, `epoch`).
 pub const COUNTERS: TableDefinition<&str, u64> = TableDefinition::new("counters");
 
 /// Every table, open in one write transaction.
@@ -76,6 +79,8 @@ pub struct Tables<'t> {
     pub step_outputs: Table<'t, (&'static str, &'static str), &'static str>,
     /// See [`DAY_SEQ`].
     pub day_seq: Table<'t, (&'static str, &'static str), u64>,
+    /// See [`SCHEDULES`].
+    pub schedules: Table<'t, (&'static str, &'static str), &'static [u8]>,
     /// See [`COUNTERS`].
     pub counters: Table<'t, &'static str, u64>,
 }
@@ -100,6 +105,7 @@ impl<'t> Tables<'t> {
             artifacts: tx.open_table(ARTIFACTS)?,
             step_outputs: tx.open_table(STEP_OUTPUTS)?,
             day_seq: tx.open_table(DAY_SEQ)?,
+            schedules: tx.open_table(SCHEDULES)?,
             counters: tx.open_table(COUNTERS)?,
         })
     }

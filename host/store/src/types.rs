@@ -346,6 +346,8 @@ pub struct Counters {
     pub stale_refusals: u64,
     /// Tasks handed back to the queue because their lease expired.
     pub redelivered: u64,
+    /// Runs created by cron schedules (fires on time, caught up, or triggered).
+    pub schedule_fires: u64,
 }
 
 /// What the writer has done since `open` (in memory, not persisted).

@@ -8,6 +8,7 @@ use weft_runtime::{Runtime, RuntimeConfig};
 
 use crate::cli::{Cli, Command, DlqCommand, PluginCommand, RunsCommand};
 
+mod daemon;
 mod dlq_ls;
 mod dlq_purge;
 mod dlq_requeue;
@@ -47,6 +48,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             Command::Dlq(DlqCommand::Requeue(args)) => dlq_requeue::run(args).await,
             Command::Dlq(DlqCommand::Purge(args)) => dlq_purge::run(args).await,
             Command::Init(args) => init::run(args),
+            Command::Daemon(args) => daemon::run(args).await,
         }
     })
 }

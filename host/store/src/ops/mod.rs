@@ -10,4 +10,5 @@ pub mod common;
 pub mod finish;
 pub mod misc;
 pub mod queue;
+pub mod schedule;
 pub mod submit;

@@ -1,7 +1,7 @@
 //! `submit_run`: idempotency, run id allocation, the run record, its first tasks.
 
 use redb::ReadableTable;
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::error::StoreError;
 use crate::ledger::{self, EventKind};
@@ -12,35 +12,62 @@ use crate::types::{NewRun, RunRecord, RunStatus, Submitted};
 
 /// Submits a run, or returns the live run of its idempotency key.
 pub fn submit_run(t: &mut Tables<'_>, new: &NewRun, now: u64) -> Result<Submitted, StoreError> {
+    match check_submit(t, new, now)? {
+        Some(run_id) => Ok(Submitted {
+            run_id,
+            created: false,
+        }),
+        None => Ok(Submitted {
+            run_id: create_run(t, new, now, None)?,
+            created: true,
+        }),
+    }
+}
+
+/// Checks a run to submit without writing anything: `Some(run)` when its
+/// idempotency key still names a run (with the same flow and input), `None`
+/// when the run is to be created, an error when it is refused.
+pub fn check_submit(t: &Tables<'_>, new: &NewRun, now: u64) -> Result<Option<String>, StoreError> {
     run_id::check_prefix(&new.id_prefix)?;
     if new.flow_id.is_empty() {
         return Err(StoreError::Invalid("a run needs a flow id".into()));
     }
     check_new_tasks(&new.initial_tasks)?;
-    if let Some((key, _)) = &new.idempotency_key {
-        if key.is_empty() {
-            return Err(StoreError::Invalid(
-                "an idempotency key must not be empty".into(),
-            ));
-        }
-        if let Some(g) = t.idempotency.get(key.as_str())? {
-            let (run, expires_at) = g.value();
-            if expires_at > now {
-                let existing = get_run(t, run)?;
-                if existing.flow_id != new.flow_id || existing.input != new.input {
-                    return Err(StoreError::IdempotencyConflict {
-                        key: key.clone(),
-                        run: run.to_owned(),
-                    });
-                }
-                return Ok(Submitted {
-                    run_id: run.to_owned(),
-                    created: false,
-                });
-            }
-        }
+    let Some((key, _)) = &new.idempotency_key else {
+        return Ok(None);
+    };
+    if key.is_empty() {
+        return Err(StoreError::Invalid(
+            "an idempotency key must not be empty".into(),
+        ));
     }
+    let Some(g) = t.idempotency.get(key.as_str())? else {
+        return Ok(None);
+    };
+    let (run, expires_at) = g.value();
+    if expires_at <= now {
+        return Ok(None);
+    }
+    let existing = get_run(t, run)?;
+    if existing.flow_id != new.flow_id || existing.input != new.input {
+        return Err(StoreError::IdempotencyConflict {
+            key: key.clone(),
+            run: run.to_owned(),
+        });
+    }
+    Ok(Some(run.to_owned()))
+}
 
+/// Creates a run that [`check_submit`] accepted (`None`): the record, its
+/// idempotency key, its first tasks and its `run-created` event, whose payload
+/// gets `origin` (e.g. the schedule that fired it) under `"origin"` when given.
+/// Returns the run id.
+pub fn create_run(
+    t: &mut Tables<'_>,
+    new: &NewRun,
+    now: u64,
+    origin: Option<Value>,
+) -> Result<String, StoreError> {
     let id = allocate_id(t, &new.id_prefix, now)?;
     let run = RunRecord {
         id: id.clone(),
@@ -68,17 +95,17 @@ pub fn submit_run(t: &mut Tables<'_>, new: &NewRun, now: u64) -> Result<Submitte
         .zip(&task_ids)
         .map(|(nt, tid)| json!({"task": tid, "step": nt.step_id, "pool": nt.pool, "priority": nt.priority}))
         .collect();
-    let payload = json!({
+    let mut payload = json!({
         "flow_id": run.flow_id, "flow_version": run.flow_version, "tenant": run.tenant,
         "input": run.input, "priority": run.priority,
         "idempotency_key": new.idempotency_key.as_ref().map(|(k, _)| k),
         "tasks": tasks,
     });
+    if let (Some(origin), Value::Object(map)) = (origin, &mut payload) {
+        map.insert("origin".into(), origin);
+    }
     ledger::append(t, &id, now, EventKind::RunCreated, payload)?;
-    Ok(Submitted {
-        run_id: id,
-        created: true,
-    })
+    Ok(id)
 }
 
 /// Takes the next sequence number of `prefix` on the UTC day of `now` and forms

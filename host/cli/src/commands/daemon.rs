@@ -1,0 +1,115 @@
+//! `weft daemon [--listen ADDR] [--socket PATH] [--metrics-listen ADDR]
+//! [--flows DIR] [--workers N] [--state DIR]`: the engine served over HTTP, its
+//! workers and its cron scheduler.
+//!
+//! Prints `weft daemon listening on http://ADDR` (the bound address, so that
+//! `--listen 127.0.0.1:0` can be used) once it accepts requests. SIGINT or
+//! SIGTERM: stop accepting, let in-flight requests and tasks finish, exit 0.
+
+use std::io::Write;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{Context, Result, bail};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use weft_engine::{Engine, EngineOptions};
+use weft_flow::load_flow_dir;
+use weft_server::{AppState, Metrics, bind_unix, metrics_router, router, serve_tcp, serve_unix};
+
+use super::project::{find_project_file, flows_dir, load_project};
+use crate::cli::DaemonArgs;
+
+pub(crate) async fn run(args: DaemonArgs) -> Result<ExitCode> {
+    let project = load_project(&find_project_file()?)?;
+    let dir = args.flows.clone().unwrap_or_else(|| flows_dir(&project));
+    let set = load_flow_dir(&dir, &project);
+    if !set.is_ok() {
+        for e in &set.errors {
+            eprintln!("{e}");
+        }
+        bail!(
+            "{} flow file(s) in {} do not load",
+            set.errors.len(),
+            dir.display()
+        );
+    }
+    let state_dir = args
+        .state
+        .clone()
+        .unwrap_or_else(|| project.state_dir.clone());
+    let options = EngineOptions {
+        workers: args.workers,
+        ..EngineOptions::default()
+    };
+    let engine = Engine::open_with(project, set.flows, &state_dir, options).await?;
+    let metrics = Arc::new(Metrics::new()?);
+    metrics.set_workers_live(args.workers.max(1));
+    metrics.follow(&engine);
+    let state = AppState {
+        engine: engine.clone(),
+        metrics,
+    };
+
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let stopped = move || {
+        let mut rx = stop_rx.clone();
+        async move {
+            let _ = rx.wait_for(|stop| *stop).await;
+        }
+    };
+    let mut servers = tokio::task::JoinSet::new();
+    let listener = TcpListener::bind(&args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    let addr = listener.local_addr()?;
+    servers.spawn(serve_tcp(router(state.clone()), listener, stopped()));
+    if let Some(path) = &args.socket {
+        let socket = bind_unix(path).await?;
+        servers.spawn(serve_unix(router(state.clone()), socket, stopped()));
+    }
+    if let Some(metrics_addr) = &args.metrics_listen {
+        let listener = TcpListener::bind(metrics_addr)
+            .await
+            .with_context(|| format!("cannot listen on {metrics_addr}"))?;
+        servers.spawn(serve_tcp(
+            metrics_router(state.clone()),
+            listener,
+            stopped(),
+        ));
+    }
+    let workers = engine.start();
+    let scheduler = engine.start_scheduler();
+    {
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "weft daemon listening on http://{addr}")?;
+        out.flush()?;
+    }
+
+    shutdown_signal().await?;
+    eprintln!("weft daemon: stopping (in-flight tasks finish first)");
+    let _ = stop_tx.send(true);
+    while let Some(done) = servers.join_next().await {
+        if let Ok(Err(e)) = done {
+            eprintln!("weft daemon: {e}");
+        }
+    }
+    scheduler.shutdown().await;
+    workers.shutdown().await;
+    if let Some(path) = &args.socket {
+        let _ = std::fs::remove_file(path);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Resolves on SIGINT or SIGTERM.
+async fn shutdown_signal() -> Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).context("cannot watch SIGTERM")?;
+    let mut int = signal(SignalKind::interrupt()).context("cannot watch SIGINT")?;
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
+    Ok(())
+}

@@ -1,0 +1,76 @@
+//! Errors as the API answers them: a status code and `{"error": "..."}`.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+use weft_engine::EngineError;
+use weft_store::StoreError;
+
+/// An API error: what the client gets back.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// No such run, task or flow (also: one the caller may not see).
+    #[error("{0}")]
+    NotFound(String),
+    /// The request cannot be served as sent.
+    #[error("{0}")]
+    BadRequest(String),
+    /// The request conflicts with the state (an idempotency key reused with
+    /// another input, a finished run).
+    #[error("{0}")]
+    Conflict(String),
+    /// Something failed on the server's side.
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl ApiError {
+    fn status(&self) -> StatusCode {
+        match self {
+            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if let Self::Internal(message) = &self {
+            tracing::error!("API request failed: {message}");
+        }
+        let body = Json(json!({ "error": self.to_string() }));
+        (self.status(), body).into_response()
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match &e {
+            StoreError::RunNotFound(_) | StoreError::TaskNotFound(_) => {
+                Self::NotFound(e.to_string())
+            }
+            StoreError::NotDeadLettered { .. } => Self::Conflict(e.to_string()),
+            StoreError::IdempotencyConflict { .. } | StoreError::RunFinished { .. } => {
+                Self::Conflict(e.to_string())
+            }
+            StoreError::Invalid(_) => Self::BadRequest(e.to_string()),
+            _ => Self::Internal(e.to_string()),
+        }
+    }
+}
+
+impl From<EngineError> for ApiError {
+    fn from(e: EngineError) -> Self {
+        match e {
+            EngineError::Store(inner) => inner.into(),
+            EngineError::UnknownFlow(_)
+            | EngineError::UnknownRun(_)
+            | EngineError::UnknownSchedule { .. } => Self::NotFound(e.to_string()),
+            EngineError::Input { .. } => Self::BadRequest(e.to_string()),
+            other => Self::Internal(other.to_string()),
+        }
+    }
+}

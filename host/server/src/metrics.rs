@@ -1,0 +1,344 @@
+//! Prometheus metrics: queue gauges read from the store at each scrape, counters
+//! and histograms fed by the engine's progress events.
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use prometheus::{
+    Gauge, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
+    Registry, TextEncoder,
+};
+use weft_engine::{Engine, ProgressEvent};
+use weft_store::Store;
+
+use crate::AppState;
+
+/// Seconds buckets for step and run durations: 1 ms to 10 min.
+const DURATION_BUCKETS: &[f64] = &[
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
+    300.0, 600.0,
+];
+
+/// The name of every metric [`Metrics`] exports (docs/api.md lists them; the
+/// Grafana dashboard and the alert rules in docs/ use only these).
+pub const METRIC_NAMES: &[&str] = &[
+    "weft_queue_depth",
+    "weft_queue_inflight",
+    "weft_queue_delayed",
+    "weft_queue_lag_seconds",
+    "weft_dlq_size",
+    "weft_workers_live",
+    "weft_runs_total",
+    "weft_tasks_completed_total",
+    "weft_tasks_failed_total",
+    "weft_retries_total",
+    "weft_dlq_total",
+    "weft_tasks_redelivered_total",
+    "weft_stale_token_refusals_total",
+    "weft_idempotency_hits_total",
+    "weft_schedule_fires_total",
+    "weft_step_duration_seconds",
+    "weft_run_duration_seconds",
+];
+
+/// Every metric the daemon exports, in one registry.
+pub struct Metrics {
+    registry: Registry,
+    queue_depth: IntGaugeVec,
+    queue_inflight: IntGauge,
+    queue_delayed: IntGauge,
+    queue_lag: Gauge,
+    dlq_size: IntGauge,
+    workers_live: IntGauge,
+    runs: IntCounterVec,
+    tasks_completed: IntCounterVec,
+    tasks_failed: IntCounterVec,
+    retries: IntCounterVec,
+    dead_lettered: IntCounterVec,
+    redelivered: IntCounter,
+    stale_refusals: IntCounter,
+    idempotency_hits: IntCounter,
+    schedule_fires: IntCounter,
+    step_duration: HistogramVec,
+    run_duration: HistogramVec,
+}
+
+/// Why the registry could not be built (a metric defined twice: a bug).
+#[derive(Debug, thiserror::Error)]
+#[error("metrics registry: {0}")]
+pub struct MetricsError(#[from] prometheus::Error);
+
+fn register<T: prometheus::core::Collector + Clone + 'static>(
+    registry: &Registry,
+    metric: T,
+) -> Result<T, MetricsError> {
+    registry.register(Box::new(metric.clone()))?;
+    Ok(metric)
+}
+
+impl Metrics {
+    /// A registry with every metric at zero.
+    pub fn new() -> Result<Self, MetricsError> {
+        let r = Registry::new();
+        let counter = |name: &str, help: &str, labels: &[&str]| {
+            IntCounterVec::new(Opts::new(name, help), labels)
+        };
+        let histogram = |name: &str, help: &str| {
+            let opts = HistogramOpts::new(name, help).buckets(DURATION_BUCKETS.to_vec());
+            HistogramVec::new(opts, &["flow"])
+        };
+        Ok(Self {
+            queue_depth: register(
+                &r,
+                IntGaugeVec::new(
+                    Opts::new("weft_queue_depth", "Tasks ready to run, per pool."),
+                    &["pool"],
+                )?,
+            )?,
+            queue_inflight: register(
+                &r,
+                IntGauge::new("weft_queue_inflight", "Tasks leased to a worker.")?,
+            )?,
+            queue_delayed: register(
+                &r,
+                IntGauge::new("weft_queue_delayed", "Tasks waiting for a retry back-off.")?,
+            )?,
+            queue_lag: register(
+                &r,
+                Gauge::new("weft_queue_lag_seconds", "Age of the oldest ready task.")?,
+            )?,
+            dlq_size: register(
+                &r,
+                IntGauge::new(
+                    "weft_dlq_size",
+                    "Dead-lettered tasks waiting for an operator.",
+                )?,
+            )?,
+            workers_live: register(
+                &r,
+                IntGauge::new(
+                    "weft_workers_live",
+                    "Workers taking tasks from this daemon.",
+                )?,
+            )?,
+            runs: register(
+                &r,
+                counter(
+                    "weft_runs_total",
+                    "Runs finished, by flow and status.",
+                    &["flow", "status"],
+                )?,
+            )?,
+            tasks_completed: register(
+                &r,
+                counter(
+                    "weft_tasks_completed_total",
+                    "Step attempts that succeeded.",
+                    &["flow"],
+                )?,
+            )?,
+            tasks_failed: register(
+                &r,
+                counter(
+                    "weft_tasks_failed_total",
+                    "Step attempts that failed.",
+                    &["flow"],
+                )?,
+            )?,
+            retries: register(
+                &r,
+                counter(
+                    "weft_retries_total",
+                    "Failed attempts scheduled for a retry.",
+                    &["flow"],
+                )?,
+            )?,
+            dead_lettered: register(
+                &r,
+                counter("weft_dlq_total", "Tasks dead-lettered.", &["flow"])?,
+            )?,
+            redelivered: register(
+                &r,
+                IntCounter::new(
+                    "weft_tasks_redelivered_total",
+                    "Tasks handed out again after their lease expired (store lifetime).",
+                )?,
+            )?,
+            stale_refusals: register(
+                &r,
+                IntCounter::new(
+                    "weft_stale_token_refusals_total",
+                    "Completions refused for a stale fencing token (store lifetime).",
+                )?,
+            )?,
+            idempotency_hits: register(
+                &r,
+                IntCounter::new(
+                    "weft_idempotency_hits_total",
+                    "Submissions answered with the run their idempotency key already named.",
+                )?,
+            )?,
+            schedule_fires: register(
+                &r,
+                IntCounter::new(
+                    "weft_schedule_fires_total",
+                    "Runs created by cron schedules, manual triggers included (store lifetime).",
+                )?,
+            )?,
+            step_duration: register(
+                &r,
+                histogram(
+                    "weft_step_duration_seconds",
+                    "Duration of successful step attempts.",
+                )?,
+            )?,
+            run_duration: register(
+                &r,
+                histogram(
+                    "weft_run_duration_seconds",
+                    "Duration of finished runs, from submission.",
+                )?,
+            )?,
+            registry: r,
+        })
+    }
+
+    /// The name of every registered metric family (labelled families too,
+    /// before any label set exists).
+    pub fn family_names(&self) -> Vec<String> {
+        self.registry
+            .gather()
+            .iter()
+            .map(|f| f.name().to_owned())
+            .chain(self.labelled_families())
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect()
+    }
+
+    fn labelled_families(&self) -> Vec<String> {
+        use prometheus::core::Collector;
+        let collectors: [&dyn Collector; 8] = [
+            &self.queue_depth,
+            &self.runs,
+            &self.tasks_completed,
+            &self.tasks_failed,
+            &self.retries,
+            &self.dead_lettered,
+            &self.step_duration,
+            &self.run_duration,
+        ];
+        collectors
+            .iter()
+            .flat_map(|c| c.desc().into_iter().map(|d| d.fq_name.clone()))
+            .collect()
+    }
+
+    /// Counts a submission answered by its idempotency key.
+    pub fn idempotency_hit(&self) {
+        self.idempotency_hits.inc();
+    }
+
+    /// Sets how many workers are live.
+    pub fn set_workers_live(&self, n: usize) {
+        self.workers_live.set(i64::try_from(n).unwrap_or(i64::MAX));
+    }
+
+    /// Counts `engine`'s progress events from now on, as they are emitted.
+    pub fn follow(self: &Arc<Self>, engine: &Engine) {
+        let metrics = Arc::clone(self);
+        // The store, not the engine: the engine keeps its observers alive.
+        let store = engine.store().clone();
+        engine.observe(Arc::new(move |event| metrics.observe(&store, event)));
+    }
+
+    fn observe(&self, store: &Store, event: &ProgressEvent) {
+        let run = match store.run_get(event.run()) {
+            Ok(Some(run)) => run,
+            _ => return,
+        };
+        let flow = run.flow_id.as_str();
+        match event {
+            ProgressEvent::StepSucceeded { elapsed_ms, .. } => {
+                self.tasks_completed.with_label_values(&[flow]).inc();
+                self.step_duration
+                    .with_label_values(&[flow])
+                    .observe(*elapsed_ms as f64 / 1000.0);
+            }
+            ProgressEvent::StepFailed { decision, .. } => {
+                self.tasks_failed.with_label_values(&[flow]).inc();
+                if decision.starts_with("retry") {
+                    self.retries.with_label_values(&[flow]).inc();
+                } else if decision.starts_with("dead-letter") {
+                    self.dead_lettered.with_label_values(&[flow]).inc();
+                }
+            }
+            ProgressEvent::RunFinished { status, .. } => {
+                self.runs.with_label_values(&[flow, status.as_str()]).inc();
+                let secs = run.updated_ms.saturating_sub(run.created_ms) as f64 / 1000.0;
+                self.run_duration.with_label_values(&[flow]).observe(secs);
+            }
+            _ => {}
+        }
+    }
+
+    /// Reads the queue figures from the store and renders every metric in the
+    /// Prometheus text format.
+    pub fn render(&self, engine: &Engine) -> Result<String, String> {
+        let store = engine.store();
+        let stats = store
+            .queue_stats(engine.now_ms())
+            .map_err(|e| e.to_string())?;
+        self.queue_depth.reset();
+        for (pool, n) in &stats.ready_by_pool {
+            self.queue_depth
+                .with_label_values(&[pool.as_str()])
+                .set(i64::try_from(*n).unwrap_or(i64::MAX));
+        }
+        let gauge = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+        self.queue_inflight.set(gauge(stats.inflight));
+        self.queue_delayed.set(gauge(stats.delayed));
+        self.dlq_size.set(gauge(stats.dlq));
+        self.queue_lag.set(
+            stats
+                .oldest_ready_age_ms
+                .map_or(0.0, |ms| ms as f64 / 1000.0),
+        );
+        let counters = store.counters().map_err(|e| e.to_string())?;
+        catch_up(&self.redelivered, counters.redelivered);
+        catch_up(&self.stale_refusals, counters.stale_refusals);
+        catch_up(&self.schedule_fires, counters.schedule_fires);
+        TextEncoder::new()
+            .encode_to_string(&self.registry.gather())
+            .map_err(|e| e.to_string())
+    }
+}
+
+/// Raises a counter that mirrors a persistent store counter to its value.
+fn catch_up(counter: &IntCounter, value: u64) {
+    let seen = counter.get();
+    if value > seen {
+        counter.inc_by(value - seen);
+    }
+}
+
+/// `GET /metrics`.
+pub async fn scrape(State(state): State<AppState>) -> impl IntoResponse {
+    match state.metrics.render(&state.engine) {
+        Ok(text) => (
+            StatusCode::OK,
+            [(
+                header::CONTENT_TYPE,
+                "text/plain; version=0.0.4; charset=utf-8",
+            )],
+            text,
+        ),
+        Err(e) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            format!("cannot read the store: {e}\n"),
+        ),
+    }
+}

@@ -1,0 +1,42 @@
+//! `/v1/queue/stats` and `/v1/dlq...`: the queue and its dead letters.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use serde_json::{Value, json};
+
+use crate::error::ApiError;
+use crate::{AppState, views};
+
+/// `GET /v1/queue/stats`.
+pub async fn stats(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+    let engine = &state.engine;
+    let stats = engine.store().queue_stats(engine.now_ms())?;
+    Ok(Json(views::queue_stats(&stats)))
+}
+
+/// `GET /v1/dlq`: every dead letter.
+pub async fn dlq_list(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+    let letters = state.engine.store().dlq_list()?;
+    Ok(Json(json!({ "dead_letters": letters })))
+}
+
+/// `POST /v1/dlq/{task}/requeue`: the task runs again (next attempt).
+pub async fn dlq_requeue(
+    State(state): State<AppState>,
+    Path(task): Path<u64>,
+) -> Result<Json<Value>, ApiError> {
+    let engine = &state.engine;
+    engine.store().dlq_requeue(task, engine.now_ms()).await?;
+    engine.wake();
+    Ok(Json(json!({ "task": task, "requeued": true })))
+}
+
+/// `DELETE /v1/dlq/{task}`: drops the dead letter; its run fails.
+pub async fn dlq_purge(
+    State(state): State<AppState>,
+    Path(task): Path<u64>,
+) -> Result<Json<Value>, ApiError> {
+    let engine = &state.engine;
+    engine.store().dlq_purge(task, engine.now_ms()).await?;
+    Ok(Json(json!({ "task": task, "purged": true })))
+}

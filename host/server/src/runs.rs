@@ -1,0 +1,200 @@
+//! `/v1/runs...` and `/v1/flows`: submit, list, read, verify and cancel runs.
+
+use std::time::Duration;
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use weft_engine::ProgressEvent;
+use weft_store::{RunFilter, RunStatus};
+
+use crate::error::ApiError;
+use crate::{AppState, views};
+
+/// The body of `POST /v1/runs`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SubmitBody {
+    /// The flow id.
+    pub flow: String,
+    /// The run input (default `{}`).
+    #[serde(default)]
+    pub input: Option<Value>,
+    /// Submitting the same key again answers the first run.
+    #[serde(default)]
+    pub idempotency_key: Option<String>,
+    /// Higher runs first (default 0).
+    #[serde(default)]
+    pub priority: Option<u32>,
+}
+
+/// `POST /v1/runs`: 201 with the new run, 200 with the run an idempotency key
+/// already names.
+pub async fn submit(
+    State(state): State<AppState>,
+    body: Result<Json<SubmitBody>, axum::extract::rejection::JsonRejection>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let Json(body) = body.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    if body.priority.is_some_and(|p| p != 0) {
+        return Err(ApiError::BadRequest(
+            "`priority` other than 0 is not supported yet".into(),
+        ));
+    }
+    let input = body.input.unwrap_or_else(|| json!({}));
+    let sub = state
+        .engine
+        .submit(&body.flow, input, body.idempotency_key)
+        .await?;
+    if !sub.created {
+        state.metrics.idempotency_hit();
+    }
+    let status = if sub.created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((
+        status,
+        Json(json!({ "run_id": sub.run_id, "created": sub.created })),
+    ))
+}
+
+/// Query of `GET /v1/runs`.
+#[derive(Debug, Deserialize)]
+pub struct ListQuery {
+    flow: Option<String>,
+    status: Option<String>,
+    limit: Option<usize>,
+}
+
+/// `GET /v1/runs?flow=&status=&limit=`: newest first.
+pub async fn list(
+    State(state): State<AppState>,
+    Query(q): Query<ListQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let status = match q.status {
+        Some(s) => Some(
+            serde_json::from_value::<RunStatus>(Value::String(s.clone())).map_err(|_| {
+                ApiError::BadRequest(format!(
+                    "unknown status `{s}` (expected queued, running, succeeded, failed or cancelled)"
+                ))
+            })?,
+        ),
+        None => None,
+    };
+    let filter = RunFilter {
+        tenant: None,
+        flow_id: q.flow,
+        status,
+    };
+    let runs = state
+        .engine
+        .store()
+        .runs_list(q.limit.unwrap_or(100), &filter)?;
+    Ok(Json(json!({ "runs": runs })))
+}
+
+/// Query of `GET /v1/runs/{id}`.
+#[derive(Debug, Deserialize)]
+pub struct GetQuery {
+    /// Wait up to this many seconds (at most 300) for the run to finish.
+    wait: Option<u64>,
+}
+
+/// `GET /v1/runs/{id}[?wait=SECONDS]`: the run, its tasks and its step outputs;
+/// with `wait`, answers when the run has finished or the wait is over.
+pub async fn get(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Query<GetQuery>,
+) -> Result<Json<Value>, ApiError> {
+    if let Some(secs) = q.wait {
+        wait_for_end(&state, &id, Duration::from_secs(secs.min(300))).await?;
+    }
+    let store = state.engine.store();
+    let run = store
+        .run_get(&id)?
+        .ok_or_else(|| ApiError::NotFound(format!("no run `{id}`")))?;
+    let tasks: Vec<Value> = store.tasks_of(&id)?.iter().map(views::task).collect();
+    let outputs = store.step_outputs(&id)?;
+    Ok(Json(
+        json!({ "run": run, "tasks": tasks, "outputs": outputs }),
+    ))
+}
+
+/// Returns when run `id` is final or `wait` has passed; a missing run is 404.
+async fn wait_for_end(state: &AppState, id: &str, wait: Duration) -> Result<(), ApiError> {
+    // Subscribe before looking, so that an end between the look and the wait
+    // is not missed.
+    let mut events = state.engine.subscribe();
+    let run = state
+        .engine
+        .store()
+        .run_get(id)?
+        .ok_or_else(|| ApiError::NotFound(format!("no run `{id}`")))?;
+    if run.status.is_final() {
+        return Ok(());
+    }
+    let ended = async {
+        while let Some(event) = events.recv().await {
+            if matches!(&event, ProgressEvent::RunFinished { run, .. } if run == id) {
+                return;
+            }
+        }
+    };
+    let _ = tokio::time::timeout(wait, ended).await;
+    Ok(())
+}
+
+/// `GET /v1/runs/{id}/events`: the ledger, oldest first.
+pub async fn events(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let store = state.engine.store();
+    if store.run_get(&id)?.is_none() {
+        return Err(ApiError::NotFound(format!("no run `{id}`")));
+    }
+    Ok(Json(json!({ "events": store.ledger(&id)? })))
+}
+
+/// `GET /v1/runs/{id}/verify`: recomputes the hash chain.
+pub async fn verify(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let store = state.engine.store();
+    if store.run_get(&id)?.is_none() {
+        return Err(ApiError::NotFound(format!("no run `{id}`")));
+    }
+    Ok(Json(views::verify(&store.verify(&id)?)))
+}
+
+/// `POST /v1/runs/{id}/cancel`.
+pub async fn cancel(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let engine = &state.engine;
+    engine.store().cancel(&id, engine.now_ms()).await?;
+    Ok(Json(json!({ "run_id": id, "status": "cancelled" })))
+}
+
+/// `GET /v1/flows`: the flows the daemon serves.
+pub async fn flows(State(state): State<AppState>) -> Json<Value> {
+    let flows: Vec<Value> = state
+        .engine
+        .flows()
+        .map(|f| {
+            json!({
+                "id": f.id,
+                "version": f.version,
+                "steps": f.steps.iter().map(|s| s.id.clone()).collect::<Vec<_>>(),
+                "schedules": f.schedules.iter().map(|s| s.cron.clone()).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    Json(json!({ "flows": flows }))
+}
