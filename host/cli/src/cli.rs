@@ -37,9 +37,70 @@ pub enum Command {
     Dlq(DlqCommand),
     /// Write a starter project (weft.yaml, a flow, the reference plugins) into DIR.
     Init(InitArgs),
+    /// Submit a run to the daemon; with `--wait`, wait for its outcome.
+    Enqueue(EnqueueArgs),
+    /// The task queue.
+    #[command(subcommand)]
+    Queue(QueueCommand),
+    /// The flows' cron schedules, as the daemon fires them.
+    #[command(subcommand)]
+    Schedules(SchedulesCommand),
     /// Serve the engine: HTTP/JSON API, Unix socket, Prometheus metrics, and
     /// in-process workers; runs until SIGINT or SIGTERM.
     Daemon(DaemonArgs),
+}
+
+/// Arguments of `weft enqueue`.
+#[derive(Debug, Args)]
+pub struct EnqueueArgs {
+    /// The flow id, as the daemon knows it.
+    pub flow: String,
+    /// The run input, as JSON or `@file.json` (default `{}`).
+    #[arg(long, short = 'i')]
+    pub input: Option<String>,
+    /// An idempotency key: submitting it again returns the first run.
+    #[arg(long)]
+    pub idempotency_key: Option<String>,
+    /// Higher runs first.
+    #[arg(long)]
+    pub priority: Option<u32>,
+    /// Wait up to this many seconds (at most 300) for the run to finish; the exit
+    /// code then says whether it succeeded.
+    #[arg(long, value_name = "SECONDS")]
+    pub wait: Option<u64>,
+    #[command(flatten)]
+    pub out: DaemonOutArgs,
+}
+
+/// `weft queue …`
+#[derive(Debug, Subcommand)]
+pub enum QueueCommand {
+    /// Depth, ready tasks per pool, inflight, delayed, dead letters, oldest-ready lag.
+    Stats(StateArgs),
+}
+
+/// `weft schedules …`
+#[derive(Debug, Subcommand)]
+pub enum SchedulesCommand {
+    /// Every schedule: flow, index, cron, paused, fires, last and next fire.
+    List(DaemonOutArgs),
+    /// Stop a schedule firing until it is resumed.
+    Pause(ScheduleArgs),
+    /// Let a paused schedule fire again (nothing from the pause is caught up).
+    Resume(ScheduleArgs),
+    /// Fire a schedule once now (also while paused).
+    Trigger(ScheduleArgs),
+}
+
+/// A schedule: its flow and its index in the flow's `schedule:` list.
+#[derive(Debug, Args)]
+pub struct ScheduleArgs {
+    /// The flow id.
+    pub flow: String,
+    /// The schedule's index in the flow's `schedule:` list (from 0).
+    pub index: usize,
+    #[command(flatten)]
+    pub out: DaemonOutArgs,
 }
 
 /// `weft daemon`
@@ -71,6 +132,20 @@ pub struct StateArgs {
     /// The state folder (default: the project's, `.weft/` next to weft.yaml).
     #[arg(long)]
     pub state: Option<PathBuf>,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+    /// Talk to the weft daemon at this URL instead of opening the state folder.
+    #[arg(long, env = "WEFT_DAEMON", value_name = "URL")]
+    pub daemon: Option<String>,
+}
+
+/// Commands that only talk to a daemon: where it is, and the output format.
+#[derive(Debug, Clone, Args)]
+pub struct DaemonOutArgs {
+    /// The weft daemon's URL, e.g. `http://127.0.0.1:7878`.
+    #[arg(long, env = "WEFT_DAEMON", value_name = "URL")]
+    pub daemon: Option<String>,
     /// Print JSON instead of text.
     #[arg(long)]
     pub json: bool,

@@ -8,75 +8,15 @@
     reason = "a test should fail loudly"
 )]
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::os::unix::fs::PermissionsExt;
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
 
 use serde_json::{Value, json};
-use weft_tests::{component_cache_dir, plugin_path};
 
-/// A project with one flow, `chain`: three echo steps in a row.
-fn write_project(dir: &Path) {
-    std::fs::create_dir_all(dir.join("plugins")).unwrap();
-    std::fs::create_dir_all(dir.join("flows")).unwrap();
-    std::fs::copy(plugin_path("echo"), dir.join("plugins/echo.wasm")).unwrap();
-    std::fs::write(
-        dir.join("weft.yaml"),
-        "id_prefix: dmn\nplugins:\n  echo: { path: plugins/echo.wasm, kind: step }\n",
-    )
-    .unwrap();
-    std::fs::write(
-        dir.join("flows/chain.yaml"),
-        "id: chain\ninputs:\n  n: { type: integer, required: true }\nsteps:\n  a: { uses: echo }\n  b: { uses: echo, needs: [a] }\n  c: { uses: echo, needs: [b] }\nschedule:\n  - cron: \"0 0 0 1 1 *\"\n    input: { n: 7 }\n",
-    )
-    .unwrap();
-}
+#[path = "common/daemon.rs"]
+mod daemon_support;
 
-/// A running daemon and its API address.
-struct Daemon {
-    child: Child,
-    url: String,
-}
-
-impl Daemon {
-    fn start(dir: &Path) -> Self {
-        let socket = dir.join("weft.sock").display().to_string();
-        let state = dir.join("state").display().to_string();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_weft"))
-            .args(["daemon", "--listen", "127.0.0.1:0", "--workers", "4"])
-            .args(["--socket", &socket, "--state", &state])
-            .env("WEFT_COMPONENT_CACHE", component_cache_dir())
-            .current_dir(dir)
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let url = line
-            .trim()
-            .strip_prefix("weft daemon listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-            .to_owned();
-        Self { child, url }
-    }
-
-    /// SIGTERM, then the exit status.
-    fn stop(mut self) -> std::process::ExitStatus {
-        let pid = self.child.id().to_string();
-        let sent = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
-        assert!(sent.success());
-        self.child.wait().unwrap()
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-    }
-}
+use daemon_support::{Daemon, write_project};
 
 fn agent() -> ureq::Agent {
     ureq::Agent::config_builder()

@@ -1,18 +1,36 @@
-//! `weft dlq ls [--state DIR] [--json]`: the dead-lettered tasks.
+//! `weft dlq ls [--state DIR | --daemon URL] [--json]`: the dead-lettered tasks.
 
 use std::process::ExitCode;
 
 use anyhow::Result;
 use serde_json::json;
 
+use weft_store::DeadLetter;
+
+use super::daemon_client::{DaemonClient, field};
 use super::state::{StateStore, print_json, utc_time};
 use crate::cli::StateArgs;
 
-/// Prints the dead-lettered tasks.
+/// Prints the dead-lettered tasks of the state folder (or the daemon's).
 pub(crate) fn run(args: StateArgs) -> Result<ExitCode> {
-    let state = StateStore::open(&args)?;
-    let dead = state.store.dlq_list()?;
-    if args.json {
+    let (dead, place) = match DaemonClient::from_flag(args.daemon.as_deref()) {
+        Some(daemon) => (remote(&daemon)?, daemon.url().to_owned()),
+        None => {
+            let state = StateStore::open(&args)?;
+            (state.store.dlq_list()?, state.dir.display().to_string())
+        }
+    };
+    print(&dead, &place, args.json)
+}
+
+/// The dead letters, from `GET /v1/dlq`.
+pub(crate) fn remote(daemon: &DaemonClient) -> Result<Vec<DeadLetter>> {
+    field(&daemon.get("/v1/dlq", &[])?, "dead_letters")
+}
+
+/// Prints `dead` as a table, or JSON; `place` names where they came from.
+fn print(dead: &[DeadLetter], place: &str, as_json: bool) -> Result<ExitCode> {
+    if as_json {
         let rows: Vec<_> = dead
             .iter()
             .map(|d| {
@@ -29,7 +47,7 @@ pub(crate) fn run(args: StateArgs) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     if dead.is_empty() {
-        eprintln!("the dead-letter queue of {} is empty", state.dir.display());
+        eprintln!("the dead-letter queue of {place} is empty");
         return Ok(ExitCode::SUCCESS);
     }
     let run_width = dead.iter().map(|d| d.run.len()).max().unwrap_or(0).max(3);
@@ -38,7 +56,7 @@ pub(crate) fn run(args: StateArgs) -> Result<ExitCode> {
         "{:>5}  {:run_width$}  {:step_width$}  {:23}  REASON",
         "TASK", "RUN", "STEP", "DEAD-LETTERED"
     );
-    for d in &dead {
+    for d in dead {
         println!(
             "{:>5}  {:run_width$}  {:step_width$}  {:23}  {}",
             d.task,

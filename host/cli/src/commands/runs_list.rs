@@ -1,24 +1,48 @@
-//! `weft runs list [--flow F] [--status S] [--limit N] [--state DIR] [--json]`
+//! `weft runs list [--flow F] [--status S] [--limit N] [--state DIR | --daemon URL] [--json]`
 
 use std::process::ExitCode;
 
 use anyhow::Result;
 use serde_json::json;
-use weft_store::{RunFilter, RunStatus};
+use weft_store::{RunFilter, RunRecord, RunStatus};
 
+use super::daemon_client::{DaemonClient, field};
 use super::state::{StateStore, human_duration, print_json, run_duration_ms, utc_time};
 use crate::cli::{RunStatusArg, RunsListArgs};
 
-/// Prints the runs of the state folder, newest first.
+/// Prints the runs of the state folder (or the daemon's), newest first.
 pub(crate) fn run(args: RunsListArgs) -> Result<ExitCode> {
-    let state = StateStore::open(&args.state)?;
-    let filter = RunFilter {
-        tenant: None,
-        flow_id: args.flow.clone(),
-        status: args.status.map(status),
+    let (runs, place) = match DaemonClient::from_flag(args.state.daemon.as_deref()) {
+        Some(daemon) => (remote(&daemon, &args)?, daemon.url().to_owned()),
+        None => {
+            let state = StateStore::open(&args.state)?;
+            let filter = RunFilter {
+                tenant: None,
+                flow_id: args.flow.clone(),
+                status: args.status.map(status),
+            };
+            let runs = state.store.runs_list(args.limit, &filter)?;
+            (runs, state.dir.display().to_string())
+        }
     };
-    let runs = state.store.runs_list(args.limit, &filter)?;
-    if args.state.json {
+    print(&runs, &place, args.state.json)
+}
+
+/// The runs, from `GET /v1/runs`.
+fn remote(daemon: &DaemonClient, args: &RunsListArgs) -> Result<Vec<RunRecord>> {
+    let mut query = vec![("limit", args.limit.to_string())];
+    if let Some(flow) = &args.flow {
+        query.push(("flow", flow.clone()));
+    }
+    if let Some(s) = args.status {
+        query.push(("status", status(s).as_str().to_owned()));
+    }
+    field(&daemon.get("/v1/runs", &query)?, "runs")
+}
+
+/// Prints `runs` as a table, or JSON; `place` names where they came from.
+fn print(runs: &[RunRecord], place: &str, as_json: bool) -> Result<ExitCode> {
+    if as_json {
         let rows: Vec<_> = runs
             .iter()
             .map(|r| {
@@ -37,7 +61,7 @@ pub(crate) fn run(args: RunsListArgs) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     if runs.is_empty() {
-        eprintln!("no runs in {}", state.dir.display());
+        eprintln!("no runs in {place}");
         return Ok(ExitCode::SUCCESS);
     }
     let id_width = runs.iter().map(|r| r.id.len()).max().unwrap_or(0).max(6);
@@ -51,7 +75,7 @@ pub(crate) fn run(args: RunsListArgs) -> Result<ExitCode> {
         "{:id_width$}  {:flow_width$}  {:9}  {:23}  DURATION",
         "RUN", "FLOW", "STATUS", "CREATED"
     );
-    for r in &runs {
+    for r in runs {
         println!(
             "{:id_width$}  {:flow_width$}  {:9}  {:23}  {}",
             r.id,

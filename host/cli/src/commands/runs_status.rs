@@ -1,29 +1,78 @@
-//! `weft runs status RUN [--state DIR] [--json]`
+//! `weft runs status RUN [--state DIR | --daemon URL] [--json]`
 
+use std::collections::BTreeMap;
 use std::process::ExitCode;
 
 use anyhow::Result;
-use serde_json::json;
+use serde_json::{Value, json};
+use weft_store::{DeadLetter, RunRecord, TaskRecord};
 
+use super::daemon_client::{DaemonClient, field};
 use super::state::{StateStore, human_duration, preview, print_json, run_duration_ms, utc_time};
 use crate::cli::RunIdArgs;
 
 /// Characters of a step output shown in the text view.
 const PREVIEW: usize = 60;
 
+/// A run with its tasks, step outputs and dead letters.
+struct RunView {
+    run: RunRecord,
+    tasks: Vec<TaskRecord>,
+    outputs: BTreeMap<String, Value>,
+    dead: Vec<DeadLetter>,
+}
+
 /// Prints a run and each of its tasks.
 pub(crate) fn run(args: RunIdArgs) -> Result<ExitCode> {
+    let view = match DaemonClient::from_flag(args.state.daemon.as_deref()) {
+        Some(daemon) => remote(&daemon, &args.run)?,
+        None => local(&args)?,
+    };
+    print(view, args.state.json)
+}
+
+/// The run from the state folder.
+fn local(args: &RunIdArgs) -> Result<RunView> {
     let state = StateStore::open(&args.state)?;
     let run = state.run(&args.run)?;
     let tasks = state.store.tasks_of(&run.id)?;
     let outputs = state.store.step_outputs(&run.id)?;
-    let dead: Vec<_> = state
+    let dead = state
         .store
         .dlq_list()?
         .into_iter()
         .filter(|d| d.run == run.id)
         .collect();
-    if args.state.json {
+    Ok(RunView {
+        run,
+        tasks,
+        outputs,
+        dead,
+    })
+}
+
+/// The run from `GET /v1/runs/{id}` and its dead letters from `GET /v1/dlq`.
+fn remote(daemon: &DaemonClient, id: &str) -> Result<RunView> {
+    let answer = daemon.get(&format!("/v1/runs/{id}"), &[])?;
+    let run: RunRecord = field(&answer, "run")?;
+    let dead: Vec<DeadLetter> = field(&daemon.get("/v1/dlq", &[])?, "dead_letters")?;
+    Ok(RunView {
+        tasks: field(&answer, "tasks")?,
+        outputs: field(&answer, "outputs")?,
+        dead: dead.into_iter().filter(|d| d.run == run.id).collect(),
+        run,
+    })
+}
+
+/// Prints the run as text or JSON.
+fn print(view: RunView, as_json: bool) -> Result<ExitCode> {
+    let RunView {
+        run,
+        tasks,
+        outputs,
+        dead,
+    } = view;
+    if as_json {
         let tasks: Vec<_> = tasks
             .iter()
             .map(|t| {

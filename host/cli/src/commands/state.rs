@@ -1,12 +1,12 @@
 //! The state folder and its store, for the commands that read or change runs
 //! (`weft runs …`, `weft dlq …`), and the small formatting helpers they share.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result, bail};
 use serde_json::Value;
-use weft_store::{DeadLetter, RunRecord, Store};
+use weft_store::{DeadLetter, RunRecord, Store, StoreError};
 
 use super::project::{find_project_file, load_project};
 use crate::cli::StateArgs;
@@ -38,7 +38,7 @@ impl StateStore {
                 dir.display()
             );
         }
-        let store = Store::open(&db).with_context(|| format!("could not open {}", db.display()))?;
+        let store = open_store(&db)?;
         Ok(Self { dir, store })
     }
 
@@ -58,20 +58,45 @@ impl StateStore {
 
     /// The dead letter of task `task`, or an error listing the ones there are.
     pub(crate) fn dead_letter(&self, task: u64) -> Result<DeadLetter> {
-        let dead = self.store.dlq_list()?;
-        if let Some(found) = dead.iter().find(|d| d.task == task) {
-            return Ok(found.clone());
-        }
-        let ids: Vec<String> = dead.iter().map(|d| d.task.to_string()).collect();
-        let hint = if ids.is_empty() {
-            "; the dead-letter queue is empty".to_owned()
-        } else {
-            format!("; dead-lettered tasks: {}", ids.join(", "))
-        };
-        bail!(
-            "no dead-lettered task `{task}` in {}{hint}",
-            self.dir.display()
+        find_dead_letter(
+            self.store.dlq_list()?,
+            task,
+            &self.dir.display().to_string(),
         )
+    }
+}
+
+/// The dead letter of task `task` among `dead`, or an error naming `place` and
+/// listing the tasks there are.
+pub(crate) fn find_dead_letter(
+    dead: Vec<DeadLetter>,
+    task: u64,
+    place: &str,
+) -> Result<DeadLetter> {
+    let ids: Vec<String> = dead.iter().map(|d| d.task.to_string()).collect();
+    if let Some(found) = dead.into_iter().find(|d| d.task == task) {
+        return Ok(found);
+    }
+    let hint = if ids.is_empty() {
+        "; the dead-letter queue is empty".to_owned()
+    } else {
+        format!("; dead-lettered tasks: {}", ids.join(", "))
+    };
+    bail!("no dead-lettered task `{task}` in {place}{hint}")
+}
+
+/// Opens the store at `db`; a file another process holds (a running `weft
+/// daemon`, most likely) is an error that says how to reach the daemon instead.
+pub(crate) fn open_store(db: &Path) -> Result<Store> {
+    match Store::open(db) {
+        Ok(store) => Ok(store),
+        Err(StoreError::Db(redb::Error::DatabaseAlreadyOpen)) => bail!(
+            "{} is in use by another process, most likely a running `weft daemon`; \
+             talk to the daemon with `--daemon URL` or `WEFT_DAEMON=URL` \
+             (e.g. http://127.0.0.1:7878)",
+            db.display()
+        ),
+        Err(e) => Err(e).with_context(|| format!("could not open {}", db.display())),
     }
 }
 

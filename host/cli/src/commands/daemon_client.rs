@@ -1,0 +1,146 @@
+//! The weft daemon's HTTP API as the commands use it: where the daemon is
+//! (`--daemon URL`, which clap also fills from `$WEFT_DAEMON`) and JSON calls whose
+//! API errors (`{"error": "..."}` with a 4xx/5xx status) become errors quoting the
+//! daemon's message.
+
+use std::time::Duration;
+
+use anyhow::{Context, Result, anyhow, bail};
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+/// How long to wait for the daemon to accept a connection.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Characters of a non-JSON answer quoted in an error.
+const QUOTE: usize = 200;
+
+/// A client of one daemon.
+pub(crate) struct DaemonClient {
+    agent: ureq::Agent,
+    base: String,
+}
+
+impl DaemonClient {
+    /// The daemon `flag` names (`--daemon` or `$WEFT_DAEMON`), if it names one.
+    pub(crate) fn from_flag(flag: Option<&str>) -> Option<Self> {
+        flag.map(str::trim)
+            .filter(|url| !url.is_empty())
+            .map(Self::new)
+    }
+
+    /// A client of the daemon at `url`; `host:port` without a scheme means
+    /// `http://host:port`.
+    pub(crate) fn new(url: &str) -> Self {
+        let url = url.trim_end_matches('/');
+        let base = if url.contains("://") {
+            url.to_owned()
+        } else {
+            format!("http://{url}")
+        };
+        let agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_connect(Some(CONNECT_TIMEOUT))
+            .build()
+            .into();
+        Self { agent, base }
+    }
+
+    /// The daemon's base URL, for messages.
+    pub(crate) fn url(&self) -> &str {
+        &self.base
+    }
+
+    /// `GET path?query`; the answer's JSON.
+    pub(crate) fn get(&self, path: &str, query: &[(&str, String)]) -> Result<Value> {
+        let mut request = self.agent.get(format!("{}{path}", self.base));
+        for (key, value) in query {
+            request = request.query(*key, value);
+        }
+        self.answer("GET", path, request.call())
+            .map(|(_, json)| json)
+    }
+
+    /// `POST path` with `body` (or none); the status and the answer's JSON.
+    pub(crate) fn post(&self, path: &str, body: Option<&Value>) -> Result<(u16, Value)> {
+        let request = self.agent.post(format!("{}{path}", self.base));
+        let sent = match body {
+            Some(body) => request.send_json(body),
+            None => request.send_empty(),
+        };
+        self.answer("POST", path, sent)
+    }
+
+    /// `DELETE path`; the answer's JSON.
+    pub(crate) fn delete(&self, path: &str) -> Result<Value> {
+        let sent = self.agent.delete(format!("{}{path}", self.base)).call();
+        self.answer("DELETE", path, sent).map(|(_, json)| json)
+    }
+
+    /// The status and JSON of an answer, or an error naming the daemon and, for
+    /// an API error, quoting its message.
+    fn answer(
+        &self,
+        method: &str,
+        path: &str,
+        sent: Result<ureq::http::Response<ureq::Body>, ureq::Error>,
+    ) -> Result<(u16, Value)> {
+        let mut response = sent.map_err(|e| anyhow!(e)).with_context(|| {
+            format!(
+                "could not reach the weft daemon at {} (is `weft daemon` running there?)",
+                self.base
+            )
+        })?;
+        let status = response.status().as_u16();
+        let text = response.body_mut().read_to_string().with_context(|| {
+            format!(
+                "could not read the answer of the weft daemon at {}",
+                self.base
+            )
+        })?;
+        let json: Option<Value> = serde_json::from_str(&text).ok();
+        if status >= 400 {
+            let message = json
+                .as_ref()
+                .and_then(|j| j.get("error"))
+                .and_then(Value::as_str)
+                .map_or_else(|| super::state::cut(text.trim(), QUOTE), str::to_owned);
+            bail!(
+                "{message} (the weft daemon at {} answered {status} to {method} {path})",
+                self.base
+            );
+        }
+        match json {
+            Some(json) => Ok((status, json)),
+            None => bail!(
+                "{} is not a weft daemon: {method} {path} answered {status} with non-JSON `{}`",
+                self.base,
+                super::state::cut(text.trim(), QUOTE)
+            ),
+        }
+    }
+}
+
+/// `answer[key]` as a `T`, or an error saying the daemon's answer lacks it.
+pub(crate) fn field<T: DeserializeOwned>(answer: &Value, key: &str) -> Result<T> {
+    let value = answer.get(key).cloned().unwrap_or(Value::Null);
+    serde_json::from_value(value)
+        .with_context(|| format!("the daemon's answer has no valid `{key}`: {answer}"))
+}
+
+/// The error of a command that needs a daemon when none was named.
+pub(crate) fn needs_daemon(command: &str, instead: &str) -> anyhow::Error {
+    anyhow!(
+        "`{command}` talks to a running daemon: start one with `weft daemon` and name it \
+         with `--daemon URL` or `WEFT_DAEMON=URL` (e.g. http://127.0.0.1:7878){instead}"
+    )
+}
+
+/// The error of a command that does not talk to a daemon yet when one was named.
+pub(crate) fn local_only(command: &str, daemon: &DaemonClient) -> anyhow::Error {
+    anyhow!(
+        "`{command}` does not talk to a daemon yet, and --daemon/WEFT_DAEMON names {}; \
+         stop the daemon and run it without a daemon URL to read the state folder",
+        daemon.url()
+    )
+}

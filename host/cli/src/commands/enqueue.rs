@@ -1,0 +1,88 @@
+//! `weft enqueue FLOW [-i JSON|@file] [--idempotency-key K] [--priority P]
+//! [--wait SECONDS] [--daemon URL] [--json]`: submit a run to the daemon.
+
+use std::process::ExitCode;
+
+use anyhow::Result;
+use serde_json::{Value, json};
+use weft_store::{RunRecord, RunStatus};
+
+use super::daemon_client::{DaemonClient, field, needs_daemon};
+use super::json_arg;
+use super::state::print_json;
+use crate::cli::EnqueueArgs;
+
+/// Submits the run; with `--wait`, the exit code says whether it succeeded.
+pub(crate) fn run(args: EnqueueArgs) -> Result<ExitCode> {
+    let Some(daemon) = DaemonClient::from_flag(args.out.daemon.as_deref()) else {
+        return Err(needs_daemon(
+            "weft enqueue",
+            ", or run the flow in this process with `weft run FLOW`",
+        ));
+    };
+    let input: Value = match &args.input {
+        Some(text) => serde_json::from_str(&json_arg("the input", text)?)?,
+        None => json!({}),
+    };
+    let mut body = json!({"flow": args.flow, "input": input});
+    if let Some(key) = &args.idempotency_key {
+        body["idempotency_key"] = json!(key);
+    }
+    if let Some(priority) = args.priority {
+        body["priority"] = json!(priority);
+    }
+    let (_, submitted) = daemon.post("/v1/runs", Some(&body))?;
+    let run_id: String = field(&submitted, "run_id")?;
+    let created: bool = field(&submitted, "created")?;
+    let Some(wait) = args.wait else {
+        if args.out.json {
+            print_json(&json!({"run_id": run_id, "created": created}))?;
+        } else if created {
+            println!("{run_id}");
+        } else {
+            println!("{run_id} (already there: the idempotency key names this run)");
+        }
+        return Ok(ExitCode::SUCCESS);
+    };
+    if !args.out.json && !created {
+        eprintln!("{run_id} was already there: the idempotency key names this run");
+    }
+    let answer = daemon.get(&format!("/v1/runs/{run_id}"), &[("wait", wait.to_string())])?;
+    let run: RunRecord = field(&answer, "run")?;
+    if args.out.json {
+        print_json(&json!({
+            "run_id": run.id,
+            "created": created,
+            "status": run.status.as_str(),
+            "output": run.output,
+            "error": run.error,
+        }))?;
+    } else {
+        print_outcome(&run, wait);
+    }
+    Ok(if run.status == RunStatus::Succeeded {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+/// The run's outcome: its output on stdout, anything else on stderr.
+fn print_outcome(run: &RunRecord, wait: u64) {
+    match run.status {
+        RunStatus::Succeeded => {
+            eprintln!("run {} succeeded", run.id);
+            println!("{}", run.output.as_ref().unwrap_or(&Value::Null));
+        }
+        RunStatus::Failed | RunStatus::Cancelled => eprintln!(
+            "run {} {}: {}",
+            run.id,
+            run.status,
+            run.error.as_deref().unwrap_or("no error recorded")
+        ),
+        RunStatus::Queued | RunStatus::Running => eprintln!(
+            "run {} is still {} after {wait}s; see `weft runs status {} --daemon URL`",
+            run.id, run.status, run.id
+        ),
+    }
+}

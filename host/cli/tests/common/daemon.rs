@@ -1,0 +1,75 @@
+//! A real `weft daemon` process for the tests: a temp project with the echo
+//! plugin, started on `127.0.0.1:0`, its URL read from its first stdout line.
+//! Included with `#[path]` by the tests that need it.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+use weft_tests::{component_cache_dir, plugin_path};
+
+/// A project with one flow, `chain`: three echo steps in a row, and a yearly
+/// schedule that never fires during a test on its own.
+pub fn write_project(dir: &Path) {
+    std::fs::create_dir_all(dir.join("plugins")).unwrap();
+    std::fs::create_dir_all(dir.join("flows")).unwrap();
+    std::fs::copy(plugin_path("echo"), dir.join("plugins/echo.wasm")).unwrap();
+    std::fs::write(
+        dir.join("weft.yaml"),
+        "id_prefix: dmn\nplugins:\n  echo: { path: plugins/echo.wasm, kind: step }\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("flows/chain.yaml"),
+        "id: chain\ninputs:\n  n: { type: integer, required: true }\nsteps:\n  a: { uses: echo }\n  b: { uses: echo, needs: [a] }\n  c: { uses: echo, needs: [b] }\nschedule:\n  - cron: \"0 0 0 1 1 *\"\n    input: { n: 7 }\n",
+    )
+    .unwrap();
+}
+
+/// A running daemon and its API address; killed when dropped.
+pub struct Daemon {
+    child: Child,
+    /// `http://127.0.0.1:PORT`.
+    pub url: String,
+}
+
+impl Daemon {
+    /// Starts `weft daemon` in `dir` with its state in `dir/state` and a Unix
+    /// socket at `dir/weft.sock`; returns once it listens.
+    pub fn start(dir: &Path) -> Self {
+        let socket = dir.join("weft.sock").display().to_string();
+        let state = dir.join("state").display().to_string();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_weft"))
+            .args(["daemon", "--listen", "127.0.0.1:0", "--workers", "4"])
+            .args(["--socket", &socket, "--state", &state])
+            .env("WEFT_COMPONENT_CACHE", component_cache_dir())
+            .current_dir(dir)
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let url = line
+            .trim()
+            .strip_prefix("weft daemon listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+            .to_owned();
+        Self { child, url }
+    }
+
+    /// SIGTERM, then the exit status.
+    pub fn stop(mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        assert!(sent.success());
+        self.child.wait().unwrap()
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+    }
+}
