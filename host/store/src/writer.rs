@@ -5,11 +5,11 @@
 //! [`MAX_BATCH`]), applies them in order in ONE write transaction, commits it with
 //! `Durability::Immediate` and only then replies to each caller: group commit.
 //!
-//! A job may be *volatile* (leases and their renewals): a batch of volatile jobs
-//! only commits with `Durability::None` (no fsync). redb makes such a commit
-//! durable with the next durable one, and a crash that loses it loses only
-//! leases, which a crash ends anyway (fencing tokens stay unique: see
-//! `ops::queue::lease`).
+//! A job may be *volatile* (the leases and renewals of workers in this process,
+//! `Store::lease_in_process`): a batch of volatile jobs only commits with
+//! `Durability::None` (no fsync). redb makes such a commit durable with the next
+//! durable one, and a crash that loses it loses only leases that the same crash
+//! ends (fencing tokens stay unique: see `ops::queue::LeaseAsk`).
 //!
 //! A job's refusal (any error that is not a storage failure) is decided before the
 //! job writes anything except its own refusal record, so it is handed to that
