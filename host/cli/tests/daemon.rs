@@ -159,6 +159,8 @@ fn the_daemon_runs_flows_over_http_and_counts_them_in_metrics() {
     let steps = metric(&scrape, "weft_tasks_completed_total", &[("flow", "chain")]);
     assert_eq!(steps, (3 * (RUNS + 1)) as f64);
     assert_eq!(metric(&scrape, "weft_idempotency_hits_total", &[]), 1.0);
+    let enqueued = metric(&scrape, "weft_tasks_enqueued_total", &[]);
+    assert_eq!(enqueued, (3 * (RUNS + 1)) as f64);
     assert_eq!(metric(&scrape, "weft_queue_inflight", &[]), 0.0);
     assert_eq!(metric(&scrape, "weft_workers_live", &[]), 4.0);
     let durations = scrape

@@ -31,6 +31,7 @@ pub const METRIC_NAMES: &[&str] = &[
     "weft_dlq_size",
     "weft_workers_live",
     "weft_runs_total",
+    "weft_tasks_enqueued_total",
     "weft_tasks_completed_total",
     "weft_tasks_failed_total",
     "weft_retries_total",
@@ -53,6 +54,7 @@ pub struct Metrics {
     dlq_size: IntGauge,
     workers_live: IntGauge,
     runs: IntCounterVec,
+    tasks_enqueued: IntCounter,
     tasks_completed: IntCounterVec,
     tasks_failed: IntCounterVec,
     retries: IntCounterVec,
@@ -129,6 +131,13 @@ impl Metrics {
                     "weft_runs_total",
                     "Runs finished, by flow and status.",
                     &["flow", "status"],
+                )?,
+            )?,
+            tasks_enqueued: register(
+                &r,
+                IntCounter::new(
+                    "weft_tasks_enqueued_total",
+                    "Tasks created: one per step of each run; retries and redeliveries reuse theirs (store lifetime).",
                 )?,
             )?,
             tasks_completed: register(
@@ -310,6 +319,7 @@ impl Metrics {
         catch_up(&self.redelivered, counters.redelivered);
         catch_up(&self.stale_refusals, counters.stale_refusals);
         catch_up(&self.schedule_fires, counters.schedule_fires);
+        catch_up(&self.tasks_enqueued, counters.tasks_created);
         TextEncoder::new()
             .encode_to_string(&self.registry.gather())
             .map_err(|e| e.to_string())

@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use crate::error::StoreError;
 use crate::ledger::{self, LedgerEvent, VerifyReport};
-use crate::ops::common::{REDELIVERED, STALE_REFUSALS, task_ids_of};
+use crate::ops::common::{NEXT_TASK_ID, REDELIVERED, STALE_REFUSALS, task_ids_of};
 use crate::ops::schedule::SCHEDULE_FIRES;
 use crate::schedule_types::{ScheduleId, ScheduleState};
 use crate::tables::{self, decode};
@@ -206,6 +206,7 @@ pub fn counters(rt: &ReadTransaction) -> Result<Counters, StoreError> {
         stale_refusals: get(STALE_REFUSALS)?,
         redelivered: get(REDELIVERED)?,
         schedule_fires: get(SCHEDULE_FIRES)?,
+        tasks_created: get(NEXT_TASK_ID)?,
     })
 }
 

@@ -348,6 +348,9 @@ pub struct Counters {
     pub redelivered: u64,
     /// Runs created by cron schedules (fires on time, caught up, or triggered).
     pub schedule_fires: u64,
+    /// Tasks ever created (one per step of each run; retries and redeliveries
+    /// reuse their task).
+    pub tasks_created: u64,
 }
 
 /// What the writer has done since `open` (in memory, not persisted).
