@@ -136,6 +136,19 @@ fn the_daemon_runs_flows_over_http_and_counts_them_in_metrics() {
         Some(json!({"flow": "chain", "input": {}})),
     );
     assert_eq!(status, 400, "a missing required input: {err}");
+    // A finished run cannot be cancelled; a task that is not dead-lettered
+    // cannot be requeued: both are conflicts, said plainly.
+    let first = &ids[0];
+    let (status, err) = call(&api, "POST", &format!("{url}/v1/runs/{first}/cancel"), None);
+    assert_eq!(status, 409, "{err}");
+    assert!(
+        err["error"].as_str().unwrap().contains(first.as_str()),
+        "{err}"
+    );
+    let (_, got) = call(&api, "GET", &format!("{url}/v1/runs/{first}"), None);
+    let task = got["tasks"][0]["id"].as_u64().unwrap();
+    let (status, err) = call(&api, "POST", &format!("{url}/v1/dlq/{task}/requeue"), None);
+    assert_eq!(status, 409, "{err}");
 
     let (_, stats) = call(&api, "GET", &format!("{url}/v1/queue/stats"), None);
     assert_eq!(stats["depth"], 0, "{stats}");

@@ -53,34 +53,9 @@ async fn drain(events: &mut tokio::sync::mpsc::UnboundedReceiver<ProgressEvent>,
     }
 }
 
-/// Runs `runs` runs (submitted in chunks, so memory stays flat) without
-/// printing: builds history for (d).
-async fn fill(engine: &Engine, runs: usize) {
-    let mut events = engine.subscribe();
-    let mut left = runs;
-    while left > 0 {
-        let chunk = left.min(20_000);
-        let submits: Vec<_> = (0..chunk)
-            .map(|i| {
-                let engine = engine.clone();
-                tokio::spawn(
-                    async move { engine.submit("three-echoes", json!({ "i": i }), None).await },
-                )
-            })
-            .collect();
-        for s in submits {
-            s.await.unwrap().unwrap();
-        }
-        drain(&mut events, chunk).await;
-        left -= chunk;
-    }
-}
-
-async fn throughput(engine: &Engine, runs: usize, label: &str) {
-    let mut events = engine.subscribe();
-    let before = engine.store().writer_stats();
-    let started = Instant::now();
-    // Submitted concurrently, so the writer can group their commits.
+/// Submits `runs` runs concurrently (so the writer can group their commits)
+/// and waits until every submission is acknowledged.
+async fn submit_all(engine: &Engine, runs: usize) {
     let submits: Vec<_> = (0..runs)
         .map(|i| {
             let engine = engine.clone();
@@ -92,6 +67,26 @@ async fn throughput(engine: &Engine, runs: usize, label: &str) {
     for s in submits {
         s.await.unwrap().unwrap();
     }
+}
+
+/// Runs `runs` runs (submitted in chunks, so memory stays flat) without
+/// printing: builds history for (d).
+async fn fill(engine: &Engine, runs: usize) {
+    let mut events = engine.subscribe();
+    let mut left = runs;
+    while left > 0 {
+        let chunk = left.min(20_000);
+        submit_all(engine, chunk).await;
+        drain(&mut events, chunk).await;
+        left -= chunk;
+    }
+}
+
+async fn throughput(engine: &Engine, runs: usize, label: &str) {
+    let mut events = engine.subscribe();
+    let before = engine.store().writer_stats();
+    let started = Instant::now();
+    submit_all(engine, runs).await;
     let submitted = started.elapsed();
     drain(&mut events, runs).await;
     let elapsed = started.elapsed();

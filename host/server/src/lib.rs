@@ -23,6 +23,7 @@ use weft_engine::Engine;
 pub use error::ApiError;
 pub use metrics::{METRIC_NAMES, Metrics, MetricsError};
 pub use serve::{ServeError, bind_unix, serve_tcp, serve_unix};
+pub use views::queue_stats as queue_stats_json;
 
 /// What every handler shares.
 #[derive(Clone)]

@@ -264,6 +264,16 @@ impl Metrics {
     }
 
     fn observe(&self, store: &Store, event: &ProgressEvent) {
+        // This runs on the emitting worker: read the run only for the events
+        // that are counted.
+        if !matches!(
+            event,
+            ProgressEvent::StepSucceeded { .. }
+                | ProgressEvent::StepFailed { .. }
+                | ProgressEvent::RunFinished { .. }
+        ) {
+            return;
+        }
         let run = match store.run_get(event.run()) {
             Ok(Some(run)) => run,
             _ => return,

@@ -5,6 +5,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use axum::Router;
+use axum::serve::Listener;
 use tokio::net::{TcpListener, UnixListener};
 
 /// Why a listener could not be set up or stopped serving.
@@ -23,17 +24,30 @@ pub enum ServeError {
     Io(#[from] std::io::Error),
 }
 
-/// Serves `router` on `listener` until `shutdown` resolves; in-flight requests
-/// finish first.
+/// Serves `router` on `listener` (TCP or Unix) until `shutdown` resolves;
+/// in-flight requests finish first.
+async fn serve<L>(
+    router: Router,
+    listener: L,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServeError>
+where
+    L: Listener,
+    L::Addr: std::fmt::Debug,
+{
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown)
+        .await?;
+    Ok(())
+}
+
+/// Serves `router` on the TCP `listener` until `shutdown` resolves.
 pub async fn serve_tcp(
     router: Router,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown)
-        .await?;
-    Ok(())
+    serve(router, listener, shutdown).await
 }
 
 /// Binds a Unix socket at `path` readable and writable by its owner only. A
@@ -64,8 +78,5 @@ pub async fn serve_unix(
     listener: UnixListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown)
-        .await?;
-    Ok(())
+    serve(router, listener, shutdown).await
 }

@@ -4,8 +4,8 @@
 use std::process::ExitCode;
 
 use anyhow::Result;
-use serde_json::{Value, json};
-use weft_store::QueueStats;
+use serde_json::Value;
+use weft_server::queue_stats_json;
 
 use super::daemon_client::DaemonClient;
 use super::state::{StateStore, human_duration, now_ms, print_json};
@@ -17,7 +17,7 @@ pub(crate) fn run(args: StateArgs) -> Result<ExitCode> {
         Some(daemon) => daemon.get("/v1/queue/stats", &[])?,
         None => {
             let state = StateStore::open(&args)?;
-            as_api(&state.store.queue_stats(now_ms())?)
+            queue_stats_json(&state.store.queue_stats(now_ms())?)
         }
     };
     if args.json {
@@ -26,20 +26,6 @@ pub(crate) fn run(args: StateArgs) -> Result<ExitCode> {
         print_text(&stats);
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// The figures in the shape `GET /v1/queue/stats` answers with.
-fn as_api(stats: &QueueStats) -> Value {
-    let depth: u64 = stats.ready_by_pool.values().sum();
-    json!({
-        "depth": depth,
-        "ready_by_pool": stats.ready_by_pool,
-        "inflight": stats.inflight,
-        "delayed": stats.delayed,
-        "delayed_due": stats.delayed_due,
-        "dlq": stats.dlq,
-        "oldest_ready_lag_seconds": stats.oldest_ready_age_ms.map(|ms| ms as f64 / 1000.0),
-    })
 }
 
 /// One figure per line.
