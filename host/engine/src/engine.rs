@@ -1,16 +1,16 @@
 //! [`Engine`]: opening a project's store, runtime and plugins, and submitting runs.
 
-use std::collections::HashMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use serde_json::Value;
 use tokio::sync::{Notify, mpsc};
 use weft_flow::{CompiledFlow, Diagnostics, ProjectConfig};
-use weft_runtime::{Plugin, Runtime, RuntimeConfig};
+use weft_runtime::{Runtime, RuntimeConfig};
 use weft_store::{NewRun, NewTask, Store, Submitted};
 
+use crate::catalog::Catalog;
 use crate::clock::{Clock, SystemClock};
 use crate::error::EngineError;
 use crate::plugins;
@@ -22,6 +22,18 @@ pub type Observer = Arc<dyn Fn(&ProgressEvent) + Send + Sync>;
 
 /// The pool a step runs in when neither it nor any default names one.
 pub const DEFAULT_POOL: &str = "default";
+
+/// How a run is submitted (see [`Engine::submit_with`]).
+#[derive(Debug, Clone, Default)]
+pub struct SubmitOptions {
+    /// Submitting the same key again (within the engine's idempotency TTL)
+    /// answers the first run.
+    pub idempotency_key: Option<String>,
+    /// The tenant the run belongs to; the engine's own when `None`.
+    pub tenant: Option<String>,
+    /// Higher first: the run's tasks are leased before lower ones of their pool.
+    pub priority: u32,
+}
 
 /// How an [`Engine`] runs.
 #[derive(Clone)]
@@ -64,10 +76,10 @@ impl std::fmt::Debug for EngineOptions {
 /// What every worker and task host shares.
 pub(crate) struct Inner {
     pub project: ProjectConfig,
-    pub flows: HashMap<String, CompiledFlow>,
+    /// The flows and plugins; replaced whole by [`Engine::replace_flows`].
+    pub catalog: RwLock<Arc<Catalog>>,
     pub store: Store,
     pub runtime: Runtime,
-    pub plugins: HashMap<String, Arc<Plugin>>,
     pub options: EngineOptions,
     /// Signalled when tasks are enqueued or become due.
     pub notify: Notify,
@@ -83,6 +95,11 @@ pub(crate) struct Inner {
 impl Inner {
     pub fn now(&self) -> u64 {
         self.options.clock.now_ms()
+    }
+
+    /// The current flows and plugins.
+    pub fn catalog(&self) -> Arc<Catalog> {
+        Arc::clone(&self.catalog.read().unwrap_or_else(PoisonError::into_inner))
     }
 
     /// Hands `event` to every observer, then sends it to every live subscriber.
@@ -114,7 +131,7 @@ pub struct Engine {
 impl std::fmt::Debug for Engine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Engine")
-            .field("flows", &self.inner.flows.keys().collect::<Vec<_>>())
+            .field("catalog", &self.inner.catalog())
             .field("options", &self.inner.options)
             .finish_non_exhaustive()
     }
@@ -162,14 +179,13 @@ impl Engine {
         })
         .map_err(EngineError::Runtime)?;
         let plugins = plugins::load_all(&runtime, &project, &flows).await?;
-        let flows = flows.into_iter().map(|f| (f.id.clone(), f)).collect();
+        let catalog = RwLock::new(Arc::new(Catalog::new(flows, plugins)));
         Ok(Self {
             inner: Arc::new(Inner {
                 project,
-                flows,
+                catalog,
                 store,
                 runtime,
-                plugins,
                 options,
                 notify: Notify::new(),
                 adapter_calls: AtomicU64::new(0),
@@ -192,23 +208,47 @@ impl Engine {
         plugins::check_plugins(runtime, project, flows).await
     }
 
-    /// Submits a run of `flow_id`. The input is checked against the flow's
-    /// `inputs:` (defaults filled in) and the run is stored with its initial
-    /// steps as ready tasks. With an `idempotency_key` that still names a run,
-    /// that run is returned with `created: false`.
+    /// Submits a run of `flow_id` for the engine's tenant at priority 0; see
+    /// [`Engine::submit_with`].
     pub async fn submit(
         &self,
         flow_id: &str,
         input: Value,
         idempotency_key: Option<String>,
     ) -> Result<Submitted, EngineError> {
+        let options = SubmitOptions {
+            idempotency_key,
+            ..SubmitOptions::default()
+        };
+        self.submit_with(flow_id, input, options).await
+    }
+
+    /// Submits a run of `flow_id`. The input is checked against the flow's
+    /// `inputs:` (defaults filled in) and the run is stored with its initial
+    /// steps as ready tasks. With an idempotency key that still names a run,
+    /// that run is returned with `created: false`.
+    pub async fn submit_with(
+        &self,
+        flow_id: &str,
+        input: Value,
+        options: SubmitOptions,
+    ) -> Result<Submitted, EngineError> {
         let inner = &self.inner;
-        let flow = inner
-            .flows
-            .get(flow_id)
+        let catalog = inner.catalog();
+        let flow = catalog
+            .flow(flow_id)
             .ok_or_else(|| EngineError::UnknownFlow(flow_id.to_owned()))?;
-        let key = idempotency_key.map(|k| (k, inner.options.idempotency_ttl_ms));
-        let new = self.new_run(flow, input, key)?;
+        let mut new = self.new_run(flow, input, None)?;
+        new.idempotency_key = options
+            .idempotency_key
+            .map(|k| (k, inner.options.idempotency_ttl_ms));
+        if let Some(tenant) = options.tenant {
+            new.tenant = tenant;
+        }
+        new.priority = options.priority;
+        for task in &mut new.initial_tasks {
+            task.priority = options.priority;
+        }
         let roots = new.initial_tasks.len();
         let submitted = inner.store.submit_run(new, inner.now()).await?;
         if submitted.created {
@@ -282,9 +322,31 @@ impl Engine {
         &self.inner.project
     }
 
-    /// The flow with id `id`.
-    pub fn flow(&self, id: &str) -> Option<&CompiledFlow> {
-        self.inner.flows.get(id)
+    /// The flow with id `id`, as currently loaded.
+    pub fn flow(&self, id: &str) -> Option<Arc<CompiledFlow>> {
+        self.inner.catalog().flow(id).cloned()
+    }
+
+    /// The current flows and plugins (a snapshot: a later
+    /// [`Engine::replace_flows`] does not change it).
+    pub fn catalog(&self) -> Arc<Catalog> {
+        self.inner.catalog()
+    }
+
+    /// Replaces the flows the engine serves with `flows`, loading every plugin
+    /// they and `weft.yaml` use first (a plugin whose file changed is loaded
+    /// anew). On an error nothing changes. Tasks already running finish with
+    /// the flow they started with; the next task of a run uses the new version.
+    pub async fn replace_flows(&self, flows: Vec<CompiledFlow>) -> Result<(), EngineError> {
+        let inner = &self.inner;
+        let plugins = plugins::load_all(&inner.runtime, &inner.project, &flows).await?;
+        let catalog = Arc::new(Catalog::new(flows, plugins));
+        *inner
+            .catalog
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = catalog;
+        inner.schedule_wake.notify_waiters();
+        Ok(())
     }
 
     /// Calls `observer` with every progress event, synchronously, before any
@@ -299,9 +361,9 @@ impl Engine {
             .push(observer);
     }
 
-    /// Every flow the engine serves.
-    pub fn flows(&self) -> impl Iterator<Item = &CompiledFlow> {
-        self.inner.flows.values()
+    /// Every flow the engine serves, sorted by id.
+    pub fn flows(&self) -> Vec<Arc<CompiledFlow>> {
+        self.inner.catalog().flows().into_iter().cloned().collect()
     }
 
     /// How many times a model adapter has been called since `open` (journaled

@@ -90,7 +90,8 @@ impl TaskHost {
                 known.join(", ")
             )));
         };
-        let Some(adapter) = inner.plugins.get(&model.adapter) else {
+        let catalog = inner.catalog();
+        let Some(adapter) = catalog.plugin(&model.adapter) else {
             return Err(PluginError::Permanent(format!(
                 "the adapter `{}` of model `{name}` is not loaded",
                 model.adapter

@@ -27,6 +27,7 @@
 //! priority order).
 
 mod args;
+mod catalog;
 mod clock;
 mod engine;
 mod error;
@@ -41,8 +42,9 @@ mod scheduler;
 mod task;
 mod worker;
 
+pub use catalog::Catalog;
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use engine::{DEFAULT_POOL, Engine, EngineOptions, Observer};
+pub use engine::{DEFAULT_POOL, Engine, EngineOptions, Observer, SubmitOptions};
 pub use error::EngineError;
 pub use plugins::check_plugins;
 pub use progress::ProgressEvent;

@@ -10,6 +10,7 @@ use weft_runtime::{CallContext, CallLimits};
 use weft_store::{FailDecision, Lease};
 
 use crate::args::plugin_config;
+use crate::catalog::Catalog;
 use crate::engine::Inner;
 
 /// How long a retry strategy may think.
@@ -22,6 +23,7 @@ const DECIDE_TIMEOUT: Duration = Duration::from_secs(5);
 /// reason.
 pub(crate) async fn decide(
     inner: &Arc<Inner>,
+    catalog: &Catalog,
     flow: &CompiledFlow,
     step: &CompiledStep,
     lease: &Lease,
@@ -44,7 +46,7 @@ pub(crate) async fn decide(
             }
         },
     };
-    let Some(strategy) = inner.plugins.get(&policy.strategy) else {
+    let Some(strategy) = catalog.plugin(&policy.strategy) else {
         return FailDecision::DeadLetter {
             reason: format!(
                 "retry strategy `{}` is not loaded; {error}",

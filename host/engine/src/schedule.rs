@@ -12,6 +12,7 @@ use std::collections::HashMap;
 use weft_flow::{CompiledFlow, Missed, Schedule};
 use weft_store::{ScheduleId, ScheduleState, ScheduleTick, ScheduledRun};
 
+use crate::catalog::Catalog;
 use crate::engine::{Engine, Inner};
 use crate::error::EngineError;
 use crate::schedule_plan::{
@@ -65,27 +66,27 @@ struct Loaded<'a> {
     id: ScheduleId,
 }
 
-impl Inner {
-    /// Every schedule of every loaded flow, by flow id then index.
-    fn loaded_schedules(&self) -> Vec<Loaded<'_>> {
-        let mut flows: Vec<&CompiledFlow> = self.flows.values().collect();
-        flows.sort_by(|a, b| a.id.cmp(&b.id));
-        flows
-            .into_iter()
-            .flat_map(|flow| {
-                flow.schedules
-                    .iter()
-                    .enumerate()
-                    .map(move |(index, schedule)| Loaded {
-                        flow,
-                        index,
-                        schedule,
-                        id: ScheduleId::new(&flow.id, schedule_key(index, schedule)),
-                    })
-            })
-            .collect()
-    }
+/// Every schedule of every flow of `catalog`, by flow id then index.
+fn loaded_schedules(catalog: &Catalog) -> Vec<Loaded<'_>> {
+    catalog
+        .flows()
+        .into_iter()
+        .map(|flow| &**flow)
+        .flat_map(|flow| {
+            flow.schedules
+                .iter()
+                .enumerate()
+                .map(move |(index, schedule)| Loaded {
+                    flow,
+                    index,
+                    schedule,
+                    id: ScheduleId::new(&flow.id, schedule_key(index, schedule)),
+                })
+        })
+        .collect()
+}
 
+impl Inner {
     /// The stored state of every schedule, by id.
     fn schedule_states(&self) -> Result<HashMap<ScheduleId, ScheduleState>, EngineError> {
         Ok(self
@@ -119,7 +120,8 @@ impl Engine {
     pub async fn tick_schedules(&self) -> Result<Vec<Fired>, EngineError> {
         let inner = &self.inner;
         let now = inner.now();
-        let loaded = inner.loaded_schedules();
+        let catalog = inner.catalog();
+        let loaded = loaded_schedules(&catalog);
         let mut states = inner.schedule_states()?;
         let unknown: Vec<ScheduleId> = loaded
             .iter()
@@ -209,7 +211,7 @@ impl Engine {
         let now = inner.now();
         let states = inner.schedule_states()?;
         let mut next: Option<u64> = None;
-        for l in inner.loaded_schedules() {
+        for l in loaded_schedules(&inner.catalog()) {
             let due = match states.get(&l.id) {
                 None => Some(now),
                 Some(s) if s.paused => None,
@@ -230,8 +232,7 @@ impl Engine {
         let inner = &self.inner;
         let now = inner.now();
         let mut states = inner.schedule_states()?;
-        Ok(inner
-            .loaded_schedules()
+        Ok(loaded_schedules(&inner.catalog())
             .into_iter()
             .map(|l| {
                 let state = states.remove(&l.id);
@@ -260,7 +261,7 @@ impl Engine {
         flow: &str,
         index: usize,
     ) -> Result<ScheduleState, EngineError> {
-        let (_, _, id) = self.find_schedule(flow, index)?;
+        let (_, _, id) = self.find_schedule(&self.inner.catalog(), flow, index)?;
         Ok(self
             .inner
             .store
@@ -276,7 +277,7 @@ impl Engine {
         flow: &str,
         index: usize,
     ) -> Result<ScheduleState, EngineError> {
-        let (_, _, id) = self.find_schedule(flow, index)?;
+        let (_, _, id) = self.find_schedule(&self.inner.catalog(), flow, index)?;
         let state = self
             .inner
             .store
@@ -291,7 +292,8 @@ impl Engine {
     /// with milliseconds, [`crate::manual_key`]). Its regular fires are not
     /// affected.
     pub async fn schedules_trigger(&self, flow: &str, index: usize) -> Result<Fired, EngineError> {
-        let (compiled, schedule, id) = self.find_schedule(flow, index)?;
+        let catalog = self.inner.catalog();
+        let (compiled, schedule, id) = self.find_schedule(&catalog, flow, index)?;
         let now = self.inner.now();
         let key = manual_key(flow, index, now);
         let run = self.new_run(
@@ -314,15 +316,14 @@ impl Engine {
     }
 
     /// The flow, its schedule `index` and the schedule's store id.
-    fn find_schedule(
+    fn find_schedule<'a>(
         &self,
+        catalog: &'a Catalog,
         flow: &str,
         index: usize,
-    ) -> Result<(&CompiledFlow, &Schedule, ScheduleId), EngineError> {
-        let compiled = self
-            .inner
-            .flows
-            .get(flow)
+    ) -> Result<(&'a CompiledFlow, &'a Schedule, ScheduleId), EngineError> {
+        let compiled = catalog
+            .flow(flow)
             .ok_or_else(|| EngineError::UnknownFlow(flow.to_owned()))?;
         let schedule =
             compiled

@@ -15,6 +15,7 @@ use weft_store::{
 };
 
 use crate::args::step_args;
+use crate::catalog::Catalog;
 use crate::engine::{DEFAULT_POOL, Engine, Inner};
 use crate::host::TaskHost;
 use crate::progress::ProgressEvent;
@@ -63,7 +64,8 @@ pub(crate) async fn execute(
         step: lease.step.clone(),
         attempt: lease.attempt,
     });
-    let located = match locate(inner, &lease) {
+    let catalog = inner.catalog();
+    let (input, flow, step) = match locate(inner, &catalog, &lease) {
         Ok(found) => found,
         Err(reason) => {
             let decision = FailDecision::DeadLetter {
@@ -72,8 +74,7 @@ pub(crate) async fn execute(
             return (record_failure(inner, &lease, &reason, decision).await, None);
         }
     };
-    let (input, flow, step) = located;
-    let call = call_step(inner, &lease, &input, flow, step);
+    let call = call_step(inner, &catalog, &lease, &input, flow, step);
     let Some(result) = with_renewal(inner, &lease, call).await else {
         return (TaskOutcome::LeaseLost, None);
     };
@@ -84,7 +85,8 @@ pub(crate) async fn execute(
             record_success(inner, &lease, flow, step, success, next).await
         }
         Err((error, text)) => {
-            let decision = retry::decide(inner, flow, step, &lease, error, elapsed_ms).await;
+            let decision =
+                retry::decide(inner, &catalog, flow, step, &lease, error, elapsed_ms).await;
             (record_failure(inner, &lease, &text, decision).await, None)
         }
     }
@@ -97,8 +99,9 @@ struct Success {
 }
 
 /// The run input, flow and step of a lease.
-fn locate<'a>(
-    inner: &'a Inner,
+pub(crate) fn locate<'a>(
+    inner: &Inner,
+    catalog: &'a Catalog,
     lease: &Lease,
 ) -> Result<(Value, &'a CompiledFlow, &'a CompiledStep), String> {
     let run = match inner.store.run_get(&lease.run) {
@@ -106,9 +109,8 @@ fn locate<'a>(
         Ok(None) => return Err(format!("run `{}` is not in the store", lease.run)),
         Err(e) => return Err(format!("cannot read run `{}`: {e}", lease.run)),
     };
-    let flow = inner
-        .flows
-        .get(&run.flow_id)
+    let flow = catalog
+        .flow(&run.flow_id)
         .ok_or_else(|| format!("flow `{}` is not loaded by this engine", run.flow_id))?;
     let step = flow
         .step(&lease.step)
@@ -120,6 +122,7 @@ fn locate<'a>(
 /// guest-visible error and the full text.
 async fn call_step(
     inner: &Arc<Inner>,
+    catalog: &Catalog,
     lease: &Lease,
     run_input: &Value,
     flow: &CompiledFlow,
@@ -134,7 +137,7 @@ async fn call_step(
         .step_outputs(&lease.run)
         .map_err(|e| plain(PluginError::Transient(format!("step outputs: {e}"))))?;
     let (config, input) = step_args(&inner.project, step, run_input, &outputs).map_err(plain)?;
-    let plugin = inner.plugins.get(&step.uses).ok_or_else(|| {
+    let plugin = catalog.plugin(&step.uses).ok_or_else(|| {
         plain(PluginError::Permanent(format!(
             "step plugin `{}` is not loaded",
             step.uses

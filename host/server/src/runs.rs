@@ -7,7 +7,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
-use weft_engine::ProgressEvent;
+use weft_engine::{ProgressEvent, SubmitOptions};
 use weft_store::{RunFilter, RunStatus};
 
 use crate::error::ApiError;
@@ -37,16 +37,13 @@ pub async fn submit(
     body: Result<Json<SubmitBody>, axum::extract::rejection::JsonRejection>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let Json(body) = body.map_err(|e| ApiError::BadRequest(e.body_text()))?;
-    if body.priority.is_some_and(|p| p != 0) {
-        return Err(ApiError::BadRequest(
-            "`priority` other than 0 is not supported yet".into(),
-        ));
-    }
     let input = body.input.unwrap_or_else(|| json!({}));
-    let sub = state
-        .engine
-        .submit(&body.flow, input, body.idempotency_key)
-        .await?;
+    let options = SubmitOptions {
+        idempotency_key: body.idempotency_key,
+        tenant: None,
+        priority: body.priority.unwrap_or(0),
+    };
+    let sub = state.engine.submit_with(&body.flow, input, options).await?;
     if !sub.created {
         state.metrics.idempotency_hit();
     }
@@ -187,6 +184,7 @@ pub async fn flows(State(state): State<AppState>) -> Json<Value> {
     let flows: Vec<Value> = state
         .engine
         .flows()
+        .iter()
         .map(|f| {
             json!({
                 "id": f.id,

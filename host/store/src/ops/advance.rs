@@ -45,7 +45,10 @@ pub fn complete_step(
             continue;
         }
         if all_have_outputs(t, &task.run_id, &candidate.needs)? {
-            ready.push(candidate.task.clone());
+            // A run's later steps keep the priority it was submitted with.
+            let mut next = candidate.task.clone();
+            next.priority = next.priority.max(run.priority);
+            ready.push(next);
         }
     }
     let next_ids = create_tasks(t, &task.run_id, &ready, now)?;

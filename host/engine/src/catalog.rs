@@ -1,0 +1,59 @@
+//! The flows an engine serves and the plugins they use, swapped as one value.
+//!
+//! A task, a schedule tick or a submission takes a snapshot (`Arc<Catalog>`)
+//! and works with it to the end, so a flow replaced while a step runs does not
+//! change that step's plugin, config or successors half-way.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use weft_flow::CompiledFlow;
+use weft_runtime::Plugin;
+
+/// Loaded flows by id, and every plugin they (and `weft.yaml`) use, by name.
+#[derive(Default)]
+pub struct Catalog {
+    flows: HashMap<String, Arc<CompiledFlow>>,
+    plugins: HashMap<String, Arc<Plugin>>,
+}
+
+impl Catalog {
+    /// A catalog of `flows` and the `plugins` they use.
+    pub(crate) fn new(flows: Vec<CompiledFlow>, plugins: HashMap<String, Arc<Plugin>>) -> Self {
+        let flows = flows
+            .into_iter()
+            .map(|f| (f.id.clone(), Arc::new(f)))
+            .collect();
+        Self { flows, plugins }
+    }
+
+    /// The flow with id `id`.
+    pub fn flow(&self, id: &str) -> Option<&Arc<CompiledFlow>> {
+        self.flows.get(id)
+    }
+
+    /// Every flow, sorted by id.
+    pub fn flows(&self) -> Vec<&Arc<CompiledFlow>> {
+        let mut flows: Vec<_> = self.flows.values().collect();
+        flows.sort_by(|a, b| a.id.cmp(&b.id));
+        flows
+    }
+
+    /// The loaded plugin named `name` in `weft.yaml`.
+    pub fn plugin(&self, name: &str) -> Option<&Arc<Plugin>> {
+        self.plugins.get(name)
+    }
+}
+
+impl std::fmt::Debug for Catalog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut flows: Vec<&String> = self.flows.keys().collect();
+        flows.sort();
+        let mut plugins: Vec<&String> = self.plugins.keys().collect();
+        plugins.sort();
+        f.debug_struct("Catalog")
+            .field("flows", &flows)
+            .field("plugins", &plugins)
+            .finish()
+    }
+}
