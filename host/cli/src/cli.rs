@@ -48,6 +48,30 @@ pub enum Command {
     /// Serve the engine: HTTP/JSON API, Unix socket, Prometheus metrics, and
     /// in-process workers; runs until SIGINT or SIGTERM.
     Daemon(DaemonArgs),
+    /// Lease tasks from a daemon and run their steps here (a stateless worker).
+    Worker(WorkerArgs),
+}
+
+/// Arguments of `weft worker`.
+#[derive(Debug, Args)]
+pub struct WorkerArgs {
+    /// The daemon to work for (also `$WEFT_DAEMON`); `$WEFT_TOKEN` is sent as
+    /// its bearer token.
+    #[arg(long, env = "WEFT_DAEMON")]
+    pub daemon: Option<String>,
+    /// Tasks run at once.
+    #[arg(long, default_value_t = 4)]
+    pub concurrency: usize,
+    /// Only lease tasks of these pools (comma-separated; default: every pool).
+    #[arg(long, value_delimiter = ',')]
+    pub pools: Option<Vec<String>>,
+    /// The lease asked for; heartbeats renew it every third of that, and a
+    /// killed worker's task comes back after at most this long (1s to 10m).
+    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    pub lease: Duration,
+    /// On SIGTERM/SIGINT, how long running tasks get to finish.
+    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    pub drain_grace: Duration,
 }
 
 /// Arguments of `weft enqueue`.
@@ -118,7 +142,7 @@ pub struct DaemonArgs {
     /// The folder of flow files (default: `flows/` next to weft.yaml).
     #[arg(long)]
     pub flows: Option<PathBuf>,
-    /// In-process workers.
+    /// In-process workers (0: only `weft worker` processes run tasks).
     #[arg(long, default_value_t = 4)]
     pub workers: usize,
     /// The state folder (default: the project's, `.weft/` next to weft.yaml).

@@ -9,6 +9,7 @@ use clap::Parser;
 mod cli;
 mod commands;
 mod embedded;
+mod remote;
 mod units;
 
 fn main() -> ExitCode {

@@ -7,6 +7,7 @@
 
 mod plugin_kind;
 mod plugin_types;
+pub mod worker_protocol;
 
 pub use plugin_kind::{PluginKind, UnknownPluginKind};
 pub use plugin_types::{

@@ -39,6 +39,14 @@ impl Catalog {
         flows
     }
 
+    /// The name of a loaded plugin whose component's SHA-256 is `sha256`.
+    pub fn plugin_named_by_hash(&self, sha256: &str) -> Option<String> {
+        self.plugins
+            .iter()
+            .find(|(_, p)| p.sha256() == sha256)
+            .map(|(name, _)| name.clone())
+    }
+
     /// The loaded plugin named `name` in `weft.yaml`.
     pub fn plugin(&self, name: &str) -> Option<&Arc<Plugin>> {
         self.plugins.get(name)

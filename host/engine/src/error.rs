@@ -73,4 +73,31 @@ pub enum EngineError {
     /// No run with this id is in the store.
     #[error("unknown run `{0}`")]
     UnknownRun(String),
+    /// No task with this id is in the store.
+    #[error("unknown task {0}")]
+    UnknownTask(u64),
+    /// A worker's lease is not the task's current one: its result or request
+    /// is refused.
+    #[error("task {task}: lease lost: {reason}")]
+    LeaseLost {
+        /// The task.
+        task: u64,
+        /// Why.
+        reason: String,
+    },
+    /// A lease request that cannot be served as asked.
+    #[error("bad lease request: {0}")]
+    BadLease(String),
+    /// The store could not record a result (the task comes back when its
+    /// lease expires).
+    #[error("cannot record the result: {0}")]
+    Recording(String),
+    /// A plugin's file could not be read.
+    #[error("cannot read the plugin file {}: {source}", path.display())]
+    PluginFile {
+        /// The `.wasm` file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
 }

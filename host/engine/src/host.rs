@@ -114,28 +114,7 @@ impl TaskHost {
 impl StepHost for TaskHost {
     async fn complete(&self, req: CompletionRequest) -> Result<Completion, PluginError> {
         let index = self.next_call.fetch_add(1, Ordering::SeqCst);
-        if let Some(answer) = self.journaled(index)? {
-            self.called(index, true, &answer);
-            return Ok(answer);
-        }
-        let answer = self.call_adapter(&req).await?;
-        let value = serde_json::to_value(&answer)
-            .map_err(|e| PluginError::Permanent(format!("cannot journal the answer: {e}")))?;
-        let now = self.inner.now();
-        let stored = self
-            .inner
-            .store
-            .journal_put(&self.run, &self.step, index, value, now)
-            .await
-            .map_err(|e| PluginError::Transient(format!("journal: {e}")))?;
-        if stored {
-            self.called(index, false, &answer);
-            return Ok(answer);
-        }
-        // Another attempt journaled this call first: its answer wins.
-        let answer = self.journaled(index)?.unwrap_or(answer);
-        self.called(index, true, &answer);
-        Ok(answer)
+        self.complete_at(index, &req).await
     }
 
     async fn artifact_get(&self, key: &str) -> Option<String> {
@@ -157,5 +136,38 @@ impl StepHost for TaskHost {
             .artifact_put(&self.run, key, value, now)
             .await
             .map_err(|e| PluginError::Transient(format!("artifact `{key}`: {e}")))
+    }
+}
+
+impl TaskHost {
+    /// Model call number `index` of this attempt: the journaled answer, else
+    /// the adapter's (journaled before it is returned).
+    pub async fn complete_at(
+        &self,
+        index: u32,
+        req: &CompletionRequest,
+    ) -> Result<Completion, PluginError> {
+        if let Some(answer) = self.journaled(index)? {
+            self.called(index, true, &answer);
+            return Ok(answer);
+        }
+        let answer = self.call_adapter(req).await?;
+        let value = serde_json::to_value(&answer)
+            .map_err(|e| PluginError::Permanent(format!("cannot journal the answer: {e}")))?;
+        let now = self.inner.now();
+        let stored = self
+            .inner
+            .store
+            .journal_put(&self.run, &self.step, index, value, now)
+            .await
+            .map_err(|e| PluginError::Transient(format!("journal: {e}")))?;
+        if stored {
+            self.called(index, false, &answer);
+            return Ok(answer);
+        }
+        // Another attempt journaled this call first: its answer wins.
+        let answer = self.journaled(index)?.unwrap_or(answer);
+        self.called(index, true, &answer);
+        Ok(answer)
     }
 }

@@ -32,8 +32,10 @@ mod clock;
 mod engine;
 mod error;
 mod host;
+mod plugin_source;
 mod plugins;
 mod progress;
+mod remote;
 mod retry;
 mod run;
 mod schedule;
@@ -46,8 +48,10 @@ pub use catalog::Catalog;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use engine::{DEFAULT_POOL, Engine, EngineOptions, Observer, SubmitOptions};
 pub use error::EngineError;
+pub use plugin_source::PluginComponent;
 pub use plugins::check_plugins;
 pub use progress::ProgressEvent;
+pub use remote::{LEASE_MS_RANGE, MAX_LEASE_WAIT};
 pub use schedule::{Fired, ScheduleInfo};
 pub use schedule_plan::{
     CRON_KEY_TTL_MS, MISSED_GRACE_MS, fire_key, manual_key, next_fire_after, schedule_key,

@@ -9,9 +9,11 @@ use std::time::Duration;
 use serde_json::Value;
 use weft_core::{PluginError, RunInfo};
 use weft_flow::{CompiledFlow, CompiledStep};
+use weft_runtime::Plugin;
 use weft_runtime::{CallContext, CallLimits};
 use weft_store::{
-    Advance, FailDecision, Lease, NewTask, NextCandidate, NextLease, RunStatus, StoreError,
+    Advance, FailDecision, Lease, NewTask, NextCandidate, NextLease, RunRecord, RunStatus,
+    StoreError,
 };
 
 use crate::args::step_args;
@@ -65,7 +67,7 @@ pub(crate) async fn execute(
         attempt: lease.attempt,
     });
     let catalog = inner.catalog();
-    let (input, flow, step) = match locate(inner, &catalog, &lease) {
+    let (run, flow, step) = match locate(inner, &catalog, &lease) {
         Ok(found) => found,
         Err(reason) => {
             let decision = FailDecision::DeadLetter {
@@ -74,7 +76,7 @@ pub(crate) async fn execute(
             return (record_failure(inner, &lease, &reason, decision).await, None);
         }
     };
-    let call = call_step(inner, &catalog, &lease, &input, flow, step);
+    let call = call_step(inner, &catalog, &lease, &run, flow, step);
     let Some(result) = with_renewal(inner, &lease, call).await else {
         return (TaskOutcome::LeaseLost, None);
     };
@@ -93,17 +95,18 @@ pub(crate) async fn execute(
 }
 
 /// A step's output and how long its attempt took.
-struct Success {
-    output: Value,
-    elapsed_ms: u64,
+pub(crate) struct Success {
+    pub output: Value,
+    pub elapsed_ms: u64,
 }
 
-/// The run input, flow and step of a lease.
+/// The run, flow and step of a lease; `Err` says why there is none (the task
+/// is dead-lettered with that reason).
 pub(crate) fn locate<'a>(
     inner: &Inner,
     catalog: &'a Catalog,
     lease: &Lease,
-) -> Result<(Value, &'a CompiledFlow, &'a CompiledStep), String> {
+) -> Result<(RunRecord, &'a CompiledFlow, &'a CompiledStep), String> {
     let run = match inner.store.run_get(&lease.run) {
         Ok(Some(run)) => run,
         Ok(None) => return Err(format!("run `{}` is not in the store", lease.run)),
@@ -115,23 +118,25 @@ pub(crate) fn locate<'a>(
     let step = flow
         .step(&lease.step)
         .ok_or_else(|| format!("flow `{}` has no step `{}`", flow.id, lease.step))?;
-    Ok((run.input, flow, step))
+    Ok((run, flow, step))
 }
 
-/// Renders the arguments and calls the step plugin. The error is the
-/// guest-visible error and the full text.
-async fn call_step(
-    inner: &Arc<Inner>,
-    catalog: &Catalog,
+/// A step call's rendered config and input (JSON text) and its plugin.
+pub(crate) struct PreparedCall<'a> {
+    pub config: String,
+    pub input: String,
+    pub plugin: &'a Arc<Plugin>,
+}
+
+/// Renders the step's arguments from the run input and the outputs so far.
+/// The error is the guest-visible error and the full text.
+pub(crate) fn prepare_call<'a>(
+    inner: &Inner,
+    catalog: &'a Catalog,
     lease: &Lease,
     run_input: &Value,
-    flow: &CompiledFlow,
     step: &CompiledStep,
-) -> Result<Value, (PluginError, String)> {
-    let plain = |e: PluginError| {
-        let text = e.to_string();
-        (e, text)
-    };
+) -> Result<PreparedCall<'a>, (PluginError, String)> {
     let outputs = inner
         .store
         .step_outputs(&lease.run)
@@ -143,6 +148,30 @@ async fn call_step(
             step.uses
         )))
     })?;
+    Ok(PreparedCall {
+        config,
+        input,
+        plugin,
+    })
+}
+
+/// A guest-visible error with its text.
+fn plain(e: PluginError) -> (PluginError, String) {
+    let text = e.to_string();
+    (e, text)
+}
+
+/// Renders the arguments and calls the step plugin. The error is the
+/// guest-visible error and the full text.
+async fn call_step(
+    inner: &Arc<Inner>,
+    catalog: &Catalog,
+    lease: &Lease,
+    run: &RunRecord,
+    flow: &CompiledFlow,
+    step: &CompiledStep,
+) -> Result<Value, (PluginError, String)> {
+    let call = prepare_call(inner, catalog, lease, &run.input, step)?;
     let host = TaskHost::new(
         Arc::clone(inner),
         &lease.run,
@@ -160,10 +189,11 @@ async fn call_step(
         flow_id: flow.id.clone(),
         step_id: step.id.clone(),
         attempt: lease.attempt,
-        tenant: inner.options.tenant.clone(),
+        tenant: run.tenant.clone(),
     };
-    let text = plugin
-        .run_step(&ctx, &info, &config, &input)
+    let text = call
+        .plugin
+        .run_step(&ctx, &info, &call.config, &call.input)
         .await
         .map_err(|e| (e.to_plugin_error(), e.to_string()))?;
     serde_json::from_str(&text)
@@ -198,7 +228,7 @@ async fn with_renewal<T>(
     }
 }
 
-async fn record_success(
+pub(crate) async fn record_success(
     inner: &Arc<Inner>,
     lease: &Lease,
     flow: &CompiledFlow,
@@ -263,7 +293,7 @@ async fn record_success(
     (TaskOutcome::Succeeded { run_finished }, next_lease)
 }
 
-async fn record_failure(
+pub(crate) async fn record_failure(
     inner: &Arc<Inner>,
     lease: &Lease,
     error: &str,

@@ -52,7 +52,9 @@ impl From<StoreError> for ApiError {
             StoreError::RunNotFound(_) | StoreError::TaskNotFound(_) => {
                 Self::NotFound(e.to_string())
             }
-            StoreError::NotDeadLettered { .. } => Self::Conflict(e.to_string()),
+            StoreError::NotDeadLettered { .. } | StoreError::StaleToken { .. } => {
+                Self::Conflict(e.to_string())
+            }
             StoreError::IdempotencyConflict { .. } | StoreError::RunFinished { .. } => {
                 Self::Conflict(e.to_string())
             }
@@ -69,7 +71,9 @@ impl From<EngineError> for ApiError {
             EngineError::UnknownFlow(_)
             | EngineError::UnknownRun(_)
             | EngineError::UnknownSchedule { .. } => Self::NotFound(e.to_string()),
-            EngineError::Input { .. } => Self::BadRequest(e.to_string()),
+            EngineError::UnknownTask(_) => Self::NotFound(e.to_string()),
+            EngineError::LeaseLost { .. } => Self::Conflict(e.to_string()),
+            EngineError::Input { .. } | EngineError::BadLease(_) => Self::BadRequest(e.to_string()),
             other => Self::Internal(other.to_string()),
         }
     }

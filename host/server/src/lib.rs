@@ -6,13 +6,16 @@
 //! engine's progress events and the store's queue figures; [`serve_tcp`] and
 //! [`serve_unix`] serve a router until a shutdown future resolves.
 
+mod departures;
 mod error;
+mod live_workers;
 mod metrics;
 mod queue;
 mod runs;
 mod schedules;
 mod serve;
 mod views;
+mod worker;
 
 use std::sync::Arc;
 
@@ -20,6 +23,7 @@ use axum::Router;
 use axum::routing::{get, post};
 use weft_engine::Engine;
 
+use departures::Departures;
 pub use error::ApiError;
 pub use metrics::{METRIC_NAMES, Metrics, MetricsError};
 pub use serve::{ServeError, bind_unix, serve_tcp, serve_unix};
@@ -32,6 +36,19 @@ pub struct AppState {
     pub engine: Engine,
     /// The metrics registry (also served at `/metrics`).
     pub metrics: Arc<Metrics>,
+    /// Remote workers that said they are stopping.
+    pub departures: Arc<Departures>,
+}
+
+impl AppState {
+    /// The state of an API serving `engine`, with `metrics`.
+    pub fn new(engine: Engine, metrics: Arc<Metrics>) -> Self {
+        Self {
+            engine,
+            metrics,
+            departures: Arc::default(),
+        }
+    }
 }
 
 /// The API router: `/v1/...` endpoints, `/metrics` and `/healthz`.
@@ -59,6 +76,21 @@ pub fn router(state: AppState) -> Router {
             "/v1/schedules/{flow}/{index}/trigger",
             post(schedules::trigger),
         )
+        .route("/v1/worker/lease", post(worker::lease))
+        .route("/v1/worker/leave", post(worker::leave))
+        .route("/v1/worker/tasks/{task}/heartbeat", post(worker::heartbeat))
+        .route("/v1/worker/tasks/{task}/complete", post(worker::complete))
+        .route("/v1/worker/tasks/{task}/fail", post(worker::fail))
+        .route("/v1/worker/tasks/{task}/model", post(worker::model))
+        .route(
+            "/v1/worker/tasks/{task}/artifact-get",
+            post(worker::artifact_get),
+        )
+        .route(
+            "/v1/worker/tasks/{task}/artifact-put",
+            post(worker::artifact_put),
+        )
+        .route("/v1/plugins/{sha256}", get(worker::plugin))
         .with_state(state)
 }
 

@@ -14,6 +14,7 @@ use weft_engine::{Engine, ProgressEvent};
 use weft_store::Store;
 
 use crate::AppState;
+use crate::live_workers::LiveWorkers;
 
 /// Seconds buckets for step and run durations: 1 ms to 10 min.
 const DURATION_BUCKETS: &[f64] = &[
@@ -53,6 +54,7 @@ pub struct Metrics {
     queue_lag: Gauge,
     dlq_size: IntGauge,
     workers_live: IntGauge,
+    live_workers: LiveWorkers,
     runs: IntCounterVec,
     tasks_enqueued: IntCounter,
     tasks_completed: IntCounterVec,
@@ -118,6 +120,7 @@ impl Metrics {
                     "Dead-lettered tasks waiting for an operator.",
                 )?,
             )?,
+            live_workers: LiveWorkers::default(),
             workers_live: register(
                 &r,
                 IntGauge::new(
@@ -250,9 +253,14 @@ impl Metrics {
         self.idempotency_hits.inc();
     }
 
-    /// Sets how many workers are live.
+    /// Sets how many in-process workers the daemon runs.
     pub fn set_workers_live(&self, n: usize) {
-        self.workers_live.set(i64::try_from(n).unwrap_or(i64::MAX));
+        self.live_workers.set_in_process(n);
+    }
+
+    /// Notes that the remote worker slot `owner` asked for work or reported.
+    pub fn worker_seen(&self, owner: &str) {
+        self.live_workers.seen(owner);
     }
 
     /// Counts `engine`'s progress events from now on, as they are emitted.
@@ -325,6 +333,8 @@ impl Metrics {
                 .oldest_ready_age_ms
                 .map_or(0.0, |ms| ms as f64 / 1000.0),
         );
+        self.workers_live
+            .set(i64::try_from(self.live_workers.count()).unwrap_or(i64::MAX));
         let counters = store.counters().map_err(|e| e.to_string())?;
         catch_up(&self.redelivered, counters.redelivered);
         catch_up(&self.stale_refusals, counters.stale_refusals);

@@ -29,10 +29,7 @@ async fn one_key_sent_by_a_hundred_callers_at_once_makes_one_run() {
     let metrics = Arc::new(Metrics::new().unwrap());
     metrics.follow(&engine);
     let counted = Arc::clone(&metrics);
-    let state = AppState {
-        engine: engine.clone(),
-        metrics,
-    };
+    let state = AppState::new(engine.clone(), metrics);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

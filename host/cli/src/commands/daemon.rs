@@ -44,12 +44,9 @@ pub(crate) async fn run(args: DaemonArgs) -> Result<ExitCode> {
     };
     let engine = Engine::open_with(project, set.flows, &state_dir, options).await?;
     let metrics = Arc::new(Metrics::new()?);
-    metrics.set_workers_live(args.workers.max(1));
+    metrics.set_workers_live(args.workers);
     metrics.follow(&engine);
-    let state = AppState {
-        engine: engine.clone(),
-        metrics,
-    };
+    let state = AppState::new(engine.clone(), metrics);
 
     let (stop_tx, stop_rx) = watch::channel(false);
     let stopped = move || {
@@ -78,7 +75,8 @@ pub(crate) async fn run(args: DaemonArgs) -> Result<ExitCode> {
             stopped(),
         ));
     }
-    let workers = engine.start();
+    // `--workers 0`: every task is run by `weft worker` processes.
+    let workers = (args.workers > 0).then(|| engine.start());
     let scheduler = engine.start_scheduler();
     {
         let mut out = std::io::stdout().lock();
@@ -95,7 +93,9 @@ pub(crate) async fn run(args: DaemonArgs) -> Result<ExitCode> {
         }
     }
     scheduler.shutdown().await;
-    workers.shutdown().await;
+    if let Some(workers) = workers {
+        workers.shutdown().await;
+    }
     if let Some(path) = &args.socket {
         let _ = std::fs::remove_file(path);
     }
@@ -103,7 +103,7 @@ pub(crate) async fn run(args: DaemonArgs) -> Result<ExitCode> {
 }
 
 /// Resolves on SIGINT or SIGTERM.
-async fn shutdown_signal() -> Result<()> {
+pub(crate) async fn shutdown_signal() -> Result<()> {
     use tokio::signal::unix::{SignalKind, signal};
     let mut term = signal(SignalKind::terminate()).context("cannot watch SIGTERM")?;
     let mut int = signal(SignalKind::interrupt()).context("cannot watch SIGINT")?;

@@ -33,6 +33,7 @@ mod schedules_pause;
 mod schedules_trigger;
 mod state;
 mod validate;
+mod worker;
 
 /// Run the parsed command line.
 pub fn run(cli: Cli) -> Result<ExitCode> {
@@ -72,6 +73,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             Command::Schedules(SchedulesCommand::Trigger(args)) => schedules_trigger::run(args),
             Command::Init(args) => init::run(args),
             Command::Daemon(args) => daemon::run(args).await,
+            Command::Worker(args) => worker::run(args).await,
         }
     })
 }

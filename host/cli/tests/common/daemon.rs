@@ -36,11 +36,20 @@ pub struct Daemon {
 impl Daemon {
     /// Starts `weft daemon` in `dir` with its state in `dir/state` and a Unix
     /// socket at `dir/weft.sock`; returns once it listens.
+    #[allow(dead_code, reason = "not every test that includes this uses it")]
     pub fn start(dir: &Path) -> Self {
+        Self::start_with_workers(dir, 4)
+    }
+
+    /// [`Daemon::start`] with `workers` in-process workers (0: only `weft
+    /// worker` processes run tasks).
+    #[allow(dead_code, reason = "not every test that includes this uses it")]
+    pub fn start_with_workers(dir: &Path, workers: usize) -> Self {
         let socket = dir.join("weft.sock").display().to_string();
         let state = dir.join("state").display().to_string();
+        let workers = workers.to_string();
         let mut child = Command::new(env!("CARGO_BIN_EXE_weft"))
-            .args(["daemon", "--listen", "127.0.0.1:0", "--workers", "4"])
+            .args(["daemon", "--listen", "127.0.0.1:0", "--workers", &workers])
             .args(["--socket", &socket, "--state", &state])
             .env("WEFT_COMPONENT_CACHE", component_cache_dir())
             .current_dir(dir)
@@ -57,6 +66,12 @@ impl Daemon {
             .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
             .to_owned();
         Self { child, url }
+    }
+
+    /// The daemon's process id.
+    #[allow(dead_code, reason = "not every test that includes this uses it")]
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// SIGTERM, then the exit status.

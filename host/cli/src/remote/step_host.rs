@@ -1,0 +1,96 @@
+//! The `host` import of a step run by `weft worker`: model calls and artifacts
+//! are forwarded to the daemon, fenced by the lease's token, so the journal,
+//! the artifacts and provider credentials all stay with the daemon.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use weft_core::worker_protocol::{
+    ArtifactRequest, ArtifactResponse, ModelCallRequest, ModelCallResponse,
+};
+use weft_core::{Completion, CompletionRequest, PluginError};
+use weft_runtime::StepHost;
+
+use super::api::WorkerApi;
+
+/// Serves one leased task's `host` import through the daemon.
+pub(crate) struct RemoteStepHost {
+    api: Arc<WorkerApi>,
+    task: u64,
+    token: u64,
+    /// The index of the attempt's next model call (the journal's key).
+    next_call: AtomicU32,
+}
+
+impl RemoteStepHost {
+    /// The host import of task `task`, leased with `token`.
+    pub(crate) fn new(api: Arc<WorkerApi>, task: u64, token: u64) -> Self {
+        Self {
+            api,
+            task,
+            token,
+            next_call: AtomicU32::new(0),
+        }
+    }
+
+    fn path(&self, what: &str) -> String {
+        format!("/v1/worker/tasks/{}/{what}", self.task)
+    }
+}
+
+#[async_trait::async_trait]
+impl StepHost for RemoteStepHost {
+    async fn complete(&self, request: CompletionRequest) -> Result<Completion, PluginError> {
+        let index = self.next_call.fetch_add(1, Ordering::SeqCst);
+        let body = ModelCallRequest {
+            token: self.token,
+            index,
+            request,
+        };
+        let answer: ModelCallResponse = self
+            .api
+            .post(&self.path("model"), &body, None)
+            .await
+            .map_err(|e| PluginError::Transient(format!("model call through the daemon: {e}")))?;
+        answer.result
+    }
+
+    async fn artifact_get(&self, key: &str) -> Option<String> {
+        let body = ArtifactRequest {
+            token: self.token,
+            key: key.to_owned(),
+            value: None,
+        };
+        match self
+            .api
+            .post::<_, ArtifactResponse>(&self.path("artifact-get"), &body, None)
+            .await
+        {
+            Ok(answer) => answer.value,
+            Err(e) => {
+                tracing::warn!(task = self.task, key, "artifact_get: {e}");
+                None
+            }
+        }
+    }
+
+    async fn artifact_put(&self, key: &str, value: String) -> Result<(), PluginError> {
+        let body = ArtifactRequest {
+            token: self.token,
+            key: key.to_owned(),
+            value: Some(value),
+        };
+        self.api
+            .post::<_, ArtifactResponse>(&self.path("artifact-put"), &body, None)
+            .await
+            .map(|_| ())
+            .map_err(|e| match e {
+                super::api::ApiError::Refused {
+                    status: 400,
+                    message,
+                    ..
+                } => PluginError::InvalidInput(message),
+                other => PluginError::Transient(format!("artifact `{key}`: {other}")),
+            })
+    }
+}

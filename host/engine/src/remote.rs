@@ -1,0 +1,366 @@
+//! Tasks run by workers in other processes (`weft worker`, through the
+//! daemon's `/v1/worker/...` endpoints).
+//!
+//! The split of work: the engine leases the task (a durable commit, since the
+//! worker is another process) and renders the step's arguments; the worker
+//! runs the step plugin in its own sandbox; the engine records the outcome with
+//! the same code an in-process worker uses (fan-in, retry strategy, dead
+//! letters, events), fenced by the lease's token. A model call the step makes
+//! is served here, journaled, so provider credentials never leave the daemon.
+
+use std::future::Future;
+use std::pin::pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use weft_core::worker_protocol::{
+    CompleteRequest, FailRequest, LeaseRequest, ModelCallRequest, RemoteTask, ReportResponse,
+};
+use weft_core::{Completion, PluginError};
+use weft_flow::{CompiledFlow, CompiledStep};
+use weft_store::{FailDecision, Lease};
+
+use crate::catalog::Catalog;
+use crate::engine::{Engine, Inner};
+use crate::error::EngineError;
+use crate::host::TaskHost;
+use crate::progress::ProgressEvent;
+use crate::retry;
+use crate::task::{Success, TaskOutcome, locate, prepare_call, record_failure, record_success};
+
+/// The longest a lease request may wait for a task.
+pub const MAX_LEASE_WAIT: Duration = Duration::from_secs(60);
+/// The shortest and longest lease a remote worker may ask for.
+pub const LEASE_MS_RANGE: (u64, u64) = (1_000, 10 * 60 * 1000);
+
+impl Engine {
+    /// Leases a task to a worker in another process, waiting up to
+    /// `ask.wait_ms` (at most [`MAX_LEASE_WAIT`]) for one to become ready.
+    /// Tasks whose step cannot even be prepared (its flow was removed, its
+    /// arguments do not render) are failed as an in-process worker would fail
+    /// them, and the next one is tried. When `cancelled` resolves during the
+    /// wait, the answer is `None` (a store operation already under way is
+    /// never abandoned, so a lease is never made and then dropped).
+    pub async fn lease_remote(
+        &self,
+        ask: &LeaseRequest,
+        cancelled: impl Future<Output = ()>,
+    ) -> Result<Option<RemoteTask>, EngineError> {
+        check_lease_ms(ask.lease_ms)?;
+        let mut cancelled = pin!(cancelled);
+        let inner = &self.inner;
+        let wait = Duration::from_millis(ask.wait_ms).min(MAX_LEASE_WAIT);
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            // Register for a wake-up before looking, so that a task enqueued
+            // between the look and the wait is not missed.
+            let mut notified = pin!(inner.notify.notified());
+            notified.as_mut().enable();
+            if let Some(task) = self.try_lease_remote(ask).await? {
+                return Ok(Some(task));
+            }
+            let now = tokio::time::Instant::now();
+            if now >= deadline {
+                return Ok(None);
+            }
+            let until_due = inner
+                .store
+                .next_due()?
+                .map(|due| Duration::from_millis(due.saturating_sub(inner.now()).max(1)));
+            let sleep_until = until_due.map_or(deadline, |d| (now + d).min(deadline));
+            tokio::select! {
+                () = &mut notified => {}
+                () = tokio::time::sleep_until(sleep_until) => {}
+                () = &mut cancelled => return Ok(None),
+            }
+        }
+    }
+
+    async fn try_lease_remote(
+        &self,
+        ask: &LeaseRequest,
+    ) -> Result<Option<RemoteTask>, EngineError> {
+        let inner = &self.inner;
+        loop {
+            let now = inner.now();
+            let pools = ask.pools.as_deref();
+            let Some(lease) = inner
+                .store
+                .lease(&ask.owner, pools, ask.lease_ms, now)
+                .await?
+            else {
+                return Ok(None);
+            };
+            inner.emit(ProgressEvent::StepStarted {
+                run: lease.run.clone(),
+                step: lease.step.clone(),
+                attempt: lease.attempt,
+            });
+            let catalog = inner.catalog();
+            let (run, flow, step) = match locate(inner, &catalog, &lease) {
+                Ok(found) => found,
+                Err(reason) => {
+                    let decision = FailDecision::DeadLetter {
+                        reason: reason.clone(),
+                    };
+                    record_failure(inner, &lease, &reason, decision).await;
+                    continue;
+                }
+            };
+            match prepare_call(inner, &catalog, &lease, &run.input, step) {
+                Ok(call) => {
+                    return Ok(Some(RemoteTask {
+                        task: lease.task,
+                        token: lease.token,
+                        expires_ms: lease.expires_at,
+                        run: lease.run,
+                        flow: flow.id.clone(),
+                        step: step.id.clone(),
+                        attempt: lease.attempt,
+                        tenant: run.tenant,
+                        plugin: step.uses.clone(),
+                        plugin_sha256: call.plugin.sha256().to_owned(),
+                        config: call.config,
+                        input: call.input,
+                        timeout_ms: u64::try_from(step.timeout.as_millis()).unwrap_or(u64::MAX),
+                    }));
+                }
+                Err((error, text)) => {
+                    let decision =
+                        retry::decide(inner, &catalog, flow, step, &lease, error, 0).await;
+                    record_failure(inner, &lease, &text, decision).await;
+                }
+            }
+        }
+    }
+
+    /// Extends a remote worker's lease to `now + lease_ms`; returns the new
+    /// expiry. A stale token is refused ([`EngineError::LeaseLost`]) and
+    /// recorded.
+    pub async fn heartbeat(
+        &self,
+        task: u64,
+        token: u64,
+        lease_ms: u64,
+    ) -> Result<u64, EngineError> {
+        check_lease_ms(lease_ms)?;
+        let inner = &self.inner;
+        inner
+            .store
+            .renew(task, token, lease_ms, inner.now())
+            .await
+            .map_err(|e| lease_error(task, e))
+    }
+
+    /// Records a remote worker's successful step, as an in-process worker
+    /// would: the output, the steps now ready, the run's end.
+    pub async fn complete_remote(
+        &self,
+        task: u64,
+        report: CompleteRequest,
+    ) -> Result<ReportResponse, EngineError> {
+        let inner = &self.inner;
+        let lease = self.lease_of(task, report.token)?;
+        let catalog = inner.catalog();
+        let (_, flow, step) = match locate(inner, &catalog, &lease) {
+            Ok(found) => found,
+            Err(reason) => {
+                let decision = FailDecision::DeadLetter {
+                    reason: reason.clone(),
+                };
+                let outcome = record_failure(inner, &lease, &reason, decision).await;
+                return report_of(task, outcome);
+            }
+        };
+        let success = Success {
+            output: report.output,
+            elapsed_ms: report.elapsed_ms,
+        };
+        let (outcome, _) = record_success(inner, &lease, flow, step, success, None).await;
+        report_of(task, outcome)
+    }
+
+    /// Records a remote worker's failed attempt: the step's retry strategy
+    /// decides (retry later, dead-letter, fail the run), as for an in-process
+    /// worker.
+    pub async fn fail_remote(
+        &self,
+        task: u64,
+        report: FailRequest,
+    ) -> Result<ReportResponse, EngineError> {
+        let inner = &self.inner;
+        let lease = self.lease_of(task, report.token)?;
+        let catalog = inner.catalog();
+        let decision = match locate(inner, &catalog, &lease) {
+            Ok((_, flow, step)) => {
+                retry::decide(
+                    inner,
+                    &catalog,
+                    flow,
+                    step,
+                    &lease,
+                    report.error,
+                    report.elapsed_ms,
+                )
+                .await
+            }
+            Err(reason) => FailDecision::DeadLetter { reason },
+        };
+        let outcome = record_failure(inner, &lease, &report.message, decision).await;
+        report_of(task, outcome)
+    }
+
+    /// Serves model call `call.index` of a remote worker's running step: the
+    /// journaled answer when there is one, else the model's adapter (here, in
+    /// the daemon) and the answer journaled. `Err` when the lease is not the
+    /// current one; `Ok(Err(..))` is the error the step gets.
+    pub async fn model_call_remote(
+        &self,
+        task: u64,
+        call: &ModelCallRequest,
+    ) -> Result<Result<Completion, PluginError>, EngineError> {
+        let lease = self.current_lease(task, call.token)?;
+        let catalog = self.inner.catalog();
+        let (_, step) = step_of(&self.inner, &catalog, &lease)?;
+        let host = TaskHost::new(
+            Arc::clone(&self.inner),
+            &lease.run,
+            &step.id,
+            step.model.clone(),
+            step.timeout,
+        );
+        Ok(host.complete_at(call.index, &call.request).await)
+    }
+
+    /// A remote step's `artifact-get`: the run's artifact `key` (JSON text).
+    pub async fn artifact_get_remote(
+        &self,
+        task: u64,
+        token: u64,
+        key: &str,
+    ) -> Result<Option<String>, EngineError> {
+        let lease = self.current_lease(task, token)?;
+        Ok(self
+            .inner
+            .store
+            .artifact_get(&lease.run, key)?
+            .map(|v| v.to_string()))
+    }
+
+    /// A remote step's `artifact-put`. `Ok(Err(..))` is the error the step gets
+    /// (the value is not JSON).
+    pub async fn artifact_put_remote(
+        &self,
+        task: u64,
+        token: u64,
+        key: &str,
+        value: &str,
+    ) -> Result<Result<(), PluginError>, EngineError> {
+        let lease = self.current_lease(task, token)?;
+        let value = match serde_json::from_str(value) {
+            Ok(v) => v,
+            Err(e) => {
+                return Ok(Err(PluginError::InvalidInput(format!(
+                    "artifact `{key}`: {e}"
+                ))));
+            }
+        };
+        let inner = &self.inner;
+        inner
+            .store
+            .artifact_put(&lease.run, key, value, inner.now())
+            .await?;
+        Ok(Ok(()))
+    }
+
+    /// The lease of `task` as presented with `token` (the store checks the
+    /// token when the result is recorded, and records a stale one).
+    fn lease_of(&self, task: u64, token: u64) -> Result<Lease, EngineError> {
+        let record = self
+            .inner
+            .store
+            .task_get(task)?
+            .ok_or(EngineError::UnknownTask(task))?;
+        Ok(Lease {
+            task,
+            run: record.run_id,
+            step: record.step_id,
+            attempt: record.attempt,
+            token,
+            expires_at: 0,
+        })
+    }
+
+    /// The lease of `task` if `token` is its current one (a read: host calls
+    /// of a step whose lease was lost are refused without being recorded).
+    fn current_lease(&self, task: u64, token: u64) -> Result<Lease, EngineError> {
+        let lease = self.lease_of(task, token)?;
+        match self.inner.store.lease_of(task)? {
+            Some(current) if current.token == token => Ok(lease),
+            _ => Err(EngineError::LeaseLost {
+                task,
+                reason: "the lease expired and the task was handed on, or the task is done".into(),
+            }),
+        }
+    }
+}
+
+/// The flow and step of `lease` in `catalog`.
+fn step_of<'a>(
+    inner: &Inner,
+    catalog: &'a Catalog,
+    lease: &Lease,
+) -> Result<(&'a CompiledFlow, &'a CompiledStep), EngineError> {
+    let (_, flow, step) =
+        locate(inner, catalog, lease).map_err(|reason| EngineError::LeaseLost {
+            task: lease.task,
+            reason,
+        })?;
+    Ok((flow, step))
+}
+
+fn check_lease_ms(lease_ms: u64) -> Result<(), EngineError> {
+    let (min, max) = LEASE_MS_RANGE;
+    if (min..=max).contains(&lease_ms) {
+        Ok(())
+    } else {
+        Err(EngineError::BadLease(format!(
+            "lease_ms must be between {min} and {max}, got {lease_ms}"
+        )))
+    }
+}
+
+fn lease_error(task: u64, e: weft_store::StoreError) -> EngineError {
+    match e {
+        e @ (weft_store::StoreError::StaleToken { .. }
+        | weft_store::StoreError::RunFinished { .. }) => EngineError::LeaseLost {
+            task,
+            reason: e.to_string(),
+        },
+        other => EngineError::Store(other),
+    }
+}
+
+fn report_of(task: u64, outcome: TaskOutcome) -> Result<ReportResponse, EngineError> {
+    let (outcome, run_finished) = match outcome {
+        TaskOutcome::Succeeded { run_finished } => ("succeeded", run_finished),
+        TaskOutcome::Failed { decision } => match decision {
+            FailDecision::Retry { .. } => ("retry", false),
+            FailDecision::DeadLetter { .. } => ("dead-letter", false),
+            FailDecision::FailRun { .. } => ("run-failed", true),
+        },
+        TaskOutcome::LeaseLost => {
+            return Err(EngineError::LeaseLost {
+                task,
+                reason: "the lease's token is stale (the lease expired and the task was handed \
+                         on, or the run finished); the result was refused and recorded"
+                    .into(),
+            });
+        }
+        TaskOutcome::StoreFailed(why) => return Err(EngineError::Recording(why)),
+    };
+    Ok(ReportResponse {
+        outcome: outcome.into(),
+        run_finished,
+    })
+}
