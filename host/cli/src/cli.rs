@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{ArgGroup, Args, Parser, Subcommand};
 use weft_core::PluginKind;
 
 use crate::units::{parse_duration, parse_size};
@@ -50,6 +50,9 @@ pub enum Command {
     Daemon(DaemonArgs),
     /// Lease tasks from a daemon and run their steps here (a stateless worker).
     Worker(WorkerArgs),
+    /// API tokens for the daemon.
+    #[command(subcommand)]
+    Token(TokenCommand),
 }
 
 /// Arguments of `weft worker`.
@@ -72,6 +75,36 @@ pub struct WorkerArgs {
     /// On SIGTERM/SIGINT, how long running tasks get to finish.
     #[arg(long, default_value = "30s", value_parser = parse_duration)]
     pub drain_grace: Duration,
+}
+
+/// `weft token …`
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Make a new random API token: prints the token (once; weft keeps no copy)
+    /// and the weft.yaml line with its SHA-256 that lets the daemon accept it.
+    New(TokenNewArgs),
+}
+
+/// Arguments of `weft token new`: exactly one of `--tenant`, `--admin`, `--worker`.
+#[derive(Debug, Args)]
+#[command(group(ArgGroup::new("role").required(true).args(["tenant", "admin", "worker"])))]
+pub struct TokenNewArgs {
+    /// A token of this tenant: it submits and sees only the tenant's runs.
+    #[arg(long, value_name = "TENANT")]
+    pub tenant: Option<String>,
+    /// An admin token: every endpoint, every tenant's runs.
+    #[arg(long)]
+    pub admin: bool,
+    /// A worker token: only the worker endpoints.
+    #[arg(long)]
+    pub worker: bool,
+    /// The token's name in weft.yaml (default: `token-` and the first 8 hex
+    /// digits of its hash).
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Print JSON (`token`, `sha256`, `name`, `role`, `yaml_path`, `yaml_line`).
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Arguments of `weft enqueue`.
@@ -148,6 +181,11 @@ pub struct DaemonArgs {
     /// The state folder (default: the project's, `.weft/` next to weft.yaml).
     #[arg(long)]
     pub state: Option<PathBuf>,
+    /// Serve without authentication, every caller an admin. Only when weft.yaml
+    /// declares no API token, and only on a loopback `--listen` address (and the
+    /// Unix socket).
+    #[arg(long)]
+    pub no_auth: bool,
 }
 
 /// Where the state is: `--state DIR`, else `.weft/` next to the project's weft.yaml.

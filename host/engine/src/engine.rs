@@ -23,6 +23,13 @@ pub type Observer = Arc<dyn Fn(&ProgressEvent) + Send + Sync>;
 /// The pool a step runs in when neither it nor any default names one.
 pub const DEFAULT_POOL: &str = "default";
 
+/// The idempotency key stored for `key` sent by `tenant` (one that is not the
+/// engine's own): `tenant:<tenant>:<key>`. Tenant names have no `:`, so keys of
+/// different tenants never meet, nor meet the scheduler's `cron:` keys.
+pub fn tenant_idempotency_key(tenant: &str, key: &str) -> String {
+    format!("tenant:{tenant}:{key}")
+}
+
 /// How a run is submitted (see [`Engine::submit_with`]).
 #[derive(Debug, Clone, Default)]
 pub struct SubmitOptions {
@@ -227,6 +234,7 @@ impl Engine {
     /// `inputs:` (defaults filled in) and the run is stored with its initial
     /// steps as ready tasks. With an idempotency key that still names a run,
     /// that run is returned with `created: false`.
+    /// Keys are per tenant: another tenant's is stored as [`tenant_idempotency_key`].
     pub async fn submit_with(
         &self,
         flow_id: &str,
@@ -239,10 +247,15 @@ impl Engine {
             .flow(flow_id)
             .ok_or_else(|| EngineError::UnknownFlow(flow_id.to_owned()))?;
         let mut new = self.new_run(flow, input, None)?;
-        new.idempotency_key = options
-            .idempotency_key
-            .map(|k| (k, inner.options.idempotency_ttl_ms));
-        if let Some(tenant) = options.tenant {
+        let tenant = options.tenant.filter(|t| *t != inner.options.tenant);
+        new.idempotency_key = options.idempotency_key.map(|key| {
+            let key = match &tenant {
+                Some(t) => tenant_idempotency_key(t, &key),
+                None => key,
+            };
+            (key, inner.options.idempotency_ttl_ms)
+        });
+        if let Some(tenant) = tenant {
             new.tenant = tenant;
         }
         new.priority = options.priority;

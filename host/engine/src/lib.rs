@@ -46,7 +46,9 @@ mod worker;
 
 pub use catalog::Catalog;
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use engine::{DEFAULT_POOL, Engine, EngineOptions, Observer, SubmitOptions};
+pub use engine::{
+    DEFAULT_POOL, Engine, EngineOptions, Observer, SubmitOptions, tenant_idempotency_key,
+};
 pub use error::EngineError;
 pub use plugin_source::PluginComponent;
 pub use plugins::check_plugins;

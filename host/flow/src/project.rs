@@ -1,4 +1,5 @@
-//! The project config, `weft.yaml`: plugins, models, defaults, state folder.
+//! The project config, `weft.yaml`: plugins, models, defaults, state folder,
+//! tenants and API tokens.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -12,9 +13,18 @@ use crate::decode::{Ctx, check_name};
 use crate::diagnostic::{Diagnostics, Location, did_you_mean};
 use crate::error::LoadError;
 use crate::plugin_use::{PluginRole, PluginUse, check_plugin};
+use crate::tenants::{AuthDecl, SeenHashes, TenantDecl, decode_auth, decode_tenants};
 use crate::yaml::{self, location};
 
-const TOP_KEYS: &[&str] = &["id_prefix", "plugins", "models", "defaults", "state"];
+const TOP_KEYS: &[&str] = &[
+    "id_prefix",
+    "plugins",
+    "models",
+    "defaults",
+    "state",
+    "tenants",
+    "auth",
+];
 const PLUGIN_KEYS: &[&str] = &["path", "kind", "config"];
 const MODEL_KEYS: &[&str] = &["adapter", "config", "price"];
 const PRICE_KEYS: &[&str] = &["input_per_million_usd", "output_per_million_usd"];
@@ -90,6 +100,10 @@ pub struct ProjectConfig {
     pub state_dir: PathBuf,
     /// Every plugin reference in `weft.yaml` itself (model adapters, defaults).
     pub plugin_uses: Vec<PluginUse>,
+    /// Tenants by name, with their API tokens.
+    pub tenants: BTreeMap<String, TenantDecl>,
+    /// Admin and worker API tokens.
+    pub auth: AuthDecl,
 }
 
 impl ProjectConfig {
@@ -146,7 +160,17 @@ impl ProjectConfig {
             defaults: ProjectDefaults::default(),
             state_dir: PathBuf::from(".weft"),
             plugin_uses: Vec::new(),
+            tenants: BTreeMap::new(),
+            auth: AuthDecl::default(),
         }
+    }
+
+    /// Whether any API token is declared (tenant, admin or worker): the daemon
+    /// then requires one on every request.
+    pub fn declares_tokens(&self) -> bool {
+        !self.auth.admin_tokens.is_empty()
+            || !self.auth.worker_tokens.is_empty()
+            || self.tenants.values().any(|t| !t.tokens.is_empty())
     }
 }
 
@@ -188,6 +212,13 @@ fn decode(ctx: &mut Ctx<'_>, root: &yaml::Node, base: &Path) -> Option<ProjectCo
         && let Some(s) = ctx.string(n, "state")
     {
         project.state_dir = base.join(s.value);
+    }
+    let mut seen = SeenHashes::default();
+    if let Some(n) = fields.get("tenants") {
+        project.tenants = decode_tenants(ctx, n, &mut seen);
+    }
+    if let Some((key, n)) = fields.entry("auth") {
+        project.auth = decode_auth(ctx, key.pos, n, &mut seen);
     }
     project.defaults.timeout = authored.timeout.map(|t| t.value);
     if let Some(retry) = authored.retry {

@@ -172,3 +172,34 @@ fn every_error_is_collected_and_displayed_like_rustc() {
          = help: did you mean `needs`?"
     );
 }
+
+#[test]
+fn tenants_and_tokens_are_read_as_hashes() {
+    let h = |c: char| c.to_string().repeat(64);
+    let source = format!(
+        "id_prefix: acme\ntenants:\n  acme:\n    tokens:\n      - {{ name: ci, sha256: \"{}\" }}\n      - {{ name: laptop, sha256: \"{}\" }}\n  globex:\n    tokens: [ {{ name: ci, sha256: \"{}\" }} ]\n  initech: {{}}\nauth:\n  admin_tokens: [ {{ name: ops, sha256: \"{}\" }} ]\n",
+        h('a'),
+        h('b'),
+        h('c'),
+        h('d')
+    );
+    let project = ProjectConfig::parse("weft.yaml", &source, Path::new("/srv")).unwrap();
+    assert!(project.declares_tokens());
+    let acme = &project.tenants["acme"];
+    let names: Vec<_> = acme.tokens.iter().map(|t| t.name.as_str()).collect();
+    assert_eq!(names, ["ci", "laptop"]);
+    assert_eq!(acme.tokens[1].sha256, [0xbb; 32]);
+    assert_eq!(acme.tokens[0].location.to_string(), "weft.yaml:5:9");
+    assert_eq!(project.tenants["globex"].tokens[0].sha256, [0xcc; 32]);
+    assert!(project.tenants["initech"].tokens.is_empty());
+    assert_eq!(project.auth.admin_tokens[0].name, "ops");
+    assert_eq!(project.auth.admin_tokens[0].sha256, [0xdd; 32]);
+    assert!(project.auth.worker_tokens.is_empty());
+    assert!(!self::project().declares_tokens());
+    let only_tenant = "id_prefix: a\ntenants:\n  acme: { tokens: [] }\n";
+    let p = ProjectConfig::parse("weft.yaml", only_tenant, Path::new("/srv")).unwrap();
+    assert!(
+        !p.declares_tokens(),
+        "a tenant without tokens declares none"
+    );
+}

@@ -1,7 +1,9 @@
-//! Errors as the API answers them: a status code and `{"error": "..."}`.
+//! Errors as the API answers them: a status code and `{"error": "..."}` (a 401
+//! also carries `WWW-Authenticate: Bearer`).
 
 use axum::Json;
-use axum::http::StatusCode;
+use axum::http::header::WWW_AUTHENTICATE;
+use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 use weft_engine::EngineError;
@@ -20,6 +22,12 @@ pub enum ApiError {
     /// another input, a finished run).
     #[error("{0}")]
     Conflict(String),
+    /// No valid API token: missing, malformed or unknown.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// A valid token whose role may not use the endpoint.
+    #[error("{0}")]
+    Forbidden(String),
     /// Something failed on the server's side.
     #[error("{0}")]
     Internal(String),
@@ -31,6 +39,8 @@ impl ApiError {
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -42,7 +52,14 @@ impl IntoResponse for ApiError {
             tracing::error!("API request failed: {message}");
         }
         let body = Json(json!({ "error": self.to_string() }));
-        (self.status(), body).into_response()
+        let mut response = (self.status(), body).into_response();
+        if let Self::Unauthorized(_) = &self {
+            response.headers_mut().insert(
+                WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"weft\""),
+            );
+        }
+        response
     }
 }
 

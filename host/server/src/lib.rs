@@ -2,10 +2,14 @@
 //! socket, and its Prometheus metrics.
 //!
 //! [`router`] builds the API ([`docs/api.md`](../../docs/api.md) lists every
-//! endpoint); [`Metrics`] keeps the Prometheus registry up to date from the
-//! engine's progress events and the store's queue figures; [`serve_tcp`] and
-//! [`serve_unix`] serve a router until a shutdown future resolves.
+//! endpoint); [`Auth`] resolves each request's [`Caller`] from its bearer token
+//! and [`guard`] keeps each group of routes to the roles it admits ([`Access`]);
+//! [`Metrics`] keeps the Prometheus registry up to date from the engine's progress
+//! events and the store's queue figures; [`serve_tcp`] and [`serve_unix`] serve a
+//! router until a shutdown future resolves.
 
+mod access;
+mod auth;
 mod departures;
 mod error;
 mod live_workers;
@@ -20,9 +24,12 @@ mod worker;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::routing::{get, post};
+use axum::middleware::from_fn_with_state;
+use axum::routing::{delete, get, post};
 use weft_engine::Engine;
 
+pub use access::{Access, guard};
+pub use auth::{Auth, Caller, Role};
 use departures::Departures;
 pub use error::ApiError;
 pub use metrics::{METRIC_NAMES, Metrics, MetricsError};
@@ -36,36 +43,64 @@ pub struct AppState {
     pub engine: Engine,
     /// The metrics registry (also served at `/metrics`).
     pub metrics: Arc<Metrics>,
+    /// How requests are authenticated.
+    pub auth: Arc<Auth>,
     /// Remote workers that said they are stopping.
     pub departures: Arc<Departures>,
 }
 
 impl AppState {
-    /// The state of an API serving `engine`, with `metrics`.
-    pub fn new(engine: Engine, metrics: Arc<Metrics>) -> Self {
+    /// The state of an API serving `engine`, with `metrics` and `auth`.
+    pub fn new(engine: Engine, metrics: Arc<Metrics>, auth: Arc<Auth>) -> Self {
         Self {
             engine,
             metrics,
+            auth,
             departures: Arc::default(),
         }
     }
 }
 
 /// The API router: `/v1/...` endpoints, `/metrics` and `/healthz`.
+///
+/// Every route but `/healthz` is behind the authentication layer (401 without a
+/// valid token when auth is on); each group is behind the [`Access`] it admits
+/// (403 for other roles). A new group goes through [`guard`] and is merged into
+/// `api` below.
 pub fn router(state: AppState) -> Router {
+    let api = Router::new()
+        .merge(guard(runs_routes(), Access::Tenants))
+        .merge(guard(operator_routes(), Access::Admins))
+        .merge(guard(worker_routes(), Access::Workers))
+        .route("/metrics", get(metrics::scrape))
+        .layer(from_fn_with_state(
+            Arc::clone(&state.auth),
+            auth::authenticate,
+        ));
     Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
-        .route("/metrics", get(metrics::scrape))
+        .merge(api)
+        .with_state(state)
+}
+
+/// Runs and flows: for tenants (their own runs) and admins.
+fn runs_routes() -> Router<AppState> {
+    Router::new()
         .route("/v1/runs", post(runs::submit).get(runs::list))
         .route("/v1/runs/{id}", get(runs::get))
         .route("/v1/runs/{id}/events", get(runs::events))
         .route("/v1/runs/{id}/verify", get(runs::verify))
         .route("/v1/runs/{id}/cancel", post(runs::cancel))
         .route("/v1/flows", get(runs::flows))
+}
+
+/// The queue, dead letters and schedules: for admins.
+fn operator_routes() -> Router<AppState> {
+    Router::new()
         .route("/v1/queue/stats", get(queue::stats))
         .route("/v1/dlq", get(queue::dlq_list))
         .route("/v1/dlq/{task}/requeue", post(queue::dlq_requeue))
-        .route("/v1/dlq/{task}", axum::routing::delete(queue::dlq_purge))
+        .route("/v1/dlq/{task}", delete(queue::dlq_purge))
         .route("/v1/schedules", get(schedules::list))
         .route("/v1/schedules/{flow}/{index}/pause", post(schedules::pause))
         .route(
@@ -76,6 +111,11 @@ pub fn router(state: AppState) -> Router {
             "/v1/schedules/{flow}/{index}/trigger",
             post(schedules::trigger),
         )
+}
+
+/// What `weft worker` processes use: for worker tokens and admins.
+fn worker_routes() -> Router<AppState> {
+    Router::new()
         .route("/v1/worker/lease", post(worker::lease))
         .route("/v1/worker/leave", post(worker::leave))
         .route("/v1/worker/tasks/{task}/heartbeat", post(worker::heartbeat))
@@ -91,10 +131,10 @@ pub fn router(state: AppState) -> Router {
             post(worker::artifact_put),
         )
         .route("/v1/plugins/{sha256}", get(worker::plugin))
-        .with_state(state)
 }
 
-/// A router serving only `/metrics` (for `--metrics-listen`).
+/// A router serving only `/metrics` (for `--metrics-listen`), without
+/// authentication: the operator chose where that address is reachable.
 pub fn metrics_router(state: AppState) -> Router {
     Router::new()
         .route("/metrics", get(metrics::scrape))

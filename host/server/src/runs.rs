@@ -1,4 +1,7 @@
 //! `/v1/runs...` and `/v1/flows`: submit, list, read, verify and cancel runs.
+//!
+//! A tenant's token submits runs for its tenant and sees only them: another
+//! tenant's run answers exactly like a run that does not exist.
 
 use std::time::Duration;
 
@@ -8,10 +11,26 @@ use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use weft_engine::{ProgressEvent, SubmitOptions};
-use weft_store::{RunFilter, RunStatus};
+use weft_store::{DeadLetter, RunFilter, RunRecord, RunStatus};
 
+use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::{AppState, views};
+
+/// The answer for a run that does not exist or that `caller` may not see.
+fn no_run(id: &str) -> ApiError {
+    ApiError::NotFound(format!("no run `{id}`"))
+}
+
+/// Run `id`, if it exists and `caller` may see it.
+fn visible_run(state: &AppState, caller: &Caller, id: &str) -> Result<RunRecord, ApiError> {
+    state
+        .engine
+        .store()
+        .run_get(id)?
+        .filter(|run| caller.may_see(&run.tenant))
+        .ok_or_else(|| no_run(id))
+}
 
 /// The body of `POST /v1/runs`.
 #[derive(Debug, Deserialize)]
@@ -31,16 +50,18 @@ pub struct SubmitBody {
 }
 
 /// `POST /v1/runs`: 201 with the new run, 200 with the run an idempotency key
-/// already names.
+/// already names. A tenant's run belongs to its tenant; an admin's to the
+/// engine's own.
 pub async fn submit(
     State(state): State<AppState>,
+    caller: Caller,
     body: Result<Json<SubmitBody>, axum::extract::rejection::JsonRejection>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let Json(body) = body.map_err(|e| ApiError::BadRequest(e.body_text()))?;
     let input = body.input.unwrap_or_else(|| json!({}));
     let options = SubmitOptions {
         idempotency_key: body.idempotency_key,
-        tenant: None,
+        tenant: caller.tenant().map(str::to_owned),
         priority: body.priority.unwrap_or(0),
     };
     let sub = state.engine.submit_with(&body.flow, input, options).await?;
@@ -66,9 +87,10 @@ pub struct ListQuery {
     limit: Option<usize>,
 }
 
-/// `GET /v1/runs?flow=&status=&limit=`: newest first.
+/// `GET /v1/runs?flow=&status=&limit=`: newest first; a tenant's own only.
 pub async fn list(
     State(state): State<AppState>,
+    caller: Caller,
     Query(q): Query<ListQuery>,
 ) -> Result<Json<Value>, ApiError> {
     let status = match q.status {
@@ -82,7 +104,7 @@ pub async fn list(
         None => None,
     };
     let filter = RunFilter {
-        tenant: None,
+        tenant: caller.tenant().map(str::to_owned),
         flow_id: q.flow,
         status,
     };
@@ -100,25 +122,33 @@ pub struct GetQuery {
     wait: Option<u64>,
 }
 
-/// `GET /v1/runs/{id}[?wait=SECONDS]`: the run, its tasks and its step outputs;
-/// with `wait`, answers when the run has finished or the wait is over.
+/// `GET /v1/runs/{id}[?wait=SECONDS]`: the run, its tasks, its step outputs and
+/// its dead letters (so that a tenant needs no `/v1/dlq`); with `wait`, answers when the run has finished or the wait is over.
 pub async fn get(
     State(state): State<AppState>,
+    caller: Caller,
     Path(id): Path<String>,
     Query(q): Query<GetQuery>,
 ) -> Result<Json<Value>, ApiError> {
     if let Some(secs) = q.wait {
+        visible_run(&state, &caller, &id)?;
         wait_for_end(&state, &id, Duration::from_secs(secs.min(300))).await?;
     }
     let store = state.engine.store();
-    let run = store
-        .run_get(&id)?
-        .ok_or_else(|| ApiError::NotFound(format!("no run `{id}`")))?;
+    let run = visible_run(&state, &caller, &id)?;
     let tasks: Vec<Value> = store.tasks_of(&id)?.iter().map(views::task).collect();
     let outputs = store.step_outputs(&id)?;
-    Ok(Json(
-        json!({ "run": run, "tasks": tasks, "outputs": outputs }),
-    ))
+    let dead: Vec<DeadLetter> = store
+        .dlq_list()?
+        .into_iter()
+        .filter(|d| d.run == id)
+        .collect();
+    Ok(Json(json!({
+        "run": run,
+        "tasks": tasks,
+        "outputs": outputs,
+        "dead_letters": dead,
+    })))
 }
 
 /// Returns when run `id` is final or `wait` has passed; a missing run is 404.
@@ -130,7 +160,7 @@ async fn wait_for_end(state: &AppState, id: &str, wait: Duration) -> Result<(), 
         .engine
         .store()
         .run_get(id)?
-        .ok_or_else(|| ApiError::NotFound(format!("no run `{id}`")))?;
+        .ok_or_else(|| no_run(id))?;
     if run.status.is_final() {
         return Ok(());
     }
@@ -148,32 +178,30 @@ async fn wait_for_end(state: &AppState, id: &str, wait: Duration) -> Result<(), 
 /// `GET /v1/runs/{id}/events`: the ledger, oldest first.
 pub async fn events(
     State(state): State<AppState>,
+    caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let store = state.engine.store();
-    if store.run_get(&id)?.is_none() {
-        return Err(ApiError::NotFound(format!("no run `{id}`")));
-    }
-    Ok(Json(json!({ "events": store.ledger(&id)? })))
+    visible_run(&state, &caller, &id)?;
+    Ok(Json(json!({ "events": state.engine.store().ledger(&id)? })))
 }
 
 /// `GET /v1/runs/{id}/verify`: recomputes the hash chain.
 pub async fn verify(
     State(state): State<AppState>,
+    caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let store = state.engine.store();
-    if store.run_get(&id)?.is_none() {
-        return Err(ApiError::NotFound(format!("no run `{id}`")));
-    }
-    Ok(Json(views::verify(&store.verify(&id)?)))
+    visible_run(&state, &caller, &id)?;
+    Ok(Json(views::verify(&state.engine.store().verify(&id)?)))
 }
 
 /// `POST /v1/runs/{id}/cancel`.
 pub async fn cancel(
     State(state): State<AppState>,
+    caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
+    visible_run(&state, &caller, &id)?;
     let engine = &state.engine;
     engine.store().cancel(&id, engine.now_ms()).await?;
     Ok(Json(json!({ "run_id": id, "status": "cancelled" })))

@@ -1,6 +1,10 @@
 //! `weft daemon [--listen ADDR] [--socket PATH] [--metrics-listen ADDR]
-//! [--flows DIR] [--workers N] [--state DIR]`: the engine served over HTTP, its
-//! workers and its cron scheduler.
+//! [--flows DIR] [--workers N] [--state DIR] [--no-auth]`: the engine served over
+//! HTTP, its workers and its cron scheduler.
+//!
+//! The API needs a token from weft.yaml on every request but `/healthz` when
+//! weft.yaml declares any; otherwise it starts only with `--no-auth`, on a
+//! loopback address (see `daemon_auth`). `--metrics-listen` is never authenticated.
 //!
 //! Prints `weft daemon listening on http://ADDR` (the bound address, so that
 //! `--listen 127.0.0.1:0` can be used) once it accepts requests. SIGINT or
@@ -17,11 +21,19 @@ use weft_engine::{Engine, EngineOptions};
 use weft_flow::load_flow_dir;
 use weft_server::{AppState, Metrics, bind_unix, metrics_router, router, serve_tcp, serve_unix};
 
+use super::daemon_auth::{auth_for, check_listen, describe};
 use super::project::{find_project_file, flows_dir, load_project};
 use crate::cli::DaemonArgs;
 
 pub(crate) async fn run(args: DaemonArgs) -> Result<ExitCode> {
     let project = load_project(&find_project_file()?)?;
+    let auth = auth_for(&project, args.no_auth)?;
+    let listener = TcpListener::bind(&args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    let addr = listener.local_addr()?;
+    check_listen(&auth, &args.listen, addr)?;
+    eprintln!("weft daemon: {}", describe(&auth, &project));
     let dir = args.flows.clone().unwrap_or_else(|| flows_dir(&project));
     let set = load_flow_dir(&dir, &project);
     if !set.is_ok() {
@@ -46,7 +58,7 @@ pub(crate) async fn run(args: DaemonArgs) -> Result<ExitCode> {
     let metrics = Arc::new(Metrics::new()?);
     metrics.set_workers_live(args.workers);
     metrics.follow(&engine);
-    let state = AppState::new(engine.clone(), metrics);
+    let state = AppState::new(engine.clone(), metrics, Arc::new(auth));
 
     let (stop_tx, stop_rx) = watch::channel(false);
     let stopped = move || {
@@ -56,10 +68,6 @@ pub(crate) async fn run(args: DaemonArgs) -> Result<ExitCode> {
         }
     };
     let mut servers = tokio::task::JoinSet::new();
-    let listener = TcpListener::bind(&args.listen)
-        .await
-        .with_context(|| format!("cannot listen on {}", args.listen))?;
-    let addr = listener.local_addr()?;
     servers.spawn(serve_tcp(router(state.clone()), listener, stopped()));
     if let Some(path) = &args.socket {
         let socket = bind_unix(path).await?;

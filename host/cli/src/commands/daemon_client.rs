@@ -1,7 +1,8 @@
 //! The weft daemon's HTTP API as the commands use it: where the daemon is
-//! (`--daemon URL`, which clap also fills from `$WEFT_DAEMON`) and JSON calls whose
-//! API errors (`{"error": "..."}` with a 4xx/5xx status) become errors quoting the
-//! daemon's message.
+//! (`--daemon URL`, which clap also fills from `$WEFT_DAEMON`), the API token
+//! (`$WEFT_TOKEN`, sent as `Authorization: Bearer`; never a flag, so that it stays
+//! off the command line) and JSON calls whose API errors (`{"error": "..."}` with a
+//! 4xx/5xx status) become errors quoting the daemon's message.
 
 use std::time::Duration;
 
@@ -15,10 +16,15 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// Characters of a non-JSON answer quoted in an error.
 const QUOTE: usize = 200;
 
+/// The environment variable holding the API token.
+const TOKEN_VAR: &str = "WEFT_TOKEN";
+
 /// A client of one daemon.
 pub(crate) struct DaemonClient {
     agent: ureq::Agent,
     base: String,
+    /// `Bearer <token>` from `$WEFT_TOKEN`, if set.
+    authorization: Option<String>,
 }
 
 impl DaemonClient {
@@ -43,7 +49,24 @@ impl DaemonClient {
             .timeout_connect(Some(CONNECT_TIMEOUT))
             .build()
             .into();
-        Self { agent, base }
+        let authorization = std::env::var(TOKEN_VAR)
+            .ok()
+            .map(|t| t.trim().to_owned())
+            .filter(|t| !t.is_empty())
+            .map(|t| format!("Bearer {t}"));
+        Self {
+            agent,
+            base,
+            authorization,
+        }
+    }
+
+    /// `request` with the `Authorization` header, when there is a token.
+    fn authorized<B>(&self, request: ureq::RequestBuilder<B>) -> ureq::RequestBuilder<B> {
+        match &self.authorization {
+            Some(value) => request.header("Authorization", value),
+            None => request,
+        }
     }
 
     /// The daemon's base URL, for messages.
@@ -53,7 +76,7 @@ impl DaemonClient {
 
     /// `GET path?query`; the answer's JSON.
     pub(crate) fn get(&self, path: &str, query: &[(&str, String)]) -> Result<Value> {
-        let mut request = self.agent.get(format!("{}{path}", self.base));
+        let mut request = self.authorized(self.agent.get(format!("{}{path}", self.base)));
         for (key, value) in query {
             request = request.query(*key, value);
         }
@@ -63,7 +86,7 @@ impl DaemonClient {
 
     /// `POST path` with `body` (or none); the status and the answer's JSON.
     pub(crate) fn post(&self, path: &str, body: Option<&Value>) -> Result<(u16, Value)> {
-        let request = self.agent.post(format!("{}{path}", self.base));
+        let request = self.authorized(self.agent.post(format!("{}{path}", self.base)));
         let sent = match body {
             Some(body) => request.send_json(body),
             None => request.send_empty(),
@@ -73,7 +96,9 @@ impl DaemonClient {
 
     /// `DELETE path`; the answer's JSON.
     pub(crate) fn delete(&self, path: &str) -> Result<Value> {
-        let sent = self.agent.delete(format!("{}{path}", self.base)).call();
+        let sent = self
+            .authorized(self.agent.delete(format!("{}{path}", self.base)))
+            .call();
         self.answer("DELETE", path, sent).map(|(_, json)| json)
     }
 
@@ -105,6 +130,9 @@ impl DaemonClient {
                 .and_then(|j| j.get("error"))
                 .and_then(Value::as_str)
                 .map_or_else(|| super::state::cut(text.trim(), QUOTE), str::to_owned);
+            if status == 401 || status == 403 {
+                return Err(self.refused(status, &message, method, path));
+            }
             bail!(
                 "{message} (the weft daemon at {} answered {status} to {method} {path})",
                 self.base
@@ -116,6 +144,24 @@ impl DaemonClient {
                 "{} is not a weft daemon: {method} {path} answered {status} with non-JSON `{}`",
                 self.base,
                 super::state::cut(text.trim(), QUOTE)
+            ),
+        }
+    }
+}
+
+impl DaemonClient {
+    /// The error for a 401 or 403: what the daemon said and what to do.
+    fn refused(&self, status: u16, message: &str, method: &str, path: &str) -> anyhow::Error {
+        let base = &self.base;
+        match (status, &self.authorization) {
+            (401, None) => anyhow!(
+                "the weft daemon at {base} needs an API token: set {TOKEN_VAR} to a token that                  weft.yaml admits (`weft token new` makes one) ({message}; {status} to {method} {path})"
+            ),
+            (401, Some(_)) => anyhow!(
+                "the weft daemon at {base} refused the token in {TOKEN_VAR}: {message}                  ({status} to {method} {path})"
+            ),
+            _ => anyhow!(
+                "the weft daemon at {base} refused the token in {TOKEN_VAR} for {method} {path}:                  {message} ({status})"
             ),
         }
     }

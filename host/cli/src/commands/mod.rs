@@ -7,10 +7,12 @@ use anyhow::{Context, Result};
 use weft_runtime::{Runtime, RuntimeConfig};
 
 use crate::cli::{
-    Cli, Command, DlqCommand, PluginCommand, QueueCommand, RunsCommand, SchedulesCommand, StateArgs,
+    Cli, Command, DlqCommand, PluginCommand, QueueCommand, RunsCommand, SchedulesCommand,
+    StateArgs, TokenCommand,
 };
 
 mod daemon;
+mod daemon_auth;
 mod daemon_client;
 mod dlq_ls;
 mod dlq_purge;
@@ -32,6 +34,7 @@ mod schedules_list;
 mod schedules_pause;
 mod schedules_trigger;
 mod state;
+mod token_new;
 mod validate;
 mod worker;
 
@@ -74,6 +77,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             Command::Init(args) => init::run(args),
             Command::Daemon(args) => daemon::run(args).await,
             Command::Worker(args) => worker::run(args).await,
+            Command::Token(TokenCommand::New(args)) => token_new::run(&args),
         }
     })
 }

@@ -51,16 +51,14 @@ fn local(args: &RunIdArgs) -> Result<RunView> {
     })
 }
 
-/// The run from `GET /v1/runs/{id}` and its dead letters from `GET /v1/dlq`.
+/// The run, its tasks, outputs and dead letters from `GET /v1/runs/{id}`.
 fn remote(daemon: &DaemonClient, id: &str) -> Result<RunView> {
     let answer = daemon.get(&format!("/v1/runs/{id}"), &[])?;
-    let run: RunRecord = field(&answer, "run")?;
-    let dead: Vec<DeadLetter> = field(&daemon.get("/v1/dlq", &[])?, "dead_letters")?;
     Ok(RunView {
+        run: field(&answer, "run")?,
         tasks: field(&answer, "tasks")?,
         outputs: field(&answer, "outputs")?,
-        dead: dead.into_iter().filter(|d| d.run == run.id).collect(),
-        run,
+        dead: field(&answer, "dead_letters")?,
     })
 }
 

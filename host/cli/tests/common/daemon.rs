@@ -1,6 +1,8 @@
 //! A real `weft daemon` process for the tests: a temp project with the echo
 //! plugin, started on `127.0.0.1:0`, its URL read from its first stdout line.
-//! Included with `#[path]` by the tests that need it.
+//! Included with `#[path]` by the tests that need it. The project declares no
+//! API token, so [`Daemon::start`] passes `--no-auth`; a test that adds tokens to
+//! weft.yaml starts it with [`Daemon::start_with`] and no extra flags.
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -34,23 +36,37 @@ pub struct Daemon {
 }
 
 impl Daemon {
-    /// Starts `weft daemon` in `dir` with its state in `dir/state` and a Unix
-    /// socket at `dir/weft.sock`; returns once it listens.
+    /// Starts `weft daemon --no-auth` in `dir` with its state in `dir/state` and
+    /// a Unix socket at `dir/weft.sock`; returns once it listens.
     #[allow(dead_code, reason = "not every test that includes this uses it")]
     pub fn start(dir: &Path) -> Self {
-        Self::start_with_workers(dir, 4)
+        Self::start_with(dir, &["--no-auth"])
     }
 
     /// [`Daemon::start`] with `workers` in-process workers (0: only `weft
     /// worker` processes run tasks).
     #[allow(dead_code, reason = "not every test that includes this uses it")]
     pub fn start_with_workers(dir: &Path, workers: usize) -> Self {
+        let workers = workers.to_string();
+        Self::start_with(dir, &["--no-auth", "--workers", &workers])
+    }
+
+    /// Like [`Daemon::start`], with `extra` arguments instead of `--no-auth`
+    /// (4 in-process workers unless they say `--workers`).
+    #[allow(dead_code, reason = "not every test that includes this uses it")]
+    pub fn start_with(dir: &Path, extra: &[&str]) -> Self {
         let socket = dir.join("weft.sock").display().to_string();
         let state = dir.join("state").display().to_string();
-        let workers = workers.to_string();
+        let default_workers: &[&str] = if extra.contains(&"--workers") {
+            &[]
+        } else {
+            &["--workers", "4"]
+        };
         let mut child = Command::new(env!("CARGO_BIN_EXE_weft"))
-            .args(["daemon", "--listen", "127.0.0.1:0", "--workers", &workers])
+            .args(["daemon", "--listen", "127.0.0.1:0"])
+            .args(default_workers)
             .args(["--socket", &socket, "--state", &state])
+            .args(extra)
             .env("WEFT_COMPONENT_CACHE", component_cache_dir())
             .current_dir(dir)
             .stdout(Stdio::piped())
