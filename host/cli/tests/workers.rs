@@ -14,6 +14,9 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use weft_tests::plugin_path;
 
+#[path = "common/auth.rs"]
+#[allow(dead_code, reason = "each test file uses part of the shared helpers")]
+mod auth_support;
 #[path = "common/daemon.rs"]
 mod daemon_support;
 #[path = "common/worker.rs"]
@@ -21,6 +24,8 @@ mod worker_support;
 
 use daemon_support::{Daemon, write_project};
 use worker_support::Worker;
+
+use auth_support::{ACME, Cred, WORKER, write_project_with_tokens};
 
 fn agent() -> ureq::Agent {
     ureq::Agent::config_builder()
@@ -264,5 +269,46 @@ fn sigterm_lets_the_running_task_finish_then_the_worker_exits_zero() {
     let (_, stats) = call(&api, "GET", &format!("{url}/v1/queue/stats"), None);
     assert_eq!(stats["depth"], 1, "`last` waits for a worker: {stats}");
     assert_eq!(stats["inflight"], 0, "{stats}");
+    assert!(daemon.stop().success());
+}
+
+#[test]
+fn with_auth_on_a_worker_needs_a_worker_token() {
+    let dir = tempfile::tempdir().unwrap();
+    write_project_with_tokens(dir.path());
+    let daemon = Daemon::start_with(dir.path(), &["--workers", "0"]);
+    let url = daemon.url.clone();
+    let ask = json!({"worker": "w", "owner": "w/0", "lease_ms": 5000, "wait_ms": 0});
+    let tenant = auth_support::call(
+        &url,
+        "POST",
+        "/v1/worker/lease",
+        Cred::Token(ACME),
+        Some(ask.clone()),
+    );
+    assert_eq!(tenant.status, 403, "{}", tenant.body);
+    let nobody = auth_support::call(&url, "POST", "/v1/worker/lease", Cred::None, Some(ask));
+    assert_eq!(nobody.status, 401, "{}", nobody.body);
+
+    let (status, sub) = auth_support::submit(&url, ACME, 5, None);
+    assert_eq!(status, 201, "{sub}");
+    let run = sub["run_id"].as_str().unwrap();
+    // A worker without a token gets nothing; with the worker token it runs
+    // the tenant's run.
+    let mut refused = Worker::start(&url, &["--concurrency", "1"]);
+    refused.wait_for_line("401", Duration::from_secs(60));
+    let mut worker = Worker::start_with_token(&url, &["--concurrency", "2"], Some(WORKER));
+    let leased = worker.wait_for_lease(Duration::from_secs(60));
+    assert_eq!(leased.run, run);
+    let got = auth_support::call(
+        &url,
+        "GET",
+        &format!("/v1/runs/{run}?wait=60"),
+        Cred::Token(ACME),
+        None,
+    );
+    assert_eq!(got.body["run"]["status"], "succeeded", "{}", got.body);
+    assert_eq!(got.body["run"]["tenant"], "acme");
+    assert!(refused.leases().is_empty());
     assert!(daemon.stop().success());
 }

@@ -1,8 +1,11 @@
 //! Worker processes that said they are stopping (`POST /v1/worker/leave`):
 //! their long-polling lease requests end at once with no task, so a stopping
 //! worker neither waits out its polls nor gets a lease it would not run.
+//! A daemon that is stopping does the same for every worker
+//! ([`Departures::close`]), so its graceful shutdown does not wait out them.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -16,6 +19,8 @@ const REMEMBER: Duration = Duration::from_secs(600);
 #[derive(Debug, Default)]
 pub struct Departures {
     left: Mutex<HashMap<String, Instant>>,
+    /// The daemon is stopping: every worker counts as gone.
+    closed: AtomicBool,
     notify: Notify,
 }
 
@@ -29,12 +34,20 @@ impl Departures {
         self.notify.notify_waiters();
     }
 
-    /// Whether `worker` said it is stopping.
+    /// Ends every waiting and later lease request (the daemon is stopping).
+    pub fn close(&self) {
+        self.closed.store(true, Ordering::SeqCst);
+        self.notify.notify_waiters();
+    }
+
+    /// Whether `worker` said it is stopping, or the daemon is.
     pub fn has_left(&self, worker: &str) -> bool {
-        self.left
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .contains_key(worker)
+        self.closed.load(Ordering::SeqCst)
+            || self
+                .left
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .contains_key(worker)
     }
 
     /// Resolves once `worker` has left.

@@ -30,7 +30,7 @@ use weft_engine::Engine;
 
 pub use access::{Access, guard};
 pub use auth::{Auth, Caller, Role};
-use departures::Departures;
+pub use departures::Departures;
 pub use error::ApiError;
 pub use metrics::{METRIC_NAMES, Metrics, MetricsError};
 pub use serve::{ServeError, bind_unix, serve_tcp, serve_unix};

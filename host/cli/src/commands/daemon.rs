@@ -59,6 +59,7 @@ pub(crate) async fn run(args: DaemonArgs) -> Result<ExitCode> {
     metrics.set_workers_live(args.workers);
     metrics.follow(&engine);
     let state = AppState::new(engine.clone(), metrics, Arc::new(auth));
+    let departures = Arc::clone(&state.departures);
 
     let (stop_tx, stop_rx) = watch::channel(false);
     let stopped = move || {
@@ -95,6 +96,8 @@ pub(crate) async fn run(args: DaemonArgs) -> Result<ExitCode> {
     shutdown_signal().await?;
     eprintln!("weft daemon: stopping (in-flight tasks finish first)");
     let _ = stop_tx.send(true);
+    // Long-polling workers are answered now rather than at the end of their wait.
+    departures.close();
     while let Some(done) = servers.join_next().await {
         if let Ok(Err(e)) = done {
             eprintln!("weft daemon: {e}");

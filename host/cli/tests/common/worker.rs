@@ -34,7 +34,17 @@ pub struct Leased {
 impl Worker {
     /// Starts `weft worker --daemon url` with `args` added.
     pub fn start(url: &str, args: &[&str]) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_weft"))
+        Self::start_with_token(url, args, None)
+    }
+
+    /// [`Worker::start`] with `WEFT_TOKEN` set to `token`.
+    pub fn start_with_token(url: &str, args: &[&str], token: Option<&str>) -> Self {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_weft"));
+        match token {
+            Some(token) => command.env("WEFT_TOKEN", token),
+            None => command.env_remove("WEFT_TOKEN"),
+        };
+        let mut child = command
             .args(["worker", "--daemon", url])
             .args(args)
             .env("WEFT_COMPONENT_CACHE", component_cache_dir())
