@@ -7,6 +7,7 @@
 //! [`serve_unix`] serve a router until a shutdown future resolves.
 
 mod error;
+mod flows;
 mod metrics;
 mod queue;
 mod runs;
@@ -18,7 +19,8 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::routing::{get, post};
-use weft_engine::Engine;
+use tokio::sync::watch;
+use weft_engine::{Engine, FlowStatus};
 
 pub use error::ApiError;
 pub use metrics::{METRIC_NAMES, Metrics, MetricsError};
@@ -32,6 +34,9 @@ pub struct AppState {
     pub engine: Engine,
     /// The metrics registry (also served at `/metrics`).
     pub metrics: Arc<Metrics>,
+    /// The status of the watched flows folder (see `FlowWatcher::status`); a
+    /// daemon that watches nothing gives a channel holding the default.
+    pub flows: watch::Receiver<FlowStatus>,
 }
 
 /// The API router: `/v1/...` endpoints, `/metrics` and `/healthz`.
@@ -44,7 +49,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/runs/{id}/events", get(runs::events))
         .route("/v1/runs/{id}/verify", get(runs::verify))
         .route("/v1/runs/{id}/cancel", post(runs::cancel))
-        .route("/v1/flows", get(runs::flows))
+        .route("/v1/flows", get(flows::list))
         .route("/v1/queue/stats", get(queue::stats))
         .route("/v1/dlq", get(queue::dlq_list))
         .route("/v1/dlq/{task}/requeue", post(queue::dlq_requeue))

@@ -9,7 +9,7 @@
 use std::sync::Arc;
 
 use serde_json::{Value, json};
-use weft_engine::{Engine, EngineOptions};
+use weft_engine::{Engine, EngineOptions, FlowStatus};
 use weft_flow::{ProjectConfig, compile_flow};
 use weft_server::{AppState, Metrics, router, serve_tcp};
 
@@ -32,6 +32,7 @@ async fn one_key_sent_by_a_hundred_callers_at_once_makes_one_run() {
     let state = AppState {
         engine: engine.clone(),
         metrics,
+        flows: tokio::sync::watch::channel(FlowStatus::default()).1,
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());

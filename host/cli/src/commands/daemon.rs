@@ -5,16 +5,21 @@
 //! Prints `weft daemon listening on http://ADDR` (the bound address, so that
 //! `--listen 127.0.0.1:0` can be used) once it accepts requests. SIGINT or
 //! SIGTERM: stop accepting, let in-flight requests and tasks finish, exit 0.
+//!
+//! Every flow file must load at start. Then the flows folder is watched: a
+//! changed file is swapped in, a broken one keeps its last good version and is
+//! reported in the log and at `GET /v1/flows` (weft_engine's `FlowFolder`).
 
 use std::io::Write;
+use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
-use weft_engine::{Engine, EngineOptions};
-use weft_flow::load_flow_dir;
+use weft_engine::{Engine, EngineOptions, FlowFolder, FolderEvents};
+use weft_flow::ProjectConfig;
 use weft_server::{AppState, Metrics, bind_unix, metrics_router, router, serve_tcp, serve_unix};
 
 use super::project::{find_project_file, flows_dir, load_project};
@@ -23,17 +28,9 @@ use crate::cli::DaemonArgs;
 pub(crate) async fn run(args: DaemonArgs) -> Result<ExitCode> {
     let project = load_project(&find_project_file()?)?;
     let dir = args.flows.clone().unwrap_or_else(|| flows_dir(&project));
-    let set = load_flow_dir(&dir, &project);
-    if !set.is_ok() {
-        for e in &set.errors {
-            eprintln!("{e}");
-        }
-        bail!(
-            "{} flow file(s) in {} do not load",
-            set.errors.len(),
-            dir.display()
-        );
-    }
+    // Watch before the first read, so that no change after it is missed.
+    let events = FolderEvents::watch(&dir)?;
+    let folder = load_flows(&dir, &project)?;
     let state_dir = args
         .state
         .clone()
@@ -42,13 +39,15 @@ pub(crate) async fn run(args: DaemonArgs) -> Result<ExitCode> {
         workers: args.workers,
         ..EngineOptions::default()
     };
-    let engine = Engine::open_with(project, set.flows, &state_dir, options).await?;
+    let engine = Engine::open_with(project, folder.flows(), &state_dir, options).await?;
+    let watcher = events.serve(engine.clone(), folder);
     let metrics = Arc::new(Metrics::new()?);
     metrics.set_workers_live(args.workers.max(1));
     metrics.follow(&engine);
     let state = AppState {
         engine: engine.clone(),
         metrics,
+        flows: watcher.status(),
     };
 
     let (stop_tx, stop_rx) = watch::channel(false);
@@ -94,12 +93,33 @@ pub(crate) async fn run(args: DaemonArgs) -> Result<ExitCode> {
             eprintln!("weft daemon: {e}");
         }
     }
+    watcher.shutdown().await;
     scheduler.shutdown().await;
     workers.shutdown().await;
     if let Some(path) = &args.socket {
         let _ = std::fs::remove_file(path);
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Every flow file of `dir`, all of which must load: a daemon does not start
+/// half-configured (once it runs, a broken file keeps its last good version).
+fn load_flows(dir: &Path, project: &ProjectConfig) -> Result<FlowFolder> {
+    let mut folder = FlowFolder::new(dir, project.clone());
+    let scan = folder.scan();
+    let errors = scan.errors();
+    if !errors.is_empty() {
+        for e in &errors {
+            eprintln!("{}", e.message);
+        }
+        bail!(
+            "{} flow file(s) in {} do not load",
+            errors.len(),
+            dir.display()
+        );
+    }
+    folder.commit(scan);
+    Ok(folder)
 }
 
 /// Resolves on SIGINT or SIGTERM.
