@@ -14,7 +14,13 @@ mod units;
 
 fn main() -> ExitCode {
     let args = cli::Cli::parse();
-    init_logging();
+    // A daemon runs unattended: its log says what it loads and reloads.
+    let daemon = matches!(args.command, cli::Command::Daemon(_));
+    init_logging(if daemon {
+        tracing::Level::INFO
+    } else {
+        tracing::Level::WARN
+    });
     match commands::run(args) {
         Ok(code) => code,
         Err(err) => {
@@ -39,13 +45,13 @@ fn main() -> ExitCode {
 }
 
 /// Host-side diagnostics (a cache that cannot be written, a refused request) go to
-/// stderr at `warn` and above; `WEFT_LOG=debug` (or trace, info, error) changes
-/// the level.
-fn init_logging() {
+/// stderr at `default` and above (`warn`; `info` for `weft daemon`);
+/// `WEFT_LOG=debug` (or trace, info, warn, error) changes the level.
+fn init_logging(default: tracing::Level) {
     let level = std::env::var("WEFT_LOG")
         .ok()
         .and_then(|l| l.parse::<tracing::Level>().ok())
-        .unwrap_or(tracing::Level::WARN);
+        .unwrap_or(default);
     tracing_subscriber::fmt()
         .with_max_level(level)
         .with_writer(std::io::stderr)

@@ -70,6 +70,17 @@ pub enum EngineError {
         /// How many schedules the flow has.
         count: usize,
     },
+    /// The flows folder to watch is not there.
+    #[error("there is no folder {}: expected the folder of the flow files", .0.display())]
+    NoFlowsFolder(PathBuf),
+    /// The flows folder could not be watched for changes.
+    #[error("cannot watch the flows folder {}: {source}", dir.display())]
+    Watch {
+        /// The folder.
+        dir: PathBuf,
+        /// Why.
+        source: notify::Error,
+    },
     /// No run with this id is in the store.
     #[error("unknown run `{0}`")]
     UnknownRun(String),

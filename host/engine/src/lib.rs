@@ -19,6 +19,10 @@
 //!   (each fire's run and the schedule's new state in one commit, with the
 //!   idempotency key `cron:<flow>:<fire time>`); [`Engine::start_scheduler`]
 //!   runs it on time in the background.
+//! - [`FlowFolder`] keeps, per flow file, the version that serves (a broken
+//!   file keeps its last good one); [`FolderEvents::watch`] and
+//!   [`FolderEvents::serve`] reload a changed folder into the engine with
+//!   [`Engine::replace_flows`] and publish a [`FlowStatus`].
 //!
 //! **Run output**: with one final step (a step nothing needs), its output; with
 //! several, an object of their outputs keyed by step id.
@@ -31,6 +35,9 @@ mod catalog;
 mod clock;
 mod engine;
 mod error;
+mod flow_folder;
+mod flow_reload;
+mod flow_watch;
 mod host;
 mod plugin_source;
 mod plugins;
@@ -50,6 +57,9 @@ pub use engine::{
     DEFAULT_POOL, Engine, EngineOptions, Observer, SubmitOptions, tenant_idempotency_key,
 };
 pub use error::EngineError;
+pub use flow_folder::{FlowFileError, FlowFolder, FlowScan};
+pub use flow_reload::FlowStatus;
+pub use flow_watch::{FlowWatcher, FolderEvents, RELOAD_MAX_DELAY, RELOAD_QUIET};
 pub use plugin_source::PluginComponent;
 pub use plugins::check_plugins;
 pub use progress::ProgressEvent;

@@ -114,10 +114,18 @@ pub(crate) fn locate<'a>(
     };
     let flow = catalog
         .flow(&run.flow_id)
-        .ok_or_else(|| format!("flow `{}` is not loaded by this engine", run.flow_id))?;
-    let step = flow
-        .step(&lease.step)
-        .ok_or_else(|| format!("flow `{}` has no step `{}`", flow.id, lease.step))?;
+        .ok_or_else(|| {
+            format!(
+                "flow `{}` is not served by this engine (its file was removed from the flows folder, or never loaded); put it back, then requeue this task",
+                run.flow_id
+            )
+        })?;
+    let step = flow.step(&lease.step).ok_or_else(|| {
+        format!(
+            "flow `{}` (version {} now served) has no step `{}` any more; put the step back, then requeue this task",
+            flow.id, flow.version, lease.step
+        )
+    })?;
     Ok((run, flow, step))
 }
 

@@ -12,6 +12,7 @@ mod access;
 mod auth;
 mod departures;
 mod error;
+mod flows;
 mod live_workers;
 mod metrics;
 mod queue;
@@ -26,7 +27,8 @@ use std::sync::Arc;
 use axum::Router;
 use axum::middleware::from_fn_with_state;
 use axum::routing::{delete, get, post};
-use weft_engine::Engine;
+use tokio::sync::watch;
+use weft_engine::{Engine, FlowStatus};
 
 pub use access::{Access, guard};
 pub use auth::{Auth, Caller, Role};
@@ -47,16 +49,26 @@ pub struct AppState {
     pub auth: Arc<Auth>,
     /// Remote workers that said they are stopping.
     pub departures: Arc<Departures>,
+    /// The status of the watched flows folder (see `FlowWatcher::status`); a
+    /// daemon that watches nothing gives a channel holding the default.
+    pub flows: watch::Receiver<FlowStatus>,
 }
 
 impl AppState {
-    /// The state of an API serving `engine`, with `metrics` and `auth`.
-    pub fn new(engine: Engine, metrics: Arc<Metrics>, auth: Arc<Auth>) -> Self {
+    /// The state of an API serving `engine`, with `metrics`, `auth`, and the
+    /// status of its flows folder.
+    pub fn new(
+        engine: Engine,
+        metrics: Arc<Metrics>,
+        auth: Arc<Auth>,
+        flows: watch::Receiver<FlowStatus>,
+    ) -> Self {
         Self {
             engine,
             metrics,
             auth,
             departures: Arc::default(),
+            flows,
         }
     }
 }
@@ -91,7 +103,7 @@ fn runs_routes() -> Router<AppState> {
         .route("/v1/runs/{id}/events", get(runs::events))
         .route("/v1/runs/{id}/verify", get(runs::verify))
         .route("/v1/runs/{id}/cancel", post(runs::cancel))
-        .route("/v1/flows", get(runs::flows))
+        .route("/v1/flows", get(flows::list))
 }
 
 /// The queue, dead letters and schedules: for admins.

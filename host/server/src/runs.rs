@@ -1,4 +1,4 @@
-//! `/v1/runs...` and `/v1/flows`: submit, list, read, verify and cancel runs.
+//! `/v1/runs...`: submit, list, read, verify and cancel runs.
 //!
 //! A tenant's token submits runs for its tenant and sees only them: another
 //! tenant's run answers exactly like a run that does not exist.
@@ -205,22 +205,4 @@ pub async fn cancel(
     let engine = &state.engine;
     engine.store().cancel(&id, engine.now_ms()).await?;
     Ok(Json(json!({ "run_id": id, "status": "cancelled" })))
-}
-
-/// `GET /v1/flows`: the flows the daemon serves.
-pub async fn flows(State(state): State<AppState>) -> Json<Value> {
-    let flows: Vec<Value> = state
-        .engine
-        .flows()
-        .iter()
-        .map(|f| {
-            json!({
-                "id": f.id,
-                "version": f.version,
-                "steps": f.steps.iter().map(|s| s.id.clone()).collect::<Vec<_>>(),
-                "schedules": f.schedules.iter().map(|s| s.cron.clone()).collect::<Vec<_>>(),
-            })
-        })
-        .collect();
-    Json(json!({ "flows": flows }))
 }

@@ -9,7 +9,7 @@
 use std::sync::Arc;
 
 use serde_json::{Value, json};
-use weft_engine::{Engine, EngineOptions};
+use weft_engine::{Engine, EngineOptions, FlowStatus};
 use weft_flow::{ProjectConfig, compile_flow};
 use weft_server::{AppState, Auth, Metrics, router, serve_tcp};
 
@@ -29,7 +29,8 @@ async fn one_key_sent_by_a_hundred_callers_at_once_makes_one_run() {
     let metrics = Arc::new(Metrics::new().unwrap());
     metrics.follow(&engine);
     let counted = Arc::clone(&metrics);
-    let state = AppState::new(engine.clone(), metrics, Arc::new(Auth::disabled()));
+    let flows = tokio::sync::watch::channel(FlowStatus::default()).1;
+    let state = AppState::new(engine.clone(), metrics, Arc::new(Auth::disabled()), flows);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

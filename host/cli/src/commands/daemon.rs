@@ -9,16 +9,21 @@
 //! Prints `weft daemon listening on http://ADDR` (the bound address, so that
 //! `--listen 127.0.0.1:0` can be used) once it accepts requests. SIGINT or
 //! SIGTERM: stop accepting, let in-flight requests and tasks finish, exit 0.
+//!
+//! Every flow file must load at start. Then the flows folder is watched: a
+//! changed file is swapped in, a broken one keeps its last good version and is
+//! reported in the log and at `GET /v1/flows` (weft_engine's `FlowFolder`).
 
 use std::io::Write;
+use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
-use weft_engine::{Engine, EngineOptions};
-use weft_flow::load_flow_dir;
+use weft_engine::{Engine, EngineOptions, FlowFolder, FolderEvents};
+use weft_flow::ProjectConfig;
 use weft_server::{AppState, Metrics, bind_unix, metrics_router, router, serve_tcp, serve_unix};
 
 use super::daemon_auth::{auth_for, check_listen, describe};
@@ -35,17 +40,9 @@ pub(crate) async fn run(args: DaemonArgs) -> Result<ExitCode> {
     check_listen(&auth, &args.listen, addr)?;
     eprintln!("weft daemon: {}", describe(&auth, &project));
     let dir = args.flows.clone().unwrap_or_else(|| flows_dir(&project));
-    let set = load_flow_dir(&dir, &project);
-    if !set.is_ok() {
-        for e in &set.errors {
-            eprintln!("{e}");
-        }
-        bail!(
-            "{} flow file(s) in {} do not load",
-            set.errors.len(),
-            dir.display()
-        );
-    }
+    // Watch before the first read, so that no change after it is missed.
+    let events = FolderEvents::watch(&dir)?;
+    let folder = load_flows(&dir, &project)?;
     let state_dir = args
         .state
         .clone()
@@ -54,11 +51,12 @@ pub(crate) async fn run(args: DaemonArgs) -> Result<ExitCode> {
         workers: args.workers,
         ..EngineOptions::default()
     };
-    let engine = Engine::open_with(project, set.flows, &state_dir, options).await?;
+    let engine = Engine::open_with(project, folder.flows(), &state_dir, options).await?;
+    let watcher = events.serve(engine.clone(), folder);
     let metrics = Arc::new(Metrics::new()?);
     metrics.set_workers_live(args.workers);
     metrics.follow(&engine);
-    let state = AppState::new(engine.clone(), metrics, Arc::new(auth));
+    let state = AppState::new(engine.clone(), metrics, Arc::new(auth), watcher.status());
     let departures = Arc::clone(&state.departures);
 
     let (stop_tx, stop_rx) = watch::channel(false);
@@ -103,6 +101,7 @@ pub(crate) async fn run(args: DaemonArgs) -> Result<ExitCode> {
             eprintln!("weft daemon: {e}");
         }
     }
+    watcher.shutdown().await;
     scheduler.shutdown().await;
     if let Some(workers) = workers {
         workers.shutdown().await;
@@ -111,6 +110,26 @@ pub(crate) async fn run(args: DaemonArgs) -> Result<ExitCode> {
         let _ = std::fs::remove_file(path);
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Every flow file of `dir`, all of which must load: a daemon does not start
+/// half-configured (once it runs, a broken file keeps its last good version).
+fn load_flows(dir: &Path, project: &ProjectConfig) -> Result<FlowFolder> {
+    let mut folder = FlowFolder::new(dir, project.clone());
+    let scan = folder.scan();
+    let errors = scan.errors();
+    if !errors.is_empty() {
+        for e in &errors {
+            eprintln!("{}", e.message);
+        }
+        bail!(
+            "{} flow file(s) in {} do not load",
+            errors.len(),
+            dir.display()
+        );
+    }
+    folder.commit(scan);
+    Ok(folder)
 }
 
 /// Resolves on SIGINT or SIGTERM.
