@@ -229,7 +229,7 @@ fn the_daemon_does_not_start_with_a_flow_file_that_does_not_load() {
     write_project(dir.path());
     std::fs::write(dir.path().join("flows/bad.yaml"), "id: bad\nsteps: [\n").unwrap();
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_weft"))
-        .args(["daemon", "--listen", "127.0.0.1:0"])
+        .args(["daemon", "--listen", "127.0.0.1:0", "--no-auth"])
         .current_dir(dir.path())
         .output()
         .unwrap();
