@@ -74,6 +74,11 @@ impl Store {
         self.stats.snapshot()
     }
 
+    /// A receiver that changes after every commit (see [`Store::commits`]).
+    pub(crate) fn commit_watch(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.stats.watch_commits()
+    }
+
     /// Runs `op` in the writer; resolves after its batch is durably committed.
     pub(crate) async fn write<T, F>(&self, op: F) -> Result<T, StoreError>
     where
