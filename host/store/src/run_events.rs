@@ -1,9 +1,8 @@
 //! [`Store::run_events`]: a run, how many of its tasks are open and its ledger
 //! events after a seq, all from ONE snapshot, for following a run from another
-//! process; and [`Store::commits`], which says when to look again.
+//! process (with [`Store::commits`] saying when to look again).
 
 use redb::ReadTransaction;
-use tokio::sync::watch;
 
 use crate::error::StoreError;
 use crate::ledger::LedgerEvent;
@@ -23,6 +22,8 @@ pub struct RunEvents {
     pub open_tasks: u64,
     /// Its ledger events with `seq > after`, oldest first.
     pub events: Vec<LedgerEvent>,
+    /// The seq of its last ledger event (0: none yet).
+    pub last_seq: u64,
 }
 
 impl RunEvents {
@@ -38,13 +39,6 @@ impl Store {
     /// from one snapshot; `None` when there is no such run.
     pub fn run_events(&self, run: &str, after: u64) -> Result<Option<RunEvents>, StoreError> {
         self.read(|rt| run_events(rt, run, after))
-    }
-
-    /// A receiver that changes after every commit of the writer: wait on it
-    /// (`changed().await`) to look at the store again when something was
-    /// written, instead of polling.
-    pub fn commits(&self) -> watch::Receiver<u64> {
-        self.commit_watch()
     }
 }
 
@@ -82,9 +76,12 @@ fn run_events(
             events.push(event);
         }
     }
+    let heads = rt.open_table(tables::LEDGER_HEAD)?;
+    let last_seq = heads.get(run_id)?.map_or(0, |g| g.value().0);
     Ok(Some(RunEvents {
         run,
         open_tasks,
         events,
+        last_seq,
     }))
 }

@@ -74,8 +74,10 @@ impl Store {
         self.stats.snapshot()
     }
 
-    /// A receiver that changes after every commit (see [`Store::commits`]).
-    pub(crate) fn commit_watch(&self) -> tokio::sync::watch::Receiver<u64> {
+    /// A receiver that changes after every commit of the writer: wait on it
+    /// (`changed().await`) to look at the store again once something was
+    /// written, instead of polling.
+    pub fn commits(&self) -> tokio::sync::watch::Receiver<u64> {
         self.stats.watch_commits()
     }
 

@@ -140,6 +140,7 @@ async fn run_events_pages_the_ledger_and_commits_signal_each_write() {
     assert!(page.is_moving());
     let kinds: Vec<&str> = page.events.iter().map(|e| e.kind.as_str()).collect();
     assert_eq!(kinds, ["run-created"]);
+    assert_eq!(page.last_seq, 1);
 
     let lease = store.lease("w", None, 60_000, T0).await.unwrap().unwrap();
     let advance = Advance {
@@ -160,6 +161,7 @@ async fn run_events_pages_the_ledger_and_commits_signal_each_write() {
     let page = store.run_events(&sub.run_id, 1).unwrap().unwrap();
     let seqs: Vec<u64> = page.events.iter().map(|e| e.seq).collect();
     assert_eq!(seqs, [2, 3, 4], "only the events after seq 1");
+    assert_eq!(page.last_seq, 4);
     assert_eq!(page.events.last().unwrap().kind, "run-succeeded");
     assert_eq!((page.open_tasks, page.is_moving()), (0, false));
     assert!(
