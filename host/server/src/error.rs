@@ -17,7 +17,7 @@ pub enum ApiError {
     #[error("{0}")]
     BadRequest(String),
     /// The request conflicts with the state (an idempotency key reused with
-    /// another input, a finished run).
+    /// another input, a finished run, a lock not held with that token).
     #[error("{0}")]
     Conflict(String),
     /// Something failed on the server's side.
@@ -52,7 +52,9 @@ impl From<StoreError> for ApiError {
             StoreError::RunNotFound(_) | StoreError::TaskNotFound(_) => {
                 Self::NotFound(e.to_string())
             }
-            StoreError::NotDeadLettered { .. } => Self::Conflict(e.to_string()),
+            StoreError::NotDeadLettered { .. }
+            | StoreError::LockNotHeld { .. }
+            | StoreError::LockTokenMismatch { .. } => Self::Conflict(e.to_string()),
             StoreError::IdempotencyConflict { .. } | StoreError::RunFinished { .. } => {
                 Self::Conflict(e.to_string())
             }

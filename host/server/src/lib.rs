@@ -6,9 +6,12 @@
 //! engine's progress events and the store's queue figures; [`serve_tcp`] and
 //! [`serve_unix`] serve a router until a shutdown future resolves.
 
+mod artifacts;
 mod error;
+mod locks;
 mod metrics;
 mod queue;
+mod run_events;
 mod runs;
 mod schedules;
 mod serve;
@@ -41,11 +44,20 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(metrics::scrape))
         .route("/v1/runs", post(runs::submit).get(runs::list))
         .route("/v1/runs/{id}", get(runs::get))
-        .route("/v1/runs/{id}/events", get(runs::events))
+        .route("/v1/runs/{id}/events", get(run_events::events))
+        .route("/v1/runs/{id}/artifacts", get(artifacts::list))
+        .route("/v1/runs/{id}/artifacts/{key}", get(artifacts::get))
+        .route("/v1/runs/{id}/resume", post(runs::resume))
         .route("/v1/runs/{id}/verify", get(runs::verify))
         .route("/v1/runs/{id}/cancel", post(runs::cancel))
         .route("/v1/flows", get(runs::flows))
         .route("/v1/queue/stats", get(queue::stats))
+        .route("/v1/queue/next", get(queue::next))
+        .route("/v1/locks", get(locks::list))
+        .route(
+            "/v1/locks/{*key}",
+            post(locks::acquire).delete(locks::release),
+        )
         .route("/v1/dlq", get(queue::dlq_list))
         .route("/v1/dlq/{task}/requeue", post(queue::dlq_requeue))
         .route("/v1/dlq/{task}", axum::routing::delete(queue::dlq_purge))
