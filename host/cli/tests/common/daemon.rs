@@ -1,10 +1,14 @@
 //! A real `weft daemon` process for the tests: a temp project with the echo
 //! plugin, started on `127.0.0.1:0`, its URL read from its first stdout line.
 //! Included with `#[path]` by the tests that need it.
+#![allow(dead_code, reason = "each test binary uses a part of the helpers")]
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
 
 use weft_tests::{component_cache_dir, plugin_path};
 
@@ -37,10 +41,16 @@ impl Daemon {
     /// Starts `weft daemon` in `dir` with its state in `dir/state` and a Unix
     /// socket at `dir/weft.sock`; returns once it listens.
     pub fn start(dir: &Path) -> Self {
+        Self::start_with(dir, 4)
+    }
+
+    /// [`Daemon::start`] with `workers` in-process workers.
+    pub fn start_with(dir: &Path, workers: usize) -> Self {
         let socket = dir.join("weft.sock").display().to_string();
         let state = dir.join("state").display().to_string();
+        let workers = workers.to_string();
         let mut child = Command::new(env!("CARGO_BIN_EXE_weft"))
-            .args(["daemon", "--listen", "127.0.0.1:0", "--workers", "4"])
+            .args(["daemon", "--listen", "127.0.0.1:0", "--workers", &workers])
             .args(["--socket", &socket, "--state", &state])
             .env("WEFT_COMPONENT_CACHE", component_cache_dir())
             .current_dir(dir)
@@ -71,5 +81,49 @@ impl Daemon {
 impl Drop for Daemon {
     fn drop(&mut self) {
         let _ = self.child.kill();
+    }
+}
+
+/// Runs `weft ARGS --daemon URL` in `dir` (no `WEFT_DAEMON` from outside).
+pub fn weft_via(dir: &Path, url: &str, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_weft"))
+        .args(args)
+        .args(["--daemon", url])
+        .env("WEFT_COMPONENT_CACHE", component_cache_dir())
+        .env_remove("WEFT_DAEMON")
+        .current_dir(dir)
+        .output()
+        .unwrap()
+}
+
+/// `GET URL` with a JSON answer and its status.
+pub fn get_json(url: &str) -> (u16, Value) {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let mut response = agent.get(url).call().unwrap();
+    let status = response.status().as_u16();
+    (status, response.body_mut().read_json().unwrap())
+}
+
+/// Waits (long-polling the run's events, at most a minute) until `done` holds
+/// for the daemon's answer to `GET /v1/runs/{run}/events`; returns that answer.
+pub fn wait_for_run(url: &str, run: &str, done: impl Fn(&Value) -> bool) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut after = 0;
+    loop {
+        let (status, page) = get_json(&format!("{url}/v1/runs/{run}/events?after={after}"));
+        assert_eq!(status, 200, "{page}");
+        if done(&page) {
+            return page;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "run {run} never got there: {page}"
+        );
+        after = page["last_seq"].as_u64().unwrap();
+        // Answers as soon as the run has a new event (or after 5 s).
+        get_json(&format!("{url}/v1/runs/{run}/events?after={after}&wait=5"));
     }
 }
