@@ -45,6 +45,10 @@ pub enum Command {
     /// The flows' cron schedules, as the daemon fires them.
     #[command(subcommand)]
     Schedules(SchedulesCommand),
+    /// Named locks with a time to live and a fencing token, for scripts and
+    /// flows that must not run twice at once.
+    #[command(subcommand)]
+    Lock(LockCommand),
     /// Serve the engine: HTTP/JSON API, Unix socket, Prometheus metrics, and
     /// in-process workers; runs until SIGINT or SIGTERM.
     Daemon(DaemonArgs),
@@ -134,6 +138,57 @@ pub struct EnqueueArgs {
 pub enum QueueCommand {
     /// Depth, ready tasks per pool, inflight, delayed, dead letters, oldest-ready lag.
     Stats(StateArgs),
+    /// The task the next lease would take (a peek: nothing is leased).
+    Next(QueueNextArgs),
+}
+
+/// Arguments of `weft queue next`.
+#[derive(Debug, Args)]
+pub struct QueueNextArgs {
+    /// Only this pool (default: every pool).
+    #[arg(long)]
+    pub pool: Option<String>,
+    #[command(flatten)]
+    pub state: StateArgs,
+}
+
+/// `weft lock …`
+#[derive(Debug, Subcommand)]
+pub enum LockCommand {
+    /// Take a lock, or renew one you hold; prints its fencing token. Exits 1,
+    /// naming the holder, when someone else holds it.
+    Acquire(LockAcquireArgs),
+    /// Release a lock with the token `weft lock acquire` printed.
+    Release(LockReleaseArgs),
+    /// The locks held now: key, owner, token, expiry.
+    List(StateArgs),
+}
+
+/// Arguments of `weft lock acquire`.
+#[derive(Debug, Args)]
+pub struct LockAcquireArgs {
+    /// The lock's name: letters, digits, `.`, `_`, `-`, `:` or `/` (at most 128).
+    pub key: String,
+    /// How long the lock holds unless renewed (acquire it again to renew).
+    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    pub ttl: Duration,
+    /// Who takes it (default: `user@host:pid` of this command).
+    #[arg(long)]
+    pub owner: Option<String>,
+    #[command(flatten)]
+    pub state: StateArgs,
+}
+
+/// Arguments of `weft lock release`.
+#[derive(Debug, Args)]
+pub struct LockReleaseArgs {
+    /// The lock's name.
+    pub key: String,
+    /// The fencing token `weft lock acquire` printed.
+    #[arg(long)]
+    pub token: u64,
+    #[command(flatten)]
+    pub state: StateArgs,
 }
 
 /// `weft schedules …`
@@ -233,8 +288,8 @@ pub enum RunsCommand {
     Tail(RunsTailArgs),
     /// Recompute a run's hash chain; exits 1 if it is broken.
     Verify(RunIdArgs),
-    /// A run's artifacts: keys and values.
-    Artifacts(RunIdArgs),
+    /// A run's artifacts: keys and values, or the value of one.
+    Artifacts(RunsArtifactsArgs),
     /// Continue a run (e.g. after `weft dlq requeue`) until it finishes.
     Resume(RunIdArgs),
 }
@@ -278,6 +333,17 @@ pub struct RunsTailArgs {
     /// Keep printing new events until the run finishes.
     #[arg(long, short = 'f')]
     pub follow: bool,
+    #[command(flatten)]
+    pub state: StateArgs,
+}
+
+/// Arguments of `weft runs artifacts`.
+#[derive(Debug, Args)]
+pub struct RunsArtifactsArgs {
+    /// The run id.
+    pub run: String,
+    /// Only this artifact: print its value.
+    pub key: Option<String>,
     #[command(flatten)]
     pub state: StateArgs,
 }

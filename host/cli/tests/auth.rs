@@ -13,7 +13,6 @@
 use serde_json::{Value, json};
 
 #[path = "common/daemon.rs"]
-#[allow(dead_code, reason = "each test file uses part of the shared helpers")]
 mod daemon_support;
 
 #[path = "common/auth.rs"]

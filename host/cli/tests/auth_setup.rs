@@ -16,7 +16,6 @@ use serde_json::Value;
 use weft_tests::component_cache_dir;
 
 #[path = "common/daemon.rs"]
-#[allow(dead_code, reason = "each test file uses part of the shared helpers")]
 mod daemon_support;
 
 #[path = "common/auth.rs"]

@@ -122,6 +122,18 @@ fn list_status_tail_and_verify_show_a_finished_run() {
             .unwrap()
             .is_object()
     );
+    let out = weft(&["runs", "artifacts", &run, "nope", "--state", &state]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains(&format!("run `{run}` has no artifact `nope`")),
+        "{err}"
+    );
+
+    // Nothing is left in the queue of a finished run.
+    let out = weft(&["queue", "next", "--state", &state]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout).trim(), "nothing is ready");
 }
 
 #[test]

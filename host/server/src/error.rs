@@ -19,7 +19,7 @@ pub enum ApiError {
     #[error("{0}")]
     BadRequest(String),
     /// The request conflicts with the state (an idempotency key reused with
-    /// another input, a finished run).
+    /// another input, a finished run, a lock not held with that token).
     #[error("{0}")]
     Conflict(String),
     /// No valid API token: missing, malformed or unknown.
@@ -69,9 +69,10 @@ impl From<StoreError> for ApiError {
             StoreError::RunNotFound(_) | StoreError::TaskNotFound(_) => {
                 Self::NotFound(e.to_string())
             }
-            StoreError::NotDeadLettered { .. } | StoreError::StaleToken { .. } => {
-                Self::Conflict(e.to_string())
-            }
+            StoreError::NotDeadLettered { .. }
+            | StoreError::StaleToken { .. }
+            | StoreError::LockNotHeld { .. }
+            | StoreError::LockTokenMismatch { .. } => Self::Conflict(e.to_string()),
             StoreError::IdempotencyConflict { .. } | StoreError::RunFinished { .. } => {
                 Self::Conflict(e.to_string())
             }

@@ -9,13 +9,16 @@
 //! router until a shutdown future resolves.
 
 mod access;
+mod artifacts;
 mod auth;
 mod departures;
 mod error;
 mod flows;
 mod live_workers;
+mod locks;
 mod metrics;
 mod queue;
+mod run_events;
 mod runs;
 mod schedules;
 mod serve;
@@ -100,7 +103,10 @@ fn runs_routes() -> Router<AppState> {
     Router::new()
         .route("/v1/runs", post(runs::submit).get(runs::list))
         .route("/v1/runs/{id}", get(runs::get))
-        .route("/v1/runs/{id}/events", get(runs::events))
+        .route("/v1/runs/{id}/events", get(run_events::events))
+        .route("/v1/runs/{id}/artifacts", get(artifacts::list))
+        .route("/v1/runs/{id}/artifacts/{key}", get(artifacts::get))
+        .route("/v1/runs/{id}/resume", post(runs::resume))
         .route("/v1/runs/{id}/verify", get(runs::verify))
         .route("/v1/runs/{id}/cancel", post(runs::cancel))
         .route("/v1/flows", get(flows::list))
@@ -110,6 +116,12 @@ fn runs_routes() -> Router<AppState> {
 fn operator_routes() -> Router<AppState> {
     Router::new()
         .route("/v1/queue/stats", get(queue::stats))
+        .route("/v1/queue/next", get(queue::next))
+        .route("/v1/locks", get(locks::list))
+        .route(
+            "/v1/locks/{*key}",
+            post(locks::acquire).delete(locks::release),
+        )
         .route("/v1/dlq", get(queue::dlq_list))
         .route("/v1/dlq/{task}/requeue", post(queue::dlq_requeue))
         .route("/v1/dlq/{task}", delete(queue::dlq_purge))

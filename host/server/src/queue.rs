@@ -1,7 +1,9 @@
-//! `/v1/queue/stats` and `/v1/dlq...`: the queue and its dead letters.
+//! `/v1/queue/stats`, `/v1/queue/next` and `/v1/dlq...`: the queue and its
+//! dead letters.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
+use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::error::ApiError;
@@ -12,6 +14,25 @@ pub async fn stats(State(state): State<AppState>) -> Result<Json<Value>, ApiErro
     let engine = &state.engine;
     let stats = engine.store().queue_stats(engine.now_ms())?;
     Ok(Json(views::queue_stats(&stats)))
+}
+
+/// Query of `GET /v1/queue/next`.
+#[derive(Debug, Deserialize)]
+pub struct NextQuery {
+    /// Only this pool (default: every pool).
+    pool: Option<String>,
+}
+
+/// `GET /v1/queue/next[?pool=P]`: the task the next lease would take, or
+/// `null`; a peek that leases and changes nothing.
+pub async fn next(
+    State(state): State<AppState>,
+    Query(q): Query<NextQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let engine = &state.engine;
+    let pool = q.pool.as_deref().filter(|p| !p.is_empty());
+    let next = engine.store().queue_next(pool, engine.now_ms())?;
+    Ok(Json(json!({ "next": next })))
 }
 
 /// `GET /v1/dlq`: every dead letter.

@@ -1,4 +1,4 @@
-//! `/v1/runs...`: submit, list, read, verify and cancel runs.
+//! `/v1/runs...`: submit, list, read, verify, cancel and resume runs.
 //!
 //! A tenant's token submits runs for its tenant and sees only them: another
 //! tenant's run answers exactly like a run that does not exist.
@@ -23,7 +23,11 @@ fn no_run(id: &str) -> ApiError {
 }
 
 /// Run `id`, if it exists and `caller` may see it.
-fn visible_run(state: &AppState, caller: &Caller, id: &str) -> Result<RunRecord, ApiError> {
+pub(crate) fn visible_run(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+) -> Result<RunRecord, ApiError> {
     state
         .engine
         .store()
@@ -175,16 +179,6 @@ async fn wait_for_end(state: &AppState, id: &str, wait: Duration) -> Result<(), 
     Ok(())
 }
 
-/// `GET /v1/runs/{id}/events`: the ledger, oldest first.
-pub async fn events(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
-    visible_run(&state, &caller, &id)?;
-    Ok(Json(json!({ "events": state.engine.store().ledger(&id)? })))
-}
-
 /// `GET /v1/runs/{id}/verify`: recomputes the hash chain.
 pub async fn verify(
     State(state): State<AppState>,
@@ -205,4 +199,38 @@ pub async fn cancel(
     let engine = &state.engine;
     engine.store().cancel(&id, engine.now_ms()).await?;
     Ok(Json(json!({ "run_id": id, "status": "cancelled" })))
+}
+
+/// `POST /v1/runs/{id}/resume`: the daemon's workers already run every ready
+/// task, so this hands back every lease that has run out (a worker that died
+/// holding it) at once instead of at the next lease, and wakes the workers.
+/// Dead-lettered steps stay where they are (`POST /v1/dlq/{task}/requeue`).
+pub async fn resume(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    visible_run(&state, &caller, &id)?;
+    let engine = &state.engine;
+    let store = engine.store();
+    let before = store
+        .run_get(&id)?
+        .ok_or_else(|| ApiError::NotFound(format!("no run `{id}`")))?;
+    let redelivered = if before.status.is_final() {
+        0
+    } else {
+        let handed_back = store.expire_leases(engine.now_ms()).await?;
+        engine.wake();
+        handed_back
+    };
+    let page = store
+        .run_events(&id, u64::MAX)?
+        .ok_or_else(|| ApiError::NotFound(format!("no run `{id}`")))?;
+    Ok(Json(json!({
+        "run_id": id,
+        "status": page.run.status,
+        "open_tasks": page.open_tasks,
+        "last_seq": page.last_seq,
+        "leases_handed_back": redelivered,
+    })))
 }

@@ -70,6 +70,26 @@ pub enum StoreError {
         /// Its state.
         state: TaskState,
     },
+    /// `lock_release` named a lock that is not held: never taken, released, or
+    /// expired (an expired lock may already belong to someone else).
+    #[error("lock `{key}` is not held (it was never taken, was released, or has expired)")]
+    LockNotHeld {
+        /// The lock key.
+        key: String,
+    },
+    /// `lock_release` presented another token than the holder's.
+    #[error(
+        "lock `{key}` is held by {owner} with another token than {presented}; \
+         only its holder's token releases it"
+    )]
+    LockTokenMismatch {
+        /// The lock key.
+        key: String,
+        /// The token presented.
+        presented: u64,
+        /// Who holds the lock.
+        owner: String,
+    },
     /// The writer thread has stopped (the store was closed, or it panicked).
     #[error("the store's writer thread has stopped")]
     WriterGone,

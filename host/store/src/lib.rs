@@ -8,15 +8,20 @@
 //! What is kept: runs, tasks with a ready queue (pool, priority, ready time),
 //! delayed tasks, leases with per-task fencing tokens, a hash-chained ledger per
 //! run, a journal of model calls, idempotency keys with a TTL, dead letters and
-//! artifacts, and the state of cron schedules (a fire's run is submitted and its
-//! schedule advanced in one transaction). See `docs/storage.md` for the tables
+//! artifacts, the state of cron schedules (a fire's run is submitted and its
+//! schedule advanced in one transaction), and the operators' locks (a TTL and
+//! a fencing token each). See `docs/storage.md` for the tables
 //! and the commit protocol.
 
 mod canonical;
 mod error;
 mod ledger;
+mod lock_types;
+mod locks;
 mod ops;
+mod queue_next;
 mod read;
+mod run_events;
 mod run_id;
 mod schedule_types;
 mod schedules;
@@ -28,6 +33,9 @@ mod writer;
 pub use canonical::event_bytes as canonical_event_bytes;
 pub use error::StoreError;
 pub use ledger::{BadEvent, EventKind, LedgerEvent, VerifyReport, chain_hash};
+pub use lock_types::{LockAcquire, LockRecord, MAX_LOCK_KEY, MAX_LOCK_OWNER};
+pub use queue_next::NextTask;
+pub use run_events::RunEvents;
 pub use run_id::utc_date;
 pub use schedule_types::{
     FiredRun, ScheduleFired, ScheduleId, ScheduleState, ScheduleTick, ScheduledRun,

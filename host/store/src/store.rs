@@ -74,6 +74,13 @@ impl Store {
         self.stats.snapshot()
     }
 
+    /// A receiver that changes after every commit of the writer: wait on it
+    /// (`changed().await`) to look at the store again once something was
+    /// written, instead of polling.
+    pub fn commits(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.stats.watch_commits()
+    }
+
     /// Runs `op` in the writer; resolves after its batch is durably committed.
     pub(crate) async fn write<T, F>(&self, op: F) -> Result<T, StoreError>
     where

@@ -41,8 +41,12 @@ pub const STEP_OUTPUTS: TableDefinition<(&str, &str), &str> = TableDefinition::n
 pub const DAY_SEQ: TableDefinition<(&str, &str), u64> = TableDefinition::new("day_seq");
 /// (flow id, schedule key) → `ScheduleState` (JSON).
 pub const SCHEDULES: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("schedules");
+/// Lock key → `LockRecord` (JSON): the operators' locks (see `ops::lock`).
+pub const LOCKS: TableDefinition<&str, &[u8]> = TableDefinition::new("locks");
+/// (expires_ms, lock key) → (): locks by expiry, so reaping is a range scan.
+pub const LOCK_EXPIRY: TableDefinition<(u64, &str), ()> = TableDefinition::new("lock_expiry");
 /// Counter name → value (`next_task_id`, `stale_refusals`, `redelivered`,
-/// `schedule_fires`, `epoch`).
+/// `schedule_fires`, `epoch`, `lock_tokens`).
 pub const COUNTERS: TableDefinition<&str, u64> = TableDefinition::new("counters");
 
 /// Every table, open in one write transaction.
@@ -81,6 +85,10 @@ pub struct Tables<'t> {
     pub day_seq: Table<'t, (&'static str, &'static str), u64>,
     /// See [`SCHEDULES`].
     pub schedules: Table<'t, (&'static str, &'static str), &'static [u8]>,
+    /// See [`LOCKS`].
+    pub locks: Table<'t, &'static str, &'static [u8]>,
+    /// See [`LOCK_EXPIRY`].
+    pub lock_expiry: Table<'t, (u64, &'static str), ()>,
     /// See [`COUNTERS`].
     pub counters: Table<'t, &'static str, u64>,
 }
@@ -106,6 +114,8 @@ impl<'t> Tables<'t> {
             step_outputs: tx.open_table(STEP_OUTPUTS)?,
             day_seq: tx.open_table(DAY_SEQ)?,
             schedules: tx.open_table(SCHEDULES)?,
+            locks: tx.open_table(LOCKS)?,
+            lock_expiry: tx.open_table(LOCK_EXPIRY)?,
             counters: tx.open_table(COUNTERS)?,
         })
     }

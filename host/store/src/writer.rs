@@ -21,7 +21,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use redb::{Database, Durability};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::error::StoreError;
 use crate::tables::Tables;
@@ -103,15 +103,33 @@ pub enum Msg {
 }
 
 /// Counters shared between the writer and the handles.
-#[derive(Default)]
 pub struct Stats {
     commits: AtomicU64,
     durable_commits: AtomicU64,
     ops: AtomicU64,
     max_batch: AtomicU64,
+    /// Bumped after every commit, for readers that wait for a change.
+    committed: watch::Sender<u64>,
+}
+
+impl Default for Stats {
+    fn default() -> Self {
+        Self {
+            commits: AtomicU64::new(0),
+            durable_commits: AtomicU64::new(0),
+            ops: AtomicU64::new(0),
+            max_batch: AtomicU64::new(0),
+            committed: watch::Sender::new(0),
+        }
+    }
 }
 
 impl Stats {
+    /// A receiver that changes after every commit.
+    pub fn watch_commits(&self) -> watch::Receiver<u64> {
+        self.committed.subscribe()
+    }
+
     /// A snapshot.
     pub fn snapshot(&self) -> WriterStats {
         WriterStats {
@@ -130,6 +148,8 @@ impl Stats {
         }
         self.ops.fetch_add(jobs, Ordering::Relaxed);
         self.max_batch.fetch_max(jobs, Ordering::Relaxed);
+        // `send_modify` notifies whether or not anyone listens.
+        self.committed.send_modify(|n| *n = n.wrapping_add(1));
     }
 }
 

@@ -80,7 +80,7 @@ impl DaemonClient {
         for (key, value) in query {
             request = request.query(*key, value);
         }
-        self.answer("GET", path, request.call())
+        self.answer("GET", path, request.call(), None)
             .map(|(_, json)| json)
     }
 
@@ -91,7 +91,22 @@ impl DaemonClient {
             Some(body) => request.send_json(body),
             None => request.send_empty(),
         };
-        self.answer("POST", path, sent)
+        self.answer("POST", path, sent, None)
+    }
+
+    /// `POST path` with `body`; the status and JSON of a success, and also of an
+    /// answer with the `expected` error status (e.g. a 409 that names a lock's
+    /// holder); any other error as [`DaemonClient::post`].
+    pub(crate) fn post_expecting(
+        &self,
+        path: &str,
+        body: &Value,
+        expected: u16,
+    ) -> Result<(u16, Value)> {
+        let sent = self
+            .authorized(self.agent.post(format!("{}{path}", self.base)))
+            .send_json(body);
+        self.answer("POST", path, sent, Some(expected))
     }
 
     /// `DELETE path`; the answer's JSON.
@@ -99,16 +114,18 @@ impl DaemonClient {
         let sent = self
             .authorized(self.agent.delete(format!("{}{path}", self.base)))
             .call();
-        self.answer("DELETE", path, sent).map(|(_, json)| json)
+        self.answer("DELETE", path, sent, None)
+            .map(|(_, json)| json)
     }
 
     /// The status and JSON of an answer, or an error naming the daemon and, for
-    /// an API error, quoting its message.
+    /// an API error (other than `expected`), quoting its message.
     fn answer(
         &self,
         method: &str,
         path: &str,
         sent: Result<ureq::http::Response<ureq::Body>, ureq::Error>,
+        expected: Option<u16>,
     ) -> Result<(u16, Value)> {
         let mut response = sent.map_err(|e| anyhow!(e)).with_context(|| {
             format!(
@@ -124,7 +141,7 @@ impl DaemonClient {
             )
         })?;
         let json: Option<Value> = serde_json::from_str(&text).ok();
-        if status >= 400 {
+        if status >= 400 && Some(status) != expected {
             let message = json
                 .as_ref()
                 .and_then(|j| j.get("error"))
@@ -167,6 +184,20 @@ impl DaemonClient {
     }
 }
 
+/// `text` as one URL path segment: every byte but `A-Za-z0-9-._~` percent-encoded
+/// (so a `/` in an artifact or lock key stays inside the segment).
+pub(crate) fn segment(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
 /// `answer[key]` as a `T`, or an error saying the daemon's answer lacks it.
 pub(crate) fn field<T: DeserializeOwned>(answer: &Value, key: &str) -> Result<T> {
     let value = answer.get(key).cloned().unwrap_or(Value::Null);
@@ -179,14 +210,5 @@ pub(crate) fn needs_daemon(command: &str, instead: &str) -> anyhow::Error {
     anyhow!(
         "`{command}` talks to a running daemon: start one with `weft daemon` and name it \
          with `--daemon URL` or `WEFT_DAEMON=URL` (e.g. http://127.0.0.1:7878){instead}"
-    )
-}
-
-/// The error of a command that does not talk to a daemon yet when one was named.
-pub(crate) fn local_only(command: &str, daemon: &DaemonClient) -> anyhow::Error {
-    anyhow!(
-        "`{command}` does not talk to a daemon yet, and --daemon/WEFT_DAEMON names {}; \
-         stop the daemon and run it without a daemon URL to read the state folder",
-        daemon.url()
     )
 }

@@ -7,8 +7,8 @@ use anyhow::{Context, Result};
 use weft_runtime::{Runtime, RuntimeConfig};
 
 use crate::cli::{
-    Cli, Command, DlqCommand, PluginCommand, QueueCommand, RunsCommand, SchedulesCommand,
-    StateArgs, TokenCommand,
+    Cli, Command, DlqCommand, LockCommand, PluginCommand, QueueCommand, RunsCommand,
+    SchedulesCommand, TokenCommand,
 };
 
 mod daemon;
@@ -20,10 +20,16 @@ mod dlq_requeue;
 mod enqueue;
 mod flow_run;
 mod init;
+mod ledger_progress;
+mod lock_acquire;
+mod lock_list;
+mod lock_release;
 mod plugin_inspect;
 mod plugin_run;
 mod project;
+mod queue_next;
 mod queue_stats;
+mod run_output;
 mod runs_artifacts;
 mod runs_list;
 mod runs_resume;
@@ -52,24 +58,19 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             Command::Run(args) => flow_run::run(args).await,
             Command::Runs(RunsCommand::List(args)) => runs_list::run(args),
             Command::Runs(RunsCommand::Status(args)) => runs_status::run(args),
-            Command::Runs(RunsCommand::Tail(args)) => {
-                local_only("weft runs tail", &args.state)?;
-                runs_tail::run(args).await
-            }
+            Command::Runs(RunsCommand::Tail(args)) => runs_tail::run(args).await,
             Command::Runs(RunsCommand::Verify(args)) => runs_verify::run(args),
-            Command::Runs(RunsCommand::Artifacts(args)) => {
-                local_only("weft runs artifacts", &args.state)?;
-                runs_artifacts::run(args)
-            }
-            Command::Runs(RunsCommand::Resume(args)) => {
-                local_only("weft runs resume", &args.state)?;
-                runs_resume::run(args).await
-            }
+            Command::Runs(RunsCommand::Artifacts(args)) => runs_artifacts::run(args),
+            Command::Runs(RunsCommand::Resume(args)) => runs_resume::run(args).await,
             Command::Dlq(DlqCommand::Ls(args)) => dlq_ls::run(args),
             Command::Dlq(DlqCommand::Requeue(args)) => dlq_requeue::run(args).await,
             Command::Dlq(DlqCommand::Purge(args)) => dlq_purge::run(args).await,
             Command::Enqueue(args) => enqueue::run(args),
             Command::Queue(QueueCommand::Stats(args)) => queue_stats::run(args),
+            Command::Queue(QueueCommand::Next(args)) => queue_next::run(args),
+            Command::Lock(LockCommand::Acquire(args)) => lock_acquire::run(args).await,
+            Command::Lock(LockCommand::Release(args)) => lock_release::run(args).await,
+            Command::Lock(LockCommand::List(args)) => lock_list::run(args),
             Command::Schedules(SchedulesCommand::List(args)) => schedules_list::run(args),
             Command::Schedules(SchedulesCommand::Pause(args)) => schedules_pause::run(args, true),
             Command::Schedules(SchedulesCommand::Resume(args)) => schedules_pause::run(args, false),
@@ -80,14 +81,6 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             Command::Token(TokenCommand::New(args)) => token_new::run(&args),
         }
     })
-}
-
-/// Refuses a daemon URL for `command`, which only reads the state folder so far.
-fn local_only(command: &str, args: &StateArgs) -> Result<()> {
-    match daemon_client::DaemonClient::from_flag(args.daemon.as_deref()) {
-        Some(daemon) => Err(daemon_client::local_only(command, &daemon)),
-        None => Ok(()),
-    }
 }
 
 /// The Wasm runtime for commands that run outside a project: compiled components

@@ -42,6 +42,16 @@ impl StateStore {
         Ok(Self { dir, store })
     }
 
+    /// Opens the store of `args`' state folder, creating the folder and the
+    /// store if there is none yet (for locks, which need no run).
+    pub(crate) fn open_or_create(args: &StateArgs) -> Result<Self> {
+        let dir = state_dir(args)?;
+        std::fs::create_dir_all(&dir)
+            .with_context(|| format!("could not create the state folder {}", dir.display()))?;
+        let store = open_store(&dir.join("weft.redb"))?;
+        Ok(Self { dir, store })
+    }
+
     /// The run `id`, or an error naming the state folder and a close id.
     pub(crate) fn run(&self, id: &str) -> Result<RunRecord> {
         if let Some(run) = self.store.run_get(id)? {

@@ -3,10 +3,14 @@
 //! Included with `#[path]` by the tests that need it. The project declares no
 //! API token, so [`Daemon::start`] passes `--no-auth`; a test that adds tokens to
 //! weft.yaml starts it with [`Daemon::start_with`] and no extra flags.
+#![allow(dead_code, reason = "each test binary uses a part of the helpers")]
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
 
 use weft_tests::{component_cache_dir, plugin_path};
 
@@ -38,14 +42,12 @@ pub struct Daemon {
 impl Daemon {
     /// Starts `weft daemon --no-auth` in `dir` with its state in `dir/state` and
     /// a Unix socket at `dir/weft.sock`; returns once it listens.
-    #[allow(dead_code, reason = "not every test that includes this uses it")]
     pub fn start(dir: &Path) -> Self {
         Self::start_with(dir, &["--no-auth"])
     }
 
     /// [`Daemon::start`] with `workers` in-process workers (0: only `weft
     /// worker` processes run tasks).
-    #[allow(dead_code, reason = "not every test that includes this uses it")]
     pub fn start_with_workers(dir: &Path, workers: usize) -> Self {
         let workers = workers.to_string();
         Self::start_with(dir, &["--no-auth", "--workers", &workers])
@@ -53,7 +55,6 @@ impl Daemon {
 
     /// Like [`Daemon::start`], with `extra` arguments instead of `--no-auth`
     /// (4 in-process workers unless they say `--workers`).
-    #[allow(dead_code, reason = "not every test that includes this uses it")]
     pub fn start_with(dir: &Path, extra: &[&str]) -> Self {
         let socket = dir.join("weft.sock").display().to_string();
         let state = dir.join("state").display().to_string();
@@ -85,7 +86,6 @@ impl Daemon {
     }
 
     /// The daemon's process id.
-    #[allow(dead_code, reason = "not every test that includes this uses it")]
     pub fn pid(&self) -> u32 {
         self.child.id()
     }
@@ -102,5 +102,49 @@ impl Daemon {
 impl Drop for Daemon {
     fn drop(&mut self) {
         let _ = self.child.kill();
+    }
+}
+
+/// Runs `weft ARGS --daemon URL` in `dir` (no `WEFT_DAEMON` from outside).
+pub fn weft_via(dir: &Path, url: &str, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_weft"))
+        .args(args)
+        .args(["--daemon", url])
+        .env("WEFT_COMPONENT_CACHE", component_cache_dir())
+        .env_remove("WEFT_DAEMON")
+        .current_dir(dir)
+        .output()
+        .unwrap()
+}
+
+/// `GET URL` with a JSON answer and its status.
+pub fn get_json(url: &str) -> (u16, Value) {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let mut response = agent.get(url).call().unwrap();
+    let status = response.status().as_u16();
+    (status, response.body_mut().read_json().unwrap())
+}
+
+/// Waits (long-polling the run's events, at most a minute) until `done` holds
+/// for the daemon's answer to `GET /v1/runs/{run}/events`; returns that answer.
+pub fn wait_for_run(url: &str, run: &str, done: impl Fn(&Value) -> bool) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut after = 0;
+    loop {
+        let (status, page) = get_json(&format!("{url}/v1/runs/{run}/events?after={after}"));
+        assert_eq!(status, 200, "{page}");
+        if done(&page) {
+            return page;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "run {run} never got there: {page}"
+        );
+        after = page["last_seq"].as_u64().unwrap();
+        // Answers as soon as the run has a new event (or after 5 s).
+        get_json(&format!("{url}/v1/runs/{run}/events?after={after}&wait=5"));
     }
 }

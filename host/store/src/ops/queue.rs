@@ -13,7 +13,7 @@ use crate::tables::{Tables, encode};
 use crate::types::{Lease, LeaseRecord, RunStatus, TaskState};
 
 /// A ready-queue key: (pool, u32::MAX - priority, ready_at, task id).
-type ReadyKey = (String, u32, u64, u64);
+pub type ReadyKey = (String, u32, u64, u64);
 
 /// Moves every delayed task with `ready_at <= now` to the ready queue.
 pub fn promote_due(t: &mut Tables<'_>, now: u64) -> Result<u64, StoreError> {
@@ -56,11 +56,14 @@ pub fn expire_due(t: &mut Tables<'_>, now: u64) -> Result<u64, StoreError> {
     Ok(u64::try_from(expired.len()).unwrap_or(u64::MAX))
 }
 
+/// The ready queue, in a write or a read transaction.
+pub trait ReadyTable: ReadableTable<(&'static str, u32, u64, u64), ()> {}
+
+impl<T: ReadableTable<(&'static str, u32, u64, u64), ()>> ReadyTable for T {}
+
 /// The first ready key of one pool.
-fn first_of_pool(t: &Tables<'_>, pool: &str) -> Result<Option<ReadyKey>, StoreError> {
-    let mut range = t
-        .ready
-        .range((pool, 0u32, 0u64, 0u64)..=(pool, u32::MAX, u64::MAX, u64::MAX))?;
+fn first_of_pool(ready: &impl ReadyTable, pool: &str) -> Result<Option<ReadyKey>, StoreError> {
+    let mut range = ready.range((pool, 0u32, 0u64, 0u64)..=(pool, u32::MAX, u64::MAX, u64::MAX))?;
     match range.next() {
         Some(entry) => {
             let (key, _) = entry?;
@@ -72,10 +75,10 @@ fn first_of_pool(t: &Tables<'_>, pool: &str) -> Result<Option<ReadyKey>, StoreEr
 }
 
 /// The first ready key at or after pool `from` (any pool when `None`).
-fn first_from(t: &Tables<'_>, from: Option<&str>) -> Result<Option<ReadyKey>, StoreError> {
+fn first_from(ready: &impl ReadyTable, from: Option<&str>) -> Result<Option<ReadyKey>, StoreError> {
     let mut range = match from {
-        Some(p) => t.ready.range((p, 0u32, 0u64, 0u64)..)?,
-        None => t.ready.iter()?,
+        Some(p) => ready.range((p, 0u32, 0u64, 0u64)..)?,
+        None => ready.iter()?,
     };
     match range.next() {
         Some(entry) => {
@@ -90,24 +93,24 @@ fn first_from(t: &Tables<'_>, from: Option<&str>) -> Result<Option<ReadyKey>, St
 /// The best ready task: highest priority, then earliest `ready_at`, then lowest
 /// task id, among `pools` (every pool when `None`).
 pub fn best_ready(
-    t: &Tables<'_>,
+    ready: &impl ReadyTable,
     pools: Option<&[String]>,
 ) -> Result<Option<ReadyKey>, StoreError> {
     let mut heads = Vec::new();
     match pools {
         Some(pools) => {
             for pool in pools {
-                heads.extend(first_of_pool(t, pool)?);
+                heads.extend(first_of_pool(ready, pool)?);
             }
         }
         None => {
             // One head per pool: after a pool's head, skip to the first key of the
             // next pool (`pool + "\0"` sorts after every key of `pool`).
-            let mut next = first_from(t, None)?;
+            let mut next = first_from(ready, None)?;
             while let Some(head) = next {
                 let skip = format!("{}\0", head.0);
                 heads.push(head);
-                next = first_from(t, Some(&skip))?;
+                next = first_from(ready, Some(&skip))?;
             }
         }
     }
@@ -139,7 +142,7 @@ pub fn lease(t: &mut Tables<'_>, ask: &LeaseAsk, now: u64) -> Result<Option<Leas
     }
     promote_due(t, now)?;
     expire_due(t, now)?;
-    let Some((pool, inv, at, id)) = best_ready(t, ask.pools.as_deref())? else {
+    let Some((pool, inv, at, id)) = best_ready(&t.ready, ask.pools.as_deref())? else {
         return Ok(None);
     };
     t.ready.remove((pool.as_str(), inv, at, id))?;

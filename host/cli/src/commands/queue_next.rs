@@ -1,0 +1,55 @@
+//! `weft queue next [--pool P] [--state DIR | --daemon URL] [--json]`: the task
+//! the next lease would take: a peek, nothing is leased or changed.
+
+use std::process::ExitCode;
+
+use anyhow::Result;
+use serde_json::json;
+use weft_store::{NextTask, TaskState};
+
+use super::daemon_client::{DaemonClient, field};
+use super::state::{StateStore, human_duration, now_ms, print_json, utc_time};
+use crate::cli::QueueNextArgs;
+
+/// Prints the next task of the daemon's queue, or of the state folder's.
+pub(crate) fn run(args: QueueNextArgs) -> Result<ExitCode> {
+    let pool = args.pool.as_deref().filter(|p| !p.is_empty());
+    let next: Option<NextTask> = match DaemonClient::from_flag(args.state.daemon.as_deref()) {
+        Some(daemon) => {
+            let query: Vec<(&str, String)> =
+                pool.map(|p| ("pool", p.to_owned())).into_iter().collect();
+            field(&daemon.get("/v1/queue/next", &query)?, "next")?
+        }
+        None => StateStore::open(&args.state)?
+            .store
+            .queue_next(pool, now_ms())?,
+    };
+    if args.state.json {
+        print_json(&json!(next))?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let Some(next) = next else {
+        match pool {
+            Some(pool) => println!("nothing is ready in pool {pool}"),
+            None => println!("nothing is ready"),
+        }
+        return Ok(ExitCode::SUCCESS);
+    };
+    let why = match next.state {
+        TaskState::Delayed => " (a retry whose time has come)",
+        TaskState::Leased => " (its lease ran out; it is handed out again)",
+        _ => "",
+    };
+    println!("task      {} (attempt {}){why}", next.task, next.attempt);
+    println!("run       {}", next.run);
+    println!("flow      {}", next.flow);
+    println!("step      {}", next.step);
+    println!("pool      {}", next.pool);
+    println!("priority  {}", next.priority);
+    println!(
+        "ready     since {} (lag {})",
+        utc_time(next.ready_since_ms),
+        human_duration(next.lag_ms)
+    );
+    Ok(ExitCode::SUCCESS)
+}

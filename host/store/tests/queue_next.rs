@@ -1,0 +1,187 @@
+//! `queue_next`: the peek names exactly the task the next lease hands out
+//! (priority, ready time, id, pools; due retries; expired leases) and changes
+//! nothing. And `run_events`/`commits`: a consistent page of a run's ledger, and
+//! a signal after each commit.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test should fail loudly"
+)]
+
+mod common;
+
+use std::time::Duration;
+
+use common::{T0, run, task};
+use serde_json::json;
+use weft_store::{Advance, FailDecision, NextTask, TaskState};
+
+#[tokio::test]
+async fn the_peek_names_each_task_the_next_lease_takes_and_leases_nothing() {
+    let (_dir, store) = common::temp_store();
+    assert_eq!(store.queue_next(None, T0).unwrap(), None);
+    store
+        .submit_run(run(vec![task("low", "p", 0), task("high", "p", 10)]), T0)
+        .await
+        .unwrap();
+    store
+        .submit_run(
+            run(vec![task("q-mid", "q", 5), task("p-high-later", "p", 10)]),
+            T0 + 10,
+        )
+        .await
+        .unwrap();
+
+    let now = T0 + 1_000;
+    let first = store.queue_next(None, now).unwrap().unwrap();
+    assert_eq!(
+        (first.step.as_str(), first.pool.as_str(), first.priority),
+        ("high", "p", 10)
+    );
+    assert_eq!(first.flow, "demo");
+    assert_eq!((first.attempt, first.state), (1, TaskState::Ready));
+    assert_eq!((first.ready_since_ms, first.lag_ms), (T0, 1_000));
+    // Peeking twice gives the same answer and leaves the queue as it was.
+    let stats = store.queue_stats(now).unwrap();
+    assert_eq!(store.queue_next(None, now).unwrap(), Some(first.clone()));
+    assert_eq!(store.queue_stats(now).unwrap(), stats);
+    assert_eq!(
+        store.task_get(first.task).unwrap().unwrap().state,
+        TaskState::Ready
+    );
+
+    // A pool filter peeks at that pool only.
+    let q = store.queue_next(Some("q"), now).unwrap().unwrap();
+    assert_eq!(q.step, "q-mid");
+    assert_eq!(store.queue_next(Some("none"), now).unwrap(), None);
+
+    // Peek, lease, compare, until the queue is empty.
+    let mut order = Vec::new();
+    while let Some(next) = store.queue_next(None, now).unwrap() {
+        let lease = store.lease("w", None, 60_000, now).await.unwrap().unwrap();
+        assert_eq!((lease.task, &lease.run), (next.task, &next.run));
+        order.push(next.step);
+    }
+    assert_eq!(order, ["high", "p-high-later", "q-mid", "low"]);
+    assert_eq!(store.lease("w", None, 60_000, now).await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn due_retries_and_expired_leases_count_as_ready() {
+    let (_dir, store) = common::temp_store();
+    store
+        .submit_run(run(vec![task("retry", "p", 0), task("expire", "p", 0)]), T0)
+        .await
+        .unwrap();
+    let retry = store.lease("w", None, 60_000, T0).await.unwrap().unwrap();
+    let expire = store.lease("w", None, 300, T0).await.unwrap().unwrap();
+    store
+        .fail(
+            retry.task,
+            retry.token,
+            "flaky",
+            FailDecision::Retry { at_ms: T0 + 500 },
+            T0 + 1,
+        )
+        .await
+        .unwrap();
+    assert_eq!(store.queue_next(None, T0 + 299).unwrap(), None);
+
+    // At T0 + 300 the lease has run out: the next lease hands the task back
+    // ("now") and takes it.
+    let next = store.queue_next(None, T0 + 400).unwrap().unwrap();
+    assert_eq!((next.task, next.state), (expire.task, TaskState::Leased));
+    assert_eq!(
+        (next.ready_since_ms, next.lag_ms, next.attempt),
+        (T0 + 400, 0, 1)
+    );
+
+    // At T0 + 700 the retry is due too, ready since T0 + 500: it comes first.
+    let next: NextTask = store.queue_next(Some("p"), T0 + 700).unwrap().unwrap();
+    assert_eq!((next.task, next.state), (retry.task, TaskState::Delayed));
+    assert_eq!(
+        (next.ready_since_ms, next.lag_ms, next.attempt),
+        (T0 + 500, 200, 2)
+    );
+    let lease = store
+        .lease("w", None, 60_000, T0 + 700)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((lease.task, lease.attempt), (retry.task, 2));
+    // That lease handed the expired one back: now it is plainly ready.
+    let next = store.queue_next(None, T0 + 800).unwrap().unwrap();
+    assert_eq!((next.task, next.state), (expire.task, TaskState::Ready));
+    assert_eq!((next.ready_since_ms, next.lag_ms), (T0 + 700, 100));
+    let lease = store
+        .lease("w", None, 60_000, T0 + 800)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(lease.task, expire.task);
+}
+
+#[tokio::test]
+async fn run_events_pages_the_ledger_and_commits_signal_each_write() {
+    let (_dir, store) = common::temp_store();
+    let mut commits = store.commits();
+    let sub = store
+        .submit_run(run(vec![task("a", "p", 0)]), T0)
+        .await
+        .unwrap();
+    // The submit's commit has been signalled.
+    tokio::time::timeout(Duration::from_secs(5), commits.changed())
+        .await
+        .unwrap()
+        .unwrap();
+
+    let page = store.run_events(&sub.run_id, 0).unwrap().unwrap();
+    assert_eq!(page.open_tasks, 1);
+    assert!(page.is_moving());
+    let kinds: Vec<&str> = page.events.iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(kinds, ["run-created"]);
+    assert_eq!(page.last_seq, 1);
+
+    let lease = store.lease("w", None, 60_000, T0).await.unwrap().unwrap();
+    let advance = Advance {
+        candidates: vec![],
+        all_steps: vec!["a".into()],
+        final_steps: vec!["a".into()],
+    };
+    store
+        .complete_step(
+            lease.task,
+            lease.token,
+            json!({"ok": true}),
+            advance,
+            T0 + 1,
+        )
+        .await
+        .unwrap();
+    let page = store.run_events(&sub.run_id, 1).unwrap().unwrap();
+    let seqs: Vec<u64> = page.events.iter().map(|e| e.seq).collect();
+    assert_eq!(seqs, [2, 3, 4], "only the events after seq 1");
+    assert_eq!(page.last_seq, 4);
+    assert_eq!(page.events.last().unwrap().kind, "run-succeeded");
+    assert_eq!((page.open_tasks, page.is_moving()), (0, false));
+    assert!(
+        store
+            .run_events(&sub.run_id, 4)
+            .unwrap()
+            .unwrap()
+            .events
+            .is_empty()
+    );
+    assert!(
+        store
+            .run_events(&sub.run_id, u64::MAX)
+            .unwrap()
+            .unwrap()
+            .events
+            .is_empty()
+    );
+    assert_eq!(
+        store.run_events("acme-2020-01-01-001-abc", 0).unwrap(),
+        None
+    );
+}
