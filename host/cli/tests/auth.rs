@@ -52,6 +52,12 @@ const ENDPOINTS: &[(&str, &str)] = &[
     ("GET", "/v1/schedules"),
     ("POST", "/v1/schedules/chain/0/trigger"),
     ("POST", "/v1/schedules/chain/0/pause"),
+    ("GET", "/v1/queue/next"),
+    ("GET", "/v1/locks"),
+    ("POST", "/v1/locks/nightly"),
+    ("POST", "/v1/worker/lease"),
+    ("POST", "/v1/worker/tasks/1/complete"),
+    ("GET", "/v1/plugins/00"),
     ("GET", "/metrics"),
 ];
 
@@ -137,7 +143,10 @@ fn a_tenant_sees_only_its_own_runs_and_another_tenants_run_looks_missing() {
         ("GET", "{}"),
         ("GET", "{}?wait=30"),
         ("GET", "{}/events"),
+        ("GET", "{}/events?after=0&wait=30"),
+        ("GET", "{}/artifacts"),
         ("GET", "{}/verify"),
+        ("POST", "{}/resume"),
         ("POST", "{}/cancel"),
     ];
     for (method, shape) in reads {
@@ -213,6 +222,9 @@ fn each_role_may_use_only_its_endpoints() {
         ("POST", "/v1/schedules/chain/0/trigger"),
         ("POST", "/v1/dlq/1/requeue"),
         ("DELETE", "/v1/dlq/1"),
+        ("GET", "/v1/queue/next"),
+        ("GET", "/v1/locks"),
+        ("POST", "/v1/locks/nightly"),
     ];
     for (method, path) in operator {
         let a = call(url, method, path, Cred::Token(ACME), None);
@@ -229,10 +241,20 @@ fn each_role_may_use_only_its_endpoints() {
         let w = call(url, method, path, Cred::Token(WORKER), None);
         assert_eq!(w.status, 403, "worker {method} {path}: {}", w.body);
     }
+    // A tenant may not act as a worker.
+    for (method, path) in [
+        ("POST", "/v1/worker/lease"),
+        ("POST", "/v1/worker/tasks/1/complete"),
+        ("GET", "/v1/plugins/00"),
+    ] {
+        let a = call(url, method, path, Cred::Token(ACME), None);
+        assert_eq!(a.status, 403, "tenant {method} {path}: {}", a.body);
+    }
     let runs_api = [
         ("GET", "/v1/runs"),
         ("POST", "/v1/runs"),
         ("GET", "/v1/flows"),
+        ("GET", "/v1/runs/dmn-2026-01-01-001-abc/artifacts"),
     ];
     for (method, path) in runs_api {
         let body = (method == "POST").then(|| json!({"flow": "chain", "input": {"n": 1}}));
