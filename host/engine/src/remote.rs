@@ -24,9 +24,11 @@ use crate::catalog::Catalog;
 use crate::engine::{Engine, Inner};
 use crate::error::EngineError;
 use crate::host::TaskHost;
-use crate::progress::ProgressEvent;
 use crate::retry;
-use crate::task::{Success, TaskOutcome, locate, prepare_call, record_failure, record_success};
+use crate::task::{
+    Success, TaskOutcome, dead_letter_unlocated, emit_started, locate, prepare_call,
+    record_failure, record_success,
+};
 
 /// The longest a lease request may wait for a task.
 pub const MAX_LEASE_WAIT: Duration = Duration::from_secs(60);
@@ -91,19 +93,12 @@ impl Engine {
             else {
                 return Ok(None);
             };
-            inner.emit(ProgressEvent::StepStarted {
-                run: lease.run.clone(),
-                step: lease.step.clone(),
-                attempt: lease.attempt,
-            });
+            emit_started(inner, &lease);
             let catalog = inner.catalog();
             let (run, flow, step) = match locate(inner, &catalog, &lease) {
                 Ok(found) => found,
                 Err(reason) => {
-                    let decision = FailDecision::DeadLetter {
-                        reason: reason.clone(),
-                    };
-                    record_failure(inner, &lease, &reason, decision).await;
+                    dead_letter_unlocated(inner, &lease, reason).await;
                     continue;
                 }
             };
@@ -165,10 +160,7 @@ impl Engine {
         let (_, flow, step) = match locate(inner, &catalog, &lease) {
             Ok(found) => found,
             Err(reason) => {
-                let decision = FailDecision::DeadLetter {
-                    reason: reason.clone(),
-                };
-                let outcome = record_failure(inner, &lease, &reason, decision).await;
+                let outcome = dead_letter_unlocated(inner, &lease, reason).await;
                 return report_of(task, outcome);
             }
         };

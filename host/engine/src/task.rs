@@ -61,20 +61,11 @@ pub(crate) async fn execute(
     next: Option<&NextLease>,
 ) -> (TaskOutcome, Option<Lease>) {
     let started = inner.now();
-    inner.emit(ProgressEvent::StepStarted {
-        run: lease.run.clone(),
-        step: lease.step.clone(),
-        attempt: lease.attempt,
-    });
+    emit_started(inner, &lease);
     let catalog = inner.catalog();
     let (run, flow, step) = match locate(inner, &catalog, &lease) {
         Ok(found) => found,
-        Err(reason) => {
-            let decision = FailDecision::DeadLetter {
-                reason: reason.clone(),
-            };
-            return (record_failure(inner, &lease, &reason, decision).await, None);
-        }
+        Err(reason) => return (dead_letter_unlocated(inner, &lease, reason).await, None),
     };
     let call = call_step(inner, &catalog, &lease, &run, flow, step);
     let Some(result) = with_renewal(inner, &lease, call).await else {
@@ -127,6 +118,28 @@ pub(crate) fn locate<'a>(
         )
     })?;
     Ok((run, flow, step))
+}
+
+/// Reports that `lease`'s step starts.
+pub(crate) fn emit_started(inner: &Inner, lease: &Lease) {
+    inner.emit(ProgressEvent::StepStarted {
+        run: lease.run.clone(),
+        step: lease.step.clone(),
+        attempt: lease.attempt,
+    });
+}
+
+/// Dead-letters `lease`'s task, whose run, flow or step [`locate`] could not
+/// find (`reason` says which).
+pub(crate) async fn dead_letter_unlocated(
+    inner: &Arc<Inner>,
+    lease: &Lease,
+    reason: String,
+) -> TaskOutcome {
+    let decision = FailDecision::DeadLetter {
+        reason: reason.clone(),
+    };
+    record_failure(inner, lease, &reason, decision).await
 }
 
 /// A step call's rendered config and input (JSON text) and its plugin.

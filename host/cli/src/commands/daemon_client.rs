@@ -38,17 +38,8 @@ impl DaemonClient {
     /// A client of the daemon at `url`; `host:port` without a scheme means
     /// `http://host:port`.
     pub(crate) fn new(url: &str) -> Self {
-        let url = url.trim_end_matches('/');
-        let base = if url.contains("://") {
-            url.to_owned()
-        } else {
-            format!("http://{url}")
-        };
-        let agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .timeout_connect(Some(CONNECT_TIMEOUT))
-            .build()
-            .into();
+        let base = base_url(url);
+        let agent = http_agent();
         let authorization = std::env::var(TOKEN_VAR)
             .ok()
             .map(|t| t.trim().to_owned())
@@ -196,6 +187,27 @@ pub(crate) fn segment(text: &str) -> String {
         }
     }
     out
+}
+
+/// The base URL of the daemon `url` names: `host:port` without a scheme means
+/// `http://host:port`; no trailing `/`.
+pub(crate) fn base_url(url: &str) -> String {
+    let url = url.trim_end_matches('/');
+    if url.contains("://") {
+        url.to_owned()
+    } else {
+        format!("http://{url}")
+    }
+}
+
+/// An HTTP agent for the daemon: error statuses are answers, connecting gives
+/// up after a few seconds.
+pub(crate) fn http_agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_connect(Some(CONNECT_TIMEOUT))
+        .build()
+        .into()
 }
 
 /// `answer[key]` as a `T`, or an error saying the daemon's answer lacks it.

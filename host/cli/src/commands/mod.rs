@@ -13,7 +13,7 @@ use crate::cli::{
 
 mod daemon;
 mod daemon_auth;
-mod daemon_client;
+pub(crate) mod daemon_client;
 mod dlq_ls;
 mod dlq_purge;
 mod dlq_requeue;

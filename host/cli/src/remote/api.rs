@@ -9,8 +9,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
 
-/// How long to wait for the daemon to accept a connection.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+use crate::commands::daemon_client::{base_url, http_agent};
+
 /// How long a call other than a lease may take.
 const CALL_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -60,18 +60,11 @@ pub(crate) struct WorkerApi {
 impl WorkerApi {
     /// A client of the daemon at `url` (`host:port` means `http://host:port`).
     pub(crate) fn new(url: &str, token: Option<String>) -> Self {
-        let url = url.trim_end_matches('/');
-        let base = if url.contains("://") {
-            url.to_owned()
-        } else {
-            format!("http://{url}")
-        };
-        let agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .timeout_connect(Some(CONNECT_TIMEOUT))
-            .build()
-            .into();
-        Self { agent, base, token }
+        Self {
+            agent: http_agent(),
+            base: base_url(url),
+            token,
+        }
     }
 
     /// The daemon's base URL.
