@@ -15,9 +15,10 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use tokio::sync::{Mutex, watch};
 use weft_core::worker_protocol::LeaveRequest;
+use weft_engine::LEASE_MS_RANGE;
 use weft_runtime::{Runtime, RuntimeConfig};
 
 use super::daemon_client::needs_daemon;
@@ -35,6 +36,15 @@ pub(crate) async fn run(args: WorkerArgs) -> Result<ExitCode> {
         .map(str::trim)
         .filter(|u| !u.is_empty())
         .ok_or_else(|| needs_daemon("weft worker", ""))?;
+    let lease_ms = u64::try_from(args.lease.as_millis()).unwrap_or(u64::MAX);
+    let (min, max) = LEASE_MS_RANGE;
+    if !(min..=max).contains(&lease_ms) {
+        bail!(
+            "--lease must be between {}s and {}m (got {lease_ms} ms): the daemon refuses other leases",
+            min / 1000,
+            max / 60_000
+        );
+    }
     let token = std::env::var("WEFT_TOKEN").ok().filter(|t| !t.is_empty());
     let api = Arc::new(WorkerApi::new(url, token));
     let concurrency = args.concurrency.max(1);
@@ -44,7 +54,7 @@ pub(crate) async fn run(args: WorkerArgs) -> Result<ExitCode> {
         plugins: Mutex::new(HashMap::new()),
         worker_id: worker_id(),
         pools: args.pools.clone(),
-        lease_ms: u64::try_from(args.lease.as_millis()).unwrap_or(u64::MAX),
+        lease_ms,
         poll_ms: u64::try_from(POLL.as_millis()).unwrap_or(u64::MAX),
     });
     let (stop_tx, stop_rx) = watch::channel(false);
