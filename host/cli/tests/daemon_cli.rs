@@ -16,8 +16,11 @@ use weft_tests::component_cache_dir;
 
 #[path = "common/daemon.rs"]
 mod daemon_support;
+#[path = "common/output.rs"]
+mod output;
 
 use daemon_support::{Daemon, write_project};
+use output::{failed, json_ok, stderr, stdout};
 
 /// Where a command is told the daemon is.
 enum Via<'a> {
@@ -47,26 +50,6 @@ fn weft(dir: &Path, via: &Via<'_>, args: &[&str]) -> Output {
         }
     }
     command.output().unwrap()
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-/// The command succeeded; its stdout as JSON.
-fn json_ok(out: &Output) -> Value {
-    assert!(out.status.success(), "{out:?}");
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", stdout(out)))
-}
-
-/// The command failed with exit 1; its stderr.
-fn failed(out: &Output) -> String {
-    assert_eq!(out.status.code(), Some(1), "{out:?}");
-    stderr(out)
 }
 
 #[test]

@@ -10,7 +10,6 @@
 )]
 
 use std::path::Path;
-use std::process::Output;
 
 use serde_json::{Value, json};
 use weft_store::Store;
@@ -18,8 +17,11 @@ use weft_tests::plugin_path;
 
 #[path = "common/daemon.rs"]
 mod daemon_support;
+#[path = "common/output.rs"]
+mod output;
 
 use daemon_support::{Daemon, wait_for_run, weft_via};
+use output::{json_ok, stderr, stdout};
 
 /// A project whose flow `flaky` fails its first attempt (transiently) and
 /// succeeds from the second; the retry strategy allows one attempt, so the
@@ -42,20 +44,6 @@ fn write_project(dir: &Path) {
         "id: flaky\nsteps:\n  try: { uses: flaky-step, with: { succeed_on_attempt: 2 } }\n",
     )
     .unwrap();
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-/// The command succeeded; its stdout as JSON.
-fn json_ok(out: &Output) -> Value {
-    assert!(out.status.success(), "{out:?}");
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", stdout(out)))
 }
 
 /// Submits a run of `flaky` and waits until its task is dead-lettered; returns

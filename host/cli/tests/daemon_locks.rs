@@ -14,28 +14,11 @@ use serde_json::{Value, json};
 
 #[path = "common/daemon.rs"]
 mod daemon_support;
+#[path = "common/output.rs"]
+mod output;
 
 use daemon_support::{Daemon, get_json, weft_via, write_project};
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-/// The command succeeded; its stdout as JSON.
-fn json_ok(out: &Output) -> Value {
-    assert!(out.status.success(), "{out:?}");
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", stdout(out)))
-}
-
-/// The command failed with exit 1; its stderr.
-fn failed(out: &Output) -> String {
-    assert_eq!(out.status.code(), Some(1), "{out:?}");
-    stderr(out)
-}
+use output::{failed, json_ok, stderr, stdout};
 
 /// `weft ARGS --state DIR/state` without a daemon.
 fn weft_local(dir: &Path, args: &[&str]) -> Output {

@@ -11,15 +11,18 @@
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 
 use serde_json::Value;
 use weft_tests::{component_cache_dir, plugin_path};
 
 #[path = "common/daemon.rs"]
 mod daemon_support;
+#[path = "common/output.rs"]
+mod output;
 
 use daemon_support::{Daemon, get_json, wait_for_run, weft_via};
+use output::{json_ok, stdout};
 
 /// A project with `busy` (a step that asks the mock model, then spins until
 /// its timeout) and `chain` (two echo steps).
@@ -47,16 +50,6 @@ fn write_project(dir: &Path) {
         "id: chain\ninputs:\n  n: { type: integer, required: true }\nsteps:\n  a: { uses: echo }\n  b: { uses: echo, needs: [a] }\n",
     )
     .unwrap();
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// The command succeeded; its stdout as JSON.
-fn json_ok(out: &Output) -> Value {
-    assert!(out.status.success(), "{out:?}");
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", stdout(out)))
 }
 
 #[test]
