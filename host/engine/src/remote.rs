@@ -18,7 +18,7 @@ use weft_core::worker_protocol::{
 };
 use weft_core::{Completion, PluginError};
 use weft_flow::{CompiledFlow, CompiledStep};
-use weft_store::{FailDecision, Lease};
+use weft_store::{FailDecision, Lease, TaskState};
 
 use crate::catalog::Catalog;
 use crate::engine::{Engine, Inner};
@@ -155,6 +155,9 @@ impl Engine {
         report: CompleteRequest,
     ) -> Result<ReportResponse, EngineError> {
         let inner = &self.inner;
+        if let Some(answer) = self.already_reported(task, report.token)? {
+            return Ok(answer);
+        }
         let lease = self.lease_of(task, report.token)?;
         let catalog = inner.catalog();
         let (_, flow, step) = match locate(inner, &catalog, &lease) {
@@ -181,6 +184,9 @@ impl Engine {
         report: FailRequest,
     ) -> Result<ReportResponse, EngineError> {
         let inner = &self.inner;
+        if let Some(answer) = self.already_reported(task, report.token)? {
+            return Ok(answer);
+        }
         let lease = self.lease_of(task, report.token)?;
         let catalog = inner.catalog();
         let decision = match locate(inner, &catalog, &lease) {
@@ -263,6 +269,40 @@ impl Engine {
             .artifact_put(&lease.run, key, value, inner.now())
             .await?;
         Ok(Ok(()))
+    }
+
+    /// The answer to a report that this lease (`token`) already made and the
+    /// store recorded: a worker whose first report landed but whose answer was
+    /// lost sends it again, and must not be told its lease was lost. Only
+    /// states that this lease's own report leads to count (an expired lease
+    /// puts the task back to `ready`, which does not).
+    fn already_reported(
+        &self,
+        task: u64,
+        token: u64,
+    ) -> Result<Option<ReportResponse>, EngineError> {
+        let Some(record) = self.inner.store.task_get(task)? else {
+            return Ok(None);
+        };
+        if record.last_token != token {
+            return Ok(None);
+        }
+        let outcome = match record.state {
+            TaskState::Done => "succeeded",
+            TaskState::Delayed => "retry",
+            TaskState::Dead => "dead-letter",
+            TaskState::Failed => "run-failed",
+            TaskState::Ready | TaskState::Leased | TaskState::Cancelled => return Ok(None),
+        };
+        let run_finished = self
+            .inner
+            .store
+            .run_get(&record.run_id)?
+            .is_some_and(|run| run.status.is_final());
+        Ok(Some(ReportResponse {
+            outcome: outcome.into(),
+            run_finished,
+        }))
     }
 
     /// The lease of `task` as presented with `token` (the store checks the
