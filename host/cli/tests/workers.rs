@@ -129,6 +129,10 @@ fn a_daemon_and_two_workers_finish_200_runs_each_step_once() {
         assert_eq!(count(&events, "stale-token-refused"), 0);
     }
 
+    // Every slot of both workers asked for work: 2 × 4 live, none in-process.
+    let scrape = metrics(&url);
+    assert!(scrape.contains("\nweft_workers_live 8\n"), "{scrape}");
+
     for worker in &workers {
         worker.signal("-TERM");
     }

@@ -18,7 +18,7 @@ use weft_core::worker_protocol::{
 };
 use weft_core::{Completion, PluginError};
 use weft_flow::{CompiledFlow, CompiledStep};
-use weft_store::{FailDecision, Lease, TaskState};
+use weft_store::{FailDecision, Lease, TaskRecord, TaskState};
 
 use crate::catalog::Catalog;
 use crate::engine::{Engine, Inner};
@@ -155,10 +155,11 @@ impl Engine {
         report: CompleteRequest,
     ) -> Result<ReportResponse, EngineError> {
         let inner = &self.inner;
-        if let Some(answer) = self.already_reported(task, report.token)? {
+        let record = self.task_record(task)?;
+        if let Some(answer) = self.already_reported(&record, report.token)? {
             return Ok(answer);
         }
-        let lease = self.lease_of(task, report.token)?;
+        let lease = lease_from(record, report.token);
         let catalog = inner.catalog();
         let (_, flow, step) = match locate(inner, &catalog, &lease) {
             Ok(found) => found,
@@ -184,10 +185,11 @@ impl Engine {
         report: FailRequest,
     ) -> Result<ReportResponse, EngineError> {
         let inner = &self.inner;
-        if let Some(answer) = self.already_reported(task, report.token)? {
+        let record = self.task_record(task)?;
+        if let Some(answer) = self.already_reported(&record, report.token)? {
             return Ok(answer);
         }
-        let lease = self.lease_of(task, report.token)?;
+        let lease = lease_from(record, report.token);
         let catalog = inner.catalog();
         let decision = match locate(inner, &catalog, &lease) {
             Ok((_, flow, step)) => {
@@ -278,12 +280,9 @@ impl Engine {
     /// puts the task back to `ready`, which does not).
     fn already_reported(
         &self,
-        task: u64,
+        record: &TaskRecord,
         token: u64,
     ) -> Result<Option<ReportResponse>, EngineError> {
-        let Some(record) = self.inner.store.task_get(task)? else {
-            return Ok(None);
-        };
         if record.last_token != token {
             return Ok(None);
         }
@@ -305,28 +304,18 @@ impl Engine {
         }))
     }
 
-    /// The lease of `task` as presented with `token` (the store checks the
-    /// token when the result is recorded, and records a stale one).
-    fn lease_of(&self, task: u64, token: u64) -> Result<Lease, EngineError> {
-        let record = self
-            .inner
+    /// The stored record of `task`.
+    fn task_record(&self, task: u64) -> Result<TaskRecord, EngineError> {
+        self.inner
             .store
             .task_get(task)?
-            .ok_or(EngineError::UnknownTask(task))?;
-        Ok(Lease {
-            task,
-            run: record.run_id,
-            step: record.step_id,
-            attempt: record.attempt,
-            token,
-            expires_at: 0,
-        })
+            .ok_or(EngineError::UnknownTask(task))
     }
 
     /// The lease of `task` if `token` is its current one (a read: host calls
     /// of a step whose lease was lost are refused without being recorded).
     fn current_lease(&self, task: u64, token: u64) -> Result<Lease, EngineError> {
-        let lease = self.lease_of(task, token)?;
+        let lease = lease_from(self.task_record(task)?, token);
         match self.inner.store.lease_of(task)? {
             Some(current) if current.token == token => Ok(lease),
             _ => Err(EngineError::LeaseLost {
@@ -334,6 +323,19 @@ impl Engine {
                 reason: "the lease expired and the task was handed on, or the task is done".into(),
             }),
         }
+    }
+}
+
+/// The lease of `record`'s task as presented with `token` (the store checks
+/// the token when the result is recorded, and records a stale one).
+fn lease_from(record: TaskRecord, token: u64) -> Lease {
+    Lease {
+        task: record.id,
+        run: record.run_id,
+        step: record.step_id,
+        attempt: record.attempt,
+        token,
+        expires_at: 0,
     }
 }
 

@@ -210,12 +210,9 @@ pub async fn resume(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    visible_run(&state, &caller, &id)?;
+    let before = visible_run(&state, &caller, &id)?;
     let engine = &state.engine;
     let store = engine.store();
-    let before = store
-        .run_get(&id)?
-        .ok_or_else(|| ApiError::NotFound(format!("no run `{id}`")))?;
     let redelivered = if before.status.is_final() {
         0
     } else {
@@ -225,7 +222,7 @@ pub async fn resume(
     };
     let page = store
         .run_events(&id, u64::MAX)?
-        .ok_or_else(|| ApiError::NotFound(format!("no run `{id}`")))?;
+        .ok_or_else(|| no_run(&id))?;
     Ok(Json(json!({
         "run_id": id,
         "status": page.run.status,

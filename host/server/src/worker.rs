@@ -22,9 +22,11 @@ use weft_core::worker_protocol::{
 use crate::AppState;
 use crate::error::ApiError;
 
-type Body_<T> = Result<Json<T>, JsonRejection>;
+/// A JSON body, or why axum could not read it.
+type JsonBody<T> = Result<Json<T>, JsonRejection>;
 
-fn body<T: DeserializeOwned>(body: Body_<T>) -> Result<T, ApiError> {
+/// The body, or a 400 saying what is wrong with it.
+fn body<T: DeserializeOwned>(body: JsonBody<T>) -> Result<T, ApiError> {
     body.map(|Json(b)| b)
         .map_err(|e| ApiError::BadRequest(e.body_text()))
 }
@@ -33,7 +35,7 @@ fn body<T: DeserializeOwned>(body: Body_<T>) -> Result<T, ApiError> {
 /// up to `wait_ms` (long poll); `{"task": null}` when none came.
 pub async fn lease(
     State(state): State<AppState>,
-    req: Body_<LeaseRequest>,
+    req: JsonBody<LeaseRequest>,
 ) -> Result<Json<LeaseResponse>, ApiError> {
     let ask = body(req)?;
     state.metrics.worker_seen(&ask.owner);
@@ -49,7 +51,7 @@ pub async fn lease(
 /// answer with no task now.
 pub async fn leave(
     State(state): State<AppState>,
-    req: Body_<LeaveRequest>,
+    req: JsonBody<LeaveRequest>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let req = body(req)?;
     state.departures.leave(&req.worker);
@@ -62,7 +64,7 @@ pub async fn leave(
 pub async fn heartbeat(
     State(state): State<AppState>,
     Path(task): Path<u64>,
-    req: Body_<HeartbeatRequest>,
+    req: JsonBody<HeartbeatRequest>,
 ) -> Result<Json<HeartbeatResponse>, ApiError> {
     let req = body(req)?;
     state.metrics.worker_seen(&req.owner);
@@ -77,7 +79,7 @@ pub async fn heartbeat(
 pub async fn complete(
     State(state): State<AppState>,
     Path(task): Path<u64>,
-    req: Body_<CompleteRequest>,
+    req: JsonBody<CompleteRequest>,
 ) -> Result<Json<ReportResponse>, ApiError> {
     let req = body(req)?;
     Ok(Json(state.engine.complete_remote(task, req).await?))
@@ -87,7 +89,7 @@ pub async fn complete(
 pub async fn fail(
     State(state): State<AppState>,
     Path(task): Path<u64>,
-    req: Body_<FailRequest>,
+    req: JsonBody<FailRequest>,
 ) -> Result<Json<ReportResponse>, ApiError> {
     let req = body(req)?;
     Ok(Json(state.engine.fail_remote(task, req).await?))
@@ -97,7 +99,7 @@ pub async fn fail(
 pub async fn model(
     State(state): State<AppState>,
     Path(task): Path<u64>,
-    req: Body_<ModelCallRequest>,
+    req: JsonBody<ModelCallRequest>,
 ) -> Result<Json<ModelCallResponse>, ApiError> {
     let req = body(req)?;
     let result = state.engine.model_call_remote(task, &req).await?;
@@ -108,7 +110,7 @@ pub async fn model(
 pub async fn artifact_get(
     State(state): State<AppState>,
     Path(task): Path<u64>,
-    req: Body_<ArtifactRequest>,
+    req: JsonBody<ArtifactRequest>,
 ) -> Result<Json<ArtifactResponse>, ApiError> {
     let req = body(req)?;
     let value = state
@@ -122,7 +124,7 @@ pub async fn artifact_get(
 pub async fn artifact_put(
     State(state): State<AppState>,
     Path(task): Path<u64>,
-    req: Body_<ArtifactRequest>,
+    req: JsonBody<ArtifactRequest>,
 ) -> Result<Json<ArtifactResponse>, ApiError> {
     let req = body(req)?;
     let Some(value) = req.value else {

@@ -40,11 +40,7 @@ impl DaemonClient {
     pub(crate) fn new(url: &str) -> Self {
         let base = base_url(url);
         let agent = http_agent();
-        let authorization = std::env::var(TOKEN_VAR)
-            .ok()
-            .map(|t| t.trim().to_owned())
-            .filter(|t| !t.is_empty())
-            .map(|t| format!("Bearer {t}"));
+        let authorization = token_from_env().map(|t| format!("Bearer {t}"));
         Self {
             agent,
             base,
@@ -163,13 +159,16 @@ impl DaemonClient {
         let base = &self.base;
         match (status, &self.authorization) {
             (401, None) => anyhow!(
-                "the weft daemon at {base} needs an API token: set {TOKEN_VAR} to a token that                  weft.yaml admits (`weft token new` makes one) ({message}; {status} to {method} {path})"
+                "the weft daemon at {base} needs an API token: set {TOKEN_VAR} to a token that \
+                 weft.yaml admits (`weft token new` makes one) ({message}; {status} to {method} {path})"
             ),
             (401, Some(_)) => anyhow!(
-                "the weft daemon at {base} refused the token in {TOKEN_VAR}: {message}                  ({status} to {method} {path})"
+                "the weft daemon at {base} refused the token in {TOKEN_VAR}: {message} \
+                 ({status} to {method} {path})"
             ),
             _ => anyhow!(
-                "the weft daemon at {base} refused the token in {TOKEN_VAR} for {method} {path}:                  {message} ({status})"
+                "the weft daemon at {base} refused the token in {TOKEN_VAR} for {method} {path}: \
+                 {message} ({status})"
             ),
         }
     }
@@ -187,6 +186,14 @@ pub(crate) fn segment(text: &str) -> String {
         }
     }
     out
+}
+
+/// The API token in `$WEFT_TOKEN`, if one is set (trimmed, not empty).
+pub(crate) fn token_from_env() -> Option<String> {
+    std::env::var(TOKEN_VAR)
+        .ok()
+        .map(|t| t.trim().to_owned())
+        .filter(|t| !t.is_empty())
 }
 
 /// The base URL of the daemon `url` names: `host:port` without a scheme means

@@ -83,16 +83,21 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     })
 }
 
-/// The Wasm runtime for commands that run outside a project: compiled components
-/// are cached under `$WEFT_COMPONENT_CACHE`, else `~/.cache/weft/components`.
-pub(crate) fn standalone_runtime() -> Result<Runtime> {
-    let cache_dir = std::env::var_os("WEFT_COMPONENT_CACHE")
+/// Where commands that run outside a project cache compiled components:
+/// `$WEFT_COMPONENT_CACHE`, else `~/.cache/weft/components`.
+pub(crate) fn component_cache_dir() -> Option<PathBuf> {
+    std::env::var_os("WEFT_COMPONENT_CACHE")
         .map(PathBuf::from)
         .or_else(|| {
             std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/weft/components"))
-        });
+        })
+}
+
+/// The Wasm runtime for commands that run outside a project, caching compiled
+/// components in [`component_cache_dir`].
+pub(crate) fn standalone_runtime() -> Result<Runtime> {
     Runtime::new(RuntimeConfig {
-        cache_dir,
+        cache_dir: component_cache_dir(),
         ..RuntimeConfig::default()
     })
     .context("could not set up the Wasm runtime")

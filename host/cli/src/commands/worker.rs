@@ -10,7 +10,6 @@
 //! it loses nothing either: its tasks come back the same way.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -21,7 +20,8 @@ use weft_core::worker_protocol::LeaveRequest;
 use weft_engine::LEASE_MS_RANGE;
 use weft_runtime::{Runtime, RuntimeConfig};
 
-use super::daemon_client::needs_daemon;
+use super::component_cache_dir;
+use super::daemon_client::{needs_daemon, token_from_env};
 use crate::cli::WorkerArgs;
 use crate::remote::api::WorkerApi;
 use crate::remote::slot::{WorkerShared, run_slot};
@@ -45,8 +45,7 @@ pub(crate) async fn run(args: WorkerArgs) -> Result<ExitCode> {
             max / 60_000
         );
     }
-    let token = std::env::var("WEFT_TOKEN").ok().filter(|t| !t.is_empty());
-    let api = Arc::new(WorkerApi::new(url, token));
+    let api = Arc::new(WorkerApi::new(url, token_from_env()));
     let concurrency = args.concurrency.max(1);
     let shared = Arc::new(WorkerShared {
         api: Arc::clone(&api),
@@ -104,21 +103,15 @@ pub(crate) async fn run(args: WorkerArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// The local sandbox: compiled components cached under
-/// `$WEFT_COMPONENT_CACHE`, else `~/.cache/weft/components`; room for two
-/// instances per slot.
+/// The local sandbox: compiled components cached in the standalone commands'
+/// cache ([`component_cache_dir`]); room for two instances per slot.
 fn worker_runtime(concurrency: usize) -> Result<Runtime> {
-    let cache_dir = std::env::var_os("WEFT_COMPONENT_CACHE")
-        .map(PathBuf::from)
-        .or_else(|| {
-            std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/weft/components"))
-        });
     let defaults = RuntimeConfig::default();
     let per_slots = u32::try_from(concurrency.saturating_mul(2))
         .unwrap_or(u32::MAX)
         .saturating_add(16);
     Runtime::new(RuntimeConfig {
-        cache_dir,
+        cache_dir: component_cache_dir(),
         max_live_instances: defaults.max_live_instances.max(per_slots),
         ..defaults
     })

@@ -101,16 +101,14 @@ impl WorkerApi {
         body: &serde_json::Value,
         timeout: Duration,
     ) -> Result<R, ApiError> {
-        let mut request = self
+        let request = self
             .agent
             .post(format!("{}{path}", self.base))
             .config()
             .timeout_global(Some(timeout))
             .build();
-        if let Some(token) = &self.token {
-            request = request.header("authorization", format!("Bearer {token}"));
-        }
-        let mut response = request
+        let mut response = self
+            .authorized(request)
             .send_json(body)
             .map_err(|e| self.unreachable(path, e))?;
         let status = response.status().as_u16();
@@ -146,16 +144,16 @@ impl WorkerApi {
 
     fn plugin_blocking(&self, sha256: &str) -> Result<Vec<u8>, ApiError> {
         let path = format!("/v1/plugins/{sha256}");
-        let mut request = self
+        let request = self
             .agent
             .get(format!("{}{path}", self.base))
             .config()
             .timeout_global(Some(CALL_TIMEOUT))
             .build();
-        if let Some(token) = &self.token {
-            request = request.header("authorization", format!("Bearer {token}"));
-        }
-        let mut response = request.call().map_err(|e| self.unreachable(&path, e))?;
+        let mut response = self
+            .authorized(request)
+            .call()
+            .map_err(|e| self.unreachable(&path, e))?;
         let status = response.status().as_u16();
         let bytes = response
             .body_mut()
@@ -179,6 +177,14 @@ impl WorkerApi {
             ));
         }
         Ok(bytes)
+    }
+
+    /// `request` with `Authorization: Bearer`, when there is a token.
+    fn authorized<B>(&self, request: ureq::RequestBuilder<B>) -> ureq::RequestBuilder<B> {
+        match &self.token {
+            Some(token) => request.header("authorization", format!("Bearer {token}")),
+            None => request,
+        }
     }
 
     fn unreachable(&self, path: &str, reason: impl std::fmt::Display) -> ApiError {
