@@ -300,7 +300,8 @@ fn with_auth_on_a_worker_needs_a_worker_token() {
     // A worker without a token gets nothing; with the worker token it runs
     // the tenant's run.
     let mut refused = Worker::start(&url, &["--concurrency", "1"]);
-    refused.wait_for_line("401", Duration::from_secs(60));
+    let refusal = refused.wait_for_line("answered 401", Duration::from_secs(60));
+    assert!(refusal.contains("weft token new --worker"), "{refusal}");
     let mut worker = Worker::start_with_token(&url, &["--concurrency", "2"], Some(WORKER));
     let leased = worker.wait_for_lease(Duration::from_secs(60));
     assert_eq!(leased.run, run);

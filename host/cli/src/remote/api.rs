@@ -117,16 +117,7 @@ impl WorkerApi {
             .read_to_string()
             .map_err(|e| self.unreachable(path, e))?;
         if status >= 400 {
-            let message = serde_json::from_str::<serde_json::Value>(&text)
-                .ok()
-                .and_then(|j| j.get("error").and_then(|e| e.as_str()).map(str::to_owned))
-                .unwrap_or(text);
-            return Err(ApiError::Refused {
-                url: self.base.clone(),
-                path: path.to_owned(),
-                status,
-                message,
-            });
+            return Err(self.refused(path, status, &text));
         }
         serde_json::from_str(&text).map_err(|e| self.unreachable(path, e))
     }
@@ -162,12 +153,7 @@ impl WorkerApi {
             .read_to_vec()
             .map_err(|e| self.unreachable(&path, e))?;
         if status >= 400 {
-            return Err(ApiError::Refused {
-                url: self.base.clone(),
-                path,
-                status,
-                message: String::from_utf8_lossy(&bytes).into_owned(),
-            });
+            return Err(self.refused(&path, status, &String::from_utf8_lossy(&bytes)));
         }
         let got = hex::encode(Sha256::digest(&bytes));
         if got != sha256 {
@@ -177,6 +163,27 @@ impl WorkerApi {
             ));
         }
         Ok(bytes)
+    }
+
+    /// The daemon's refusal: its `error` message (the body itself when it is
+    /// not an API error), with what to do about a 401 or 403.
+    fn refused(&self, path: &str, status: u16, body: &str) -> ApiError {
+        let mut message = serde_json::from_str::<serde_json::Value>(body)
+            .ok()
+            .and_then(|j| j.get("error").and_then(|e| e.as_str()).map(str::to_owned))
+            .unwrap_or_else(|| body.to_owned());
+        if matches!(status, 401 | 403) {
+            message.push_str(
+                " (a worker needs WEFT_TOKEN set to a worker token whose hash weft.yaml lists \
+                 under auth.worker_tokens; `weft token new --worker` makes one)",
+            );
+        }
+        ApiError::Refused {
+            url: self.base.clone(),
+            path: path.to_owned(),
+            status,
+            message,
+        }
     }
 
     /// `request` with `Authorization: Bearer`, when there is a token.
