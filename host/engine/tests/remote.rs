@@ -52,6 +52,15 @@ async fn a_report_sent_twice_is_answered_twice_and_another_token_is_refused() {
         .unwrap()
         .run_id;
 
+    let too_short = LeaseRequest {
+        lease_ms: 10,
+        ..ask()
+    };
+    let refused = engine.lease_remote(&too_short, pending()).await;
+    assert!(
+        matches!(refused, Err(EngineError::BadLease(_))),
+        "{refused:?}"
+    );
     let a = engine
         .lease_remote(&ask(), pending())
         .await
