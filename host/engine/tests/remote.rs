@@ -87,6 +87,12 @@ async fn a_report_sent_twice_is_answered_twice_and_another_token_is_refused() {
     assert_eq!(common::count(store, &run, "step-succeeded", Some("a")), 1);
     assert_eq!(common::count(store, &run, "stale-token-refused", None), 0);
 
+    let unknown = engine.complete_remote(9_999, done(a.token)).await;
+    assert!(
+        matches!(unknown, Err(EngineError::UnknownTask(9_999))),
+        "{unknown:?}"
+    );
+
     // Another token is not this lease's: refused, and recorded.
     let stale = engine.complete_remote(a.task, done(a.token + 1)).await;
     assert!(
