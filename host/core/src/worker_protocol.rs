@@ -179,3 +179,32 @@ pub struct ArtifactResponse {
     /// The stored value (for a get), as JSON text.
     pub value: Option<String>,
 }
+
+/// `POST /v1/worker/tasks/{task}/tool`: a `call-tool` of the running step. The
+/// daemon runs the tool (in its own sandbox, with the step's run-info) and
+/// records it in the run's ledger; the worker never needs the tool's component.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ToolCallRequest {
+    /// The lease's fencing token.
+    pub token: u64,
+    /// The call's index within this attempt, from 0 (the tool's model calls
+    /// are journaled under it).
+    pub index: u32,
+    /// The tool's step plugin name in `weft.yaml`.
+    pub plugin: String,
+    /// The tool's config, as JSON text.
+    pub config: String,
+    /// The tool's input, as JSON text.
+    pub input: String,
+    /// How much of the step's deadline is left, in ms; the tool gets at most
+    /// that (and never more than the step's `timeout`).
+    pub remaining_ms: u64,
+}
+
+/// The answer to a [`ToolCallRequest`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ToolCallResponse {
+    /// The tool's output as JSON text, or the error the step gets.
+    pub result: Result<String, PluginError>,
+}

@@ -175,8 +175,9 @@ impl Engine {
         })?;
         let defaults = RuntimeConfig::default();
         // Each worker may hold a step instance and, while the step waits on a
-        // model call or its failure on the retry strategy, one more.
-        let per_workers = u32::try_from(options.workers.max(1).saturating_mul(2))
+        // model call or its failure on the retry strategy, one more; an agent
+        // step waiting on a tool that waits on a model call holds three.
+        let per_workers = u32::try_from(options.workers.max(1).saturating_mul(3))
             .unwrap_or(u32::MAX)
             .saturating_add(16);
         let runtime = Runtime::new(RuntimeConfig {

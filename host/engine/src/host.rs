@@ -18,6 +18,7 @@ use weft_runtime::{CallContext, CallLimits, StepHost};
 use crate::args::plugin_config;
 use crate::engine::Inner;
 use crate::progress::ProgressEvent;
+use crate::tools::ToolScope;
 
 /// Serves one task's `host` import.
 pub(crate) struct TaskHost {
@@ -28,6 +29,9 @@ pub(crate) struct TaskHost {
     default_model: Option<String>,
     timeout: Duration,
     next_call: AtomicU32,
+    /// `None` for a tool's own host: tools cannot call tools.
+    tools: Option<ToolScope>,
+    next_tool: AtomicU32,
 }
 
 impl TaskHost {
@@ -45,7 +49,43 @@ impl TaskHost {
             default_model,
             timeout,
             next_call: AtomicU32::new(0),
+            tools: None,
+            next_tool: AtomicU32::new(0),
         }
+    }
+
+    /// The same host, able to run tools for the step described by `scope`.
+    pub fn with_tools(mut self, scope: ToolScope) -> Self {
+        self.tools = Some(scope);
+        self
+    }
+
+    /// The host of tool call `index` of this step: its model calls are
+    /// journaled under `<step>/tool-<index>`, and it runs no tools.
+    pub(crate) fn tool_host(&self, index: u32) -> Self {
+        Self::new(
+            Arc::clone(&self.inner),
+            &self.run,
+            &format!("{}/tool-{index}", self.step),
+            self.default_model.clone(),
+            self.timeout,
+        )
+    }
+
+    pub(crate) fn inner(&self) -> &Inner {
+        &self.inner
+    }
+
+    pub(crate) fn run(&self) -> &str {
+        &self.run
+    }
+
+    pub(crate) fn step(&self) -> &str {
+        &self.step
+    }
+
+    pub(crate) fn tools(&self) -> Option<&ToolScope> {
+        self.tools.as_ref()
     }
 
     fn journaled(&self, index: u32) -> Result<Option<Completion>, PluginError> {
@@ -136,6 +176,16 @@ impl StepHost for TaskHost {
             .artifact_put(&self.run, key, value, now)
             .await
             .map_err(|e| PluginError::Transient(format!("artifact `{key}`: {e}")))
+    }
+
+    async fn call_tool(
+        &self,
+        plugin: &str,
+        config: String,
+        input: String,
+    ) -> Result<String, PluginError> {
+        let index = self.next_tool.fetch_add(1, Ordering::SeqCst);
+        self.call_tool_at(index, plugin, &config, &input).await
     }
 }
 

@@ -49,6 +49,7 @@ mod schedule;
 mod schedule_plan;
 mod scheduler;
 mod task;
+mod tools;
 mod worker;
 
 pub use catalog::Catalog;

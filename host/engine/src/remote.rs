@@ -314,7 +314,7 @@ impl Engine {
 
     /// The lease of `task` if `token` is its current one (a read: host calls
     /// of a step whose lease was lost are refused without being recorded).
-    fn current_lease(&self, task: u64, token: u64) -> Result<Lease, EngineError> {
+    pub(crate) fn current_lease(&self, task: u64, token: u64) -> Result<Lease, EngineError> {
         let lease = lease_from(self.task_record(task)?, token);
         match self.inner.store.lease_of(task)? {
             Some(current) if current.token == token => Ok(lease),

@@ -4,7 +4,7 @@
 
 use std::future::Future;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use weft_core::{PluginError, RunInfo};
@@ -22,6 +22,7 @@ use crate::engine::{DEFAULT_POOL, Engine, Inner};
 use crate::host::TaskHost;
 use crate::progress::ProgressEvent;
 use crate::retry;
+use crate::tools::ToolScope;
 
 /// What became of a task a worker executed.
 #[derive(Debug, Clone, PartialEq)]
@@ -193,18 +194,6 @@ async fn call_step(
     step: &CompiledStep,
 ) -> Result<Value, (PluginError, String)> {
     let call = prepare_call(inner, catalog, lease, &run.input, step)?;
-    let host = TaskHost::new(
-        Arc::clone(inner),
-        &lease.run,
-        &step.id,
-        step.model.clone(),
-        step.timeout,
-    );
-    let ctx = CallContext::new(CallLimits {
-        timeout: step.timeout,
-        ..CallLimits::default()
-    })
-    .with_step_host(Arc::new(host));
     let info = RunInfo {
         run_id: lease.run.clone(),
         flow_id: flow.id.clone(),
@@ -212,6 +201,23 @@ async fn call_step(
         attempt: lease.attempt,
         tenant: run.tenant.clone(),
     };
+    let host = TaskHost::new(
+        Arc::clone(inner),
+        &lease.run,
+        &step.id,
+        step.model.clone(),
+        step.timeout,
+    )
+    .with_tools(ToolScope {
+        info: info.clone(),
+        caller: step.uses.clone(),
+        deadline: Instant::now() + step.timeout,
+    });
+    let ctx = CallContext::new(CallLimits {
+        timeout: step.timeout,
+        ..CallLimits::default()
+    })
+    .with_step_host(Arc::new(host));
     let text = call
         .plugin
         .run_step(&ctx, &info, &call.config, &call.input)

@@ -46,6 +46,7 @@ fn the_example_project_declares_what_the_demo_ships() {
         ("echo", PluginKind::Step),
         ("json-transform", PluginKind::Step),
         ("prompt", PluginKind::Step),
+        ("agent", PluginKind::Step),
         ("text-stats", PluginKind::Step),
         ("reshape", PluginKind::Step),
         ("mock-model", PluginKind::Model),

@@ -80,6 +80,20 @@ pub trait StepHost: Send + Sync {
     async fn artifact_get(&self, key: &str) -> Option<String>;
     /// Store an artifact of the current run (already checked to be JSON).
     async fn artifact_put(&self, key: &str, value: String) -> Result<(), PluginError>;
+    /// Run step plugin `plugin` as a tool with `config` and `input` (both
+    /// already checked to be JSON) and return its output as JSON text. The
+    /// default refuses: a host that can run tools overrides it.
+    async fn call_tool(
+        &self,
+        plugin: &str,
+        config: String,
+        input: String,
+    ) -> Result<String, PluginError> {
+        let _ = (config, input);
+        Err(PluginError::Permanent(format!(
+            "call-tool: this host cannot run tools (asked for `{plugin}`)"
+        )))
+    }
 }
 
 /// Everything a plugin call is given besides its arguments.

@@ -161,4 +161,28 @@ impl host::Host for CallState {
             .await
             .map_err(convert::error_to_guest)
     }
+
+    async fn call_tool(
+        &mut self,
+        plugin: String,
+        config: String,
+        input: String,
+    ) -> Result<String, types::PluginError> {
+        let Some(step_host) = self.step_host.clone() else {
+            return Err(types::PluginError::Permanent(
+                "call-tool: this call has no host to run tools on".into(),
+            ));
+        };
+        for (what, text) in [("config", &config), ("input", &input)] {
+            if serde_json::from_str::<serde::de::IgnoredAny>(text).is_err() {
+                return Err(types::PluginError::InvalidInput(format!(
+                    "call-tool: the {what} for `{plugin}` is not valid JSON"
+                )));
+            }
+        }
+        step_host
+            .call_tool(&plugin, config, input)
+            .await
+            .map_err(convert::error_to_guest)
+    }
 }

@@ -146,6 +146,7 @@ fn worker_routes() -> Router<AppState> {
         .route("/v1/worker/tasks/{task}/complete", post(worker::complete))
         .route("/v1/worker/tasks/{task}/fail", post(worker::fail))
         .route("/v1/worker/tasks/{task}/model", post(worker::model))
+        .route("/v1/worker/tasks/{task}/tool", post(worker::tool))
         .route(
             "/v1/worker/tasks/{task}/artifact-get",
             post(worker::artifact_get),

@@ -16,7 +16,7 @@ use serde::de::DeserializeOwned;
 use weft_core::worker_protocol::{
     ArtifactRequest, ArtifactResponse, CompleteRequest, FailRequest, HeartbeatRequest,
     HeartbeatResponse, LeaseRequest, LeaseResponse, LeaveRequest, ModelCallRequest,
-    ModelCallResponse, ReportResponse,
+    ModelCallResponse, ReportResponse, ToolCallRequest, ToolCallResponse,
 };
 
 use crate::AppState;
@@ -104,6 +104,18 @@ pub async fn model(
     let req = body(req)?;
     let result = state.engine.model_call_remote(task, &req).await?;
     Ok(Json(ModelCallResponse { result }))
+}
+
+/// `POST /v1/worker/tasks/{task}/tool`: a `call-tool` of the running step,
+/// run here in the daemon.
+pub async fn tool(
+    State(state): State<AppState>,
+    Path(task): Path<u64>,
+    req: JsonBody<ToolCallRequest>,
+) -> Result<Json<ToolCallResponse>, ApiError> {
+    let req = body(req)?;
+    let result = state.engine.tool_call_remote(task, &req).await?;
+    Ok(Json(ToolCallResponse { result }))
 }
 
 /// `POST /v1/worker/tasks/{task}/artifact-get`.

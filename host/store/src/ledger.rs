@@ -47,6 +47,9 @@ pub enum EventKind {
     ArtifactPut,
     /// A model call's answer was journaled.
     ModelCallJournaled,
+    /// A step ran another step plugin as a tool (payload: step, index,
+    /// plugin, sha256, ok, error).
+    ToolCalled,
 }
 
 impl EventKind {
@@ -68,6 +71,7 @@ impl EventKind {
             Self::StaleTokenRefused => "stale-token-refused",
             Self::ArtifactPut => "artifact-put",
             Self::ModelCallJournaled => "model-call-journaled",
+            Self::ToolCalled => "tool-called",
         }
     }
 }

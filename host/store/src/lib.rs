@@ -44,5 +44,5 @@ pub use store::Store;
 pub use types::{
     Advance, Counters, DeadLetter, FailDecision, Lease, LeaseRecord, NewRun, NewTask,
     NextCandidate, NextLease, QueueStats, RunFilter, RunOutcome, RunRecord, RunStatus,
-    StepCompleted, Submitted, TaskRecord, TaskState, WriterStats,
+    StepCompleted, Submitted, TaskRecord, TaskState, ToolCall, WriterStats,
 };

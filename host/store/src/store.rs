@@ -17,7 +17,7 @@ use crate::read;
 use crate::tables::{self, Tables};
 use crate::types::{
     Advance, Counters, DeadLetter, FailDecision, Lease, LeaseRecord, NewRun, NewTask, NextLease,
-    QueueStats, RunFilter, RunOutcome, RunRecord, StepCompleted, Submitted, TaskRecord,
+    QueueStats, RunFilter, RunOutcome, RunRecord, StepCompleted, Submitted, TaskRecord, ToolCall,
     WriterStats,
 };
 use crate::writer::{self, Msg, Stats, TypedJob};
@@ -289,6 +289,13 @@ impl Store {
     ) -> Result<bool, StoreError> {
         let (run, step) = (run.to_owned(), step.to_owned());
         self.write(move |t| misc::journal_put(t, &run, &step, index, &value, now))
+            .await
+    }
+
+    /// Records a tool call of a step (`call-tool`) in the run's ledger.
+    pub async fn tool_called(&self, run: &str, call: ToolCall, now: u64) -> Result<(), StoreError> {
+        let run = run.to_owned();
+        self.write(move |t| misc::tool_called(t, &run, &call, now))
             .await
     }
 

@@ -296,6 +296,22 @@ pub enum FailDecision {
     },
 }
 
+/// A tool call a step made through the `call-tool` host import, as the ledger
+/// records it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ToolCall {
+    /// The step that called the tool.
+    pub step: String,
+    /// The call's index within the step's attempt, from 0.
+    pub index: u32,
+    /// The tool's plugin name in `weft.yaml`.
+    pub plugin: String,
+    /// Hex SHA-256 of the tool's component (empty when it could not be loaded).
+    pub sha256: String,
+    /// `None` when the tool answered; else the error the step was given.
+    pub error: Option<String>,
+}
+
 /// A dead-lettered task.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeadLetter {

@@ -7,6 +7,15 @@
 //! `max_tokens` words (finish reason `length`, else `stop`). Cost is always 0.
 //! Config `{"fail": "transient" | "permanent"}` makes every call fail that way.
 //! The world lets it import wasi:http; it never uses it.
+//!
+//! Tools: when the request's `extra` has a non-empty `tools` list (OpenAI
+//! function tools, as the `agent` step sends), it plays an agent's model. While
+//! the conversation has fewer `tool` messages than config `tool_calls` (default
+//! 1), it asks for a tool: finish reason `tool-call`, text `{"tool": NAME,
+//! "input": {"text": <last user message>}}`, NAME being config `call_tool` or
+//! the first tool's name. Then it answers `mock answer after N tool calls:
+//! <content of the last tool message>` (finish reason `stop`). Without tools in
+//! `extra` nothing changes.
 
 // `generate_all`: also generate the wasi:http bindings the world imports.
 wit_bindgen::generate!({ world: "model-plugin", path: "../../wit", generate_all });
@@ -71,6 +80,10 @@ impl Guest for MockModel {
             }
         };
 
+        if let Some(tools) = tools_of(&req)? {
+            return tool_turn(&config, &req, &tools);
+        }
+
         let input_tokens = req
             .messages
             .iter()
@@ -121,6 +134,88 @@ impl Guest for MockModel {
             finish_reason: finish_reason.into(),
         })
     }
+}
+
+/// The names of the tools in `req.extra.tools`, if any are offered.
+fn tools_of(req: &CompletionRequest) -> Result<Option<Vec<String>>, PluginError> {
+    let Some(extra) = req.extra.as_deref() else {
+        return Ok(None);
+    };
+    let extra: Value =
+        serde_json::from_str(extra).map_err(|e| invalid(format!("extra: not valid JSON: {e}")))?;
+    let Some(Value::Array(tools)) = extra.get("tools") else {
+        return Ok(None);
+    };
+    let names: Vec<String> = tools
+        .iter()
+        .filter_map(|t| {
+            t.pointer("/function/name")
+                .or_else(|| t.get("name"))
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        })
+        .collect();
+    Ok((!names.is_empty()).then_some(names))
+}
+
+/// One turn of the deterministic tool-using model (see the module docs).
+fn tool_turn(
+    config: &Value,
+    req: &CompletionRequest,
+    tools: &[String],
+) -> Result<Completion, PluginError> {
+    let wanted = match config.get("tool_calls") {
+        None | Some(Value::Null) => 1,
+        Some(v) => v.as_u64().ok_or_else(|| {
+            invalid(format!(
+                "config.tool_calls: expected a non-negative integer, got {v}"
+            ))
+        })?,
+    };
+    let tool = match config.get("call_tool") {
+        None | Some(Value::Null) => tools.first().cloned().unwrap_or_default(),
+        Some(Value::String(s)) => s.clone(),
+        Some(other) => {
+            return Err(invalid(format!(
+                "config.call_tool: expected a string, got {other}"
+            )));
+        }
+    };
+    let results: Vec<&str> = req
+        .messages
+        .iter()
+        .filter(|m| m.role == "tool")
+        .map(|m| m.content.as_str())
+        .collect();
+    let input_tokens = req
+        .messages
+        .iter()
+        .map(|m| m.content.split_whitespace().count() as u64)
+        .sum::<u64>()
+        .max(1);
+    let (text, finish_reason) = if (results.len() as u64) < wanted {
+        let last_user = req.messages.iter().rev().find(|m| m.role == "user");
+        let call = serde_json::json!({
+            "tool": tool,
+            "input": {"text": last_user.map_or("", |m| m.content.as_str())},
+        });
+        (call.to_string(), "tool-call")
+    } else {
+        let last = results.last().copied().unwrap_or("none");
+        let text = format!("mock answer after {} tool calls: {last}", results.len());
+        (text, "stop")
+    };
+    let output_tokens = text.split_whitespace().count() as u64;
+    Ok(Completion {
+        text,
+        model: req.model.clone(),
+        usage: Usage {
+            input_tokens,
+            output_tokens,
+            cost_usd: 0.0,
+        },
+        finish_reason: finish_reason.into(),
+    })
 }
 
 export!(MockModel);

@@ -163,7 +163,12 @@ async fn run_step(
         let error = PluginError::Transient(e.clone());
         (error, e)
     })?;
-    let host = RemoteStepHost::new(Arc::clone(&shared.api), task.task, task.token);
+    let host = RemoteStepHost::new(
+        Arc::clone(&shared.api),
+        task.task,
+        task.token,
+        Instant::now() + Duration::from_millis(task.timeout_ms),
+    );
     let ctx = CallContext::new(CallLimits {
         timeout: Duration::from_millis(task.timeout_ms),
         ..CallLimits::default()

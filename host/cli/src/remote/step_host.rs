@@ -1,12 +1,16 @@
-//! The `host` import of a step run by `weft worker`: model calls and artifacts
-//! are forwarded to the daemon, fenced by the lease's token, so the journal,
-//! the artifacts and provider credentials all stay with the daemon.
+//! The `host` import of a step run by `weft worker`: model calls, artifacts and
+//! tool calls are forwarded to the daemon, fenced by the lease's token, so the
+//! journal, the artifacts, the ledger and provider credentials all stay with
+//! the daemon (which also runs the tools: the worker needs only the step's own
+//! component).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Instant;
 
 use weft_core::worker_protocol::{
-    ArtifactRequest, ArtifactResponse, ModelCallRequest, ModelCallResponse,
+    ArtifactRequest, ArtifactResponse, ModelCallRequest, ModelCallResponse, ToolCallRequest,
+    ToolCallResponse,
 };
 use weft_core::{Completion, CompletionRequest, PluginError};
 use weft_runtime::StepHost;
@@ -20,16 +24,23 @@ pub(crate) struct RemoteStepHost {
     token: u64,
     /// The index of the attempt's next model call (the journal's key).
     next_call: AtomicU32,
+    /// The index of the attempt's next tool call.
+    next_tool: AtomicU32,
+    /// When the step's attempt runs out of time (a tool gets what is left).
+    deadline: Instant,
 }
 
 impl RemoteStepHost {
-    /// The host import of task `task`, leased with `token`.
-    pub(crate) fn new(api: Arc<WorkerApi>, task: u64, token: u64) -> Self {
+    /// The host import of task `task`, leased with `token`, whose attempt
+    /// must end by `deadline`.
+    pub(crate) fn new(api: Arc<WorkerApi>, task: u64, token: u64, deadline: Instant) -> Self {
         Self {
             api,
             task,
             token,
             next_call: AtomicU32::new(0),
+            next_tool: AtomicU32::new(0),
+            deadline,
         }
     }
 
@@ -92,5 +103,31 @@ impl StepHost for RemoteStepHost {
                 } => PluginError::InvalidInput(message),
                 other => PluginError::Transient(format!("artifact `{key}`: {other}")),
             })
+    }
+
+    async fn call_tool(
+        &self,
+        plugin: &str,
+        config: String,
+        input: String,
+    ) -> Result<String, PluginError> {
+        let index = self.next_tool.fetch_add(1, Ordering::SeqCst);
+        let remaining = self.deadline.saturating_duration_since(Instant::now());
+        let body = ToolCallRequest {
+            token: self.token,
+            index,
+            plugin: plugin.to_owned(),
+            config,
+            input,
+            remaining_ms: u64::try_from(remaining.as_millis()).unwrap_or(u64::MAX),
+        };
+        let answer: ToolCallResponse = self
+            .api
+            .post(&self.path("tool"), &body, None)
+            .await
+            .map_err(|e| {
+                PluginError::Transient(format!("call-tool: `{plugin}` through the daemon: {e}"))
+            })?;
+        answer.result
     }
 }

@@ -7,7 +7,7 @@ use crate::error::StoreError;
 use crate::ledger::{self, EventKind};
 use crate::ops::common::{ensure_open, get_run, get_task, make_ready};
 use crate::tables::Tables;
-use crate::types::TaskState;
+use crate::types::{TaskState, ToolCall};
 
 /// Journals a model call's answer; the first answer for a key wins. Returns
 /// whether this call stored it (false: an answer was already journaled).
@@ -28,6 +28,26 @@ pub fn journal_put(
     let payload = json!({"step": step, "index": index});
     ledger::append(t, run, now, EventKind::ModelCallJournaled, payload)?;
     Ok(true)
+}
+
+/// Records a tool call of a step in the run's ledger.
+pub fn tool_called(
+    t: &mut Tables<'_>,
+    run: &str,
+    call: &ToolCall,
+    now: u64,
+) -> Result<(), StoreError> {
+    get_run(t, run)?;
+    let payload = json!({
+        "step": call.step,
+        "index": call.index,
+        "plugin": call.plugin,
+        "sha256": call.sha256,
+        "ok": call.error.is_none(),
+        "error": call.error,
+    });
+    ledger::append(t, run, now, EventKind::ToolCalled, payload)?;
+    Ok(())
 }
 
 /// Writes (or overwrites) an artifact of a run.
