@@ -62,6 +62,8 @@ models:
     std::fs::write(
         dir.join("flows/ask.yaml"),
         "id: ask
+inputs:
+  prompt: { type: string }
 steps:
   ask:
     uses: agent
