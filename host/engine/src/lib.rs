@@ -31,6 +31,8 @@
 //! priority order).
 
 mod args;
+mod budgets;
+mod capabilities;
 mod catalog;
 mod clock;
 mod engine;

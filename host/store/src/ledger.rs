@@ -47,6 +47,9 @@ pub enum EventKind {
     ArtifactPut,
     /// A model call's answer was journaled.
     ModelCallJournaled,
+    /// A model call's cost was charged (payload: step, index, model, pool,
+    /// tokens, `cost_micro_usd`).
+    ModelCallCharged,
 }
 
 impl EventKind {
@@ -68,6 +71,7 @@ impl EventKind {
             Self::StaleTokenRefused => "stale-token-refused",
             Self::ArtifactPut => "artifact-put",
             Self::ModelCallJournaled => "model-call-journaled",
+            Self::ModelCallCharged => "model-call-charged",
         }
     }
 }

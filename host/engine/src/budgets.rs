@@ -1,0 +1,284 @@
+//! Budgets: a model call that could overspend its tenant's daily budget (or
+//! its pool's daily limit) is refused before the adapter is called.
+//!
+//! Before the call, an upper bound of its cost is *reserved*; the check and the
+//! reservation happen under one mutex that also reads the store's spent totals,
+//! so concurrent calls cannot together pass a budget. The charge is committed
+//! (with the journaled answer) before the reservation is released, so at every
+//! moment a call's cost is counted at least once: spent + reserved never
+//! under-counts. Money is whole micro-dollars.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use weft_core::CompletionRequest;
+use weft_flow::{ModelDecl, OnBudgetExceeded, ProjectConfig};
+use weft_store::{Store, StoreError, utc_date};
+
+/// Tokens added per message for the role and the chat template's markers.
+pub const MESSAGE_OVERHEAD_TOKENS: u64 = 16;
+/// Tokens added per request (the reply's primer, the template's framing).
+pub const REQUEST_OVERHEAD_TOKENS: u64 = 16;
+/// One UTC day in ms.
+const DAY_MS: u64 = 86_400_000;
+
+/// Why a task's model call was refused for its budget, kept until the task's
+/// attempt is recorded (the step may turn the error into its own).
+#[derive(Debug, Clone)]
+pub(crate) struct Refusal {
+    /// `budget exceeded: ...`.
+    pub message: String,
+    /// What the tenant's config says to do.
+    pub mode: OnBudgetExceeded,
+}
+
+#[derive(Default)]
+struct Reserved {
+    /// (UTC day, tenant) → micro-dollars reserved by calls in flight.
+    tenant: HashMap<(String, String), u64>,
+    /// (UTC day, pool) → micro-dollars reserved.
+    pool: HashMap<(String, String), u64>,
+}
+
+/// The engine's budget book-keeping (in memory; the spent totals are the
+/// store's).
+#[derive(Default)]
+pub(crate) struct Budgets {
+    reserved: Mutex<Reserved>,
+    /// (task, lease token) → the refusal of that attempt's model call.
+    refusals: Mutex<HashMap<(u64, u64), Refusal>>,
+}
+
+/// A reservation; released when dropped.
+pub(crate) struct Reservation {
+    budgets: Arc<Budgets>,
+    day: String,
+    tenant: String,
+    pool: String,
+    micro_usd: u64,
+}
+
+impl Reservation {
+    /// The micro-dollars reserved.
+    pub fn micro_usd(&self) -> u64 {
+        self.micro_usd
+    }
+
+    /// The UTC day it was made for.
+    pub fn day(&self) -> &str {
+        &self.day
+    }
+}
+
+impl Drop for Reservation {
+    fn drop(&mut self) {
+        let mut guard = self
+            .budgets
+            .reserved
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let r = &mut *guard;
+        for (map, who) in [(&mut r.tenant, &self.tenant), (&mut r.pool, &self.pool)] {
+            let key = (self.day.clone(), who.clone());
+            if let Some(v) = map.get_mut(&key) {
+                *v = v.saturating_sub(self.micro_usd);
+                if *v == 0 {
+                    map.remove(&key);
+                }
+            }
+        }
+    }
+}
+
+/// What a call is checked against.
+pub(crate) struct CallScope<'a> {
+    pub tenant: &'a str,
+    pub pool: &'a str,
+    /// The tenant's daily budget in micro-dollars, if any.
+    pub tenant_budget: Option<u64>,
+    /// The pool's daily limit in micro-dollars, if any.
+    pub pool_limit: Option<u64>,
+}
+
+/// Why [`Budgets::reserve`] refused.
+pub(crate) enum ReserveError {
+    /// The call could overspend: the message says by how much.
+    Exceeded(String),
+    /// The spent totals could not be read.
+    Store(StoreError),
+}
+
+impl Budgets {
+    /// Reserves `bound` micro-dollars for a call at `now` if the tenant's and
+    /// the pool's spent + reserved + `bound` stay within their limits.
+    pub fn reserve(
+        self: &Arc<Self>,
+        store: &Store,
+        scope: &CallScope<'_>,
+        bound: u64,
+        now: u64,
+    ) -> Result<Reservation, ReserveError> {
+        let day = utc_date(now);
+        let mut r = self.reserved.lock().unwrap_or_else(PoisonError::into_inner);
+        let tkey = (day.clone(), scope.tenant.to_owned());
+        let pkey = (day.clone(), scope.pool.to_owned());
+        if let Some(budget) = scope.tenant_budget {
+            let spent = store
+                .tenant_day_cost(&day, scope.tenant)
+                .map_err(ReserveError::Store)?;
+            let reserved = r.tenant.get(&tkey).copied().unwrap_or(0);
+            if spent.saturating_add(reserved).saturating_add(bound) > budget {
+                return Err(ReserveError::Exceeded(format!(
+                    "budget exceeded: tenant {} has spent {} (+{} reserved) of {} today (UTC {day}); this call could cost up to {}",
+                    scope.tenant,
+                    usd(spent),
+                    usd(reserved),
+                    usd(budget),
+                    usd(bound)
+                )));
+            }
+        }
+        if let Some(limit) = scope.pool_limit {
+            let spent = store
+                .pool_day_cost(&day, scope.pool)
+                .map_err(ReserveError::Store)?;
+            let reserved = r.pool.get(&pkey).copied().unwrap_or(0);
+            if spent.saturating_add(reserved).saturating_add(bound) > limit {
+                return Err(ReserveError::Exceeded(format!(
+                    "budget exceeded: pool {} has spent {} (+{} reserved) of its daily limit {} today (UTC {day}); this call could cost up to {}",
+                    scope.pool,
+                    usd(spent),
+                    usd(reserved),
+                    usd(limit),
+                    usd(bound)
+                )));
+            }
+        }
+        *r.tenant.entry(tkey).or_default() += bound;
+        *r.pool.entry(pkey).or_default() += bound;
+        Ok(Reservation {
+            budgets: Arc::clone(self),
+            day,
+            tenant: scope.tenant.to_owned(),
+            pool: scope.pool.to_owned(),
+            micro_usd: bound,
+        })
+    }
+
+    /// Remembers that a call of `task`'s attempt under lease `token` was
+    /// refused.
+    pub fn refused(&self, task: u64, token: u64, refusal: Refusal) {
+        self.refusals
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert((task, token), refusal);
+    }
+
+    /// The refusal of `task`'s attempt under lease `token`, forgotten as it
+    /// is taken.
+    pub fn take_refusal(&self, task: u64, token: u64) -> Option<Refusal> {
+        self.refusals
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&(task, token))
+    }
+}
+
+/// Micro-dollars as `$1.234567`, trailing zeros after the cents dropped.
+pub fn usd(micro: u64) -> String {
+    let whole = micro / 1_000_000;
+    let frac = format!("{:06}", micro % 1_000_000);
+    let frac = frac.trim_end_matches('0');
+    let frac = if frac.len() < 2 {
+        format!("{frac:0<2}")
+    } else {
+        frac.to_owned()
+    };
+    format!("${whole}.{frac}")
+}
+
+/// A price in dollars per million tokens as micro-dollars per million tokens
+/// (prices finer than a millionth of a dollar per million tokens are rounded).
+fn price_micro(per_million_usd: f64) -> u128 {
+    // Prices are validated as >= 0; `as` saturates anything absurd.
+    (per_million_usd * 1_000_000.0).round() as u128
+}
+
+/// The cost of `input` + `output` tokens of `model` in micro-dollars, rounded
+/// up; 0 for a model without a price.
+pub(crate) fn token_cost(model: &ModelDecl, input: u64, output: u64) -> u64 {
+    let Some(price) = model.price else { return 0 };
+    let pico = u128::from(input) * price_micro(price.input_per_million_usd)
+        + u128::from(output) * price_micro(price.output_per_million_usd);
+    u64::try_from(pico.div_ceil(1_000_000)).unwrap_or(u64::MAX)
+}
+
+/// The most output tokens a call may produce: the request's `max-tokens`, else
+/// the model's `config.max_tokens`.
+pub(crate) fn output_bound(model: &ModelDecl, req: &CompletionRequest) -> Option<u64> {
+    req.max_tokens
+        .map(u64::from)
+        .or_else(|| model.config.get("max_tokens").and_then(|v| v.as_u64()))
+}
+
+/// The most input tokens a request can be: its UTF-8 bytes plus overheads.
+/// This assumes a byte-level tokenizer (BPE over bytes, as every current
+/// provider uses): it never makes more tokens than there are bytes.
+pub(crate) fn input_bound(req: &CompletionRequest) -> u64 {
+    let messages: u64 = req
+        .messages
+        .iter()
+        .map(|m| (m.role.len() + m.content.len()) as u64 + MESSAGE_OVERHEAD_TOKENS)
+        .sum();
+    let extra = req.extra.as_ref().map_or(0, |e| e.len() as u64);
+    messages + extra + REQUEST_OVERHEAD_TOKENS
+}
+
+/// 00:00 UTC of the day after `now`.
+pub(crate) fn next_utc_day(now: u64) -> u64 {
+    (now / DAY_MS + 1) * DAY_MS
+}
+
+/// The tenant's budget in micro-dollars and what to do when it is exceeded.
+pub(crate) fn tenant_budget(
+    project: &ProjectConfig,
+    tenant: &str,
+) -> (Option<u64>, OnBudgetExceeded) {
+    project
+        .tenants
+        .get(tenant)
+        .map_or((None, OnBudgetExceeded::Fail), |t| {
+            (t.budget_micro_usd, t.on_budget_exceeded)
+        })
+}
+
+/// The daily cost limit of `pool` in US dollars. `None` until the pools
+/// branch wires `pools.<p>.cost_limit_daily_usd` here.
+pub(crate) fn pool_limit_usd(_project: &ProjectConfig, _pool: &str) -> Option<f64> {
+    None
+}
+
+/// [`pool_limit_usd`] in micro-dollars.
+pub(crate) fn pool_limit_micro(project: &ProjectConfig, pool: &str) -> Option<u64> {
+    pool_limit_usd(project, pool).map(|usd| (usd * 1_000_000.0).round() as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dollars_print_with_cents_at_least() {
+        assert_eq!(usd(4_980_000), "$4.98");
+        assert_eq!(usd(10_000), "$0.01");
+        assert_eq!(usd(5_000_000), "$5.00");
+        assert_eq!(usd(1_234_567), "$1.234567");
+    }
+
+    #[test]
+    fn the_next_day_starts_at_midnight_utc() {
+        assert_eq!(next_utc_day(0), DAY_MS);
+        assert_eq!(next_utc_day(DAY_MS - 1), DAY_MS);
+        assert_eq!(next_utc_day(DAY_MS), 2 * DAY_MS);
+    }
+}
