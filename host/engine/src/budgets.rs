@@ -9,7 +9,7 @@
 //! under-counts. Money is whole micro-dollars.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use weft_core::CompletionRequest;
 use weft_flow::{ModelDecl, OnBudgetExceeded, ProjectConfig};
@@ -40,10 +40,16 @@ struct Reserved {
     pool: HashMap<(String, String), u64>,
 }
 
+/// Where pools' daily cost limits come from: pool name → US dollars per UTC
+/// day, `None` for no limit.
+pub type PoolLimitUsd = dyn Fn(&str) -> Option<f64> + Send + Sync;
+
 /// The engine's budget book-keeping (in memory; the spent totals are the
 /// store's).
 #[derive(Default)]
 pub(crate) struct Budgets {
+    /// Set by [`crate::Engine::set_pool_limit_usd`].
+    pool_limits: RwLock<Option<Arc<PoolLimitUsd>>>,
     reserved: Mutex<Reserved>,
     /// (task, lease token) → the refusal of that attempt's model call.
     refusals: Mutex<HashMap<(u64, u64), Refusal>>,
@@ -165,6 +171,25 @@ impl Budgets {
         })
     }
 
+    /// Replaces the source of pools' daily cost limits.
+    pub fn set_pool_limits(&self, limits: Arc<PoolLimitUsd>) {
+        *self
+            .pool_limits
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = Some(limits);
+    }
+
+    /// The daily cost limit of `pool` in micro-dollars, if it has one.
+    pub fn pool_limit_micro(&self, pool: &str) -> Option<u64> {
+        let limits = self
+            .pool_limits
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()?;
+        // A negative or NaN limit (config validation should refuse it) is 0.
+        limits(pool).map(|usd| (usd * 1_000_000.0).round() as u64)
+    }
+
     /// Remembers that a call of `task`'s attempt under lease `token` was
     /// refused.
     pub fn refused(&self, task: u64, token: u64, refusal: Refusal) {
@@ -250,17 +275,6 @@ pub(crate) fn tenant_budget(
         .map_or((None, OnBudgetExceeded::Fail), |t| {
             (t.budget_micro_usd, t.on_budget_exceeded)
         })
-}
-
-/// The daily cost limit of `pool` in US dollars. `None` until the pools
-/// branch wires `pools.<p>.cost_limit_daily_usd` here.
-pub(crate) fn pool_limit_usd(_project: &ProjectConfig, _pool: &str) -> Option<f64> {
-    None
-}
-
-/// [`pool_limit_usd`] in micro-dollars.
-pub(crate) fn pool_limit_micro(project: &ProjectConfig, pool: &str) -> Option<u64> {
-    pool_limit_usd(project, pool).map(|usd| (usd * 1_000_000.0).round() as u64)
 }
 
 #[cfg(test)]

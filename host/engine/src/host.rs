@@ -183,7 +183,7 @@ impl TaskHost {
     ) -> Result<Reservation, PluginError> {
         let inner = &self.inner;
         let (tenant_budget, mode) = budgets::tenant_budget(&inner.project, &self.scope.tenant);
-        let pool_limit = budgets::pool_limit_micro(&inner.project, &self.scope.pool);
+        let pool_limit = inner.budgets.pool_limit_micro(&self.scope.pool);
         let limited = tenant_budget.is_some() || pool_limit.is_some();
         let priced_output = model.price.is_some_and(|p| p.output_per_million_usd > 0.0);
         let output = match budgets::output_bound(model, req) {

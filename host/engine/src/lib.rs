@@ -50,6 +50,7 @@ mod run;
 mod schedule;
 mod schedule_plan;
 mod scheduler;
+mod spend;
 mod task;
 mod worker;
 

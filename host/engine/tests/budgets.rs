@@ -338,3 +338,59 @@ async fn capabilities_refuse_plugins_at_submit_and_models_at_call_time() {
     );
     assert_eq!(engine.adapter_calls(), 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pool_limit_refuses_the_call_that_could_overspend_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock::new(MIDNIGHT + 3_600_000));
+    let engine = engine_at(dir.path(), clock.clone(), 1).await;
+    // $0.05 a day for the default pool: one $0.03 call fits, a second does not.
+    engine.set_pool_limit_usd(|pool| (pool == "default").then_some(0.05));
+    let first = engine
+        .submit("ask", json!({"name": "a"}), None)
+        .await
+        .unwrap();
+    let run = engine
+        .run_to_completion(&first.run_id, |_| {})
+        .await
+        .unwrap();
+    assert_eq!(run.status, RunStatus::Succeeded, "{:?}", run.error);
+    assert_eq!(engine.pool_spent_today("default").unwrap(), CALL_MICRO);
+    assert_eq!(engine.pool_spent_today("other").unwrap(), 0);
+
+    let second = engine
+        .submit("ask", json!({"name": "b"}), None)
+        .await
+        .unwrap();
+    let run = engine
+        .run_to_completion(&second.run_id, |_| {})
+        .await
+        .unwrap();
+    assert_eq!(run.status, RunStatus::Failed);
+    let error = run.error.unwrap_or_default();
+    assert!(
+        error.contains("budget exceeded: pool default has spent $0.03"),
+        "{error}"
+    );
+    assert_eq!(
+        engine.adapter_calls(),
+        1,
+        "the refused call reached the adapter"
+    );
+    assert_eq!(engine.pool_spent_today("default").unwrap(), CALL_MICRO);
+    // The default tenant has no budget; only the pool was charged against.
+    assert_eq!(engine.tenant_spent_today("default").unwrap(), CALL_MICRO);
+
+    // A limit raised at run time applies to the next call.
+    engine.set_pool_limit_usd(|_| Some(1.0));
+    let third = engine
+        .submit("ask", json!({"name": "c"}), None)
+        .await
+        .unwrap();
+    let run = engine
+        .run_to_completion(&third.run_id, |_| {})
+        .await
+        .unwrap();
+    assert_eq!(run.status, RunStatus::Succeeded, "{:?}", run.error);
+    assert_eq!(engine.pool_spent_today("default").unwrap(), 2 * CALL_MICRO);
+}
