@@ -102,7 +102,12 @@ impl Engine {
                     continue;
                 }
             };
-            match prepare_call(inner, &catalog, &lease, &run.input, step) {
+            let allowed = crate::capabilities::check_step(&inner.project, &run.tenant, flow, step)
+                .map_err(|e| {
+                    let text = e.to_string();
+                    (PluginError::Permanent(text.clone()), text)
+                });
+            match allowed.and_then(|()| prepare_call(inner, &catalog, &lease, &run.input, step)) {
                 Ok(call) => {
                     return Ok(Some(RemoteTask {
                         task: lease.task,

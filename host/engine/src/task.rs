@@ -211,6 +211,8 @@ async fn call_step(
     flow: &CompiledFlow,
     step: &CompiledStep,
 ) -> Result<Value, (PluginError, String)> {
+    crate::capabilities::check_step(&inner.project, &run.tenant, flow, step)
+        .map_err(|e| plain(PluginError::Permanent(e.to_string())))?;
     let call = prepare_call(inner, catalog, lease, &run.input, step)?;
     let scope = TaskScope::of(inner, lease.task, lease.token, &run.tenant)
         .map_err(|e| plain(PluginError::Transient(format!("task record: {e}"))))?;

@@ -394,3 +394,34 @@ async fn a_pool_limit_refuses_the_call_that_could_overspend_it() {
     assert_eq!(run.status, RunStatus::Succeeded, "{:?}", run.error);
     assert_eq!(engine.pool_spent_today("default").unwrap(), 2 * CALL_MICRO);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flow_replaced_after_submit_cannot_smuggle_in_a_forbidden_plugin() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock::new(MIDNIGHT + 3_600_000));
+    let engine = engine_at(dir.path(), clock, 1).await;
+    let project = common::project_from(PROJECT);
+    // `narrow` may use `prompt`: the submit is accepted.
+    let sub = engine
+        .submit_with("ask", json!({"name": "ada"}), for_tenant("narrow"))
+        .await
+        .unwrap();
+    // Then `ask` is swapped for a flow whose step uses `echo`.
+    let swapped = ECHO
+        .replace("id: echo", "id: ask")
+        .replace("  say:", "  ask:");
+    let flows = vec![common::flow(&project, &swapped)];
+    engine.replace_flows(flows).await.unwrap();
+    engine.run_to_completion(&sub.run_id, |_| {}).await.unwrap();
+    let ledger = engine.store().ledger(&sub.run_id).unwrap();
+    assert!(
+        ledger.iter().all(|e| e.kind != "step-succeeded"),
+        "the forbidden plugin ran"
+    );
+    let failed = ledger.iter().find(|e| e.kind == "step-failed").unwrap();
+    let error = failed.payload["error"].as_str().unwrap_or_default();
+    assert!(
+        error.contains("tenant `narrow` may not use plugin `echo`"),
+        "{error}"
+    );
+}
