@@ -26,8 +26,8 @@ const DAY_MS: u64 = 86_400_000;
 /// attempt is recorded (the step may turn the error into its own).
 #[derive(Debug, Clone)]
 pub(crate) struct Refusal {
-    /// `budget exceeded: ...`.
-    pub message: String,
+    /// What was exceeded.
+    pub exceeded: BudgetExceeded,
     /// What the tenant's config says to do.
     pub mode: OnBudgetExceeded,
 }
@@ -106,10 +106,49 @@ pub(crate) struct CallScope<'a> {
     pub pool_limit: Option<u64>,
 }
 
+/// What a refused model call would have overspent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Limited {
+    /// The tenant's `budget_usd_daily`.
+    Tenant,
+    /// The pool's daily cost limit.
+    Pool,
+}
+
+/// A model call refused before it was made: the tenant's (or pool's) spent and
+/// reserved micro-dollars for the UTC day, plus the most the call could cost,
+/// are above its daily limit.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "budget exceeded: {kind} {name} has spent {spent} (+{reserved} reserved) of {limit_text}{limit} today (UTC {day}); this call could cost up to {bound}",
+    kind = match self.limited { Limited::Tenant => "tenant", Limited::Pool => "pool" },
+    limit_text = match self.limited { Limited::Tenant => "", Limited::Pool => "its daily limit " },
+    spent = usd(self.spent_micro_usd),
+    reserved = usd(self.reserved_micro_usd),
+    limit = usd(self.limit_micro_usd),
+    bound = usd(self.bound_micro_usd),
+)]
+pub struct BudgetExceeded {
+    /// Whose limit it is.
+    pub limited: Limited,
+    /// The tenant's or the pool's name.
+    pub name: String,
+    /// The UTC day, `yyyy-mm-dd`.
+    pub day: String,
+    /// Committed charges of the day.
+    pub spent_micro_usd: u64,
+    /// Reserved by calls in flight.
+    pub reserved_micro_usd: u64,
+    /// The daily limit.
+    pub limit_micro_usd: u64,
+    /// The most the refused call could have cost.
+    pub bound_micro_usd: u64,
+}
+
 /// Why [`Budgets::reserve`] refused.
 pub(crate) enum ReserveError {
-    /// The call could overspend: the message says by how much.
-    Exceeded(String),
+    /// The call could overspend.
+    Exceeded(BudgetExceeded),
     /// The spent totals could not be read.
     Store(StoreError),
 }
@@ -134,14 +173,15 @@ impl Budgets {
                 .map_err(ReserveError::Store)?;
             let reserved = r.tenant.get(&tkey).copied().unwrap_or(0);
             if spent.saturating_add(reserved).saturating_add(bound) > budget {
-                return Err(ReserveError::Exceeded(format!(
-                    "budget exceeded: tenant {} has spent {} (+{} reserved) of {} today (UTC {day}); this call could cost up to {}",
-                    scope.tenant,
-                    usd(spent),
-                    usd(reserved),
-                    usd(budget),
-                    usd(bound)
-                )));
+                return Err(ReserveError::Exceeded(BudgetExceeded {
+                    limited: Limited::Tenant,
+                    name: scope.tenant.to_owned(),
+                    day,
+                    spent_micro_usd: spent,
+                    reserved_micro_usd: reserved,
+                    limit_micro_usd: budget,
+                    bound_micro_usd: bound,
+                }));
             }
         }
         if let Some(limit) = scope.pool_limit {
@@ -150,14 +190,15 @@ impl Budgets {
                 .map_err(ReserveError::Store)?;
             let reserved = r.pool.get(&pkey).copied().unwrap_or(0);
             if spent.saturating_add(reserved).saturating_add(bound) > limit {
-                return Err(ReserveError::Exceeded(format!(
-                    "budget exceeded: pool {} has spent {} (+{} reserved) of its daily limit {} today (UTC {day}); this call could cost up to {}",
-                    scope.pool,
-                    usd(spent),
-                    usd(reserved),
-                    usd(limit),
-                    usd(bound)
-                )));
+                return Err(ReserveError::Exceeded(BudgetExceeded {
+                    limited: Limited::Pool,
+                    name: scope.pool.to_owned(),
+                    day,
+                    spent_micro_usd: spent,
+                    reserved_micro_usd: reserved,
+                    limit_micro_usd: limit,
+                    bound_micro_usd: bound,
+                }));
             }
         }
         *r.tenant.entry(tkey).or_default() += bound;
@@ -287,6 +328,30 @@ mod tests {
         assert_eq!(usd(10_000), "$0.01");
         assert_eq!(usd(5_000_000), "$5.00");
         assert_eq!(usd(1_234_567), "$1.234567");
+    }
+
+    #[test]
+    fn a_refusal_says_whose_limit_and_by_how_much() {
+        let mut e = BudgetExceeded {
+            limited: Limited::Tenant,
+            name: "acme".into(),
+            day: "2026-11-22".into(),
+            spent_micro_usd: 4_980_000,
+            reserved_micro_usd: 10_000,
+            limit_micro_usd: 5_000_000,
+            bound_micro_usd: 30_000,
+        };
+        assert_eq!(
+            e.to_string(),
+            "budget exceeded: tenant acme has spent $4.98 (+$0.01 reserved) of $5.00 today (UTC 2026-11-22); this call could cost up to $0.03"
+        );
+        e.limited = Limited::Pool;
+        e.name = "gpu".into();
+        assert!(
+            e.to_string()
+                .starts_with("budget exceeded: pool gpu has spent $4.98 (+$0.01 reserved) of its daily limit $5.00 today"),
+            "{e}"
+        );
     }
 
     #[test]

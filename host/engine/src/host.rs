@@ -208,14 +208,12 @@ impl TaskHost {
         {
             Ok(r) => Ok(r),
             Err(ReserveError::Store(e)) => Err(PluginError::Transient(format!("budget: {e}"))),
-            Err(ReserveError::Exceeded(message)) => {
+            Err(ReserveError::Exceeded(exceeded)) => {
+                let message = exceeded.to_string();
                 inner.budgets.refused(
                     self.scope.task,
                     self.scope.token,
-                    Refusal {
-                        message: message.clone(),
-                        mode,
-                    },
+                    Refusal { exceeded, mode },
                 );
                 Err(PluginError::Permanent(message))
             }

@@ -54,6 +54,7 @@ mod spend;
 mod task;
 mod worker;
 
+pub use budgets::{BudgetExceeded, Limited};
 pub use catalog::Catalog;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use engine::{

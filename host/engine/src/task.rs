@@ -96,7 +96,7 @@ pub(crate) async fn execute(
 pub(crate) fn budget_decision(inner: &Inner, refusal: Refusal) -> FailDecision {
     match refusal.mode {
         OnBudgetExceeded::Fail => FailDecision::FailRun {
-            reason: refusal.message,
+            reason: refusal.exceeded.to_string(),
         },
         OnBudgetExceeded::Wait => FailDecision::Retry {
             at_ms: next_utc_day(inner.now()),
