@@ -234,10 +234,11 @@ impl Budgets {
     /// Remembers that a call of `task`'s attempt under lease `token` was
     /// refused.
     pub fn refused(&self, task: u64, token: u64, refusal: Refusal) {
-        self.refusals
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert((task, token), refusal);
+        let mut refusals = self.refusals.lock().unwrap_or_else(PoisonError::into_inner);
+        // An earlier attempt's refusal that was never taken (a remote worker
+        // that died before reporting) is stale now.
+        refusals.retain(|&(t, _), _| t != task);
+        refusals.insert((task, token), refusal);
     }
 
     /// The refusal of `task`'s attempt under lease `token`, forgotten as it
