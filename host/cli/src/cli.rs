@@ -50,6 +50,8 @@ pub enum Command {
     /// flows that must not run twice at once.
     #[command(subcommand)]
     Lock(LockCommand),
+    /// What model calls cost, per UTC day, tenant, pool and model, with totals.
+    Costs(CostsArgs),
     /// Serve the engine: HTTP/JSON API, Unix socket, Prometheus metrics, and
     /// in-process workers; runs until SIGINT or SIGTERM.
     Daemon(DaemonArgs),

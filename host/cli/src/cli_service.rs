@@ -103,6 +103,20 @@ pub struct QueueNextArgs {
     pub state: StateArgs,
 }
 
+/// Arguments of `weft costs`.
+#[derive(Debug, Args)]
+pub struct CostsArgs {
+    /// Only this tenant (a tenant's token sees only its own anyway).
+    #[arg(long)]
+    pub tenant: Option<String>,
+    /// From this far back: `7d` (the last 7 UTC days, today included), or a
+    /// UTC day `yyyy-mm-dd`. Default: every day.
+    #[arg(long)]
+    pub since: Option<String>,
+    #[command(flatten)]
+    pub state: StateArgs,
+}
+
 /// `weft lock …`
 #[derive(Debug, Subcommand)]
 pub enum LockCommand {

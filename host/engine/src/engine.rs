@@ -97,6 +97,8 @@ pub(crate) struct Inner {
     /// Called with every event before subscribers get it.
     pub observers: Mutex<Vec<Observer>>,
     pub starts: AtomicU64,
+    /// Reservations of model calls in flight and budget refusals.
+    pub budgets: Arc<crate::budgets::Budgets>,
 }
 
 impl Inner {
@@ -201,6 +203,7 @@ impl Engine {
                 subscribers: Mutex::new(Vec::new()),
                 observers: Mutex::new(Vec::new()),
                 starts: AtomicU64::new(0),
+                budgets: Arc::default(),
             }),
         })
     }
@@ -247,8 +250,10 @@ impl Engine {
         let flow = catalog
             .flow(flow_id)
             .ok_or_else(|| EngineError::UnknownFlow(flow_id.to_owned()))?;
-        let mut new = self.new_run(flow, input, None)?;
         let tenant = options.tenant.filter(|t| *t != inner.options.tenant);
+        let tenant_name = tenant.as_deref().unwrap_or(&inner.options.tenant);
+        crate::capabilities::check_flow(&inner.project, tenant_name, flow)?;
+        let mut new = self.new_run(flow, input, None)?;
         new.idempotency_key = options.idempotency_key.map(|key| {
             let key = match &tenant {
                 Some(t) => tenant_idempotency_key(t, &key),

@@ -49,6 +49,18 @@ pub enum EngineError {
         /// Why it did not load.
         source: Box<LoadError>,
     },
+    /// The run's tenant may not use a plugin or model the flow uses.
+    #[error(
+        "tenant `{tenant}` may not use {what}: it is not in tenants.{tenant}.capabilities.{key} in weft.yaml"
+    )]
+    Forbidden {
+        /// The tenant.
+        tenant: String,
+        /// What it may not use, and where the flow uses it.
+        what: String,
+        /// The capabilities list that lacks it (`plugins` or `models`).
+        key: &'static str,
+    },
     /// No flow with this id was given to the engine.
     #[error("unknown flow `{0}`")]
     UnknownFlow(String),

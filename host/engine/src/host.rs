@@ -13,16 +13,57 @@ use std::time::Duration;
 
 use serde_json::Value;
 use weft_core::{Completion, CompletionRequest, PluginError};
+use weft_flow::ModelDecl;
 use weft_runtime::{CallContext, CallLimits, StepHost};
+use weft_store::Charge;
 
 use crate::args::plugin_config;
+use crate::budgets::{self, CallScope, Refusal, Reservation, ReserveError};
 use crate::engine::Inner;
 use crate::progress::ProgressEvent;
 use crate::tools::ToolScope;
 
+/// Whose a task is: what its model calls are checked against and charged to.
+#[derive(Debug, Clone)]
+pub(crate) struct TaskScope {
+    /// The task id and its lease's token (budget refusals are remembered by
+    /// the attempt).
+    pub task: u64,
+    /// The lease's fencing token.
+    pub token: u64,
+    /// The run's tenant.
+    pub tenant: String,
+    /// The task's pool.
+    pub pool: String,
+}
+
+impl TaskScope {
+    /// The scope of task `task`'s attempt under lease `token`, of a run of
+    /// `tenant` (its pool read from the store).
+    pub fn of(
+        inner: &Inner,
+        task: u64,
+        token: u64,
+        tenant: &str,
+    ) -> Result<Self, weft_store::StoreError> {
+        let pool = inner
+            .store
+            .task_get(task)?
+            .map(|t| t.pool)
+            .ok_or(weft_store::StoreError::TaskNotFound(task))?;
+        Ok(Self {
+            task,
+            token,
+            tenant: tenant.to_owned(),
+            pool,
+        })
+    }
+}
+
 /// Serves one task's `host` import.
 pub(crate) struct TaskHost {
     inner: Arc<Inner>,
+    scope: TaskScope,
     run: String,
     step: String,
     /// The step's `model:`, used when a request names no model.
@@ -37,6 +78,7 @@ pub(crate) struct TaskHost {
 impl TaskHost {
     pub fn new(
         inner: Arc<Inner>,
+        scope: TaskScope,
         run: &str,
         step: &str,
         default_model: Option<String>,
@@ -44,6 +86,7 @@ impl TaskHost {
     ) -> Self {
         Self {
             inner,
+            scope,
             run: run.to_owned(),
             step: step.to_owned(),
             default_model,
@@ -65,6 +108,7 @@ impl TaskHost {
     pub(crate) fn tool_host(&self, index: u32) -> Self {
         Self::new(
             Arc::clone(&self.inner),
+            self.scope.clone(),
             &self.run,
             &format!("{}/tool-{index}", self.step),
             self.default_model.clone(),
@@ -116,7 +160,9 @@ impl TaskHost {
         });
     }
 
-    async fn call_adapter(&self, req: &CompletionRequest) -> Result<Completion, PluginError> {
+    /// The model `req` names (or the step's `model:`), if declared and allowed
+    /// for the task's tenant.
+    fn model_of(&self, req: &CompletionRequest) -> Result<(String, ModelDecl), PluginError> {
         let inner = &self.inner;
         let name = if req.model.is_empty() {
             self.default_model.clone().unwrap_or_default()
@@ -130,6 +176,24 @@ impl TaskHost {
                 known.join(", ")
             )));
         };
+        let tenant = &self.scope.tenant;
+        if let Some(caps) = inner.project.tenant_capabilities(tenant)
+            && !caps.allows_model(&name)
+        {
+            return Err(PluginError::Permanent(format!(
+                "model `{name}` is not allowed for tenant `{tenant}` (see tenants.{tenant}.capabilities.models in weft.yaml)"
+            )));
+        }
+        Ok((name, model.clone()))
+    }
+
+    async fn call_adapter(
+        &self,
+        name: &str,
+        model: &ModelDecl,
+        req: &CompletionRequest,
+    ) -> Result<Completion, PluginError> {
+        let inner = &self.inner;
         let catalog = inner.catalog();
         let Some(adapter) = catalog.plugin(&model.adapter) else {
             return Err(PluginError::Permanent(format!(
@@ -147,6 +211,54 @@ impl TaskHost {
             .complete(&ctx, &config, req)
             .await
             .map_err(|e| e.to_plugin_error())
+    }
+
+    /// Reserves the most `req` could cost against the tenant's budget and the
+    /// pool's limit; a refusal is remembered for the task and returned as a
+    /// permanent error.
+    fn reserve(
+        &self,
+        name: &str,
+        model: &ModelDecl,
+        req: &CompletionRequest,
+    ) -> Result<Reservation, PluginError> {
+        let inner = &self.inner;
+        let (tenant_budget, mode) = budgets::tenant_budget(&inner.project, &self.scope.tenant);
+        let pool_limit = inner.budgets.pool_limit_micro(&self.scope.pool);
+        let limited = tenant_budget.is_some() || pool_limit.is_some();
+        let priced_output = model.price.is_some_and(|p| p.output_per_million_usd > 0.0);
+        let output = match budgets::output_bound(model, req) {
+            Some(n) => n,
+            None if limited && priced_output => {
+                return Err(PluginError::InvalidInput(format!(
+                    "model `{name}`: a call under a budget needs `max-tokens` (or `max_tokens` in the model's config in weft.yaml) to bound its cost"
+                )));
+            }
+            None => 0,
+        };
+        let bound = budgets::token_cost(model, budgets::input_bound(req), output);
+        let scope = CallScope {
+            tenant: &self.scope.tenant,
+            pool: &self.scope.pool,
+            tenant_budget,
+            pool_limit,
+        };
+        match inner
+            .budgets
+            .reserve(&inner.store, &scope, bound, inner.now())
+        {
+            Ok(r) => Ok(r),
+            Err(ReserveError::Store(e)) => Err(PluginError::Transient(format!("budget: {e}"))),
+            Err(ReserveError::Exceeded(exceeded)) => {
+                let message = exceeded.to_string();
+                inner.budgets.refused(
+                    self.scope.task,
+                    self.scope.token,
+                    Refusal { exceeded, mode },
+                );
+                Err(PluginError::Permanent(message))
+            }
+        }
     }
 }
 
@@ -190,6 +302,39 @@ impl StepHost for TaskHost {
 }
 
 impl TaskHost {
+    /// The charge of `answer`: the provider's `cost_usd` when it reports one,
+    /// else its tokens × the model's price.
+    fn charge(
+        &self,
+        name: &str,
+        model: &ModelDecl,
+        answer: &Completion,
+        reservation: &Reservation,
+    ) -> Charge {
+        let reserved = reservation.micro_usd();
+        let usage = &answer.usage;
+        let micro_usd = if usage.cost_usd > 0.0 {
+            (usage.cost_usd * 1_000_000.0).round() as u64
+        } else {
+            budgets::token_cost(model, usage.input_tokens, usage.output_tokens)
+        };
+        if micro_usd > reserved {
+            tracing::warn!(
+                run = %self.run, step = %self.step, model = name,
+                "model call cost {} but at most {} was reserved (the provider's reported cost or tokens exceed the bound); charged in full",
+                budgets::usd(micro_usd), budgets::usd(reserved)
+            );
+        }
+        Charge {
+            day: reservation.day().to_owned(),
+            pool: self.scope.pool.clone(),
+            model: name.to_owned(),
+            input_tokens: usage.input_tokens,
+            output_tokens: usage.output_tokens,
+            micro_usd,
+        }
+    }
+
     /// Model call number `index` of this attempt: the journaled answer, else
     /// the adapter's (journaled before it is returned).
     pub async fn complete_at(
@@ -201,16 +346,31 @@ impl TaskHost {
             self.called(index, true, &answer);
             return Ok(answer);
         }
-        let answer = self.call_adapter(req).await?;
+        let (name, model) = self.model_of(req)?;
+        let reservation = self.reserve(&name, &model, req)?;
+        let answer = self.call_adapter(&name, &model, req).await?;
         let value = serde_json::to_value(&answer)
             .map_err(|e| PluginError::Permanent(format!("cannot journal the answer: {e}")))?;
-        let now = self.inner.now();
-        let stored = self
-            .inner
-            .store
-            .journal_put(&self.run, &self.step, index, value, now)
-            .await
-            .map_err(|e| PluginError::Transient(format!("journal: {e}")))?;
+        let charge = self.charge(&name, &model, &answer, &reservation);
+        // The charge is committed before the reservation is released, even if
+        // this call is dropped meanwhile (a lost lease): spawned, it goes on.
+        let (inner, run, step, now) = (
+            Arc::clone(&self.inner),
+            self.run.clone(),
+            self.step.clone(),
+            self.inner.now(),
+        );
+        let stored = tokio::spawn(async move {
+            let stored = inner
+                .store
+                .journal_put_charged(&run, &step, index, value, charge, now)
+                .await;
+            drop(reservation);
+            stored
+        })
+        .await
+        .map_err(|e| PluginError::Transient(format!("journal: {e}")))?
+        .map_err(|e| PluginError::Transient(format!("journal: {e}")))?;
         if stored {
             self.called(index, false, &answer);
             return Ok(answer);

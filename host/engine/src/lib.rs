@@ -31,6 +31,8 @@
 //! priority order).
 
 mod args;
+mod budgets;
+mod capabilities;
 mod catalog;
 mod clock;
 mod engine;
@@ -48,10 +50,12 @@ mod run;
 mod schedule;
 mod schedule_plan;
 mod scheduler;
+mod spend;
 mod task;
 mod tools;
 mod worker;
 
+pub use budgets::{BudgetExceeded, Limited};
 pub use catalog::Catalog;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use engine::{

@@ -23,11 +23,11 @@ use weft_store::{FailDecision, Lease, TaskRecord, TaskState};
 use crate::catalog::Catalog;
 use crate::engine::{Engine, Inner};
 use crate::error::EngineError;
-use crate::host::TaskHost;
+use crate::host::{TaskHost, TaskScope};
 use crate::retry;
 use crate::task::{
-    Success, TaskOutcome, dead_letter_unlocated, emit_started, locate, prepare_call,
-    record_failure, record_success,
+    Success, TaskOutcome, budget_decision, dead_letter_unlocated, emit_started, locate,
+    prepare_call, record_failure, record_success,
 };
 
 /// The longest a lease request may wait for a task.
@@ -102,7 +102,12 @@ impl Engine {
                     continue;
                 }
             };
-            match prepare_call(inner, &catalog, &lease, &run.input, step) {
+            let allowed = crate::capabilities::check_step(&inner.project, &run.tenant, flow, step)
+                .map_err(|e| {
+                    let text = e.to_string();
+                    (PluginError::Permanent(text.clone()), text)
+                });
+            match allowed.and_then(|()| prepare_call(inner, &catalog, &lease, &run.input, step)) {
                 Ok(call) => {
                     return Ok(Some(RemoteTask {
                         task: lease.task,
@@ -160,6 +165,8 @@ impl Engine {
             return Ok(answer);
         }
         let lease = lease_from(record, report.token);
+        // The step got over a budget refusal (or made its own answer of it).
+        inner.budgets.take_refusal(task, report.token);
         let catalog = inner.catalog();
         let (_, flow, step) = match locate(inner, &catalog, &lease) {
             Ok(found) => found,
@@ -191,8 +198,11 @@ impl Engine {
         }
         let lease = lease_from(record, report.token);
         let catalog = inner.catalog();
-        let decision = match locate(inner, &catalog, &lease) {
-            Ok((_, flow, step)) => {
+        let refusal = inner.budgets.take_refusal(task, report.token);
+        let decision = match (locate(inner, &catalog, &lease), refusal) {
+            (Err(reason), _) => FailDecision::DeadLetter { reason },
+            (Ok(_), Some(refusal)) => budget_decision(inner, refusal),
+            (Ok((_, flow, step)), None) => {
                 retry::decide(
                     inner,
                     &catalog,
@@ -204,7 +214,6 @@ impl Engine {
                 )
                 .await
             }
-            Err(reason) => FailDecision::DeadLetter { reason },
         };
         let outcome = record_failure(inner, &lease, &report.message, decision).await;
         report_of(task, outcome)
@@ -222,8 +231,15 @@ impl Engine {
         let lease = self.current_lease(task, call.token)?;
         let catalog = self.inner.catalog();
         let (_, step) = step_of(&self.inner, &catalog, &lease)?;
+        let run = self
+            .inner
+            .store
+            .run_get(&lease.run)?
+            .ok_or_else(|| EngineError::UnknownRun(lease.run.clone()))?;
+        let scope = TaskScope::of(&self.inner, task, call.token, &run.tenant)?;
         let host = TaskHost::new(
             Arc::clone(&self.inner),
+            scope,
             &lease.run,
             &step.id,
             step.model.clone(),

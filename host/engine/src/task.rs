@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use weft_core::{PluginError, RunInfo};
-use weft_flow::{CompiledFlow, CompiledStep};
+use weft_flow::{CompiledFlow, CompiledStep, OnBudgetExceeded};
 use weft_runtime::Plugin;
 use weft_runtime::{CallContext, CallLimits};
 use weft_store::{
@@ -17,9 +17,10 @@ use weft_store::{
 };
 
 use crate::args::step_args;
+use crate::budgets::{Refusal, next_utc_day};
 use crate::catalog::Catalog;
 use crate::engine::{DEFAULT_POOL, Engine, Inner};
-use crate::host::TaskHost;
+use crate::host::{TaskHost, TaskScope};
 use crate::progress::ProgressEvent;
 use crate::retry;
 use crate::tools::ToolScope;
@@ -69,7 +70,9 @@ pub(crate) async fn execute(
         Err(reason) => return (dead_letter_unlocated(inner, &lease, reason).await, None),
     };
     let call = call_step(inner, &catalog, &lease, &run, flow, step);
-    let Some(result) = with_renewal(inner, &lease, call).await else {
+    let result = with_renewal(inner, &lease, call).await;
+    let refusal = inner.budgets.take_refusal(lease.task, lease.token);
+    let Some(result) = result else {
         return (TaskOutcome::LeaseLost, None);
     };
     let elapsed_ms = inner.now().saturating_sub(started);
@@ -79,10 +82,26 @@ pub(crate) async fn execute(
             record_success(inner, &lease, flow, step, success, next).await
         }
         Err((error, text)) => {
-            let decision =
-                retry::decide(inner, &catalog, flow, step, &lease, error, elapsed_ms).await;
+            let decision = match refusal {
+                Some(refusal) => budget_decision(inner, refusal),
+                None => retry::decide(inner, &catalog, flow, step, &lease, error, elapsed_ms).await,
+            };
             (record_failure(inner, &lease, &text, decision).await, None)
         }
+    }
+}
+
+/// What a step whose model call was refused for its budget comes to, whatever
+/// error the step made of it: the run fails (`fail`), or the task waits until
+/// 00:00 UTC of the next day (`wait`); the retry strategy is not asked.
+pub(crate) fn budget_decision(inner: &Inner, refusal: Refusal) -> FailDecision {
+    match refusal.mode {
+        OnBudgetExceeded::Fail => FailDecision::FailRun {
+            reason: refusal.exceeded.to_string(),
+        },
+        OnBudgetExceeded::Wait => FailDecision::Retry {
+            at_ms: next_utc_day(inner.now()),
+        },
     }
 }
 
@@ -193,7 +212,11 @@ async fn call_step(
     flow: &CompiledFlow,
     step: &CompiledStep,
 ) -> Result<Value, (PluginError, String)> {
+    crate::capabilities::check_step(&inner.project, &run.tenant, flow, step)
+        .map_err(|e| plain(PluginError::Permanent(e.to_string())))?;
     let call = prepare_call(inner, catalog, lease, &run.input, step)?;
+    let scope = TaskScope::of(inner, lease.task, lease.token, &run.tenant)
+        .map_err(|e| plain(PluginError::Transient(format!("task record: {e}"))))?;
     let info = RunInfo {
         run_id: lease.run.clone(),
         flow_id: flow.id.clone(),
@@ -203,6 +226,7 @@ async fn call_step(
     };
     let host = TaskHost::new(
         Arc::clone(inner),
+        scope,
         &lease.run,
         &step.id,
         step.model.clone(),

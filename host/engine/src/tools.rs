@@ -25,7 +25,7 @@ use weft_store::ToolCall;
 use crate::args::plugin_config;
 use crate::engine::{Engine, Inner};
 use crate::error::EngineError;
-use crate::host::TaskHost;
+use crate::host::{TaskHost, TaskScope};
 use crate::task::locate;
 
 /// What a step's host needs to run tools for it.
@@ -48,7 +48,14 @@ pub(crate) fn may_use_tool(
     caller: &str,
     plugin: &str,
 ) -> Result<(), PluginError> {
-    let _tenant = &info.tenant;
+    if let Some(caps) = inner.project.tenant_capabilities(&info.tenant)
+        && !caps.allows_plugin(plugin)
+    {
+        return Err(PluginError::Permanent(format!(
+            "call-tool: tenant `{}` may not use plugin `{plugin}`: it is not in tenants.{}.capabilities.plugins in weft.yaml",
+            info.tenant, info.tenant
+        )));
+    }
     if plugin == caller {
         return Err(PluginError::InvalidInput(format!(
             "call-tool: `{plugin}` cannot call itself as a tool (tools nest one level deep)"
@@ -204,8 +211,10 @@ impl Engine {
             attempt: lease.attempt,
             tenant: run.tenant.clone(),
         };
+        let scope = TaskScope::of(&self.inner, task, call.token, &run.tenant)?;
         let host = TaskHost::new(
             Arc::clone(&self.inner),
+            scope,
             &lease.run,
             &step.id,
             step.model.clone(),

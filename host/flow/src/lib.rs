@@ -12,6 +12,7 @@
 //! [`render`] on each step's `with:`.
 
 mod authored;
+pub mod capabilities;
 mod common;
 mod compiled;
 mod decode;
@@ -34,6 +35,7 @@ mod validate;
 pub mod yaml;
 
 pub use authored::{FLOW_KEYS, STEP_KEYS};
+pub use capabilities::{Capabilities, OnBudgetExceeded, glob_match};
 pub use common::{DEFAULT_RETRY_STRATEGY, DEFAULT_TIMEOUT, RetryPolicy};
 pub use compiled::{CompiledFlow, CompiledStep};
 pub use decode::{Spanned, check_name};

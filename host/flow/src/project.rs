@@ -215,7 +215,7 @@ fn decode(ctx: &mut Ctx<'_>, root: &yaml::Node, base: &Path) -> Option<ProjectCo
     }
     let mut seen = SeenHashes::default();
     if let Some(n) = fields.get("tenants") {
-        project.tenants = decode_tenants(ctx, n, &mut seen);
+        project.tenants = decode_tenants(ctx, &project, n, &mut seen);
     }
     if let Some((key, n)) = fields.entry("auth") {
         project.auth = decode_auth(ctx, key.pos, n, &mut seen);

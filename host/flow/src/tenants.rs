@@ -13,11 +13,20 @@
 
 use std::collections::BTreeMap;
 
+use crate::capabilities::{
+    Capabilities, OnBudgetExceeded, decode_budget, decode_capabilities, decode_on_exceeded,
+};
 use crate::decode::Ctx;
 use crate::diagnostic::Location;
+use crate::project::ProjectConfig;
 use crate::yaml::{self, Pos, location};
 
-const TENANT_KEYS: &[&str] = &["tokens"];
+const TENANT_KEYS: &[&str] = &[
+    "tokens",
+    "capabilities",
+    "budget_usd_daily",
+    "on_budget_exceeded",
+];
 const AUTH_KEYS: &[&str] = &["admin_tokens", "worker_tokens"];
 const TOKEN_KEYS: &[&str] = &["name", "sha256"];
 
@@ -43,6 +52,12 @@ pub struct TenantDecl {
     pub name: String,
     /// The tokens that act for it.
     pub tokens: Vec<TokenDecl>,
+    /// What its runs may use; `None`: everything.
+    pub capabilities: Option<Capabilities>,
+    /// Its daily budget (UTC days) in micro-dollars; `None`: no budget.
+    pub budget_micro_usd: Option<u64>,
+    /// What a model call that would overspend does to its step.
+    pub on_budget_exceeded: OnBudgetExceeded,
     /// Where the tenant is declared.
     pub location: Location,
 }
@@ -80,6 +95,7 @@ pub fn check_tenant_name(name: &str) -> Result<(), String> {
 /// Decodes `tenants:`.
 pub(crate) fn decode_tenants(
     ctx: &mut Ctx<'_>,
+    project: &ProjectConfig,
     node: &yaml::Node,
     seen: &mut SeenHashes,
 ) -> BTreeMap<String, TenantDecl> {
@@ -101,11 +117,24 @@ pub(crate) fn decode_tenants(
             Some(n) => decode_tokens(ctx, n, &fields.child("tokens"), seen),
             None => Vec::new(),
         };
+        let capabilities = fields.entry("capabilities").and_then(|(k, n)| {
+            decode_capabilities(ctx, project, n, &fields.child("capabilities"), k.pos)
+        });
+        let budget_micro_usd = fields
+            .get("budget_usd_daily")
+            .and_then(|n| decode_budget(ctx, n, &fields.child("budget_usd_daily")));
+        let on_budget_exceeded = fields
+            .get("on_budget_exceeded")
+            .and_then(|n| decode_on_exceeded(ctx, n, &fields.child("on_budget_exceeded")))
+            .unwrap_or_default();
         tenants.insert(
             key.name.clone(),
             TenantDecl {
                 name: key.name.clone(),
                 tokens,
+                capabilities,
+                budget_micro_usd,
+                on_budget_exceeded,
                 location: location(ctx.file, key.pos),
             },
         );

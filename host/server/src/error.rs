@@ -91,6 +91,7 @@ impl From<EngineError> for ApiError {
             | EngineError::UnknownSchedule { .. } => Self::NotFound(e.to_string()),
             EngineError::UnknownTask(_) => Self::NotFound(e.to_string()),
             EngineError::LeaseLost { .. } => Self::Conflict(e.to_string()),
+            EngineError::Forbidden { .. } => Self::Forbidden(e.to_string()),
             EngineError::Input { .. } | EngineError::BadLease(_) => Self::BadRequest(e.to_string()),
             other => Self::Internal(other.to_string()),
         }

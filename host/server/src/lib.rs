@@ -11,6 +11,7 @@
 mod access;
 mod artifacts;
 mod auth;
+mod costs;
 mod departures;
 mod error;
 mod flows;
@@ -35,6 +36,7 @@ use weft_engine::{Engine, FlowStatus};
 
 pub use access::{Access, guard};
 pub use auth::{Auth, Caller, Role};
+pub use costs::costs_json;
 pub use departures::Departures;
 pub use error::ApiError;
 pub use metrics::{METRIC_NAMES, Metrics, MetricsError};
@@ -110,6 +112,7 @@ fn runs_routes() -> Router<AppState> {
         .route("/v1/runs/{id}/verify", get(runs::verify))
         .route("/v1/runs/{id}/cancel", post(runs::cancel))
         .route("/v1/flows", get(flows::list))
+        .route("/v1/costs", get(costs::list))
 }
 
 /// The queue, dead letters and schedules: for admins.

@@ -7,8 +7,8 @@ use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use prometheus::{
-    Gauge, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
-    Registry, TextEncoder,
+    CounterVec, Gauge, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
+    IntGaugeVec, Opts, Registry, TextEncoder,
 };
 use weft_engine::{Engine, ProgressEvent};
 use weft_store::Store;
@@ -43,6 +43,7 @@ pub const METRIC_NAMES: &[&str] = &[
     "weft_schedule_fires_total",
     "weft_step_duration_seconds",
     "weft_run_duration_seconds",
+    "weft_cost_usd_total",
 ];
 
 /// Every metric the daemon exports, in one registry.
@@ -67,6 +68,7 @@ pub struct Metrics {
     schedule_fires: IntCounter,
     step_duration: HistogramVec,
     run_duration: HistogramVec,
+    cost_usd: CounterVec,
 }
 
 /// Why the registry could not be built (a metric defined twice: a bug).
@@ -213,6 +215,16 @@ impl Metrics {
                     "Duration of finished runs, from submission.",
                 )?,
             )?,
+            cost_usd: register(
+                &r,
+                CounterVec::new(
+                    Opts::new(
+                        "weft_cost_usd_total",
+                        "US dollars charged for model calls (from the store's totals).",
+                    ),
+                    &["tenant", "pool", "model"],
+                )?,
+            )?,
             registry: r,
         })
     }
@@ -232,7 +244,8 @@ impl Metrics {
 
     fn labelled_families(&self) -> Vec<String> {
         use prometheus::core::Collector;
-        let collectors: [&dyn Collector; 8] = [
+        let collectors: [&dyn Collector; 9] = [
+            &self.cost_usd,
             &self.queue_depth,
             &self.runs,
             &self.tasks_completed,
@@ -340,9 +353,33 @@ impl Metrics {
         catch_up(&self.stale_refusals, counters.stale_refusals);
         catch_up(&self.schedule_fires, counters.schedule_fires);
         catch_up(&self.tasks_enqueued, counters.tasks_created);
+        self.catch_up_costs(store)?;
         TextEncoder::new()
             .encode_to_string(&self.registry.gather())
             .map_err(|e| e.to_string())
+    }
+}
+
+impl Metrics {
+    /// Raises `weft_cost_usd_total` to the store's all-time totals per
+    /// (tenant, pool, model), so it survives restarts.
+    fn catch_up_costs(&self, store: &Store) -> Result<(), String> {
+        let mut totals: std::collections::BTreeMap<(String, String, String), u64> =
+            std::collections::BTreeMap::new();
+        for row in store.costs("", None).map_err(|e| e.to_string())? {
+            *totals.entry((row.tenant, row.pool, row.model)).or_default() += row.micro_usd;
+        }
+        for ((tenant, pool, model), micro) in totals {
+            let counter =
+                self.cost_usd
+                    .with_label_values(&[tenant.as_str(), pool.as_str(), model.as_str()]);
+            let usd = micro as f64 / 1_000_000.0;
+            let seen = counter.get();
+            if usd > seen {
+                counter.inc_by(usd - seen);
+            }
+        }
+        Ok(())
     }
 }
 

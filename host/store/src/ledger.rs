@@ -50,6 +50,9 @@ pub enum EventKind {
     /// A step ran another step plugin as a tool (payload: step, index,
     /// plugin, sha256, ok, error).
     ToolCalled,
+    /// A model call's cost was charged (payload: step, index, model, pool,
+    /// tokens, `cost_micro_usd`).
+    ModelCallCharged,
 }
 
 impl EventKind {
@@ -72,6 +75,7 @@ impl EventKind {
             Self::ArtifactPut => "artifact-put",
             Self::ModelCallJournaled => "model-call-journaled",
             Self::ToolCalled => "tool-called",
+            Self::ModelCallCharged => "model-call-charged",
         }
     }
 }

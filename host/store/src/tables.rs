@@ -45,6 +45,21 @@ pub const SCHEDULES: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new
 pub const LOCKS: TableDefinition<&str, &[u8]> = TableDefinition::new("locks");
 /// (expires_ms, lock key) → (): locks by expiry, so reaping is a range scan.
 pub const LOCK_EXPIRY: TableDefinition<(u64, &str), ()> = TableDefinition::new("lock_expiry");
+/// Run id → (model calls charged, micro-dollars): a run's cost.
+pub const RUN_COST: TableDefinition<&str, (u64, u64)> = TableDefinition::new("run_cost");
+/// (UTC day `yyyy-mm-dd`, tenant) → micro-dollars charged.
+pub const COST_TENANT_DAY: TableDefinition<(&str, &str), u64> =
+    TableDefinition::new("cost_tenant_day");
+/// (UTC day, pool) → micro-dollars charged.
+pub const COST_POOL_DAY: TableDefinition<(&str, &str), u64> = TableDefinition::new("cost_pool_day");
+/// Key of [`COST_DETAIL`]: (UTC day, tenant, pool, model).
+pub type CostKey<'a> = (&'a str, &'a str, &'a str, &'a str);
+/// Value of [`COST_DETAIL`]: (calls, input tokens, output tokens, micro-dollars).
+pub type CostTotals = (u64, u64, u64, u64);
+/// (UTC day, tenant, pool, model) → (calls, input tokens, output tokens,
+/// micro-dollars).
+pub const COST_DETAIL: TableDefinition<CostKey<'static>, CostTotals> =
+    TableDefinition::new("cost_detail");
 /// Counter name → value (`next_task_id`, `stale_refusals`, `redelivered`,
 /// `schedule_fires`, `epoch`, `lock_tokens`).
 pub const COUNTERS: TableDefinition<&str, u64> = TableDefinition::new("counters");
@@ -91,6 +106,14 @@ pub struct Tables<'t> {
     pub lock_expiry: Table<'t, (u64, &'static str), ()>,
     /// See [`COUNTERS`].
     pub counters: Table<'t, &'static str, u64>,
+    /// See [`RUN_COST`].
+    pub run_cost: Table<'t, &'static str, (u64, u64)>,
+    /// See [`COST_TENANT_DAY`].
+    pub cost_tenant_day: Table<'t, (&'static str, &'static str), u64>,
+    /// See [`COST_POOL_DAY`].
+    pub cost_pool_day: Table<'t, (&'static str, &'static str), u64>,
+    /// See [`COST_DETAIL`].
+    pub cost_detail: Table<'t, CostKey<'static>, CostTotals>,
 }
 
 impl<'t> Tables<'t> {
@@ -117,6 +140,10 @@ impl<'t> Tables<'t> {
             locks: tx.open_table(LOCKS)?,
             lock_expiry: tx.open_table(LOCK_EXPIRY)?,
             counters: tx.open_table(COUNTERS)?,
+            run_cost: tx.open_table(RUN_COST)?,
+            cost_tenant_day: tx.open_table(COST_TENANT_DAY)?,
+            cost_pool_day: tx.open_table(COST_POOL_DAY)?,
+            cost_detail: tx.open_table(COST_DETAIL)?,
         })
     }
 }

@@ -11,6 +11,7 @@ use crate::cli::{
     SchedulesCommand, TokenCommand,
 };
 
+mod costs;
 mod daemon;
 mod daemon_auth;
 pub(crate) mod daemon_client;
@@ -67,6 +68,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             Command::Dlq(DlqCommand::Purge(args)) => dlq_purge::run(args).await,
             Command::Enqueue(args) => enqueue::run(args),
             Command::Queue(QueueCommand::Stats(args)) => queue_stats::run(args),
+            Command::Costs(args) => costs::run(args),
             Command::Queue(QueueCommand::Next(args)) => queue_next::run(args),
             Command::Lock(LockCommand::Acquire(args)) => lock_acquire::run(args).await,
             Command::Lock(LockCommand::Release(args)) => lock_release::run(args).await,

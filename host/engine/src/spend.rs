@@ -1,0 +1,37 @@
+//! What the engine offers pools and operators about spend: today's totals of a
+//! pool or a tenant, and the hook through which pools' daily cost limits reach
+//! the budget reservation (docs/operations.md, Budgets and costs).
+
+use std::sync::Arc;
+
+use weft_store::utc_date;
+
+use crate::engine::Engine;
+use crate::error::EngineError;
+
+impl Engine {
+    /// Micro-dollars charged today (the UTC day of the engine's clock) for
+    /// model calls of tasks in `pool`. Calls in flight are not counted until
+    /// their answer is journaled.
+    pub fn pool_spent_today(&self, pool: &str) -> Result<u64, EngineError> {
+        let day = utc_date(self.inner.now());
+        Ok(self.inner.store.pool_day_cost(&day, pool)?)
+    }
+
+    /// Micro-dollars charged today (UTC) for model calls of `tenant`'s runs.
+    pub fn tenant_spent_today(&self, tenant: &str) -> Result<u64, EngineError> {
+        let day = utc_date(self.inner.now());
+        Ok(self.inner.store.tenant_day_cost(&day, tenant)?)
+    }
+
+    /// Sets where pools' daily cost limits come from: `limit(pool)` is the
+    /// pool's limit in US dollars per UTC day, or `None` for none. It is asked
+    /// before every model call, so a limit that changes (a reloaded
+    /// `weft.yaml`) applies to the next call. A model call that could take the
+    /// pool's spent + reserved over its limit is refused before it is made,
+    /// exactly as for a tenant's `budget_usd_daily` (the run's tenant's
+    /// `on_budget_exceeded` decides what follows).
+    pub fn set_pool_limit_usd(&self, limit: impl Fn(&str) -> Option<f64> + Send + Sync + 'static) {
+        self.inner.budgets.set_pool_limits(Arc::new(limit));
+    }
+}

@@ -1,0 +1,254 @@
+//! A tenant's capabilities and budget in `weft.yaml`:
+//!
+//! ```yaml
+//! tenants:
+//!   acme:
+//!     capabilities:
+//!       plugins: [prompt, "json-*"]   # step plugins its flows may use
+//!       models: ["gpt-4o*"]           # models its steps may call
+//!       hosts: [api.openai.com]       # outbound hosts its model calls may reach
+//!     budget_usd_daily: 5.00
+//!     on_budget_exceeded: fail        # or `wait` (until 00:00 UTC)
+//! ```
+//!
+//! A list that is absent leaves that kind unrestricted; an empty list allows
+//! nothing. Globs: `*` matches any run of characters, `?` one character.
+
+use crate::decode::{Ctx, Fields};
+use crate::diagnostic::did_you_mean;
+use crate::project::ProjectConfig;
+use crate::yaml;
+
+const CAPABILITY_KEYS: &[&str] = &["plugins", "models", "hosts"];
+
+/// What a tenant's runs may use. `None` in a field: unrestricted.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Capabilities {
+    /// Globs over plugin names (step plugins in `uses:`, and the adapters of
+    /// the models it calls are not checked here: see `models`).
+    pub plugins: Option<Vec<String>>,
+    /// Globs over model names.
+    pub models: Option<Vec<String>>,
+    /// Outbound host rules its model calls may reach, as written (intersected
+    /// with the model adapter's own allow-list).
+    pub hosts: Option<Vec<String>>,
+}
+
+impl Capabilities {
+    /// Whether plugin `name` is allowed.
+    pub fn allows_plugin(&self, name: &str) -> bool {
+        allows(self.plugins.as_deref(), name)
+    }
+
+    /// Whether model `name` is allowed.
+    pub fn allows_model(&self, name: &str) -> bool {
+        allows(self.models.as_deref(), name)
+    }
+}
+
+/// What a tenant's step is told to do when a model call would overspend.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OnBudgetExceeded {
+    /// The step fails permanently and so does its run (the default).
+    #[default]
+    Fail,
+    /// The task waits until the next UTC day (00:00 UTC) and runs again then.
+    Wait,
+}
+
+impl ProjectConfig {
+    /// The outbound host rules tenant `tenant`'s model calls are limited to
+    /// (to intersect with the adapter's own allow-list); `None`: the tenant
+    /// is undeclared or its `capabilities.hosts` is absent (unrestricted).
+    pub fn tenant_hosts(&self, tenant: &str) -> Option<Vec<String>> {
+        self.tenants
+            .get(tenant)?
+            .capabilities
+            .as_ref()?
+            .hosts
+            .clone()
+    }
+
+    /// The capabilities of `tenant`; `None` (unrestricted) for a tenant that
+    /// is not declared or declares none.
+    pub fn tenant_capabilities(&self, tenant: &str) -> Option<&Capabilities> {
+        self.tenants.get(tenant)?.capabilities.as_ref()
+    }
+}
+
+fn allows(globs: Option<&[String]>, name: &str) -> bool {
+    globs.is_none_or(|globs| globs.iter().any(|g| glob_match(g, name)))
+}
+
+/// Whether `name` matches `glob` (`*` any run of characters, `?` one).
+pub fn glob_match(glob: &str, name: &str) -> bool {
+    let (g, n): (Vec<char>, Vec<char>) = (glob.chars().collect(), name.chars().collect());
+    // Iterative matching with one back-track point for the last `*`.
+    let (mut gi, mut ni) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while ni < n.len() {
+        match g.get(gi) {
+            Some('*') => {
+                star = Some((gi, ni));
+                gi += 1;
+            }
+            Some(&c) if c == '?' || c == n[ni] => {
+                gi += 1;
+                ni += 1;
+            }
+            _ => match star {
+                Some((sg, sn)) => {
+                    gi = sg + 1;
+                    ni = sn + 1;
+                    star = Some((sg, sn + 1));
+                }
+                None => return false,
+            },
+        }
+    }
+    g[gi..].iter().all(|&c| c == '*')
+}
+
+/// Decodes `tenants.<t>.capabilities`.
+pub(crate) fn decode_capabilities(
+    ctx: &mut Ctx<'_>,
+    project: &ProjectConfig,
+    node: &yaml::Node,
+    path: &str,
+    key_pos: yaml::Pos,
+) -> Option<Capabilities> {
+    let fields = ctx.map(node, path, CAPABILITY_KEYS, key_pos)?;
+    let plugins = glob_list(ctx, &fields, "plugins", project.plugins.keys());
+    let models = glob_list(ctx, &fields, "models", project.models.keys());
+    let hosts = fields
+        .get("hosts")
+        .map(|n| host_list(ctx, n, &fields.child("hosts")));
+    Some(Capabilities {
+        plugins,
+        models,
+        hosts,
+    })
+}
+
+/// A list of globs; a name without a wildcard must be declared in `weft.yaml`.
+fn glob_list<'a>(
+    ctx: &mut Ctx<'_>,
+    fields: &Fields<'_>,
+    key: &str,
+    declared: impl Iterator<Item = &'a String> + Clone,
+) -> Option<Vec<String>> {
+    let node = fields.get(key)?;
+    let path = fields.child(key);
+    let mut out = Vec::new();
+    for item in ctx.string_list(node, &path) {
+        let literal = !item.value.contains(['*', '?']);
+        if literal && !declared.clone().any(|d| *d == item.value) {
+            let kind = if key == "plugins" { "plugin" } else { "model" };
+            let d = ctx
+                .at(
+                    item.pos,
+                    format!("`{path}` names unknown {kind} `{}`", item.value),
+                )
+                .expected(format!(
+                    "expected a {kind} declared in weft.yaml, or a glob with `*` or `?`"
+                ))
+                .maybe_help(did_you_mean(
+                    &item.value,
+                    declared.clone().map(String::as_str),
+                ));
+            ctx.push(d);
+            continue;
+        }
+        out.push(item.value);
+    }
+    Some(out)
+}
+
+/// Host rules: host names, optionally with a leading `*.` for subdomains.
+fn host_list(ctx: &mut Ctx<'_>, node: &yaml::Node, path: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for item in ctx.string_list(node, path) {
+        let host = item.value.strip_prefix("*.").unwrap_or(&item.value);
+        let ok = !host.is_empty()
+            && host
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | ':'));
+        if !ok {
+            let d = ctx
+                .at(item.pos, format!("invalid host rule `{}` in `{path}`", item.value))
+                .expected("expected a host name such as `api.openai.com`, optionally `*.` before it for its subdomains, and `:port`");
+            ctx.push(d);
+            continue;
+        }
+        out.push(item.value);
+    }
+    out
+}
+
+/// Decodes `tenants.<t>.budget_usd_daily` as micro-dollars.
+pub(crate) fn decode_budget(ctx: &mut Ctx<'_>, node: &yaml::Node, path: &str) -> Option<u64> {
+    let usd = match node.value {
+        yaml::Value::Int(i) => i as f64,
+        yaml::Value::Float(f) => f,
+        _ => {
+            ctx.wrong_type(node, path, "a number of US dollars, e.g. `5.00`");
+            return None;
+        }
+    };
+    if !(0.0..=1e9).contains(&usd) {
+        let d = ctx
+            .at(node.pos, format!("`{path}` is {usd}, out of range"))
+            .expected("expected US dollars from 0 to 1000000000");
+        ctx.push(d);
+        return None;
+    }
+    // Budgets are kept as whole micro-dollars; the cast cannot overflow below 1e15.
+    Some((usd * 1_000_000.0).round() as u64)
+}
+
+/// Decodes `tenants.<t>.on_budget_exceeded`.
+pub(crate) fn decode_on_exceeded(
+    ctx: &mut Ctx<'_>,
+    node: &yaml::Node,
+    path: &str,
+) -> Option<OnBudgetExceeded> {
+    let s = ctx.choice(node, path, &["fail", "wait"])?;
+    Some(if s.value == "wait" {
+        OnBudgetExceeded::Wait
+    } else {
+        OnBudgetExceeded::Fail
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn globs_match_runs_and_single_characters() {
+        assert!(glob_match("gpt-4o*", "gpt-4o-mini"));
+        assert!(glob_match("gpt-4o*", "gpt-4o"));
+        assert!(!glob_match("gpt-4o*", "gpt-4"));
+        assert!(glob_match("*-model", "mock-model"));
+        assert!(glob_match("a?c", "abc"));
+        assert!(!glob_match("a?c", "ac"));
+        assert!(glob_match("*", ""));
+        assert!(glob_match("a*b*c", "axxbyyc"));
+        assert!(!glob_match("a*b*c", "axxbyy"));
+        assert!(glob_match("prompt", "prompt"));
+        assert!(!glob_match("prompt", "prompts"));
+    }
+
+    #[test]
+    fn absent_lists_allow_everything_and_empty_ones_nothing() {
+        let open = Capabilities::default();
+        assert!(open.allows_plugin("x") && open.allows_model("y"));
+        let closed = Capabilities {
+            plugins: Some(vec![]),
+            models: Some(vec!["m*".into()]),
+            hosts: None,
+        };
+        assert!(!closed.allows_plugin("x"));
+        assert!(closed.allows_model("mock") && !closed.allows_model("gpt"));
+    }
+}
