@@ -14,6 +14,7 @@
 //! and the commit protocol.
 
 mod canonical;
+mod changes;
 mod error;
 mod ledger;
 mod lock_types;
@@ -31,6 +32,7 @@ mod types;
 mod writer;
 
 pub use canonical::event_bytes as canonical_event_bytes;
+pub use changes::Change;
 pub use error::StoreError;
 pub use ledger::{BadEvent, EventKind, LedgerEvent, VerifyReport, chain_hash};
 pub use lock_types::{LockAcquire, LockRecord, MAX_LOCK_KEY, MAX_LOCK_OWNER};

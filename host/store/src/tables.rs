@@ -45,6 +45,10 @@ pub const SCHEDULES: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new
 pub const LOCKS: TableDefinition<&str, &[u8]> = TableDefinition::new("locks");
 /// (expires_ms, lock key) → (): locks by expiry, so reaping is a range scan.
 pub const LOCK_EXPIRY: TableDefinition<(u64, &str), ()> = TableDefinition::new("lock_expiry");
+/// Global change sequence → run id: one row per ledger append (streams whose
+/// id starts with `@` excepted), written in the same transaction. Readers such
+/// as the search index follow it with `Store::changes_since`.
+pub const CHANGES: TableDefinition<u64, &str> = TableDefinition::new("changes");
 /// Counter name → value (`next_task_id`, `stale_refusals`, `redelivered`,
 /// `schedule_fires`, `epoch`, `lock_tokens`).
 pub const COUNTERS: TableDefinition<&str, u64> = TableDefinition::new("counters");
@@ -89,6 +93,8 @@ pub struct Tables<'t> {
     pub locks: Table<'t, &'static str, &'static [u8]>,
     /// See [`LOCK_EXPIRY`].
     pub lock_expiry: Table<'t, (u64, &'static str), ()>,
+    /// See [`CHANGES`].
+    pub changes: Table<'t, u64, &'static str>,
     /// See [`COUNTERS`].
     pub counters: Table<'t, &'static str, u64>,
 }
@@ -116,6 +122,7 @@ impl<'t> Tables<'t> {
             schedules: tx.open_table(SCHEDULES)?,
             locks: tx.open_table(LOCKS)?,
             lock_expiry: tx.open_table(LOCK_EXPIRY)?,
+            changes: tx.open_table(CHANGES)?,
             counters: tx.open_table(COUNTERS)?,
         })
     }
