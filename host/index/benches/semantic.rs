@@ -1,0 +1,3 @@
+//! Semantic search benchmark (written next).
+
+fn main() {}

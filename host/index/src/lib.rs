@@ -1,0 +1,3 @@
+//! weft-index: search over weft runs.
+
+pub mod semantic;
