@@ -51,8 +51,8 @@ outputs=(
 )
 
 print_env() {
-    echo "export WEFT_EMBED_MODEL_DIR=$model"
-    echo "export WEFT_ORT_DYLIB=$ort_dir/libonnxruntime.so"
+    printf 'export WEFT_EMBED_MODEL_DIR=%q\n' "$model"
+    printf 'export WEFT_ORT_DYLIB=%q\n' "$ort_dir/libonnxruntime.so"
 }
 
 all_present() {
