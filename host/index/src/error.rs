@@ -18,9 +18,13 @@ pub enum IndexError {
         /// Why it is not a time.
         why: String,
     },
-    /// Semantic search was asked for but has no embedding model.
-    #[error("semantic search is not configured: {0}")]
-    SemanticNotConfigured(String),
+    /// Semantic search was asked for but cannot be had: no embedding model is
+    /// configured, it does not load, or the request does not suit it.
+    #[error("{0}")]
+    SemanticUnavailable(String),
+    /// The semantic index failed.
+    #[error(transparent)]
+    Semantic(#[from] crate::semantic::SemanticError),
     /// The index folder could not be created or read.
     #[error("index folder {path}: {source}")]
     Io {

@@ -40,6 +40,8 @@ pub struct IndexStatus {
     pub store_head: u64,
     /// Documents in the index (runs and step outcomes).
     pub documents: u64,
+    /// The last store change the semantic index reflects; `None` without one.
+    pub semantic_seq: Option<u64>,
 }
 
 impl SearchIndex {
@@ -53,6 +55,7 @@ impl SearchIndex {
         loop {
             let changes = self.store.changes_since(done.seq, BATCH)?;
             let Some(last) = changes.last().map(|c| c.seq) else {
+                self.catch_up_semantic(false)?;
                 return Ok(done);
             };
             let runs: BTreeSet<&str> = changes.iter().map(|c| c.run_id.as_str()).collect();
@@ -79,6 +82,7 @@ impl SearchIndex {
         }
         self.keyword.apply(&[], &[], head)?;
         done.seq = head;
+        self.catch_up_semantic(true)?;
         Ok(done)
     }
 
@@ -88,11 +92,12 @@ impl SearchIndex {
             indexed_seq: self.keyword.indexed_seq()?,
             store_head: self.store.change_head()?,
             documents: self.keyword.doc_count(),
+            semantic_seq: self.semantic_seq()?,
         })
     }
 
     /// The documents of `runs` as the store has them, and the runs it no longer has.
-    fn documents<'a>(
+    pub(crate) fn documents<'a>(
         &self,
         runs: impl Iterator<Item = &'a str>,
     ) -> Result<(Vec<RunDoc>, Vec<String>), IndexError> {

@@ -224,9 +224,8 @@ impl KeywordIndex {
         q: &dyn Query,
         found: Vec<(f32, DocAddress)>,
     ) -> Result<Vec<SearchHit>, IndexError> {
-        let f = &self.fields;
         let mut generators = Vec::new();
-        for field in f.texts() {
+        for field in self.fields.texts() {
             let mut g = SnippetGenerator::create(searcher, q, field)?;
             g.set_max_num_chars(160);
             generators.push((field, g));
@@ -234,13 +233,6 @@ impl KeywordIndex {
         let mut out = Vec::with_capacity(found.len());
         for (score, addr) in found {
             let doc: TantivyDocument = searcher.doc(addr)?;
-            let text = |field| {
-                doc.get_first(field)
-                    .and_then(|v| v.as_str())
-                    .unwrap_or_default()
-                    .to_owned()
-            };
-            let number = |field| doc.get_first(field).and_then(|v| v.as_u64()).unwrap_or(0);
             let mut snippet = None;
             for (field, g) in &generators {
                 let s = g.snippet_from_doc(&doc);
@@ -253,20 +245,73 @@ impl KeywordIndex {
                     break;
                 }
             }
-            let is_step = text(f.kind) == "step";
-            out.push(SearchHit {
-                run_id: text(f.run),
-                step_id: is_step.then(|| text(f.step)),
-                flow: text(f.flow),
-                tenant: text(f.tenant),
-                status: text(f.status),
-                created_ms: number(f.created),
-                updated_ms: number(f.updated),
-                score,
-                snippet,
-            });
+            out.push(self.hit(&doc, score, snippet));
         }
         Ok(out)
+    }
+
+    /// The hit for a stored document.
+    fn hit(&self, doc: &TantivyDocument, score: f32, snippet: Option<Snippet>) -> SearchHit {
+        let f = &self.fields;
+        let text = |field| {
+            doc.get_first(field)
+                .and_then(|v| v.as_str())
+                .unwrap_or_default()
+                .to_owned()
+        };
+        let number = |field| doc.get_first(field).and_then(|v| v.as_u64()).unwrap_or(0);
+        let is_step = text(f.kind) == "step";
+        SearchHit {
+            run_id: text(f.run),
+            step_id: is_step.then(|| text(f.step)),
+            flow: text(f.flow),
+            tenant: text(f.tenant),
+            status: text(f.status),
+            created_ms: number(f.created),
+            updated_ms: number(f.updated),
+            score,
+            snippet,
+        }
+    }
+
+    /// The run document of `run_id` as a hit (score 0), its snippet the start
+    /// of its summary (else output, else input) without highlights; `None` when
+    /// the run is not indexed.
+    pub fn run_hit(&self, run_id: &str) -> Result<Option<SearchHit>, IndexError> {
+        let f = &self.fields;
+        let q = tantivy::query::BooleanQuery::new(vec![
+            (
+                tantivy::query::Occur::Must,
+                Box::new(tantivy::query::TermQuery::new(
+                    tantivy::Term::from_field_text(f.run, run_id),
+                    tantivy::schema::IndexRecordOption::Basic,
+                )) as Box<dyn Query>,
+            ),
+            (
+                tantivy::query::Occur::Must,
+                Box::new(tantivy::query::TermQuery::new(
+                    tantivy::Term::from_field_text(f.kind, "run"),
+                    tantivy::schema::IndexRecordOption::Basic,
+                )),
+            ),
+        ]);
+        let searcher = self.reader.searcher();
+        let found = searcher.search(&q, &TopDocs::with_limit(1).order_by_score())?;
+        let Some((_, addr)) = found.first() else {
+            return Ok(None);
+        };
+        let doc: TantivyDocument = searcher.doc(*addr)?;
+        let snippet = [f.summary, f.output, f.input]
+            .into_iter()
+            .find_map(|field| {
+                let text = doc.get_first(field).and_then(|v| v.as_str())?;
+                (!text.trim().is_empty()).then(|| Snippet {
+                    field: self.index.schema().get_field_name(field).to_owned(),
+                    text: text.chars().take(160).collect(),
+                    highlights: Vec::new(),
+                })
+            });
+        Ok(Some(self.hit(&doc, 0.0, snippet)))
     }
 }
 

@@ -5,7 +5,8 @@
 //! the store's change feed (`Store::changes_since`) without ever holding a
 //! store commit up, catches up after a crash from the seq stored in its last
 //! commit, and answers [`SearchRequest`]s in the query language of
-//! `docs/search.md`. The index lives in `<state>/index/`.
+//! `docs/search.md`. The index lives in `<state>/index/`; the semantic index
+//! ([`semantic`]) beside it, when an embedding model is configured.
 
 mod build;
 mod doc;
@@ -15,6 +16,8 @@ mod keyword;
 mod query;
 mod schema;
 mod search;
+pub mod semantic;
+mod semantic_link;
 mod text;
 mod when;
 

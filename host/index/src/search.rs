@@ -1,7 +1,7 @@
 //! [`SearchIndex`]: the keyword index (and, when configured, the semantic one)
 //! over one store, and the search requests the CLI and the API make.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -14,7 +14,7 @@ use crate::keyword::{KeywordIndex, SearchHit, Sort};
 use crate::when::parse_time;
 
 /// How the index is kept (weft.yaml `search:`, see `docs/search.md`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IndexOptions {
     /// Bytes of input, output, error and summary text kept per document.
     pub max_text_bytes: usize,
@@ -22,6 +22,10 @@ pub struct IndexOptions {
     pub commit_interval: Duration,
     /// Indexing threads.
     pub threads: usize,
+    /// The embedding model's folder (`search.semantic.model_dir`).
+    pub semantic_model_dir: Option<PathBuf>,
+    /// The ONNX Runtime library (`search.semantic.onnxruntime`).
+    pub semantic_onnxruntime: Option<PathBuf>,
 }
 
 impl Default for IndexOptions {
@@ -30,6 +34,8 @@ impl Default for IndexOptions {
             max_text_bytes: 4096,
             commit_interval: Duration::from_secs(1),
             threads: 1,
+            semantic_model_dir: None,
+            semantic_onnxruntime: None,
         }
     }
 }
@@ -70,6 +76,8 @@ pub struct SearchResults {
 
 /// The search indexes of one store.
 pub struct SearchIndex {
+    pub(crate) dir: PathBuf,
+    pub(crate) semantic: crate::semantic_link::SemanticSlot,
     pub(crate) store: Store,
     pub(crate) keyword: KeywordIndex,
     pub(crate) options: IndexOptions,
@@ -86,10 +94,13 @@ impl std::fmt::Debug for SearchIndex {
 }
 
 impl SearchIndex {
-    /// Opens the index folder `dir` (`<state>/index`) over `store`.
+    /// Opens the keyword index in the index folder `dir` (`<state>/index`)
+    /// over `store`; semantic search stays off until [`SearchIndex::with_semantic`].
     pub fn open(dir: &Path, store: Store, options: IndexOptions) -> Result<Self, IndexError> {
         let keyword = KeywordIndex::open_with(&dir.join("keyword"), options.threads)?;
         Ok(Self {
+            dir: dir.to_owned(),
+            semantic: Err(crate::semantic::SemanticError::NotConfigured.to_string()),
             store,
             keyword,
             options,
@@ -122,10 +133,10 @@ impl SearchIndex {
             steps: req.steps,
         };
         if req.semantic {
-            return Err(IndexError::SemanticNotConfigured(
-                "this build of weft has no embedding model; keyword search (without --semantic) works"
-                    .into(),
-            ));
+            return Ok(SearchResults {
+                mode: "semantic".into(),
+                hits: self.search_semantic(&req.query, &filters, req.limit)?,
+            });
         }
         let hits = self
             .keyword
