@@ -24,6 +24,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use weft_engine::{Engine, EngineOptions, FlowFolder, FolderEvents};
 use weft_flow::ProjectConfig;
+use weft_index::SearchIndex;
 use weft_server::{AppState, Metrics, bind_unix, metrics_router, router, serve_tcp, serve_unix};
 
 use super::daemon_auth::{auth_for, check_listen, describe};
@@ -51,15 +52,22 @@ pub(crate) async fn run(args: DaemonArgs) -> Result<ExitCode> {
         workers: args.workers,
         ..EngineOptions::default()
     };
+    let search_options = super::search::index_options(&project);
     let engine = Engine::open_with(project, folder.flows(), &state_dir, options).await?;
+    let index_dir = state_dir.join("index");
+    let search = SearchIndex::open(&index_dir, engine.store().clone(), search_options)
+        .with_context(|| format!("cannot open the search index in {}", index_dir.display()))?;
+    let search = Arc::new(search.with_semantic());
     let watcher = events.serve(engine.clone(), folder);
     let metrics = Arc::new(Metrics::new()?);
     metrics.set_workers_live(args.workers);
     metrics.follow(&engine);
-    let state = AppState::new(engine.clone(), metrics, Arc::new(auth), watcher.status());
+    let state = AppState::new(engine.clone(), metrics, Arc::new(auth), watcher.status())
+        .with_search(Arc::clone(&search));
     let departures = Arc::clone(&state.departures);
 
     let (stop_tx, stop_rx) = watch::channel(false);
+    let indexer = Arc::clone(&search).spawn_live(stop_rx.clone());
     let stopped = move || {
         let mut rx = stop_rx.clone();
         async move {
@@ -102,6 +110,7 @@ pub(crate) async fn run(args: DaemonArgs) -> Result<ExitCode> {
         }
     }
     watcher.shutdown().await;
+    let _ = indexer.await;
     scheduler.shutdown().await;
     if let Some(workers) = workers {
         workers.shutdown().await;
