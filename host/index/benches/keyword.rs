@@ -1,7 +1,10 @@
 //! The keyword index at scale: index N generated runs (default 100,000; set
 //! `WEFT_BENCH_RUNS`), each with one step outcome, in commits of 10,000 runs;
 //! report the indexing rate, the size on disk, and p50/p99 latency of a mix of
-//! keyword queries (each returning up to 20 hits with snippets).
+//! keyword queries (each returning up to 20 hits with snippets). Then the
+//! whole path: `WEFT_BENCH_STORE_RUNS` (default 20,000) runs submitted to a real
+//! redb store, and the time `SearchIndex::catch_up` takes to read them from
+//! the change feed and the store and index them.
 //!
 //! `cargo bench -p weft-index --bench keyword`
 #![allow(
@@ -13,7 +16,9 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use weft_index::{Filters, KeywordIndex, RunDoc, Sort, StepDoc};
+use serde_json::json;
+use weft_index::{Filters, IndexOptions, KeywordIndex, RunDoc, SearchIndex, Sort, StepDoc};
+use weft_store::{NewRun, NewTask, Store};
 
 const T0: u64 = 1_795_305_600_000;
 const FLOWS: [&str; 5] = ["billing", "shipping", "refunds", "onboarding", "reports"];
@@ -214,4 +219,67 @@ fn main() {
         percentile(&all, 0.5).as_secs_f64() * 1e3,
         percentile(&all, 0.99).as_secs_f64() * 1e3
     );
+    drop(index);
+    from_store(
+        std::env::var("WEFT_BENCH_STORE_RUNS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(20_000),
+    );
+}
+
+/// Catch-up from a real store: submit `runs` runs (concurrently, so that the
+/// store's group commit batches them), then time one `catch_up`.
+fn from_store(runs: u64) {
+    let tmp = tempfile::tempdir().unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let store = rt.block_on(async {
+        let store = Store::open(tmp.path().join("weft.redb")).unwrap();
+        let mut set = tokio::task::JoinSet::new();
+        for i in 0..runs {
+            let store = store.clone();
+            set.spawn(async move {
+                let run = NewRun {
+                    flow_id: FLOWS[(i % 5) as usize].into(),
+                    flow_version: "1".into(),
+                    tenant: ["acme", "globex", "initech"][(i % 3) as usize].into(),
+                    input: json!({"customer": format!("cust{}", i % 5000), "note": "please handle with care"}),
+                    priority: 0,
+                    idempotency_key: None,
+                    id_prefix: "acme".into(),
+                    initial_tasks: vec![NewTask {
+                        step_id: "work".into(),
+                        pool: "work".into(),
+                        priority: 0,
+                    }],
+                };
+                store.submit_run(run, T0 + i * 1000).await.unwrap();
+            });
+            if set.len() >= 256 {
+                set.join_next().await.unwrap().unwrap();
+            }
+        }
+        while let Some(r) = set.join_next().await {
+            r.unwrap();
+        }
+        store
+    });
+    let index = SearchIndex::open(
+        &tmp.path().join("index"),
+        store.clone(),
+        IndexOptions::default(),
+    )
+    .unwrap();
+    let started = Instant::now();
+    let done = index.catch_up().unwrap();
+    let took = started.elapsed();
+    println!(
+        "catch-up from the store: {} runs ({} changes) in {:.1} s: {:.0} runs/s",
+        done.runs,
+        done.changes,
+        took.as_secs_f64(),
+        done.runs as f64 / took.as_secs_f64()
+    );
+    drop(index);
+    rt.block_on(store.close());
 }

@@ -255,12 +255,13 @@ fn stage(
 
     queries(index, "no filter", &SemanticFilter::default());
     let tenant = SemanticFilter {
-        tenant: Some("tenant-3".into()),
+        tenant: Some("tenant-4".into()),
         ..Default::default()
     };
     queries(index, "tenant (10% of runs)", &tenant);
     let narrow = SemanticFilter {
-        tenant: Some("tenant-3".into()),
+        // Even tenants hold the failed runs (every 4th).
+        tenant: Some("tenant-4".into()),
         status: Some("failed".into()),
         since_ms: Some(runs as u64 / 2),
         ..Default::default()
