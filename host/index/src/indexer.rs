@@ -45,8 +45,17 @@ pub struct IndexStatus {
 }
 
 impl SearchIndex {
-    /// Applies every store change the index has not seen yet.
+    /// Applies every store change the keyword index, then the semantic index
+    /// (when there is one), has not seen yet.
     pub fn catch_up(&self) -> Result<CatchUp, IndexError> {
+        let done = self.catch_up_keyword()?;
+        self.catch_up_semantic(false)?;
+        Ok(done)
+    }
+
+    /// Applies every store change the keyword index has not seen yet; what a
+    /// keyword search waits for (embedding runs can take far longer).
+    pub fn catch_up_keyword(&self) -> Result<CatchUp, IndexError> {
         let _one = self.catching_up.lock().map_err(|_| IndexError::Poisoned)?;
         let mut done = CatchUp {
             seq: self.keyword.indexed_seq()?,
@@ -55,7 +64,6 @@ impl SearchIndex {
         loop {
             let changes = self.store.changes_since(done.seq, BATCH)?;
             let Some(last) = changes.last().map(|c| c.seq) else {
-                self.catch_up_semantic(false)?;
                 return Ok(done);
             };
             let runs: BTreeSet<&str> = changes.iter().map(|c| c.run_id.as_str()).collect();
@@ -112,17 +120,33 @@ impl SearchIndex {
         Ok((docs, removed))
     }
 
-    /// Keeps the index live in the background until `stop` turns true: catches
-    /// up now, then after each store commit (at most once per commit interval).
+    /// Keeps the indexes live in the background until `stop` turns true:
+    /// catches up now, then after each store commit (at most once per commit
+    /// interval). The keyword and the semantic index follow the feed in two
+    /// loops, so that slow embedding never holds the keyword index back.
     /// Errors are logged and retried on the next commit; they never reach the
     /// store's writers.
-    pub fn spawn_live(self: Arc<Self>, mut stop: watch::Receiver<bool>) -> JoinHandle<()> {
+    pub fn spawn_live(self: Arc<Self>, stop: watch::Receiver<bool>) -> JoinHandle<()> {
+        let keyword = Arc::clone(&self).follow(stop.clone(), |i| i.catch_up_keyword().map(drop));
+        let semantic = self.follow(stop, |i| i.catch_up_semantic(false).map(drop));
+        tokio::spawn(async move {
+            let _ = tokio::join!(keyword, semantic);
+        })
+    }
+
+    /// One loop of [`SearchIndex::spawn_live`]: `step` now and after each
+    /// store commit.
+    fn follow(
+        self: Arc<Self>,
+        mut stop: watch::Receiver<bool>,
+        step: fn(&SearchIndex) -> Result<(), IndexError>,
+    ) -> JoinHandle<()> {
         let mut commits = self.store.commits();
         tokio::spawn(async move {
             loop {
                 let index = Arc::clone(&self);
-                match tokio::task::spawn_blocking(move || index.catch_up()).await {
-                    Ok(Ok(_)) => {}
+                match tokio::task::spawn_blocking(move || step(&index)).await {
+                    Ok(Ok(())) => {}
                     Ok(Err(e)) => tracing::warn!("search index: catching up failed: {e}"),
                     Err(e) => tracing::warn!("search index: the catch-up task died: {e}"),
                 }

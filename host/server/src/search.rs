@@ -104,7 +104,12 @@ pub async fn search(
     };
     let index = index_of(&state)?;
     let results = tokio::task::spawn_blocking(move || {
-        index.catch_up()?;
+        // A semantic hit is shown from its keyword document: both must be current.
+        if request.semantic {
+            index.catch_up()?;
+        } else {
+            index.catch_up_keyword()?;
+        }
         index.search(&request, now_ms())
     })
     .await

@@ -29,9 +29,12 @@ pub(crate) async fn run(args: SearchArgs) -> Result<ExitCode> {
             }
             let request = request(&args);
             tokio::task::spawn_blocking(move || -> Result<SearchResults> {
-                index
-                    .catch_up()
-                    .context("could not bring the search index up to date")?;
+                if request.semantic {
+                    index.catch_up()
+                } else {
+                    index.catch_up_keyword()
+                }
+                .context("could not bring the search index up to date")?;
                 Ok(index.search(&request, now_ms())?)
             })
             .await??
