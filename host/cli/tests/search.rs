@@ -229,6 +229,10 @@ fn a_crashed_daemon_catches_up_on_restart_and_tenants_find_only_their_runs() {
         hit_ids(&local(&["search", "zebra", "--limit", "100"])),
         everyone
     );
+    // A damaged index does not open; a rebuild makes it anew from the store.
+    std::fs::write(state.join("index/keyword/meta.json"), "not json").unwrap();
+    let out = weft(dir, None, &["search", "zebra", "--state", &state_arg]);
+    assert!(!out.status.success(), "a damaged index must not answer");
     let rebuilt = local(&["index", "rebuild"]);
     assert_eq!(rebuilt["runs"], 14);
     assert_eq!(

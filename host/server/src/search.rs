@@ -49,10 +49,11 @@ pub struct SearchParams {
 }
 
 fn index_of(state: &AppState) -> Result<Arc<SearchIndex>, ApiError> {
-    state
-        .search
-        .clone()
-        .ok_or_else(|| ApiError::Internal("this daemon has no search index open".into()))
+    state.search.clone().ok_or_else(|| {
+        ApiError::Internal(
+            "search is off: this daemon could not open its search index (see its log)".into(),
+        )
+    })
 }
 
 fn api_error(e: IndexError) -> ApiError {

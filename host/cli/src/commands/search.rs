@@ -87,15 +87,41 @@ pub(crate) fn index_options(project: &ProjectConfig) -> IndexOptions {
 
 /// The search index of the state folder, over its store.
 fn open_local(state: &StateArgs) -> Result<SearchIndex> {
-    // The project is optional here (`--state DIR` works without one).
-    let options = find_project_file()
-        .ok()
-        .and_then(|file| load_project(&file).ok())
-        .map_or_else(IndexOptions::default, |p| index_options(&p));
+    let options = local_options();
     let state = StateStore::open(state)?;
     let dir = state.dir.join("index");
     SearchIndex::open(&dir, state.store, options)
         .with_context(|| format!("could not open the search index in {}", dir.display()))
+}
+
+/// [`open_local`], except that an index that does not open is removed and
+/// made anew (it is derived from the store: a rebuild loses nothing).
+fn open_local_or_anew(state: &StateArgs) -> Result<SearchIndex> {
+    let options = local_options();
+    let state = StateStore::open(state)?;
+    let dir = state.dir.join("index");
+    match SearchIndex::open(&dir, state.store.clone(), options.clone()) {
+        Ok(index) => Ok(index),
+        Err(e) => {
+            eprintln!(
+                "the search index in {} does not open ({e}): removing it and building it anew",
+                dir.display()
+            );
+            std::fs::remove_dir_all(&dir)
+                .with_context(|| format!("could not remove {}", dir.display()))?;
+            SearchIndex::open(&dir, state.store, options)
+                .with_context(|| format!("could not create the search index in {}", dir.display()))
+        }
+    }
+}
+
+/// The index options of the project's weft.yaml, if there is one (`--state DIR`
+/// works without one).
+fn local_options() -> IndexOptions {
+    find_project_file()
+        .ok()
+        .and_then(|file| load_project(&file).ok())
+        .map_or_else(IndexOptions::default, |p| index_options(&p))
 }
 
 /// `GET /v1/search`.
@@ -187,7 +213,7 @@ pub(crate) async fn rebuild(args: StateArgs) -> Result<ExitCode> {
     let done: serde_json::Value = match DaemonClient::from_flag(args.daemon.as_deref()) {
         Some(daemon) => daemon.post("/v1/index/rebuild", None)?.1,
         None => {
-            let index = open_local(&args)?.with_semantic();
+            let index = open_local_or_anew(&args)?.with_semantic();
             json!(tokio::task::spawn_blocking(move || index.rebuild()).await??)
         }
     };
