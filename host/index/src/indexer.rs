@@ -49,7 +49,7 @@ impl SearchIndex {
     /// (when there is one), has not seen yet.
     pub fn catch_up(&self) -> Result<CatchUp, IndexError> {
         let done = self.catch_up_keyword()?;
-        self.catch_up_semantic(false)?;
+        self.catch_up_semantic()?;
         Ok(done)
     }
 
@@ -75,9 +75,10 @@ impl SearchIndex {
         }
     }
 
-    /// Deletes the index's documents and indexes every run of the store again.
+    /// Deletes the index's documents and indexes every run of the store again;
+    /// then embeds every run again into the semantic index, if there is one.
     pub fn rebuild(&self) -> Result<CatchUp, IndexError> {
-        let _one = self.catching_up.lock().map_err(|_| IndexError::Poisoned)?;
+        let one = self.catching_up.lock().map_err(|_| IndexError::Poisoned)?;
         // Read the head first: every run indexed below is at least that new.
         let head = self.store.change_head()?;
         self.keyword.clear()?;
@@ -90,7 +91,8 @@ impl SearchIndex {
         }
         self.keyword.apply(&[], &[], head)?;
         done.seq = head;
-        self.catch_up_semantic(true)?;
+        drop(one);
+        self.rebuild_semantic(head, &ids)?;
         Ok(done)
     }
 
@@ -128,7 +130,7 @@ impl SearchIndex {
     /// store's writers.
     pub fn spawn_live(self: Arc<Self>, stop: watch::Receiver<bool>) -> JoinHandle<()> {
         let keyword = Arc::clone(&self).follow(stop.clone(), |i| i.catch_up_keyword().map(drop));
-        let semantic = self.follow(stop, |i| i.catch_up_semantic(false).map(drop));
+        let semantic = self.follow(stop, |i| i.catch_up_semantic().map(drop));
         tokio::spawn(async move {
             let _ = tokio::join!(keyword, semantic);
         })

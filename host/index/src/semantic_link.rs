@@ -13,8 +13,10 @@ use crate::keyword::SearchHit;
 use crate::search::SearchIndex;
 use crate::semantic::{Embedder, SemanticDoc, SemanticFilter, SemanticIndex};
 
-/// Store changes embedded per batch.
-const BATCH: usize = 500;
+/// Store changes embedded per batch. Each batch ends in a rebuild of arroy's
+/// changed trees, which costs seconds on a large index: few large batches
+/// beat many small ones when catching up a backlog.
+const BATCH: usize = 5_000;
 
 /// The semantic index, or why there is none.
 pub(crate) type SemanticSlot = Result<Mutex<SemanticIndex>, String>;
@@ -26,6 +28,18 @@ fn semantic_text(d: &RunDoc) -> &str {
         .into_iter()
         .find(|t| !t.trim().is_empty())
         .map_or("", String::as_str)
+}
+
+/// A run as the semantic index takes it.
+fn semantic_doc(d: &RunDoc) -> SemanticDoc {
+    SemanticDoc {
+        run_id: d.run_id.clone(),
+        text: semantic_text(d).to_owned(),
+        flow: d.flow.clone(),
+        tenant: d.tenant.clone(),
+        status: d.status.clone(),
+        created_ms: d.created_ms,
+    }
 }
 
 impl SearchIndex {
@@ -55,15 +69,31 @@ impl SearchIndex {
         self.semantic.as_ref().map(|_| ()).map_err(Clone::clone)
     }
 
+    /// Embeds every run of the store again (in batches of [`BATCH`] runs) and
+    /// marks the semantic index as reflecting store change `head`; nothing
+    /// without a semantic index.
+    pub(crate) fn rebuild_semantic(&self, head: u64, ids: &[String]) -> Result<(), IndexError> {
+        let Ok(slot) = &self.semantic else {
+            return Ok(());
+        };
+        let mut sem = slot.lock().map_err(|_| IndexError::Poisoned)?;
+        for chunk in ids.chunks(BATCH) {
+            let (docs, _) = self.documents(chunk.iter().map(String::as_str))?;
+            sem.upsert(&docs.iter().map(semantic_doc).collect::<Vec<_>>())?;
+        }
+        sem.set_indexed_seq(head)?;
+        drop(sem);
+        // Whatever was committed since `head`.
+        self.catch_up_semantic()?;
+        Ok(())
+    }
+
     /// Embeds the runs changed since the semantic index's seq; 0 without one.
-    pub(crate) fn catch_up_semantic(&self, from_zero: bool) -> Result<u64, IndexError> {
+    pub fn catch_up_semantic(&self) -> Result<u64, IndexError> {
         let Ok(slot) = &self.semantic else {
             return Ok(0);
         };
         let mut sem = slot.lock().map_err(|_| IndexError::Poisoned)?;
-        if from_zero {
-            sem.set_indexed_seq(0)?;
-        }
         let mut seq = sem.indexed_seq()?;
         loop {
             let changes = self.store.changes_since(seq, BATCH)?;
@@ -72,18 +102,7 @@ impl SearchIndex {
             };
             let runs: BTreeSet<&str> = changes.iter().map(|c| c.run_id.as_str()).collect();
             let (docs, removed) = self.documents(runs.into_iter())?;
-            let semantic: Vec<SemanticDoc> = docs
-                .iter()
-                .map(|d| SemanticDoc {
-                    run_id: d.run_id.clone(),
-                    text: semantic_text(d).to_owned(),
-                    flow: d.flow.clone(),
-                    tenant: d.tenant.clone(),
-                    status: d.status.clone(),
-                    created_ms: d.created_ms,
-                })
-                .collect();
-            sem.upsert(&semantic)?;
+            sem.upsert(&docs.iter().map(semantic_doc).collect::<Vec<_>>())?;
             for run in &removed {
                 sem.remove(run)?;
             }

@@ -122,7 +122,12 @@ async fn runs_committed_while_closed_are_embedded_on_catch_up_and_tenants_stay_a
     assert_eq!(top, want, "{everyone:?}");
 
     // A rebuild re-embeds every run and answers the same.
-    index.rebuild().unwrap();
+    let rebuilt = index.rebuild().unwrap();
+    assert_eq!(rebuilt.runs, 2 + unrelated.len() as u64);
+    assert_eq!(
+        index.status().unwrap().semantic_seq,
+        Some(store.change_head().unwrap())
+    );
     assert_eq!(semantic(&index, "refund request", Some("acme")), mine);
 
     // Semantic search does not search step outcomes, and needs a text.
