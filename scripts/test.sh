@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # Everything CI checks, from a fresh clone: formatting, clippy, the whole test
 # suite (whose build script builds every Wasm plugin once), and the JavaScript
-# plugin's own unit tests.
+# plugin's own unit tests. The semantic-search tests need the real embedding model:
+# scripts/setup-model.sh obtains it (once; later runs are a no-op) and prints the
+# WEFT_EMBED_MODEL_DIR / WEFT_ORT_DYLIB exports that point the tests at it.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source scripts/setup.sh
+model_env="$(scripts/setup-model.sh)"
+eval "$model_env"
 
 cargo fmt --all -- --check
 (cd plugins && cargo fmt --all -- --check)

@@ -6,6 +6,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 use weft_core::PluginKind;
 
+pub use crate::cli_search::*;
 pub use crate::cli_service::*;
 use crate::units::{parse_duration, parse_size};
 
@@ -60,6 +61,11 @@ pub enum Command {
     /// API tokens for the daemon.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Search runs: keywords, phrases and fields (see docs/search.md).
+    Search(SearchArgs),
+    /// The search index.
+    #[command(subcommand)]
+    Index(IndexCommand),
 }
 
 /// Where the state is: `--state DIR`, else `.weft/` next to the project's weft.yaml.

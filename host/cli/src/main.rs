@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 mod cli;
+mod cli_search;
 mod cli_service;
 mod commands;
 mod embedded;

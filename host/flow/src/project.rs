@@ -24,6 +24,7 @@ const TOP_KEYS: &[&str] = &[
     "state",
     "tenants",
     "auth",
+    "search",
 ];
 const PLUGIN_KEYS: &[&str] = &["path", "kind", "config"];
 const MODEL_KEYS: &[&str] = &["adapter", "config", "price"];
@@ -104,6 +105,8 @@ pub struct ProjectConfig {
     pub tenants: BTreeMap<String, TenantDecl>,
     /// Admin and worker API tokens.
     pub auth: AuthDecl,
+    /// How the search index is kept (`search:`).
+    pub search: crate::search_decl::SearchDecl,
 }
 
 impl ProjectConfig {
@@ -162,6 +165,7 @@ impl ProjectConfig {
             plugin_uses: Vec::new(),
             tenants: BTreeMap::new(),
             auth: AuthDecl::default(),
+            search: crate::search_decl::SearchDecl::default(),
         }
     }
 
@@ -219,6 +223,9 @@ fn decode(ctx: &mut Ctx<'_>, root: &yaml::Node, base: &Path) -> Option<ProjectCo
     }
     if let Some((key, n)) = fields.entry("auth") {
         project.auth = decode_auth(ctx, key.pos, n, &mut seen);
+    }
+    if let Some(n) = fields.get("search") {
+        project.search = crate::search_decl::decode_search(ctx, n, base);
     }
     project.defaults.timeout = authored.timeout.map(|t| t.value);
     if let Some(retry) = authored.retry {

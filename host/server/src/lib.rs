@@ -22,6 +22,7 @@ mod queue;
 mod run_events;
 mod runs;
 mod schedules;
+mod search;
 mod serve;
 mod views;
 mod worker;
@@ -57,6 +58,8 @@ pub struct AppState {
     /// The status of the watched flows folder (see `FlowWatcher::status`); a
     /// daemon that watches nothing gives a channel holding the default.
     pub flows: watch::Receiver<FlowStatus>,
+    /// The search index (`GET /v1/search`); `None` answers those endpoints 500.
+    pub search: Option<Arc<weft_index::SearchIndex>>,
 }
 
 impl AppState {
@@ -74,7 +77,14 @@ impl AppState {
             auth,
             departures: Arc::default(),
             flows,
+            search: None,
         }
+    }
+
+    /// The same state serving searches from `index`.
+    pub fn with_search(mut self, index: Arc<weft_index::SearchIndex>) -> Self {
+        self.search = Some(index);
+        self
     }
 }
 
@@ -113,6 +123,7 @@ fn runs_routes() -> Router<AppState> {
         .route("/v1/runs/{id}/cancel", post(runs::cancel))
         .route("/v1/flows", get(flows::list))
         .route("/v1/costs", get(costs::list))
+        .route("/v1/search", get(search::search))
 }
 
 /// The queue, dead letters and schedules: for admins.
@@ -128,6 +139,8 @@ fn operator_routes() -> Router<AppState> {
         .route("/v1/dlq", get(queue::dlq_list))
         .route("/v1/dlq/{task}/requeue", post(queue::dlq_requeue))
         .route("/v1/dlq/{task}", delete(queue::dlq_purge))
+        .route("/v1/index", get(search::status))
+        .route("/v1/index/rebuild", post(search::rebuild))
         .route("/v1/schedules", get(schedules::list))
         .route("/v1/schedules/{flow}/{index}/pause", post(schedules::pause))
         .route(

@@ -158,7 +158,19 @@ pub fn append(
     };
     t.ledger.insert((run, seq), encode(&event)?.as_slice())?;
     t.ledger_head.insert(run, (seq, hash))?;
+    record_change(t, run)?;
     Ok(seq)
+}
+
+/// Appends `run` to the global change feed ([`crate::tables::CHANGES`]),
+/// except for streams that are not runs (ids starting with `@`).
+fn record_change(t: &mut Tables<'_>, run: &str) -> Result<(), StoreError> {
+    if run.starts_with('@') {
+        return Ok(());
+    }
+    let next = t.changes.last()?.map_or(0, |(k, _)| k.value()) + 1;
+    t.changes.insert(next, run)?;
+    Ok(())
 }
 
 /// A stored event, or the seq of one that does not decode and why.

@@ -15,6 +15,7 @@
 
 mod canonical;
 mod costs;
+mod changes;
 mod error;
 mod ledger;
 mod lock_types;
@@ -33,6 +34,7 @@ mod writer;
 
 pub use canonical::event_bytes as canonical_event_bytes;
 pub use costs::{Charge, CostRow};
+pub use changes::Change;
 pub use error::StoreError;
 pub use ledger::{BadEvent, EventKind, LedgerEvent, VerifyReport, chain_hash};
 pub use lock_types::{LockAcquire, LockRecord, MAX_LOCK_KEY, MAX_LOCK_OWNER};

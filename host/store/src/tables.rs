@@ -60,6 +60,10 @@ pub type CostTotals = (u64, u64, u64, u64);
 /// micro-dollars).
 pub const COST_DETAIL: TableDefinition<CostKey<'static>, CostTotals> =
     TableDefinition::new("cost_detail");
+/// Global change sequence → run id: one row per ledger append (streams whose
+/// id starts with `@` excepted), written in the same transaction. Readers such
+/// as the search index follow it with `Store::changes_since`.
+pub const CHANGES: TableDefinition<u64, &str> = TableDefinition::new("changes");
 /// Counter name → value (`next_task_id`, `stale_refusals`, `redelivered`,
 /// `schedule_fires`, `epoch`, `lock_tokens`).
 pub const COUNTERS: TableDefinition<&str, u64> = TableDefinition::new("counters");
@@ -104,6 +108,8 @@ pub struct Tables<'t> {
     pub locks: Table<'t, &'static str, &'static [u8]>,
     /// See [`LOCK_EXPIRY`].
     pub lock_expiry: Table<'t, (u64, &'static str), ()>,
+    /// See [`CHANGES`].
+    pub changes: Table<'t, u64, &'static str>,
     /// See [`COUNTERS`].
     pub counters: Table<'t, &'static str, u64>,
     /// See [`RUN_COST`].
@@ -139,6 +145,7 @@ impl<'t> Tables<'t> {
             schedules: tx.open_table(SCHEDULES)?,
             locks: tx.open_table(LOCKS)?,
             lock_expiry: tx.open_table(LOCK_EXPIRY)?,
+            changes: tx.open_table(CHANGES)?,
             counters: tx.open_table(COUNTERS)?,
             run_cost: tx.open_table(RUN_COST)?,
             cost_tenant_day: tx.open_table(COST_TENANT_DAY)?,

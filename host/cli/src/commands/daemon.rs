@@ -24,6 +24,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use weft_engine::{Engine, EngineOptions, FlowFolder, FolderEvents};
 use weft_flow::ProjectConfig;
+use weft_index::SearchIndex;
 use weft_server::{AppState, Metrics, bind_unix, metrics_router, router, serve_tcp, serve_unix};
 
 use super::daemon_auth::{auth_for, check_listen, describe};
@@ -51,15 +52,33 @@ pub(crate) async fn run(args: DaemonArgs) -> Result<ExitCode> {
         workers: args.workers,
         ..EngineOptions::default()
     };
+    let search_options = super::search::index_options(&project);
     let engine = Engine::open_with(project, folder.flows(), &state_dir, options).await?;
+    let index_dir = state_dir.join("index");
+    // A broken index costs search, never the engine: the daemon serves
+    // without it (its endpoints say so) until `weft index rebuild`.
+    let search = match SearchIndex::open(&index_dir, engine.store().clone(), search_options) {
+        Ok(index) => Some(Arc::new(index.with_semantic())),
+        Err(e) => {
+            tracing::error!(
+                "search is off: cannot open the search index in {}: {e} (stop the daemon, run `weft index rebuild`)",
+                index_dir.display()
+            );
+            None
+        }
+    };
     let watcher = events.serve(engine.clone(), folder);
     let metrics = Arc::new(Metrics::new()?);
     metrics.set_workers_live(args.workers);
     metrics.follow(&engine);
-    let state = AppState::new(engine.clone(), metrics, Arc::new(auth), watcher.status());
+    let mut state = AppState::new(engine.clone(), metrics, Arc::new(auth), watcher.status());
+    if let Some(index) = &search {
+        state = state.with_search(Arc::clone(index));
+    }
     let departures = Arc::clone(&state.departures);
 
     let (stop_tx, stop_rx) = watch::channel(false);
+    let indexer = search.map(|index| index.spawn_live(stop_rx.clone()));
     let stopped = move || {
         let mut rx = stop_rx.clone();
         async move {
@@ -102,6 +121,9 @@ pub(crate) async fn run(args: DaemonArgs) -> Result<ExitCode> {
         }
     }
     watcher.shutdown().await;
+    if let Some(indexer) = indexer {
+        let _ = indexer.await;
+    }
     scheduler.shutdown().await;
     if let Some(workers) = workers {
         workers.shutdown().await;

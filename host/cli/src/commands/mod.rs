@@ -7,7 +7,7 @@ use anyhow::{Context, Result};
 use weft_runtime::{Runtime, RuntimeConfig};
 
 use crate::cli::{
-    Cli, Command, DlqCommand, LockCommand, PluginCommand, QueueCommand, RunsCommand,
+    Cli, Command, DlqCommand, IndexCommand, LockCommand, PluginCommand, QueueCommand, RunsCommand,
     SchedulesCommand, TokenCommand,
 };
 
@@ -40,6 +40,7 @@ mod runs_verify;
 mod schedules_list;
 mod schedules_pause;
 mod schedules_trigger;
+mod search;
 mod state;
 mod token_new;
 mod validate;
@@ -81,6 +82,9 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             Command::Daemon(args) => daemon::run(args).await,
             Command::Worker(args) => worker::run(args).await,
             Command::Token(TokenCommand::New(args)) => token_new::run(&args),
+            Command::Search(args) => search::run(args).await,
+            Command::Index(IndexCommand::Rebuild(args)) => search::rebuild(args).await,
+            Command::Index(IndexCommand::Status(args)) => search::status(args).await,
         }
     })
 }

@@ -90,6 +90,13 @@ impl Daemon {
         self.child.id()
     }
 
+    /// SIGKILL (a crash: nothing is flushed or closed), and waits until the
+    /// process is gone.
+    pub fn kill(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+
     /// SIGTERM, then the exit status.
     pub fn stop(mut self) -> std::process::ExitStatus {
         let pid = self.child.id().to_string();

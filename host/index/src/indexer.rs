@@ -1,0 +1,166 @@
+//! Keeping the keyword index up to date from the store's change feed.
+//!
+//! [`SearchIndex::catch_up`] applies every store change after the index's seq,
+//! in batches, each batch one tantivy commit that records its last seq. The
+//! daemon runs [`SearchIndex::spawn_live`]: woken by each store commit, it
+//! waits out the commit interval (so that a burst of commits is one index
+//! commit) and catches up. Store commits never wait for the index.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use serde::Serialize;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::doc::RunDoc;
+use crate::error::IndexError;
+use crate::search::SearchIndex;
+
+/// Store changes read per batch.
+const BATCH: usize = 2_000;
+
+/// What a catch-up did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct CatchUp {
+    /// Store changes applied.
+    pub changes: u64,
+    /// Runs (re)indexed.
+    pub runs: u64,
+    /// The index's seq afterwards.
+    pub seq: u64,
+}
+
+/// Where the index stands against the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct IndexStatus {
+    /// The last store change the index reflects.
+    pub indexed_seq: u64,
+    /// The newest store change.
+    pub store_head: u64,
+    /// Documents in the index (runs and step outcomes).
+    pub documents: u64,
+    /// The last store change the semantic index reflects; `None` without one.
+    pub semantic_seq: Option<u64>,
+}
+
+impl SearchIndex {
+    /// Applies every store change the keyword index, then the semantic index
+    /// (when there is one), has not seen yet.
+    pub fn catch_up(&self) -> Result<CatchUp, IndexError> {
+        let done = self.catch_up_keyword()?;
+        self.catch_up_semantic()?;
+        Ok(done)
+    }
+
+    /// Applies every store change the keyword index has not seen yet; what a
+    /// keyword search waits for (embedding runs can take far longer).
+    pub fn catch_up_keyword(&self) -> Result<CatchUp, IndexError> {
+        let _one = self.catching_up.lock().map_err(|_| IndexError::Poisoned)?;
+        let mut done = CatchUp {
+            seq: self.keyword.indexed_seq()?,
+            ..CatchUp::default()
+        };
+        loop {
+            let changes = self.store.changes_since(done.seq, BATCH)?;
+            let Some(last) = changes.last().map(|c| c.seq) else {
+                return Ok(done);
+            };
+            let runs: BTreeSet<&str> = changes.iter().map(|c| c.run_id.as_str()).collect();
+            let (docs, removed) = self.documents(runs.into_iter())?;
+            self.keyword.apply(&docs, &removed, last)?;
+            done.changes += changes.len() as u64;
+            done.runs += (docs.len() + removed.len()) as u64;
+            done.seq = last;
+        }
+    }
+
+    /// Deletes the index's documents and indexes every run of the store again;
+    /// then embeds every run again into the semantic index, if there is one.
+    pub fn rebuild(&self) -> Result<CatchUp, IndexError> {
+        let one = self.catching_up.lock().map_err(|_| IndexError::Poisoned)?;
+        // Read the head first: every run indexed below is at least that new.
+        let head = self.store.change_head()?;
+        self.keyword.clear()?;
+        let ids = self.store.run_ids()?;
+        let mut done = CatchUp::default();
+        for chunk in ids.chunks(BATCH) {
+            let (docs, _) = self.documents(chunk.iter().map(String::as_str))?;
+            done.runs += docs.len() as u64;
+            self.keyword.apply(&docs, &[], 0)?;
+        }
+        self.keyword.apply(&[], &[], head)?;
+        done.seq = head;
+        drop(one);
+        self.rebuild_semantic(head, &ids)?;
+        Ok(done)
+    }
+
+    /// The index's seq against the store's head.
+    pub fn status(&self) -> Result<IndexStatus, IndexError> {
+        Ok(IndexStatus {
+            indexed_seq: self.keyword.indexed_seq()?,
+            store_head: self.store.change_head()?,
+            documents: self.keyword.doc_count(),
+            semantic_seq: self.semantic_seq()?,
+        })
+    }
+
+    /// The documents of `runs` as the store has them, and the runs it no longer has.
+    pub(crate) fn documents<'a>(
+        &self,
+        runs: impl Iterator<Item = &'a str>,
+    ) -> Result<(Vec<RunDoc>, Vec<String>), IndexError> {
+        let mut docs = Vec::new();
+        let mut removed = Vec::new();
+        for id in runs {
+            match RunDoc::from_store(&self.store, id, self.options.max_text_bytes)? {
+                Some(d) => docs.push(d),
+                None => removed.push(id.to_owned()),
+            }
+        }
+        Ok((docs, removed))
+    }
+
+    /// Keeps the indexes live in the background until `stop` turns true:
+    /// catches up now, then after each store commit (at most once per commit
+    /// interval). The keyword and the semantic index follow the feed in two
+    /// loops, so that slow embedding never holds the keyword index back.
+    /// Errors are logged and retried on the next commit; they never reach the
+    /// store's writers.
+    pub fn spawn_live(self: Arc<Self>, stop: watch::Receiver<bool>) -> JoinHandle<()> {
+        let keyword = Arc::clone(&self).follow(stop.clone(), |i| i.catch_up_keyword().map(drop));
+        let semantic = self.follow(stop, |i| i.catch_up_semantic().map(drop));
+        tokio::spawn(async move {
+            let _ = tokio::join!(keyword, semantic);
+        })
+    }
+
+    /// One loop of [`SearchIndex::spawn_live`]: `step` now and after each
+    /// store commit.
+    fn follow(
+        self: Arc<Self>,
+        mut stop: watch::Receiver<bool>,
+        step: fn(&SearchIndex) -> Result<(), IndexError>,
+    ) -> JoinHandle<()> {
+        let mut commits = self.store.commits();
+        tokio::spawn(async move {
+            loop {
+                let index = Arc::clone(&self);
+                match tokio::task::spawn_blocking(move || step(&index)).await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(e)) => tracing::warn!("search index: catching up failed: {e}"),
+                    Err(e) => tracing::warn!("search index: the catch-up task died: {e}"),
+                }
+                tokio::select! {
+                    changed = commits.changed() => if changed.is_err() { return },
+                    _ = stop.wait_for(|s| *s) => return,
+                }
+                tokio::select! {
+                    () = tokio::time::sleep(self.options.commit_interval) => {}
+                    _ = stop.wait_for(|s| *s) => return,
+                }
+            }
+        })
+    }
+}
