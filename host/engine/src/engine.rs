@@ -11,8 +11,10 @@ use weft_runtime::{Runtime, RuntimeConfig};
 use weft_store::{NewRun, NewTask, Store, Submitted};
 
 use crate::catalog::Catalog;
+use crate::circuit::{CircuitSnapshot, Circuits};
 use crate::clock::{Clock, SystemClock};
 use crate::error::EngineError;
+use crate::model_policy::{ModelOutcome, ModelRequests};
 use crate::plugins;
 use crate::progress::ProgressEvent;
 
@@ -91,6 +93,10 @@ pub(crate) struct Inner {
     /// Signalled when tasks are enqueued or become due.
     pub notify: Notify,
     pub adapter_calls: AtomicU64,
+    /// Each model's circuit breaker.
+    pub circuits: Circuits,
+    /// Model requests by model and outcome.
+    pub model_requests: ModelRequests,
     /// Signalled when the scheduler should look at the schedules again.
     pub schedule_wake: Notify,
     pub subscribers: Mutex<Vec<mpsc::UnboundedSender<ProgressEvent>>>,
@@ -196,6 +202,8 @@ impl Engine {
                 options,
                 notify: Notify::new(),
                 adapter_calls: AtomicU64::new(0),
+                circuits: Circuits::default(),
+                model_requests: ModelRequests::default(),
                 schedule_wake: Notify::new(),
                 subscribers: Mutex::new(Vec::new()),
                 observers: Mutex::new(Vec::new()),
@@ -383,6 +391,18 @@ impl Engine {
     /// answers served from the store are not counted).
     pub fn adapter_calls(&self) -> u64 {
         self.inner.adapter_calls.load(Ordering::SeqCst)
+    }
+
+    /// Each model's circuit breaker that has seen a call, by model name, as of
+    /// the engine's clock.
+    pub fn circuits(&self) -> Vec<CircuitSnapshot> {
+        self.inner.circuits.snapshot(self.inner.now())
+    }
+
+    /// Model requests since `open`, as (model, outcome, count), sorted.
+    /// Journal replays are not requests.
+    pub fn model_requests(&self) -> Vec<(String, ModelOutcome, u64)> {
+        self.inner.model_requests.snapshot()
     }
 
     /// A channel that receives every progress event from now on.

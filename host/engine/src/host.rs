@@ -6,6 +6,10 @@
 //! crash) and asks in the same order gets the journaled answers without the
 //! adapter being called. Each answered call is reported as
 //! [`ProgressEvent::ModelCalled`] once its answer is in the journal.
+//!
+//! A call that reaches the adapter goes through the model's circuit breaker
+//! and runs under the model's HTTP policy (allowed hosts, API key, timeouts);
+//! its outcome is counted per model.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -16,7 +20,9 @@ use weft_core::{Completion, CompletionRequest, PluginError};
 use weft_runtime::{CallContext, CallLimits, StepHost};
 
 use crate::args::plugin_config;
+use crate::circuit::Verdict;
 use crate::engine::Inner;
+use crate::model_policy::{ModelOutcome, model_http_policy};
 use crate::progress::ProgressEvent;
 
 /// Serves one task's `host` import.
@@ -98,15 +104,41 @@ impl TaskHost {
             )));
         };
         let config = plugin_config(&inner.project, &model.adapter, &model.config).to_string();
+        let policy = model_http_policy(model, None).inspect_err(|_| {
+            inner.model_requests.count(&name, ModelOutcome::NoKey);
+        })?;
+        let circuit = &model.net.circuit;
+        let admitted = inner
+            .circuits
+            .admit(&name, circuit, inner.now())
+            .inspect_err(|_| inner.model_requests.count(&name, ModelOutcome::CircuitOpen))?;
         let ctx = CallContext::new(CallLimits {
             timeout: self.timeout,
             ..CallLimits::default()
-        });
+        })
+        .with_http(policy.clone());
         inner.adapter_calls.fetch_add(1, Ordering::SeqCst);
-        adapter
+        let result = adapter
             .complete(&ctx, &config, req)
             .await
-            .map_err(|e| e.to_plugin_error())
+            .map_err(|e| e.to_plugin_error());
+        let refusals = policy.refusals();
+        let (outcome, verdict) = match &result {
+            Ok(_) => (ModelOutcome::Ok, Verdict::Healthy),
+            Err(_) if !refusals.is_empty() => (ModelOutcome::Denied, Verdict::Neutral),
+            Err(PluginError::Transient(_)) => (ModelOutcome::Transient, Verdict::Transient),
+            Err(PluginError::Permanent(_)) => (ModelOutcome::Permanent, Verdict::Healthy),
+            Err(PluginError::InvalidInput(_)) => (ModelOutcome::InvalidInput, Verdict::Neutral),
+        };
+        inner.model_requests.count(&name, outcome);
+        admitted.record(verdict, inner.now());
+        result.map_err(|e| match e {
+            // The adapter saw only "denied"; the host knows why.
+            PluginError::Permanent(m) | PluginError::Transient(m) if !refusals.is_empty() => {
+                PluginError::Permanent(format!("{m} [host: {}]", refusals.join("; ")))
+            }
+            other => other,
+        })
     }
 }
 
