@@ -8,7 +8,9 @@
 //! back what was sent with [`FakeProvider::requests`]. Every request is
 //! recorded with its headers, body and arrival time; the server also counts
 //! requests in flight and the most seen at once, and [`FakeProvider::wait_for`]
-//! waits on a notification, never on a sleep.
+//! waits on a notification, never on a sleep. [`FakeProvider::hold`] keeps
+//! requests in flight until [`FakeProvider::release`], so a concurrency test
+//! can read [`FakeProvider::max_in_flight`] without any timing.
 //!
 //! ```no_run
 //! # async fn demo() {

@@ -116,6 +116,10 @@ struct Shared {
     arrived: Notify,
     in_flight: AtomicUsize,
     max_in_flight: AtomicUsize,
+    /// While true, requests wait (in flight) before they are answered.
+    held: Mutex<bool>,
+    released: Notify,
+    in_flight_changed: Notify,
 }
 
 impl Shared {
@@ -188,6 +192,30 @@ impl FakeProvider {
         self.shared.max_in_flight.load(Ordering::SeqCst)
     }
 
+    /// From now on, requests are held in flight (recorded, counted, not
+    /// answered) until [`FakeProvider::release`]: a test can see exactly how
+    /// many a caller lets run at once, with no timing involved.
+    pub fn hold(&self) {
+        *Shared::lock(&self.shared.held) = true;
+    }
+
+    /// Answers every held request, and stops holding new ones.
+    pub fn release(&self) {
+        *Shared::lock(&self.shared.held) = false;
+        self.shared.released.notify_waiters();
+    }
+
+    /// Waits until exactly `n` requests are in flight at once.
+    pub async fn wait_in_flight(&self, n: usize) {
+        loop {
+            let changed = self.shared.in_flight_changed.notified();
+            if self.in_flight() == n {
+                return;
+            }
+            changed.await;
+        }
+    }
+
     /// Waits until at least `n` requests have arrived.
     pub async fn wait_for(&self, n: usize) {
         loop {
@@ -213,6 +241,7 @@ impl InFlight {
     fn enter(shared: &Arc<Shared>) -> Self {
         let now = shared.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
         shared.max_in_flight.fetch_max(now, Ordering::SeqCst);
+        shared.in_flight_changed.notify_waiters();
         Self(Arc::clone(shared))
     }
 }
@@ -220,6 +249,7 @@ impl InFlight {
 impl Drop for InFlight {
     fn drop(&mut self) {
         self.0.in_flight.fetch_sub(1, Ordering::SeqCst);
+        self.0.in_flight_changed.notify_waiters();
     }
 }
 
@@ -248,6 +278,13 @@ async fn handle(
     };
     Shared::lock(&shared.requests).push(recorded.clone());
     shared.arrived.notify_waiters();
+    loop {
+        let released = shared.released.notified();
+        if !*Shared::lock(&shared.held) {
+            break;
+        }
+        released.await;
+    }
 
     let Some(protocol) = Protocol::of_path(uri.path()) else {
         return (StatusCode::NOT_FOUND, "no such endpoint").into_response();
