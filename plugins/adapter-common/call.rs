@@ -141,10 +141,10 @@ impl Call<'_> {
 
 /// `retry-after-ms`, else `retry-after` in seconds (an HTTP date is not read).
 fn retry_after_ms(response: &Response) -> Option<u64> {
-    if let Some(ms) = response.header("retry-after-ms") {
-        if let Ok(ms) = ms.trim().parse::<f64>() {
-            return Some(ms.max(0.0) as u64);
-        }
+    if let Some(ms) = response.header("retry-after-ms")
+        && let Ok(ms) = ms.trim().parse::<f64>()
+    {
+        return Some(ms.max(0.0) as u64);
     }
     let secs = response.header("retry-after")?;
     let secs = secs.trim().parse::<f64>().ok()?;
@@ -152,7 +152,7 @@ fn retry_after_ms(response: &Response) -> Option<u64> {
 }
 
 fn human_ms(ms: u64) -> String {
-    if ms % 1000 == 0 {
+    if ms.is_multiple_of(1000) {
         format!("{} s", ms / 1000)
     } else {
         format!("{ms} ms")

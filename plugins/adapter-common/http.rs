@@ -114,7 +114,7 @@ pub fn post(url: &Url, headers: &[(&str, String)], body: &[u8]) -> Result<Respon
     let fields = Fields::new();
     for (name, value) in headers {
         fields
-            .append(&name.to_string(), &value.as_bytes().to_vec())
+            .append(name, value.as_bytes())
             .map_err(|e| SendError::Failed(format!("header `{name}`: {e:?}")))?;
     }
     let request = OutgoingRequest::new(fields);
