@@ -227,10 +227,13 @@ async fn a_429_asking_for_longer_than_the_cap_is_transient_and_says_when() {
     });
     let (_runtime, plugin) = adapter("anthropic").await;
     let config = json!({ "max_retry_wait_ms": 5000 });
-    let m = transient(call(&plugin, &fake, config, &request(None)).await.0);
+    let (result, policy) = call(&plugin, &fake, config, &request(None)).await;
+    let m = transient(result);
     assert!(m.contains("rate limited (429)"), "{m}");
     assert!(m.contains("retry after 120 s"), "{m}");
     assert_eq!(fake.request_count(), 1);
+    // The host read the header too: the engine will not retry sooner.
+    assert_eq!(policy.retry_after_ms(), Some(120_000));
 }
 
 #[tokio::test]

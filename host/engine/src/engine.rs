@@ -17,6 +17,7 @@ use crate::error::EngineError;
 use crate::model_policy::{ModelOutcome, ModelRequests};
 use crate::plugins;
 use crate::progress::ProgressEvent;
+use crate::retry_hint::RetryHints;
 
 /// A function that sees every progress event as it is emitted (see
 /// [`Engine::observe`]).
@@ -97,6 +98,8 @@ pub(crate) struct Inner {
     pub circuits: Circuits,
     /// Model requests by model and outcome.
     pub model_requests: ModelRequests,
+    /// Providers' `retry-after`s, floors of the next retry of their steps.
+    pub(crate) retry_hints: RetryHints,
     /// Signalled when the scheduler should look at the schedules again.
     pub schedule_wake: Notify,
     pub subscribers: Mutex<Vec<mpsc::UnboundedSender<ProgressEvent>>>,
@@ -204,6 +207,7 @@ impl Engine {
                 adapter_calls: AtomicU64::new(0),
                 circuits: Circuits::default(),
                 model_requests: ModelRequests::default(),
+                retry_hints: RetryHints::default(),
                 schedule_wake: Notify::new(),
                 subscribers: Mutex::new(Vec::new()),
                 observers: Mutex::new(Vec::new()),

@@ -131,7 +131,12 @@ impl TaskHost {
             Err(PluginError::InvalidInput(_)) => (ModelOutcome::InvalidInput, Verdict::Neutral),
         };
         inner.model_requests.count(&name, outcome);
-        admitted.record(verdict, inner.now());
+        let now = inner.now();
+        admitted.record(verdict, now);
+        if let (Err(PluginError::Transient(_)), Some(ms)) = (&result, policy.retry_after_ms()) {
+            let at = now.saturating_add(ms);
+            inner.retry_hints.note(&self.run, &self.step, at, now);
+        }
         result.map_err(|e| match e {
             // The adapter saw only "denied"; the host knows why.
             PluginError::Permanent(m) | PluginError::Transient(m) if !refusals.is_empty() => {

@@ -50,6 +50,7 @@ mod plugins;
 mod progress;
 mod remote;
 mod retry;
+mod retry_hint;
 mod run;
 mod schedule;
 mod schedule_plan;

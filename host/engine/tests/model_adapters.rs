@@ -3,7 +3,7 @@
 //! allowed hosts, a missing key variable is named, and the model's circuit
 //! breaker opens after N transient failures, fails fast without reaching the
 //! provider, and half-opens once the engine's (manual) clock passes the
-//! cool-down.
+//! cool-down; a 429's `retry-after` is the floor of the step's next retry.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -15,9 +15,10 @@ mod common;
 use std::sync::Arc;
 
 use serde_json::json;
+use weft_engine::TaskOutcome;
 use weft_engine::{CircuitState, Engine, EngineOptions, ManualClock, ModelOutcome};
 use weft_fake_provider::{FakeProvider, Reply};
-use weft_store::{RunRecord, RunStatus};
+use weft_store::{FailDecision, RunRecord, RunStatus};
 
 const T0: u64 = 1_795_305_600_000;
 
@@ -163,4 +164,46 @@ async fn the_circuit_opens_after_n_transient_failures_and_half_opens_after_the_c
     assert_eq!(count(&engine, ModelOutcome::Transient), 2);
     assert_eq!(count(&engine, ModelOutcome::CircuitOpen), 1);
     assert_eq!(count(&engine, ModelOutcome::Ok), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_429s_retry_after_is_the_floor_of_the_next_retry() {
+    let fake = FakeProvider::start().await.unwrap();
+    fake.push(Reply::RateLimited {
+        retry_after_secs: 90,
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock::new(T0));
+    let source = project(&fake, "").replace(
+        "plugins:\n",
+        "plugins:\n  exp-backoff: { path: plugins/dist/exp-backoff.wasm, kind: retry }\n",
+    );
+    let project = common::project_from(&source);
+    // Declared, exp-backoff is every step's default retry strategy.
+    let flow = common::flow(&project, FLOW);
+    let options = EngineOptions {
+        workers: 1,
+        clock,
+        ..EngineOptions::default()
+    };
+    let engine = common::engine(dir.path(), project, vec![flow], options).await;
+    engine
+        .submit("ask", json!({ "q": "hi" }), None)
+        .await
+        .unwrap();
+    let lease = engine
+        .store()
+        .lease("test", None, 60_000, T0)
+        .await
+        .unwrap()
+        .unwrap();
+    let outcome = engine.run_task(lease).await;
+    // exp-backoff alone says about T0 + 200 ms; the provider said 90 s.
+    assert_eq!(
+        outcome,
+        TaskOutcome::Failed {
+            decision: FailDecision::Retry { at_ms: T0 + 90_000 }
+        }
+    );
+    assert_eq!(count(&engine, ModelOutcome::Transient), 1);
 }

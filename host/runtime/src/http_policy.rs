@@ -10,6 +10,7 @@
 //! the key there on the way out (or drops the header when the model has no
 //! key).
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -18,6 +19,10 @@ use http::uri::Scheme;
 use wasmtime_wasi_http::{Error, RequestOptions, WasiBody, WasiHttpHooks};
 
 use weft_core::{HostRule, Target, check_target};
+
+/// The longest `retry-after` the host remembers from a provider's answer:
+/// a larger one (or a hostile one) is cut to this.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(3600);
 
 /// Where an adapter writes the API key in a header; the host replaces it.
 pub const API_KEY_PLACEHOLDER: &str = "{{weft.api_key}}";
@@ -53,6 +58,8 @@ pub struct HttpPolicy {
     api_key: Option<HeaderValue>,
     timeouts: HttpTimeouts,
     refusals: Arc<Mutex<Vec<String>>>,
+    /// The longest retry-after (ms) of a 429/503 answered so far; 0: none.
+    retry_after_ms: Arc<AtomicU64>,
 }
 
 impl std::fmt::Debug for HttpPolicy {
@@ -102,6 +109,7 @@ impl HttpPolicy {
             api_key,
             timeouts,
             refusals: Arc::default(),
+            retry_after_ms: Arc::default(),
         })
     }
 
@@ -116,6 +124,28 @@ impl HttpPolicy {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .clone()
+    }
+
+    /// The longest `retry-after` (or `retry-after-ms`) of a 429 or 503 the
+    /// provider answered to this policy's requests, in ms, at most
+    /// [`MAX_RETRY_AFTER`]; the engine retries the step no sooner.
+    pub fn retry_after_ms(&self) -> Option<u64> {
+        match self.retry_after_ms.load(Ordering::SeqCst) {
+            0 => None,
+            ms => Some(ms),
+        }
+    }
+
+    fn note_answer<B>(&self, response: &http::Response<B>) {
+        let status = response.status().as_u16();
+        if status != 429 && status != 503 {
+            return;
+        }
+        if let Some(ms) = retry_after(response.headers()) {
+            let cap = u64::try_from(MAX_RETRY_AFTER.as_millis()).unwrap_or(u64::MAX);
+            self.retry_after_ms
+                .fetch_max(ms.clamp(1, cap), Ordering::SeqCst);
+        }
     }
 
     /// `text` with the API key replaced by `[redacted]`: for whatever an
@@ -183,6 +213,18 @@ impl HttpPolicy {
     }
 }
 
+/// `retry-after-ms` (OpenAI), else `retry-after` in seconds; an HTTP date is
+/// not read.
+fn retry_after(headers: &http::HeaderMap) -> Option<u64> {
+    let number = |name: &str| -> Option<f64> {
+        let v: f64 = headers.get(name)?.to_str().ok()?.trim().parse().ok()?;
+        v.is_finite().then_some(v.max(0.0))
+    };
+    number("retry-after-ms")
+        .or_else(|| number("retry-after").map(|s| s * 1000.0))
+        .map(|ms| ms as u64)
+}
+
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
 }
@@ -222,6 +264,7 @@ impl WasiHttpHooks for PolicyHooks {
             use http_body_util::BodyExt;
             let (response, io) =
                 wasmtime_wasi_http::default_send_request(request, Some(options)).await?;
+            policy.note_answer(&response);
             Ok((
                 response.map(BodyExt::boxed_unsync),
                 Box::new(io) as Box<dyn Future<Output = Result<(), Error>> + Send>,
