@@ -140,6 +140,21 @@ impl fmt::Display for Target {
 }
 
 impl HostRule {
+    /// Whether every target this rule lets through, `outer` lets through too:
+    /// a tenant's `*.openai.com` covers a model's `api.openai.com` and
+    /// `*.eu.openai.com`; `api.openai.com` covers only itself (same port).
+    pub fn within(&self, outer: &HostRule) -> bool {
+        if self.port != outer.port {
+            return false;
+        }
+        if !outer.wildcard {
+            return !self.wildcard && same_host(&self.host, &outer.host);
+        }
+        self.host
+            .strip_suffix(&outer.host)
+            .is_some_and(|head| head.len() > 1 && head.ends_with('.'))
+    }
+
     fn matches(&self, target: &Target) -> bool {
         let port_ok = match self.port {
             Some(p) => p == target.port,
@@ -298,6 +313,30 @@ mod tests {
             err.contains("evil.test:443 is not in the model's allowed_hosts"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn a_rule_is_within_a_wider_one_on_the_same_port() {
+        let [api, eu, any, any_tls, local] = [
+            "api.openai.com",
+            "*.eu.openai.com",
+            "*.openai.com",
+            "*.openai.com:443",
+            "127.0.0.1:8080",
+        ]
+        .map(|r| r.parse::<HostRule>().unwrap());
+        assert!(api.within(&api));
+        assert!(api.within(&any));
+        assert!(eu.within(&any));
+        assert!(
+            !any.within(&eu),
+            "a wider wildcard is not within a narrower one"
+        );
+        assert!(!any.within(&api));
+        assert!(!api.within(&any_tls), "a default port is not a written one");
+        assert!(!local.within(&any));
+        assert!(local.within(&"127.0.0.1:8080".parse().unwrap()));
+        assert!(!local.within(&"127.0.0.1:8081".parse().unwrap()));
     }
 
     #[test]

@@ -9,8 +9,10 @@ use weft_core::PluginError;
 use weft_flow::ModelDecl;
 use weft_runtime::{HostRule, HttpPolicy, HttpTimeouts};
 
-/// The HTTP policy of one call of `model`. With `tenant_hosts`, only the
-/// model's rules that the tenant's list also has (written the same way) stay.
+/// The HTTP policy of one call of `model`. With `tenant_hosts` (the hook for a
+/// tenant's capabilities), only the model's rules within one of the tenant's
+/// stay ([`HostRule::within`]: `api.openai.com` is within `*.openai.com`);
+/// tenant entries that are not rules are ignored.
 /// An `api_key_env` whose variable is unset (or empty) is a permanent error
 /// naming it: the key is read at each call, not when `weft.yaml` loads.
 pub fn model_http_policy(
@@ -20,7 +22,7 @@ pub fn model_http_policy(
     let mut rules: Vec<HostRule> = model.net.allowed_hosts.clone();
     if let Some(tenant) = tenant_hosts {
         let tenant: Vec<HostRule> = tenant.iter().filter_map(|h| h.parse().ok()).collect();
-        rules.retain(|r| tenant.contains(r));
+        rules.retain(|r| tenant.iter().any(|t| r.within(t)));
     }
     let key = match &model.net.api_key_env {
         None => None,

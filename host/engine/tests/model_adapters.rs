@@ -15,8 +15,8 @@ mod common;
 use std::sync::Arc;
 
 use serde_json::json;
-use weft_engine::TaskOutcome;
 use weft_engine::{CircuitState, Engine, EngineOptions, ManualClock, ModelOutcome};
+use weft_engine::{TaskOutcome, model_http_policy};
 use weft_fake_provider::{FakeProvider, Reply};
 use weft_store::{FailDecision, RunRecord, RunStatus};
 
@@ -206,4 +206,31 @@ async fn a_429s_retry_after_is_the_floor_of_the_next_retry() {
         }
     );
     assert_eq!(count(&engine, ModelOutcome::Transient), 1);
+}
+
+#[tokio::test]
+async fn a_tenants_hosts_narrow_the_models_to_the_rules_within_them() {
+    let fake = FakeProvider::start().await.unwrap();
+    let source = project(&fake, "").replace(
+        &format!("allowed_hosts: [\"{}\"]", fake.host_port()),
+        &format!(
+            "allowed_hosts: [api.openai.com, \"*.eu.openai.com\", \"{}\"]",
+            fake.host_port()
+        ),
+    );
+    let project = common::project_from(&source);
+    let model = &project.models["gpt"];
+    let shown = |tenant: Option<&[String]>| -> Vec<String> {
+        let policy = model_http_policy(model, tenant).unwrap();
+        policy.rules().iter().map(ToString::to_string).collect()
+    };
+    assert_eq!(shown(None).len(), 3);
+    let tenant = ["*.openai.com".to_owned(), "not a rule//".to_owned()];
+    assert_eq!(shown(Some(&tenant)), ["api.openai.com", "*.eu.openai.com"]);
+    let tenant = [fake.host_port()];
+    assert_eq!(shown(Some(&tenant)), [fake.host_port()]);
+    assert!(
+        shown(Some(&[])).is_empty(),
+        "a tenant with no hosts reaches none"
+    );
 }

@@ -118,6 +118,11 @@ impl HttpPolicy {
         &self.model
     }
 
+    /// The rules requests are checked against.
+    pub fn rules(&self) -> &[HostRule] {
+        &self.rules
+    }
+
     /// Why each refused request of this policy's calls was refused, oldest first.
     pub fn refusals(&self) -> Vec<String> {
         self.refusals
