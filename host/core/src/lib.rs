@@ -5,10 +5,12 @@
 //! the engine, the store and the CLI can speak about plugin calls without linking
 //! the runtime.
 
+mod host_rule;
 mod plugin_kind;
 mod plugin_types;
 pub mod worker_protocol;
 
+pub use host_rule::{HostRule, HostRuleError, Target, check_target};
 pub use plugin_kind::{PluginKind, UnknownPluginKind};
 pub use plugin_types::{
     AttemptInfo, Candidate, ChatMessage, Completion, CompletionRequest, LogLevel, PluginError,

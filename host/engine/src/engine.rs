@@ -11,10 +11,13 @@ use weft_runtime::{Runtime, RuntimeConfig};
 use weft_store::{NewRun, NewTask, Store, Submitted};
 
 use crate::catalog::Catalog;
+use crate::circuit::{CircuitSnapshot, Circuits};
 use crate::clock::{Clock, SystemClock};
 use crate::error::EngineError;
+use crate::model_policy::{ModelOutcome, ModelRequests};
 use crate::plugins;
 use crate::progress::ProgressEvent;
+use crate::retry_hint::RetryHints;
 
 /// A function that sees every progress event as it is emitted (see
 /// [`Engine::observe`]).
@@ -91,6 +94,12 @@ pub(crate) struct Inner {
     /// Signalled when tasks are enqueued or become due.
     pub notify: Notify,
     pub adapter_calls: AtomicU64,
+    /// Each model's circuit breaker.
+    pub circuits: Circuits,
+    /// Model requests by model and outcome.
+    pub model_requests: ModelRequests,
+    /// Providers' `retry-after`s, floors of the next retry of their steps.
+    pub(crate) retry_hints: RetryHints,
     /// Signalled when the scheduler should look at the schedules again.
     pub schedule_wake: Notify,
     pub subscribers: Mutex<Vec<mpsc::UnboundedSender<ProgressEvent>>>,
@@ -199,6 +208,9 @@ impl Engine {
                 options,
                 notify: Notify::new(),
                 adapter_calls: AtomicU64::new(0),
+                circuits: Circuits::default(),
+                model_requests: ModelRequests::default(),
+                retry_hints: RetryHints::default(),
                 schedule_wake: Notify::new(),
                 subscribers: Mutex::new(Vec::new()),
                 observers: Mutex::new(Vec::new()),
@@ -389,6 +401,18 @@ impl Engine {
     /// answers served from the store are not counted).
     pub fn adapter_calls(&self) -> u64 {
         self.inner.adapter_calls.load(Ordering::SeqCst)
+    }
+
+    /// Each model's circuit breaker that has seen a call, by model name, as of
+    /// the engine's clock.
+    pub fn circuits(&self) -> Vec<CircuitSnapshot> {
+        self.inner.circuits.snapshot(self.inner.now())
+    }
+
+    /// Model requests since `open`, as (model, outcome, count), sorted.
+    /// Journal replays are not requests.
+    pub fn model_requests(&self) -> Vec<(String, ModelOutcome, u64)> {
+        self.inner.model_requests.snapshot()
     }
 
     /// A channel that receives every progress event from now on.

@@ -6,6 +6,10 @@
 //! crash) and asks in the same order gets the journaled answers without the
 //! adapter being called. Each answered call is reported as
 //! [`ProgressEvent::ModelCalled`] once its answer is in the journal.
+//!
+//! A call that reaches the adapter goes through the model's circuit breaker
+//! and runs under the model's HTTP policy (allowed hosts, API key, timeouts);
+//! its outcome is counted per model.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -19,7 +23,9 @@ use weft_store::Charge;
 
 use crate::args::plugin_config;
 use crate::budgets::{self, CallScope, Refusal, Reservation, ReserveError};
+use crate::circuit::Verdict;
 use crate::engine::Inner;
+use crate::model_policy::{ModelOutcome, model_http_policy};
 use crate::progress::ProgressEvent;
 use crate::tools::ToolScope;
 
@@ -202,15 +208,48 @@ impl TaskHost {
             )));
         };
         let config = plugin_config(&inner.project, &model.adapter, &model.config).to_string();
+        // The tenant's `hosts` capability narrows the model's `allowed_hosts`.
+        let tenant_hosts = inner.project.tenant_hosts(&self.scope.tenant);
+        let policy = model_http_policy(model, tenant_hosts.as_deref()).inspect_err(|_| {
+            inner.model_requests.count(&name, ModelOutcome::NoKey);
+        })?;
+        let circuit = &model.net.circuit;
+        let admitted = inner
+            .circuits
+            .admit(&name, circuit, inner.now())
+            .inspect_err(|_| inner.model_requests.count(&name, ModelOutcome::CircuitOpen))?;
         let ctx = CallContext::new(CallLimits {
             timeout: self.timeout,
             ..CallLimits::default()
-        });
+        })
+        .with_http(policy.clone());
         inner.adapter_calls.fetch_add(1, Ordering::SeqCst);
-        adapter
+        let result = adapter
             .complete(&ctx, &config, req)
             .await
-            .map_err(|e| e.to_plugin_error())
+            .map_err(|e| e.to_plugin_error());
+        let refusals = policy.refusals();
+        let (outcome, verdict) = match &result {
+            Ok(_) => (ModelOutcome::Ok, Verdict::Healthy),
+            Err(_) if !refusals.is_empty() => (ModelOutcome::Denied, Verdict::Neutral),
+            Err(PluginError::Transient(_)) => (ModelOutcome::Transient, Verdict::Transient),
+            Err(PluginError::Permanent(_)) => (ModelOutcome::Permanent, Verdict::Healthy),
+            Err(PluginError::InvalidInput(_)) => (ModelOutcome::InvalidInput, Verdict::Neutral),
+        };
+        inner.model_requests.count(&name, outcome);
+        let now = inner.now();
+        admitted.record(verdict, now);
+        if let (Err(PluginError::Transient(_)), Some(ms)) = (&result, policy.retry_after_ms()) {
+            let at = now.saturating_add(ms);
+            inner.retry_hints.note(&self.run, &self.step, at, now);
+        }
+        result.map_err(|e| match e {
+            // The adapter saw only "denied"; the host knows why.
+            PluginError::Permanent(m) | PluginError::Transient(m) if !refusals.is_empty() => {
+                PluginError::Permanent(format!("{m} [host: {}]", refusals.join("; ")))
+            }
+            other => other,
+        })
     }
 
     /// Reserves the most `req` could cost against the tenant's budget and the

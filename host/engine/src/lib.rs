@@ -15,6 +15,10 @@
 //! - A step's model calls are routed to the model's adapter and journaled, so a
 //!   step that runs again gets the journaled answers; each answered call is a
 //!   [`ProgressEvent::ModelCalled`].
+//! - A model call runs under the model's HTTP policy ([`model_http_policy`]:
+//!   its `allowed_hosts`, the API key from its `api_key_env`, its timeouts)
+//!   and its circuit breaker ([`Engine::circuits`]); outcomes are counted
+//!   ([`Engine::model_requests`]).
 //! - [`Engine::tick_schedules`] fires the flows' cron schedules that are due
 //!   (each fire's run and the schedule's new state in one commit, with the
 //!   idempotency key `cron:<flow>:<fire time>`); [`Engine::start_scheduler`]
@@ -34,6 +38,7 @@ mod args;
 mod budgets;
 mod capabilities;
 mod catalog;
+mod circuit;
 mod clock;
 mod engine;
 mod error;
@@ -41,11 +46,13 @@ mod flow_folder;
 mod flow_reload;
 mod flow_watch;
 mod host;
+mod model_policy;
 mod plugin_source;
 mod plugins;
 mod progress;
 mod remote;
 mod retry;
+mod retry_hint;
 mod run;
 mod schedule;
 mod schedule_plan;
@@ -57,6 +64,7 @@ mod worker;
 
 pub use budgets::{BudgetExceeded, Limited};
 pub use catalog::Catalog;
+pub use circuit::{CircuitSnapshot, CircuitState};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use engine::{
     DEFAULT_POOL, Engine, EngineOptions, Observer, SubmitOptions, tenant_idempotency_key,
@@ -65,6 +73,7 @@ pub use error::EngineError;
 pub use flow_folder::{FlowFileError, FlowFolder, FlowScan};
 pub use flow_reload::FlowStatus;
 pub use flow_watch::{FlowWatcher, FolderEvents, RELOAD_MAX_DELAY, RELOAD_QUIET};
+pub use model_policy::{ModelOutcome, model_http_policy};
 pub use plugin_source::PluginComponent;
 pub use plugins::check_plugins;
 pub use progress::ProgressEvent;

@@ -67,9 +67,11 @@ pub(crate) async fn decide(
         timeout: DECIDE_TIMEOUT,
         ..CallLimits::default()
     });
+    let not_before = inner.retry_hints.take(&lease.run, &step.id).unwrap_or(0);
     match strategy.decide(&ctx, &config, &attempt).await {
+        // No sooner than the provider's `retry-after` asked.
         Ok(RetryDecision::RetryAfter(ms)) => FailDecision::Retry {
-            at_ms: inner.now().saturating_add(ms),
+            at_ms: inner.now().saturating_add(ms).max(not_before),
         },
         Ok(RetryDecision::DeadLetter(reason)) => FailDecision::DeadLetter { reason },
         Ok(RetryDecision::Fail(reason)) => FailDecision::FailRun { reason },

@@ -12,6 +12,7 @@ use crate::common::{AuthoredDefaults, RetryPolicy, decode_defaults};
 use crate::decode::{Ctx, check_name};
 use crate::diagnostic::{Diagnostics, Location, did_you_mean};
 use crate::error::LoadError;
+use crate::model_net::{ModelNet, decode_model_net};
 use crate::plugin_use::{PluginRole, PluginUse, check_plugin};
 use crate::tenants::{AuthDecl, SeenHashes, TenantDecl, decode_auth, decode_tenants};
 use crate::yaml::{self, location};
@@ -27,7 +28,15 @@ const TOP_KEYS: &[&str] = &[
     "search",
 ];
 const PLUGIN_KEYS: &[&str] = &["path", "kind", "config"];
-const MODEL_KEYS: &[&str] = &["adapter", "config", "price"];
+const MODEL_KEYS: &[&str] = &[
+    "adapter",
+    "config",
+    "price",
+    "allowed_hosts",
+    "api_key_env",
+    "timeouts",
+    "circuit",
+];
 const PRICE_KEYS: &[&str] = &["input_per_million_usd", "output_per_million_usd"];
 
 /// A plugin declared in `weft.yaml`.
@@ -67,6 +76,8 @@ pub struct ModelDecl {
     pub config: Json,
     /// The price, if given.
     pub price: Option<Price>,
+    /// Hosts its adapter may reach, its API key variable, timeouts, circuit.
+    pub net: ModelNet,
     /// Where the model is declared.
     pub location: Location,
 }
@@ -362,11 +373,13 @@ fn decode_model(
             price = Some(p);
         }
     }
+    let net = decode_model_net(ctx, &fields);
     Some(ModelDecl {
         name: key.name.clone(),
         adapter: adapter?.value,
         config: config?,
         price,
+        net,
         location: location(ctx.file, key.pos),
     })
 }

@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use weft_core::{Completion, CompletionRequest, LogLevel, PluginError};
 
+use crate::http_policy::HttpPolicy;
 use crate::limits::CallLimits;
 use crate::plugin::Plugin;
 
@@ -106,6 +107,9 @@ pub struct CallContext {
     /// For steps: what serves the `host` import. Without one, `complete` and
     /// `artifact-put` return a permanent error.
     pub step_host: Option<Arc<dyn StepHost>>,
+    /// For model adapters: the hosts the call may reach over `wasi:http`, and
+    /// its API key. Without one, every outgoing request is refused.
+    pub http: Option<Arc<HttpPolicy>>,
 }
 
 impl CallContext {
@@ -115,7 +119,14 @@ impl CallContext {
             limits,
             log: Arc::new(TracingLog),
             step_host: None,
+            http: None,
         }
+    }
+
+    /// The same context with `policy` governing its outgoing HTTP requests.
+    pub fn with_http(mut self, policy: HttpPolicy) -> Self {
+        self.http = Some(Arc::new(policy));
+        self
     }
 
     /// The same context with its log lines sent to `log`.

@@ -5,7 +5,8 @@
 //! ([`bindings`](crate::bindings) is private), a component cache keyed by content
 //! hash with serialized artifacts on disk, and the sandbox every call runs in:
 //! a fresh `Store` per call from an `InstancePre`, a wall-clock deadline, a memory
-//! cap, an output cap, and WASI with nothing granted.
+//! cap, an output cap, and WASI with nothing granted (model adapters: outgoing
+//! HTTP to the hosts of their [`HttpPolicy`] only).
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
@@ -40,6 +41,8 @@ pub use error::{CallError, LoadError, StderrTail};
 pub use host_api::{
     CallContext, LogLine, LogSink, MemoryLog, SingleAdapterHost, StepHost, TracingLog,
 };
+pub use http_policy::{API_KEY_PLACEHOLDER, HttpPolicy, HttpPolicyError, HttpTimeouts};
 pub use limits::CallLimits;
 pub use plugin::{Plugin, bench};
+pub use weft_core::{HostRule, HostRuleError};
 pub use world::ComponentShape;

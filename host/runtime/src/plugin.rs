@@ -7,8 +7,8 @@ use std::sync::Arc;
 use wasmtime::component::InstancePre;
 use wasmtime::{Store, UpdateDeadline};
 use weft_core::{
-    AttemptInfo, Candidate, Completion, CompletionRequest, PluginKind, PoolState, RetryDecision,
-    RunInfo,
+    AttemptInfo, Candidate, Completion, CompletionRequest, PluginError, PluginKind, PoolState,
+    RetryDecision, RunInfo,
 };
 
 use crate::bindings::{model_adapter, pool_policy, retry_strategy, step};
@@ -16,6 +16,7 @@ use crate::cache::ComponentOrigin;
 use crate::convert;
 use crate::error::{CallError, LoadError, StderrTail};
 use crate::host_api::CallContext;
+use crate::http_policy::HttpPolicy;
 use crate::limits::LimitHit;
 use crate::state::CallState;
 
@@ -195,7 +196,9 @@ impl Plugin {
         Ok(output)
     }
 
-    /// Ask a model adapter for a completion.
+    /// Ask a model adapter for a completion. Its outgoing HTTP goes through
+    /// `ctx.http` (none: every request refused); an error it returns has the
+    /// policy's API key redacted.
     pub async fn complete(
         &self,
         ctx: &CallContext,
@@ -210,7 +213,11 @@ impl Plugin {
         let completion = call_guest!(self, ctx, indices, |guest, store| {
             guest.call_complete(store, &config, &req)
         })?
-        .map_err(convert::error_from_guest)?;
+        .map_err(convert::error_from_guest)
+        .map_err(|e| match &ctx.http {
+            Some(policy) => redact_error(e, policy),
+            None => e,
+        })?;
         check_size(
             completion.text.len() + completion.model.len() + completion.finish_reason.len(),
             ctx,
@@ -319,6 +326,14 @@ fn classify(failed: Stage, store: &Store<CallState>, ctx: &CallContext) -> CallE
             message: format!("{e:#}"),
             stderr,
         },
+    }
+}
+
+fn redact_error(e: PluginError, policy: &HttpPolicy) -> PluginError {
+    match e {
+        PluginError::Transient(m) => PluginError::Transient(policy.redact(&m)),
+        PluginError::Permanent(m) => PluginError::Permanent(policy.redact(&m)),
+        PluginError::InvalidInput(m) => PluginError::InvalidInput(policy.redact(&m)),
     }
 }
 

@@ -1,5 +1,6 @@
-//! The data of one call's `Store`: WASI with nothing granted, wasi:http that
-//! refuses every request, the limiter, and the weft host imports.
+//! The data of one call's `Store`: WASI with nothing granted, wasi:http under
+//! the call's [`HttpPolicy`](crate::HttpPolicy) (none: every request refused),
+//! the limiter, and the weft host imports.
 
 use std::sync::Arc;
 
@@ -12,14 +13,14 @@ use weft_core::LogLevel;
 use crate::bindings::{host, logging, types};
 use crate::convert;
 use crate::host_api::{CallContext, LogSink, StepHost};
-use crate::http_policy::DenyAllHttp;
+use crate::http_policy::PolicyHooks;
 use crate::limits::SandboxLimiter;
 
 /// Everything a call's `Store` holds.
 pub(crate) struct CallState {
     wasi: WasiCtx,
     http: WasiHttpCtx,
-    http_hooks: DenyAllHttp,
+    http_hooks: PolicyHooks,
     table: ResourceTable,
     pub(crate) limiter: SandboxLimiter,
     pub(crate) output: MemoryOutputPipe,
@@ -44,7 +45,7 @@ impl CallState {
         Self {
             wasi,
             http: WasiHttpCtx::new(),
-            http_hooks: DenyAllHttp,
+            http_hooks: PolicyHooks(ctx.http.clone()),
             table: ResourceTable::new(),
             limiter: SandboxLimiter::new(&ctx.limits),
             output,
@@ -62,7 +63,15 @@ impl CallState {
         const TAIL: usize = 4096;
         let bytes = self.output.contents();
         let start = bytes.len().saturating_sub(TAIL);
-        String::from_utf8_lossy(&bytes[start..]).into_owned()
+        self.redact(&String::from_utf8_lossy(&bytes[start..]))
+    }
+
+    /// `text` without the call's API key, if it has one.
+    pub(crate) fn redact(&self, text: &str) -> String {
+        match &self.http_hooks.0 {
+            Some(policy) => policy.redact(text),
+            None => text.to_owned(),
+        }
     }
 
     /// Reports dropped log lines once the call is over.
@@ -109,7 +118,7 @@ impl logging::Host for CallState {
         }
         self.log_budget -= 1;
         const MAX_LINE: usize = 4096;
-        let mut message = message;
+        let mut message = self.redact(&message);
         if message.len() > MAX_LINE {
             let mut cut = MAX_LINE;
             while !message.is_char_boundary(cut) {

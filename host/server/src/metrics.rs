@@ -44,6 +44,8 @@ pub const METRIC_NAMES: &[&str] = &[
     "weft_step_duration_seconds",
     "weft_run_duration_seconds",
     "weft_cost_usd_total",
+    "weft_model_requests_total",
+    "weft_circuit_open",
 ];
 
 /// Every metric the daemon exports, in one registry.
@@ -69,6 +71,8 @@ pub struct Metrics {
     step_duration: HistogramVec,
     run_duration: HistogramVec,
     cost_usd: CounterVec,
+    model_requests: IntCounterVec,
+    circuit_open: IntGaugeVec,
 }
 
 /// Why the registry could not be built (a metric defined twice: a bug).
@@ -225,6 +229,24 @@ impl Metrics {
                     &["tenant", "pool", "model"],
                 )?,
             )?,
+            model_requests: register(
+                &r,
+                counter(
+                    "weft_model_requests_total",
+                    "Model calls that reached the engine's adapter path, by model and outcome (journal replays excluded).",
+                    &["model", "outcome"],
+                )?,
+            )?,
+            circuit_open: register(
+                &r,
+                IntGaugeVec::new(
+                    Opts::new(
+                        "weft_circuit_open",
+                        "1 while a model's circuit breaker is open (calls fail fast), else 0.",
+                    ),
+                    &["model"],
+                )?,
+            )?,
             registry: r,
         })
     }
@@ -244,7 +266,7 @@ impl Metrics {
 
     fn labelled_families(&self) -> Vec<String> {
         use prometheus::core::Collector;
-        let collectors: [&dyn Collector; 9] = [
+        let collectors: [&dyn Collector; 11] = [
             &self.cost_usd,
             &self.queue_depth,
             &self.runs,
@@ -254,6 +276,8 @@ impl Metrics {
             &self.dead_lettered,
             &self.step_duration,
             &self.run_duration,
+            &self.model_requests,
+            &self.circuit_open,
         ];
         collectors
             .iter()
@@ -354,6 +378,18 @@ impl Metrics {
         catch_up(&self.schedule_fires, counters.schedule_fires);
         catch_up(&self.tasks_enqueued, counters.tasks_created);
         self.catch_up_costs(store)?;
+        for (model, outcome, n) in engine.model_requests() {
+            let c = self
+                .model_requests
+                .with_label_values(&[model.as_str(), outcome.as_str()]);
+            catch_up(&c, n);
+        }
+        for c in engine.circuits() {
+            let open = c.state == weft_engine::CircuitState::Open;
+            self.circuit_open
+                .with_label_values(&[c.model.as_str()])
+                .set(i64::from(open));
+        }
         TextEncoder::new()
             .encode_to_string(&self.registry.gather())
             .map_err(|e| e.to_string())
