@@ -13,6 +13,7 @@ use crate::decode::{Ctx, check_name};
 use crate::diagnostic::{Diagnostics, Location, did_you_mean};
 use crate::error::LoadError;
 use crate::plugin_use::{PluginRole, PluginUse, check_plugin};
+use crate::pools::{DEFAULT_POOL, PoolDecl, Pools, check_pool, decode_auto_assign, decode_pools};
 use crate::tenants::{AuthDecl, SeenHashes, TenantDecl, decode_auth, decode_tenants};
 use crate::yaml::{self, location};
 
@@ -24,9 +25,11 @@ const TOP_KEYS: &[&str] = &[
     "state",
     "tenants",
     "auth",
+    "pools",
+    "auto_assign",
 ];
 const PLUGIN_KEYS: &[&str] = &["path", "kind", "config"];
-const MODEL_KEYS: &[&str] = &["adapter", "config", "price"];
+const MODEL_KEYS: &[&str] = &["adapter", "config", "price", "pool"];
 const PRICE_KEYS: &[&str] = &["input_per_million_usd", "output_per_million_usd"];
 
 /// A plugin declared in `weft.yaml`.
@@ -66,6 +69,8 @@ pub struct ModelDecl {
     pub config: Json,
     /// The price, if given.
     pub price: Option<Price>,
+    /// The pool its steps run in (unless a step names one).
+    pub pool: Option<String>,
     /// Where the model is declared.
     pub location: Location,
 }
@@ -77,7 +82,7 @@ pub struct ProjectDefaults {
     pub timeout: Option<Duration>,
     /// Retry policy when the flow sets none.
     pub retry: Option<RetryPolicy>,
-    /// Pool when the flow sets none.
+    /// Pool (a name under `pools:`) when the flow sets none.
     pub pool: Option<String>,
 }
 
@@ -104,6 +109,10 @@ pub struct ProjectConfig {
     pub tenants: BTreeMap<String, TenantDecl>,
     /// Admin and worker API tokens.
     pub auth: AuthDecl,
+    /// Pools by name; `default` is always there.
+    pub pools: Pools,
+    /// `auto_assign.by_model`: (model name glob, pool), in file order.
+    pub auto_assign: Vec<(String, String)>,
 }
 
 impl ProjectConfig {
@@ -162,7 +171,27 @@ impl ProjectConfig {
             plugin_uses: Vec::new(),
             tenants: BTreeMap::new(),
             auth: AuthDecl::default(),
+            pools: Pools::new(),
+            auto_assign: Vec::new(),
         }
+        .with_default_pool()
+    }
+
+    fn with_default_pool(mut self) -> Self {
+        let default = PoolDecl::implied_default(&self);
+        self.pools.entry(DEFAULT_POOL.into()).or_insert(default);
+        self
+    }
+
+    /// The pool named `name` (`default` always exists).
+    pub fn pool(&self, name: &str) -> Option<&PoolDecl> {
+        self.pools.get(name)
+    }
+
+    /// The pool the steps of `model` run in, if it has one (its `pool:`, else
+    /// the first `auto_assign.by_model` glob matching its name).
+    pub fn model_pool(&self, model: &str) -> Option<String> {
+        crate::pools::model_pool(self, model)
     }
 
     /// Whether any API token is declared (tenant, admin or worker): the daemon
@@ -196,6 +225,11 @@ fn decode(ctx: &mut Ctx<'_>, root: &yaml::Node, base: &Path) -> Option<ProjectCo
                 project.plugins.insert(p.name.clone(), p);
             }
         }
+    }
+    project.pools.clear();
+    decode_pools(ctx, &mut project, fields.get("pools"));
+    if let Some((key, n)) = fields.entry("auto_assign") {
+        project.auto_assign = decode_auto_assign(ctx, &project, n, key.pos);
     }
     let mut authored = AuthoredDefaults::default();
     if let Some((key, n)) = fields.entry("defaults") {
@@ -231,9 +265,7 @@ fn decode(ctx: &mut Ctx<'_>, root: &yaml::Node, base: &Path) -> Option<ProjectCo
         project.defaults.retry = Some(retry.policy);
     }
     if let Some(pool) = authored.pool {
-        if let Some(u) = check_plugin(ctx, &project, &pool.value, pool.pos, PluginRole::Pool) {
-            project.plugin_uses.push(u);
-        }
+        check_pool(ctx, &project, &pool);
         project.defaults.pool = Some(pool.value);
     }
     Some(project)
@@ -324,6 +356,13 @@ fn decode_model(
         Some(n) => ctx.object(n, &fields.child("config")),
         None => Some(Json::Object(serde_json::Map::new())),
     };
+    let mut pool = None;
+    if let Some(n) = fields.get("pool")
+        && let Some(p) = ctx.name(n, &fields.child("pool"), 64)
+    {
+        check_pool(ctx, project, &p);
+        pool = Some(p.value);
+    }
     let mut price = None;
     if let Some((pkey, n)) = fields.entry("price") {
         let ppath = fields.child("price");
@@ -360,6 +399,7 @@ fn decode_model(
         adapter: adapter?.value,
         config: config?,
         price,
+        pool,
         location: location(ctx.file, key.pos),
     })
 }
