@@ -47,6 +47,9 @@ pub enum EventKind {
     ArtifactPut,
     /// A model call's answer was journaled.
     ModelCallJournaled,
+    /// A pool policy or retry strategy component was replaced at run time
+    /// (in a stream `@pool:<name>` or `@flow:<id>`; payload: old and new sha256).
+    ComponentSwapped,
 }
 
 impl EventKind {
@@ -68,6 +71,7 @@ impl EventKind {
             Self::StaleTokenRefused => "stale-token-refused",
             Self::ArtifactPut => "artifact-put",
             Self::ModelCallJournaled => "model-call-journaled",
+            Self::ComponentSwapped => "component-swapped",
         }
     }
 }

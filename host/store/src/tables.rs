@@ -45,6 +45,9 @@ pub const SCHEDULES: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new
 pub const LOCKS: TableDefinition<&str, &[u8]> = TableDefinition::new("locks");
 /// (expires_ms, lock key) → (): locks by expiry, so reaping is a range scan.
 pub const LOCK_EXPIRY: TableDefinition<(u64, &str), ()> = TableDefinition::new("lock_expiry");
+/// Override key (`pool:<name>`, `retry:<flow>`) → `Override` (JSON): a
+/// component swapped in at run time (see `swaps`).
+pub const OVERRIDES: TableDefinition<&str, &[u8]> = TableDefinition::new("overrides");
 /// Counter name → value (`next_task_id`, `stale_refusals`, `redelivered`,
 /// `schedule_fires`, `epoch`, `lock_tokens`).
 pub const COUNTERS: TableDefinition<&str, u64> = TableDefinition::new("counters");
@@ -91,6 +94,8 @@ pub struct Tables<'t> {
     pub lock_expiry: Table<'t, (u64, &'static str), ()>,
     /// See [`COUNTERS`].
     pub counters: Table<'t, &'static str, u64>,
+    /// See [`OVERRIDES`].
+    pub overrides: Table<'t, &'static str, &'static [u8]>,
 }
 
 impl<'t> Tables<'t> {
@@ -117,6 +122,7 @@ impl<'t> Tables<'t> {
             locks: tx.open_table(LOCKS)?,
             lock_expiry: tx.open_table(LOCK_EXPIRY)?,
             counters: tx.open_table(COUNTERS)?,
+            overrides: tx.open_table(OVERRIDES)?,
         })
     }
 }
