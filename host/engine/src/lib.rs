@@ -32,7 +32,7 @@
 //!   then its policy component picks among a bounded list of candidates.
 //!   [`Engine::set_pool_policy`] and [`Engine::set_retry_strategy`] swap
 //!   components at run time, recorded in the ledger streams `@pool:<name>`
-//!   and `@flow:<id>`; [`Engine::pools_status`] is what `weft pools` shows.
+//!   and `@retry:<flow>`; [`Engine::pools_status`] is what `weft pools` shows.
 
 mod admission;
 mod args;

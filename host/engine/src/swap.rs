@@ -5,7 +5,7 @@
 //! is refused and the old one stays. An accepted one is written to
 //! `<state>/components/<sha256>.wasm`, stored as an override (so it comes back
 //! after a restart) and recorded in the ledger stream `@pool:<name>` or
-//! `@flow:<id>` with the old and new sha256, then serves the next decision.
+//! `@retry:<flow>` with the old and new sha256, then serves the next decision.
 //! The swap of a policy takes the admission lock, so no admission straddles it.
 
 use std::collections::HashMap;
@@ -183,7 +183,7 @@ impl Engine {
         let report = record(
             inner,
             format!("retry:{flow}"),
-            format!("@flow:{flow}"),
+            format!("@retry:{flow}"),
             old,
             &plugin,
             wasm,

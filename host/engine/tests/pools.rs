@@ -352,7 +352,7 @@ async fn a_component_of_the_wrong_world_is_refused_and_nothing_changes() {
 
     assert!(engine.store().overrides().unwrap().is_empty());
     assert!(engine.store().ledger("@pool:p").unwrap().is_empty());
-    assert!(engine.store().ledger("@flow:pooled").unwrap().is_empty());
+    assert!(engine.store().ledger("@retry:pooled").unwrap().is_empty());
     let run = submit(&engine, 1, None).await;
     let lease = engine.admit("w", 60_000).await.unwrap().unwrap();
     engine.run_task(lease).await;
@@ -391,14 +391,14 @@ async fn a_swapped_policy_and_retry_strategy_come_back_after_a_restart() {
             .await
             .unwrap();
         assert_eq!(report.new_sha256, backoff);
-        assert_eq!(report.stream, "@flow:pooled");
+        assert_eq!(report.stream, "@retry:pooled");
         engine.store().clone().close().await;
     }
     let engine = common::engine(dir.path(), project, vec![flow], EngineOptions::default()).await;
     let status = engine.pools_status().unwrap();
     let p = status.iter().find(|s| s.name == "p").unwrap();
     assert_eq!(p.policy_sha256, fair);
-    let retry = engine.store().ledger("@flow:pooled").unwrap();
+    let retry = engine.store().ledger("@retry:pooled").unwrap();
     assert_eq!(retry.len(), 1);
     assert_eq!(retry[0].payload["new_sha256"], backoff.as_str());
 }

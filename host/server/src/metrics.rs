@@ -43,6 +43,8 @@ pub const METRIC_NAMES: &[&str] = &[
     "weft_schedule_fires_total",
     "weft_step_duration_seconds",
     "weft_run_duration_seconds",
+    "weft_pool_active",
+    "weft_pool_queued",
 ];
 
 /// Every metric the daemon exports, in one registry.
@@ -67,6 +69,8 @@ pub struct Metrics {
     schedule_fires: IntCounter,
     step_duration: HistogramVec,
     run_duration: HistogramVec,
+    pool_active: IntGaugeVec,
+    pool_queued: IntGaugeVec,
 }
 
 /// Why the registry could not be built (a metric defined twice: a bug).
@@ -213,6 +217,20 @@ impl Metrics {
                     "Duration of finished runs, from submission.",
                 )?,
             )?,
+            pool_active: register(
+                &r,
+                IntGaugeVec::new(
+                    Opts::new("weft_pool_active", "Tasks running in the pool now."),
+                    &["pool"],
+                )?,
+            )?,
+            pool_queued: register(
+                &r,
+                IntGaugeVec::new(
+                    Opts::new("weft_pool_queued", "Tasks waiting for a slot of the pool."),
+                    &["pool"],
+                )?,
+            )?,
             registry: r,
         })
     }
@@ -232,8 +250,10 @@ impl Metrics {
 
     fn labelled_families(&self) -> Vec<String> {
         use prometheus::core::Collector;
-        let collectors: [&dyn Collector; 8] = [
+        let collectors: [&dyn Collector; 10] = [
             &self.queue_depth,
+            &self.pool_active,
+            &self.pool_queued,
             &self.runs,
             &self.tasks_completed,
             &self.tasks_failed,
@@ -325,6 +345,18 @@ impl Metrics {
                 .set(i64::try_from(*n).unwrap_or(i64::MAX));
         }
         let gauge = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+        let pools = engine.pools_status().map_err(|e| e.to_string())?;
+        self.pool_active.reset();
+        self.pool_queued.reset();
+        for pool in &pools {
+            let name = [pool.name.as_str()];
+            self.pool_active
+                .with_label_values(&name)
+                .set(gauge(pool.active));
+            self.pool_queued
+                .with_label_values(&name)
+                .set(gauge(pool.queued));
+        }
         self.queue_inflight.set(gauge(stats.inflight));
         self.queue_delayed.set(gauge(stats.delayed));
         self.dlq_size.set(gauge(stats.dlq));

@@ -48,7 +48,7 @@ pub enum EventKind {
     /// A model call's answer was journaled.
     ModelCallJournaled,
     /// A pool policy or retry strategy component was replaced at run time
-    /// (in a stream `@pool:<name>` or `@flow:<id>`; payload: old and new sha256).
+    /// (in a stream `@pool:<name>` or `@retry:<flow>`; payload: old and new sha256).
     ComponentSwapped,
 }
 

@@ -24,7 +24,7 @@ pub struct Override {
 }
 
 /// A swap to record: `key` (`pool:<name>` or `retry:<flow>`) gets `new`; the
-/// ledger stream `stream` (`@pool:<name>`, `@flow:<id>`) records it with the
+/// ledger stream `stream` (`@pool:<name>`, `@retry:<flow>`) records it with the
 /// sha256 it replaces.
 #[derive(Debug, Clone)]
 pub struct Swap {
