@@ -7,8 +7,8 @@ use anyhow::{Context, Result};
 use weft_runtime::{Runtime, RuntimeConfig};
 
 use crate::cli::{
-    Cli, Command, DlqCommand, LockCommand, PluginCommand, QueueCommand, RunsCommand,
-    SchedulesCommand, TokenCommand,
+    Cli, Command, DlqCommand, LockCommand, PluginCommand, PolicyCommand, QueueCommand,
+    RetryCommand, RunsCommand, SchedulesCommand, TokenCommand,
 };
 
 mod daemon;
@@ -26,6 +26,7 @@ mod lock_list;
 mod lock_release;
 mod plugin_inspect;
 mod plugin_run;
+mod pools;
 mod project;
 mod queue_next;
 mod queue_stats;
@@ -40,6 +41,7 @@ mod schedules_list;
 mod schedules_pause;
 mod schedules_trigger;
 mod state;
+mod swap_set;
 mod token_new;
 mod validate;
 mod worker;
@@ -79,6 +81,13 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             Command::Daemon(args) => daemon::run(args).await,
             Command::Worker(args) => worker::run(args).await,
             Command::Token(TokenCommand::New(args)) => token_new::run(&args),
+            Command::Pools(args) => pools::run(args).await,
+            Command::Policy(PolicyCommand::Set { pool, swap }) => {
+                swap_set::run(swap_set::Target::Pool(pool), swap).await
+            }
+            Command::Retry(RetryCommand::Set { flow, swap }) => {
+                swap_set::run(swap_set::Target::Retry(flow), swap).await
+            }
         }
     })
 }
