@@ -36,7 +36,8 @@ pub enum OnExhausted {
     /// It waits in the queue (the default).
     #[default]
     Queue,
-    /// It is refused: a submit is an error, a later step fails its run.
+    /// It is refused: a submit into a full pool is an error (the later steps
+    /// of an accepted run queue as usual).
     Fail,
 }
 
