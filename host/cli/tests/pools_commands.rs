@@ -2,7 +2,8 @@
 //! daemon (the engine opened on the state folder) and against a real `weft
 //! daemon`: the pools' limits show, a component of the right world is swapped
 //! in and recorded with its sha256, one of the wrong world is refused and the
-//! old policy stays.
+//! old policy stays; tasks waiting for the pool are listed, and once they fill
+//! an `on_exhausted: fail` pool the next `weft enqueue` is refused (409).
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -190,5 +191,51 @@ fn pools_and_swaps_through_the_daemon() {
     let shown = output::stdout(&text);
     assert!(shown.contains("running  0/2"), "{shown}");
     assert!(shown.contains("(swapped in)"), "{shown}");
+    drop(daemon);
+}
+
+#[test]
+fn waiting_tasks_show_and_a_full_fail_pool_refuses_the_next_enqueue() {
+    let dir = tempfile::tempdir().unwrap();
+    write_project(dir.path());
+    // No worker: what is enqueued waits.
+    let daemon = Daemon::start_with(dir.path(), &["--no-auth", "--workers", "0"]);
+    let url = daemon.url.as_str();
+    let mut runs = Vec::new();
+    for _ in 0..2 {
+        let out = weft_via(dir.path(), url, &["enqueue", "chain"]);
+        assert!(out.status.success(), "{out:?}");
+        runs.push(output::stdout(&out).trim().to_owned());
+    }
+    let answer = json_ok(&weft_via(
+        dir.path(),
+        url,
+        &["pools", "--pool", "llm", "--json"],
+    ));
+    let llm = pool(&answer, "llm");
+    assert_eq!(
+        (llm["active"].as_u64(), llm["queued"].as_u64()),
+        (Some(0), Some(2))
+    );
+    let waiting: Vec<&str> = llm["waiting"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["run"].as_str().unwrap())
+        .collect();
+    assert_eq!(waiting.len(), 2);
+    for run in &runs {
+        assert!(waiting.contains(&run.as_str()), "{run} not in {waiting:?}");
+    }
+    assert!(llm["waiting"][0]["since_ms"].as_u64().unwrap() <= answer["now_ms"].as_u64().unwrap());
+
+    // max_concurrent 2 is filled by the two waiting: on_exhausted: fail refuses.
+    let refused = weft_via(dir.path(), url, &["enqueue", "chain"]);
+    let message = failed(&refused);
+    assert!(message.contains("pool `llm` is exhausted"), "{message}");
+    assert!(message.contains("409"), "{message}");
+    let text = output::stdout(&weft_via(dir.path(), url, &["pools", "--pool", "llm"]));
+    assert!(text.contains("queued   2"), "{text}");
+    assert!(text.contains("waiting:"), "{text}");
     drop(daemon);
 }
