@@ -3,7 +3,8 @@
 //! daemon`: the pools' limits show, a component of the right world is swapped
 //! in and recorded with its sha256, one of the wrong world is refused and the
 //! old policy stays; tasks waiting for the pool are listed, and once they fill
-//! an `on_exhausted: fail` pool the next `weft enqueue` is refused (409).
+//! an `on_exhausted: fail` pool the next `weft enqueue` is refused (409); the
+//! pool gauges of `/metrics` say the same.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -237,5 +238,16 @@ fn waiting_tasks_show_and_a_full_fail_pool_refuses_the_next_enqueue() {
     let text = output::stdout(&weft_via(dir.path(), url, &["pools", "--pool", "llm"]));
     assert!(text.contains("queued   2"), "{text}");
     assert!(text.contains("waiting:"), "{text}");
+
+    let mut scrape = ureq::get(format!("{url}/metrics")).call().unwrap();
+    let scrape = scrape.body_mut().read_to_string().unwrap();
+    assert!(
+        scrape.contains("weft_pool_queued{pool=\"llm\"} 2"),
+        "{scrape}"
+    );
+    assert!(
+        scrape.contains("weft_pool_active{pool=\"llm\"} 0"),
+        "{scrape}"
+    );
     drop(daemon);
 }
