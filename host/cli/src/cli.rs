@@ -66,6 +66,64 @@ pub enum Command {
     /// The search index.
     #[command(subcommand)]
     Index(IndexCommand),
+    /// The pools: running/max, queued, cost today, the running and waiting tasks.
+    Pools(PoolsArgs),
+    /// Pool policies: swap a pool's policy component at run time.
+    #[command(subcommand)]
+    Policy(PolicyCommand),
+    /// Retry strategies: swap a flow's retry strategy component at run time.
+    #[command(subcommand)]
+    Retry(RetryCommand),
+}
+
+/// `weft pools [--pool NAME]`
+#[derive(Debug, Args)]
+pub struct PoolsArgs {
+    /// Only this pool.
+    #[arg(long)]
+    pub pool: Option<String>,
+    #[command(flatten)]
+    pub state: StateArgs,
+}
+
+/// A component to swap in, and its config.
+#[derive(Debug, Args)]
+pub struct SwapArgs {
+    /// The component (`.wasm`); refused, and nothing changes, unless it is of
+    /// the right world.
+    pub file: PathBuf,
+    /// Its config as JSON, or `@file` (default: the one weft.yaml gives).
+    #[arg(long)]
+    pub config: Option<String>,
+    #[command(flatten)]
+    pub state: StateArgs,
+}
+
+/// `weft policy …`
+#[derive(Debug, Subcommand)]
+pub enum PolicyCommand {
+    /// Replace the pool's policy: its next admission decision uses FILE.
+    Set {
+        /// The pool.
+        #[arg(long)]
+        pool: String,
+        #[command(flatten)]
+        swap: SwapArgs,
+    },
+}
+
+/// `weft retry …`
+#[derive(Debug, Subcommand)]
+pub enum RetryCommand {
+    /// Replace the retry strategy of every step of the flow: its next failed
+    /// attempt is decided by FILE.
+    Set {
+        /// The flow id.
+        #[arg(long)]
+        flow: String,
+        #[command(flatten)]
+        swap: SwapArgs,
+    },
 }
 
 /// Where the state is: `--state DIR`, else `.weft/` next to the project's weft.yaml.

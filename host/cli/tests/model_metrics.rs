@@ -1,7 +1,8 @@
 //! A real `weft daemon` whose model `gpt` is served by the `openai-compat`
 //! adapter at a fake provider that answers 500: the first run fails at the
 //! provider and opens the circuit (`failures: 1`), the second fails fast, and
-//! `/metrics` shows both outcomes and the open circuit.
+//! `/metrics` shows both outcomes and the open circuit, and so does
+//! `GET /v1/pools` (what `weft pools` prints).
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -90,18 +91,22 @@ async fn model_outcomes_and_the_open_circuit_show_in_metrics() {
     let dir = tempfile::tempdir().unwrap();
     write_project(dir.path(), &fake);
     let root = dir.path().to_owned();
-    let (first, second, text) = tokio::task::spawn_blocking(move || {
+    let (first, second, text, pools) = tokio::task::spawn_blocking(move || {
         let daemon = Daemon::start(&root);
         let first = failed_run(&daemon.url);
         let second = failed_run(&daemon.url);
-        let text = agent()
-            .get(format!("{}/metrics", daemon.url))
-            .call()
-            .unwrap()
-            .body_mut()
-            .read_to_string()
-            .unwrap();
-        (first, second, text)
+        let get = |path: &str| {
+            agent()
+                .get(format!("{}{path}", daemon.url))
+                .call()
+                .unwrap()
+                .body_mut()
+                .read_to_string()
+                .unwrap()
+        };
+        let text = get("/metrics");
+        let pools: serde_json::Value = serde_json::from_str(&get("/v1/pools")).unwrap();
+        (first, second, text, pools)
     })
     .await
     .unwrap();
@@ -128,4 +133,10 @@ async fn model_outcomes_and_the_open_circuit_show_in_metrics() {
         value(&scrape, "weft_circuit_open", &[("model", "gpt")]),
         1.0
     );
+
+    // `weft pools` (GET /v1/pools) shows the breaker too.
+    let circuit = &pools["circuits"][0];
+    assert_eq!(circuit["model"], "gpt", "{pools}");
+    assert_eq!(circuit["state"], "open", "{pools}");
+    assert_eq!(circuit["consecutive_failures"], 1, "{pools}");
 }

@@ -24,7 +24,7 @@ use crate::retry_hint::RetryHints;
 pub type Observer = Arc<dyn Fn(&ProgressEvent) + Send + Sync>;
 
 /// The pool a step runs in when neither it nor any default names one.
-pub const DEFAULT_POOL: &str = "default";
+pub const DEFAULT_POOL: &str = weft_flow::DEFAULT_POOL;
 
 /// The idempotency key stored for `key` sent by `tenant` (one that is not the
 /// engine's own): `tenant:<tenant>:<key>`. Tenant names have no `:`, so keys of
@@ -41,7 +41,9 @@ pub struct SubmitOptions {
     pub idempotency_key: Option<String>,
     /// The tenant the run belongs to; the engine's own when `None`.
     pub tenant: Option<String>,
-    /// Higher first: the run's tasks are leased before lower ones of their pool.
+    /// Higher first: the run's tasks are leased before lower ones of their
+    /// pool. 0: the `priority_field` of its first step's pool, read from the
+    /// input, if that pool has one.
     pub priority: u32,
 }
 
@@ -108,6 +110,10 @@ pub(crate) struct Inner {
     pub starts: AtomicU64,
     /// Reservations of model calls in flight and budget refusals.
     pub budgets: Arc<crate::budgets::Budgets>,
+    /// Pool admission: its lock, rate-limit buckets, policy failures.
+    pub admission: crate::admission::Admission,
+    /// Components swapped in at run time.
+    pub swaps: crate::swap::Swaps,
 }
 
 impl Inner {
@@ -199,7 +205,7 @@ impl Engine {
         .map_err(EngineError::Runtime)?;
         let plugins = plugins::load_all(&runtime, &project, &flows).await?;
         let catalog = RwLock::new(Arc::new(Catalog::new(flows, plugins)));
-        Ok(Self {
+        let engine = Self {
             inner: Arc::new(Inner {
                 project,
                 catalog,
@@ -216,8 +222,12 @@ impl Engine {
                 observers: Mutex::new(Vec::new()),
                 starts: AtomicU64::new(0),
                 budgets: Arc::default(),
+                admission: crate::admission::Admission::default(),
+                swaps: crate::swap::Swaps::new(state_dir.join("components")),
             }),
-        })
+        };
+        engine.restore_swaps().await?;
+        Ok(engine)
     }
 
     /// Loads every plugin the project and `flows` reference as the kind it is
@@ -276,10 +286,16 @@ impl Engine {
         if let Some(tenant) = tenant {
             new.tenant = tenant;
         }
-        new.priority = options.priority;
+        new.priority = match options.priority {
+            0 => self.priority_from_input(&new),
+            given => given,
+        };
         for task in &mut new.initial_tasks {
-            task.priority = options.priority;
+            task.priority = new.priority;
         }
+        // Held until the run is stored, so that concurrent submits cannot
+        // both take the last place of an `on_exhausted: fail` pool.
+        let _guard = self.check_exhausted(&new.initial_tasks).await?;
         let roots = new.initial_tasks.len();
         let submitted = inner.store.submit_run(new, inner.now()).await?;
         if submitted.created {

@@ -93,6 +93,34 @@ pub enum EngineError {
         /// Why.
         source: notify::Error,
     },
+    /// A pool that `weft.yaml` does not declare.
+    #[error("unknown pool `{0}` (not declared under `pools:` in weft.yaml)")]
+    UnknownPool(String),
+
+    /// A component offered by a hot swap was refused; the old one stays.
+    #[error("{what}: the component was refused, the old one stays: {reason}")]
+    SwapRefused {
+        /// What was to be swapped (`pool:<name>`, `retry:<flow>`).
+        what: String,
+        /// Why (the runtime's world check names the missing or extra item).
+        reason: String,
+    },
+
+    /// A task would enter a pool with `on_exhausted: fail` that has no free slot.
+    #[error(
+        "pool `{pool}` is exhausted ({active} running + {queued} queued of max_concurrent {max}) and refuses new work (on_exhausted: fail)"
+    )]
+    PoolExhausted {
+        /// The pool.
+        pool: String,
+        /// Its running tasks.
+        active: u64,
+        /// Its queued tasks.
+        queued: u64,
+        /// Its `max_concurrent`.
+        max: u32,
+    },
+
     /// No run with this id is in the store.
     #[error("unknown run `{0}`")]
     UnknownRun(String),

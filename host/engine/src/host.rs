@@ -211,13 +211,13 @@ impl TaskHost {
         // The tenant's `hosts` capability narrows the model's `allowed_hosts`.
         let tenant_hosts = inner.project.tenant_hosts(&self.scope.tenant);
         let policy = model_http_policy(model, tenant_hosts.as_deref()).inspect_err(|_| {
-            inner.model_requests.count(&name, ModelOutcome::NoKey);
+            inner.model_requests.count(name, ModelOutcome::NoKey);
         })?;
         let circuit = &model.net.circuit;
         let admitted = inner
             .circuits
-            .admit(&name, circuit, inner.now())
-            .inspect_err(|_| inner.model_requests.count(&name, ModelOutcome::CircuitOpen))?;
+            .admit(name, circuit, inner.now())
+            .inspect_err(|_| inner.model_requests.count(name, ModelOutcome::CircuitOpen))?;
         let ctx = CallContext::new(CallLimits {
             timeout: self.timeout,
             ..CallLimits::default()
@@ -236,7 +236,7 @@ impl TaskHost {
             Err(PluginError::Permanent(_)) => (ModelOutcome::Permanent, Verdict::Healthy),
             Err(PluginError::InvalidInput(_)) => (ModelOutcome::InvalidInput, Verdict::Neutral),
         };
-        inner.model_requests.count(&name, outcome);
+        inner.model_requests.count(name, outcome);
         let now = inner.now();
         admitted.record(verdict, now);
         if let (Err(PluginError::Transient(_)), Some(ms)) = (&result, policy.retry_after_ms()) {
@@ -263,7 +263,16 @@ impl TaskHost {
     ) -> Result<Reservation, PluginError> {
         let inner = &self.inner;
         let (tenant_budget, mode) = budgets::tenant_budget(&inner.project, &self.scope.tenant);
-        let pool_limit = inner.budgets.pool_limit_micro(&self.scope.pool);
+        // A limit set through `Engine::set_pool_limit_usd` wins over the
+        // pool's `cost_limit_daily_usd` in weft.yaml.
+        let pool_limit = inner
+            .budgets
+            .pool_limit_micro(&self.scope.pool)
+            .or_else(|| {
+                crate::admission::pool_decl(inner, &self.scope.pool)
+                    .cost_limit_daily_usd
+                    .map(|usd| (usd.max(0.0) * 1_000_000.0).round() as u64)
+            });
         let limited = tenant_budget.is_some() || pool_limit.is_some();
         let priced_output = model.price.is_some_and(|p| p.output_per_million_usd > 0.0);
         let output = match budgets::output_bound(model, req) {

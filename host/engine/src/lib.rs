@@ -31,9 +31,14 @@
 //! **Run output**: with one final step (a step nothing needs), its output; with
 //! several, an object of their outputs keyed by step id.
 //!
-//! Not yet applied: pool policy plugins (workers lease from every pool in
-//! priority order).
+//! - **Pools** (`pools:` in weft.yaml): every lease goes through admission
+//!   (`admission.rs`): a pool's free slots, rate limit and daily cost limit,
+//!   then its policy component picks among a bounded list of candidates.
+//!   [`Engine::set_pool_policy`] and [`Engine::set_retry_strategy`] swap
+//!   components at run time, recorded in the ledger streams `@pool:<name>`
+//!   and `@retry:<flow>`; [`Engine::pools_status`] is what `weft pools` shows.
 
+mod admission;
 mod args;
 mod budgets;
 mod capabilities;
@@ -49,6 +54,7 @@ mod host;
 mod model_policy;
 mod plugin_source;
 mod plugins;
+mod pools;
 mod progress;
 mod remote;
 mod retry;
@@ -58,10 +64,12 @@ mod schedule;
 mod schedule_plan;
 mod scheduler;
 mod spend;
+mod swap;
 mod task;
 mod tools;
 mod worker;
 
+pub use admission::{CANDIDATES_PER_TENANT, MAX_CANDIDATES, PRIORITY_ORDER};
 pub use budgets::{BudgetExceeded, Limited};
 pub use catalog::Catalog;
 pub use circuit::{CircuitSnapshot, CircuitState};
@@ -76,6 +84,7 @@ pub use flow_watch::{FlowWatcher, FolderEvents, RELOAD_MAX_DELAY, RELOAD_QUIET};
 pub use model_policy::{ModelOutcome, model_http_policy};
 pub use plugin_source::PluginComponent;
 pub use plugins::check_plugins;
+pub use pools::PoolStatus;
 pub use progress::ProgressEvent;
 pub use remote::{LEASE_MS_RANGE, MAX_LEASE_WAIT};
 pub use schedule::{Fired, ScheduleInfo};
@@ -83,5 +92,6 @@ pub use schedule_plan::{
     CRON_KEY_TTL_MS, MISSED_GRACE_MS, fire_key, manual_key, next_fire_after, schedule_key,
 };
 pub use scheduler::{MAX_SLEEP, SchedulerHandle};
+pub use swap::SwapReport;
 pub use task::TaskOutcome;
 pub use worker::Workers;

@@ -20,6 +20,7 @@ use weft_core::{Completion, PluginError};
 use weft_flow::{CompiledFlow, CompiledStep};
 use weft_store::{FailDecision, Lease, TaskRecord, TaskState};
 
+use crate::admission::{self, Admitted, Ask};
 use crate::catalog::Catalog;
 use crate::engine::{Engine, Inner};
 use crate::error::EngineError;
@@ -58,9 +59,10 @@ impl Engine {
             // between the look and the wait is not missed.
             let mut notified = pin!(inner.notify.notified());
             notified.as_mut().enable();
-            if let Some(task) = self.try_lease_remote(ask).await? {
-                return Ok(Some(task));
-            }
+            let token_at = match self.try_lease_remote(ask).await? {
+                Ok(task) => return Ok(Some(task)),
+                Err(token_at) => token_at,
+            };
             let now = tokio::time::Instant::now();
             if now >= deadline {
                 return Ok(None);
@@ -68,6 +70,9 @@ impl Engine {
             let until_due = inner
                 .store
                 .next_due()?
+                .into_iter()
+                .chain(token_at)
+                .min()
                 .map(|due| Duration::from_millis(due.saturating_sub(inner.now()).max(1)));
             let sleep_until = until_due.map_or(deadline, |d| (now + d).min(deadline));
             tokio::select! {
@@ -78,20 +83,23 @@ impl Engine {
         }
     }
 
+    /// A task for `ask`, or `Err(when)`: nothing now, and a rate-limit token
+    /// comes at `when` (ms), if given.
     async fn try_lease_remote(
         &self,
         ask: &LeaseRequest,
-    ) -> Result<Option<RemoteTask>, EngineError> {
+    ) -> Result<Result<RemoteTask, Option<u64>>, EngineError> {
         let inner = &self.inner;
         loop {
-            let now = inner.now();
-            let pools = ask.pools.as_deref();
-            let Some(lease) = inner
-                .store
-                .lease(&ask.owner, pools, ask.lease_ms, now)
-                .await?
-            else {
-                return Ok(None);
+            let admit = Ask {
+                owner: &ask.owner,
+                pools: ask.pools.as_deref(),
+                lease_ms: ask.lease_ms,
+                durable: true,
+            };
+            let lease = match admission::admit(inner, &admit).await? {
+                Admitted::Lease(lease) => lease,
+                Admitted::Wait(token_at) => return Ok(Err(token_at)),
             };
             emit_started(inner, &lease);
             let catalog = inner.catalog();
@@ -109,7 +117,7 @@ impl Engine {
                 });
             match allowed.and_then(|()| prepare_call(inner, &catalog, &lease, &run.input, step)) {
                 Ok(call) => {
-                    return Ok(Some(RemoteTask {
+                    return Ok(Ok(RemoteTask {
                         task: lease.task,
                         token: lease.token,
                         expires_ms: lease.expires_at,
@@ -126,9 +134,9 @@ impl Engine {
                     }));
                 }
                 Err((error, text)) => {
-                    let decision =
+                    let (decision, by) =
                         retry::decide(inner, &catalog, flow, step, &lease, error, 0).await;
-                    record_failure(inner, &lease, &text, decision).await;
+                    record_failure(inner, &lease, &text, decision, by.as_deref()).await;
                 }
             }
         }
@@ -199,9 +207,9 @@ impl Engine {
         let lease = lease_from(record, report.token);
         let catalog = inner.catalog();
         let refusal = inner.budgets.take_refusal(task, report.token);
-        let decision = match (locate(inner, &catalog, &lease), refusal) {
-            (Err(reason), _) => FailDecision::DeadLetter { reason },
-            (Ok(_), Some(refusal)) => budget_decision(inner, refusal),
+        let (decision, by) = match (locate(inner, &catalog, &lease), refusal) {
+            (Err(reason), _) => (FailDecision::DeadLetter { reason }, None),
+            (Ok(_), Some(refusal)) => (budget_decision(inner, refusal), None),
             (Ok((_, flow, step)), None) => {
                 retry::decide(
                     inner,
@@ -215,7 +223,7 @@ impl Engine {
                 .await
             }
         };
-        let outcome = record_failure(inner, &lease, &report.message, decision).await;
+        let outcome = record_failure(inner, &lease, &report.message, decision, by.as_deref()).await;
         report_of(task, outcome)
     }
 

@@ -20,7 +20,9 @@ const DECIDE_TIMEOUT: Duration = Duration::from_secs(5);
 /// the plugin's `config`) what to do. A step without a retry policy (nothing
 /// names one and `weft.yaml` has no `exp-backoff` retry plugin) fails the run,
 /// saying so; a strategy that itself fails dead-letters the task with that
-/// reason.
+/// reason. A strategy swapped in for the flow (`weft retry set`) decides
+/// instead of the configured one. Beside the decision: the sha256 of the
+/// component that made it, if one did.
 pub(crate) async fn decide(
     inner: &Arc<Inner>,
     catalog: &Catalog,
@@ -29,32 +31,44 @@ pub(crate) async fn decide(
     lease: &Lease,
     error: PluginError,
     elapsed_ms: u64,
-) -> FailDecision {
+) -> (FailDecision, Option<String>) {
+    let swapped = inner.swaps.retry_for(&flow.id);
     let policy = match &step.retry {
         Some(policy) => Cow::Borrowed(policy),
         // Compiled against this project, a step without a policy is one whose
         // default `exp-backoff` is missing; ask the project why.
         None => match inner.project.default_retry() {
             Ok(policy) => Cow::Owned(policy),
-            Err(why) => {
-                return FailDecision::FailRun {
-                    reason: format!(
-                        "step `{}` failed and has no retry strategy: {why}: {error}",
-                        step.id
-                    ),
-                };
+            Err(why) if swapped.is_none() => {
+                let reason = format!(
+                    "step `{}` failed and has no retry strategy: {why}: {error}",
+                    step.id
+                );
+                return (FailDecision::FailRun { reason }, None);
             }
+            Err(_) => Cow::Owned(weft_flow::RetryPolicy {
+                strategy: "swapped".into(),
+                config: serde_json::Value::Object(serde_json::Map::new()),
+            }),
         },
     };
-    let Some(strategy) = catalog.plugin(&policy.strategy) else {
-        return FailDecision::DeadLetter {
-            reason: format!(
-                "retry strategy `{}` is not loaded; {error}",
-                policy.strategy
-            ),
-        };
+    let (strategy, config) = match swapped {
+        Some((plugin, config)) => {
+            let config = config.unwrap_or_else(|| policy.config.clone());
+            (plugin, config.to_string())
+        }
+        None => {
+            let Some(strategy) = catalog.plugin(&policy.strategy) else {
+                let reason = format!(
+                    "retry strategy `{}` is not loaded; {error}",
+                    policy.strategy
+                );
+                return (FailDecision::DeadLetter { reason }, None);
+            };
+            let config = plugin_config(&inner.project, &policy.strategy, &policy.config);
+            (Arc::clone(strategy), config.to_string())
+        }
     };
-    let config = plugin_config(&inner.project, &policy.strategy, &policy.config).to_string();
     let attempt = AttemptInfo {
         run_id: lease.run.clone(),
         flow_id: flow.id.clone(),
@@ -68,7 +82,7 @@ pub(crate) async fn decide(
         ..CallLimits::default()
     });
     let not_before = inner.retry_hints.take(&lease.run, &step.id).unwrap_or(0);
-    match strategy.decide(&ctx, &config, &attempt).await {
+    let decision = match strategy.decide(&ctx, &config, &attempt).await {
         // No sooner than the provider's `retry-after` asked.
         Ok(RetryDecision::RetryAfter(ms)) => FailDecision::Retry {
             at_ms: inner.now().saturating_add(ms).max(not_before),
@@ -76,9 +90,10 @@ pub(crate) async fn decide(
         Ok(RetryDecision::DeadLetter(reason)) => FailDecision::DeadLetter { reason },
         Ok(RetryDecision::Fail(reason)) => FailDecision::FailRun { reason },
         Err(e) => FailDecision::DeadLetter {
-            reason: format!("retry strategy `{}` failed: {e}", policy.strategy),
+            reason: format!("retry strategy `{}` failed: {e}", strategy.name()),
         },
-    }
+    };
+    (decision, Some(strategy.sha256().to_owned()))
 }
 
 /// A short description of a decision, for progress output.

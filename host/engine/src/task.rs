@@ -16,6 +16,7 @@ use weft_store::{
     StoreError,
 };
 
+use crate::admission::{self, Admitted, Ask};
 use crate::args::step_args;
 use crate::budgets::{Refusal, next_utc_day};
 use crate::catalog::Catalog;
@@ -82,11 +83,12 @@ pub(crate) async fn execute(
             record_success(inner, &lease, flow, step, success, next).await
         }
         Err((error, text)) => {
-            let decision = match refusal {
-                Some(refusal) => budget_decision(inner, refusal),
+            let (decision, by) = match refusal {
+                Some(refusal) => (budget_decision(inner, refusal), None),
                 None => retry::decide(inner, &catalog, flow, step, &lease, error, elapsed_ms).await,
             };
-            (record_failure(inner, &lease, &text, decision).await, None)
+            let outcome = record_failure(inner, &lease, &text, decision, by.as_deref()).await;
+            (outcome, None)
         }
     }
 }
@@ -159,7 +161,7 @@ pub(crate) async fn dead_letter_unlocated(
     let decision = FailDecision::DeadLetter {
         reason: reason.clone(),
     };
-    record_failure(inner, lease, &reason, decision).await
+    record_failure(inner, lease, &reason, decision, None).await
 }
 
 /// A step call's rendered config and input (JSON text) and its plugin.
@@ -306,20 +308,14 @@ pub(crate) async fn record_success(
         final_steps: flow.final_steps().map(|s| s.id.clone()).collect(),
     };
     let (task, token, now) = (lease.task, lease.token, inner.now());
-    let done = match next {
-        Some(next) => {
-            inner
-                .store
-                .complete_step_and_lease(task, token, success.output, advance, next, now)
-                .await
-        }
-        None => inner
-            .store
-            .complete_step(task, token, success.output, advance, now)
-            .await
-            .map(|done| (done, None)),
-    };
-    let (done, next_lease) = match done {
+    // Under the admission lock: the freed slot and the next admission are
+    // seen in order (see `admission`).
+    let guard = inner.admission.lock().await;
+    let done = match inner
+        .store
+        .complete_step(task, token, success.output, advance, now)
+        .await
+    {
         Ok(done) => done,
         Err(e) => return (store_refusal(lease, e), None),
     };
@@ -329,9 +325,33 @@ pub(crate) async fn record_success(
         attempt: lease.attempt,
         elapsed_ms: success.elapsed_ms,
     });
-    // Wake one idle worker per new task this worker did not take itself.
+    let next_lease = match next {
+        Some(next) => {
+            let ask = Ask {
+                owner: &next.owner,
+                pools: next.pools.as_deref(),
+                lease_ms: next.lease_ms,
+                durable: false,
+            };
+            match admission::admit_locked(inner, &ask).await {
+                Ok(Admitted::Lease(l)) => Some(l),
+                Ok(Admitted::Wait(_)) => None,
+                Err(e) => {
+                    tracing::warn!(task = lease.task, "cannot lease the next task: {e}");
+                    None
+                }
+            }
+        }
+        None => None,
+    };
+    drop(guard);
+    // Wake one idle worker per new task this worker did not take itself, and
+    // one for the slot this task freed.
     let taken = next_lease.as_ref().map(|l| l.task);
     for _ in done.enqueued.iter().filter(|id| Some(**id) != taken) {
+        inner.notify.notify_one();
+    }
+    if taken.is_none() {
         inner.notify.notify_one();
     }
     let run_finished = done.run_output.is_some();
@@ -344,18 +364,34 @@ pub(crate) async fn record_success(
     (TaskOutcome::Succeeded { run_finished }, next_lease)
 }
 
+/// Records a failed attempt and `decision`; `decided_by` is the sha256 of
+/// the retry strategy component that made it, if one did.
 pub(crate) async fn record_failure(
     inner: &Arc<Inner>,
     lease: &Lease,
     error: &str,
     decision: FailDecision,
+    decided_by: Option<&str>,
 ) -> TaskOutcome {
     let now = inner.now();
-    match inner
-        .store
-        .fail(lease.task, lease.token, error, decision.clone(), now)
-        .await
-    {
+    let _guard = inner.admission.lock().await;
+    let recorded = match decided_by {
+        Some(by) => {
+            inner
+                .store
+                .fail_decided(lease.task, lease.token, error, decision.clone(), by, now)
+                .await
+        }
+        None => {
+            inner
+                .store
+                .fail(lease.task, lease.token, error, decision.clone(), now)
+                .await
+        }
+    };
+    // The slot this task held is free.
+    inner.notify.notify_one();
+    match recorded {
         Ok(()) => {
             inner.emit(ProgressEvent::StepFailed {
                 run: lease.run.clone(),

@@ -14,6 +14,7 @@ use tokio::task::JoinHandle;
 
 use weft_store::NextLease;
 
+use crate::admission::{self, Admitted, Ask};
 use crate::engine::{Engine, Inner};
 use crate::task;
 
@@ -90,18 +91,24 @@ async fn worker(inner: Arc<Inner>, owner: String, mut stop: watch::Receiver<bool
         let mut notified = pin!(inner.notify.notified());
         notified.as_mut().enable();
         let now = inner.now();
-        let wait = match inner
-            .store
-            .lease_in_process(&owner, None, inner.options.lease_ms, now)
-            .await
-        {
-            Ok(Some(lease)) => {
+        let admit = Ask {
+            owner: &owner,
+            pools: None,
+            lease_ms: inner.options.lease_ms,
+            durable: false,
+        };
+        let wait = match admission::admit(&inner, &admit).await {
+            Ok(Admitted::Lease(lease)) => {
                 next = Some(lease);
                 continue;
             }
-            Ok(None) => match inner.store.next_due() {
-                Ok(Some(due)) => Duration::from_millis(due.saturating_sub(now).max(1)),
-                Ok(None) => IDLE_WAIT,
+            // The earlier of the next due task or lease expiry and the next
+            // rate-limit token.
+            Ok(Admitted::Wait(token_at)) => match inner.store.next_due() {
+                Ok(due) => match due.into_iter().chain(token_at).min() {
+                    Some(at) => Duration::from_millis(at.saturating_sub(now).max(1)),
+                    None => IDLE_WAIT,
+                },
                 Err(e) => {
                     tracing::error!(%owner, "cannot read the queue: {e}");
                     ERROR_WAIT

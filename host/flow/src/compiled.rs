@@ -56,7 +56,9 @@ pub struct CompiledStep {
     ///
     /// [`ProjectConfig::default_retry`]: crate::ProjectConfig::default_retry
     pub retry: Option<RetryPolicy>,
-    /// Its pool (`None`: the engine's default pool).
+    /// Its pool, a name under `pools:` in weft.yaml (always set when compiled
+    /// against a project: its own, its model's, the flow's, weft.yaml's, or
+    /// `default`).
     pub pool: Option<String>,
     /// The model its host calls are routed to, if any.
     pub model: Option<String>,

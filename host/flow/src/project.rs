@@ -14,6 +14,7 @@ use crate::diagnostic::{Diagnostics, Location, did_you_mean};
 use crate::error::LoadError;
 use crate::model_net::{ModelNet, decode_model_net};
 use crate::plugin_use::{PluginRole, PluginUse, check_plugin};
+use crate::pools::{DEFAULT_POOL, PoolDecl, Pools, check_pool, decode_auto_assign, decode_pools};
 use crate::tenants::{AuthDecl, SeenHashes, TenantDecl, decode_auth, decode_tenants};
 use crate::yaml::{self, location};
 
@@ -26,12 +27,15 @@ const TOP_KEYS: &[&str] = &[
     "tenants",
     "auth",
     "search",
+    "pools",
+    "auto_assign",
 ];
 const PLUGIN_KEYS: &[&str] = &["path", "kind", "config"];
 const MODEL_KEYS: &[&str] = &[
     "adapter",
     "config",
     "price",
+    "pool",
     "allowed_hosts",
     "api_key_env",
     "timeouts",
@@ -78,6 +82,8 @@ pub struct ModelDecl {
     pub price: Option<Price>,
     /// Hosts its adapter may reach, its API key variable, timeouts, circuit.
     pub net: ModelNet,
+    /// The pool its steps run in (unless a step names one).
+    pub pool: Option<String>,
     /// Where the model is declared.
     pub location: Location,
 }
@@ -89,7 +95,7 @@ pub struct ProjectDefaults {
     pub timeout: Option<Duration>,
     /// Retry policy when the flow sets none.
     pub retry: Option<RetryPolicy>,
-    /// Pool when the flow sets none.
+    /// Pool (a name under `pools:`) when the flow sets none.
     pub pool: Option<String>,
 }
 
@@ -118,6 +124,10 @@ pub struct ProjectConfig {
     pub auth: AuthDecl,
     /// How the search index is kept (`search:`).
     pub search: crate::search_decl::SearchDecl,
+    /// Pools by name; `default` is always there.
+    pub pools: Pools,
+    /// `auto_assign.by_model`: (model name glob, pool), in file order.
+    pub auto_assign: Vec<(String, String)>,
 }
 
 impl ProjectConfig {
@@ -177,7 +187,27 @@ impl ProjectConfig {
             tenants: BTreeMap::new(),
             auth: AuthDecl::default(),
             search: crate::search_decl::SearchDecl::default(),
+            pools: Pools::new(),
+            auto_assign: Vec::new(),
         }
+        .with_default_pool()
+    }
+
+    fn with_default_pool(mut self) -> Self {
+        let default = PoolDecl::implied_default(&self);
+        self.pools.entry(DEFAULT_POOL.into()).or_insert(default);
+        self
+    }
+
+    /// The pool named `name` (`default` always exists).
+    pub fn pool(&self, name: &str) -> Option<&PoolDecl> {
+        self.pools.get(name)
+    }
+
+    /// The pool the steps of `model` run in, if it has one (its `pool:`, else
+    /// the first `auto_assign.by_model` glob matching its name).
+    pub fn model_pool(&self, model: &str) -> Option<String> {
+        crate::pools::model_pool(self, model)
     }
 
     /// Whether any API token is declared (tenant, admin or worker): the daemon
@@ -211,6 +241,11 @@ fn decode(ctx: &mut Ctx<'_>, root: &yaml::Node, base: &Path) -> Option<ProjectCo
                 project.plugins.insert(p.name.clone(), p);
             }
         }
+    }
+    project.pools.clear();
+    decode_pools(ctx, &mut project, fields.get("pools"));
+    if let Some((key, n)) = fields.entry("auto_assign") {
+        project.auto_assign = decode_auto_assign(ctx, &project, n, key.pos);
     }
     let mut authored = AuthoredDefaults::default();
     if let Some((key, n)) = fields.entry("defaults") {
@@ -249,9 +284,7 @@ fn decode(ctx: &mut Ctx<'_>, root: &yaml::Node, base: &Path) -> Option<ProjectCo
         project.defaults.retry = Some(retry.policy);
     }
     if let Some(pool) = authored.pool {
-        if let Some(u) = check_plugin(ctx, &project, &pool.value, pool.pos, PluginRole::Pool) {
-            project.plugin_uses.push(u);
-        }
+        check_pool(ctx, &project, &pool);
         project.defaults.pool = Some(pool.value);
     }
     Some(project)
@@ -342,6 +375,13 @@ fn decode_model(
         Some(n) => ctx.object(n, &fields.child("config")),
         None => Some(Json::Object(serde_json::Map::new())),
     };
+    let mut pool = None;
+    if let Some(n) = fields.get("pool")
+        && let Some(p) = ctx.name(n, &fields.child("pool"), 64)
+    {
+        check_pool(ctx, project, &p);
+        pool = Some(p.value);
+    }
     let mut price = None;
     if let Some((pkey, n)) = fields.entry("price") {
         let ppath = fields.child("price");
@@ -380,6 +420,7 @@ fn decode_model(
         config: config?,
         price,
         net,
+        pool,
         location: location(ctx.file, key.pos),
     })
 }

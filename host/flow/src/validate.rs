@@ -11,6 +11,7 @@ use crate::diagnostic::{did_you_mean, one_of};
 use crate::graph::Graph;
 use crate::inputs;
 use crate::plugin_use::{PluginRole, PluginUse, check_plugin};
+use crate::pools::{DEFAULT_POOL, check_pool};
 use crate::project::{ProjectConfig, suggest_model};
 use crate::template_check::{self, Scope};
 
@@ -163,13 +164,7 @@ fn check_step_refs(
         uses.extend(check_retry(ctx, project, r));
     }
     if let Some(p) = &step.pool {
-        uses.extend(check_plugin(
-            ctx,
-            project,
-            &p.value,
-            p.pos,
-            PluginRole::Pool,
-        ));
+        check_pool(ctx, project, p);
     }
     if let Some(m) = &step.model {
         check_model(ctx, project, m);
@@ -186,13 +181,7 @@ fn check_flow_defaults(
         uses.extend(check_retry(ctx, project, r));
     }
     if let Some(p) = &flow.defaults.pool {
-        uses.extend(check_plugin(
-            ctx,
-            project,
-            &p.value,
-            p.pos,
-            PluginRole::Pool,
-        ));
+        check_pool(ctx, project, p);
     }
     if let Some(m) = &flow.defaults.model {
         check_model(ctx, project, m);
@@ -300,12 +289,20 @@ fn compile_step(
             .map(|r| r.policy.clone())
             .or_else(|| project.defaults.retry.clone())
             .or_else(|| project.default_retry().ok()),
-        pool: step
-            .pool
-            .as_ref()
-            .or(d.pool.as_ref())
-            .map(|p| p.value.clone())
-            .or_else(|| project.defaults.pool.clone()),
+        // Its own, else its model's, else the flow's, else weft.yaml's, else
+        // `default`.
+        pool: Some(
+            step.pool
+                .as_ref()
+                .map(|p| p.value.clone())
+                .or_else(|| {
+                    let model = step.model.as_ref().or(d.model.as_ref())?;
+                    project.model_pool(&model.value)
+                })
+                .or_else(|| d.pool.as_ref().map(|p| p.value.clone()))
+                .or_else(|| project.defaults.pool.clone())
+                .unwrap_or_else(|| DEFAULT_POOL.to_owned()),
+        ),
         model: step
             .model
             .as_ref()

@@ -26,9 +26,17 @@ plugins:
   fifo: { path: plugins/fifo.wasm, kind: pool }
 models:
   mock: { adapter: mock-model }
+  local-llama: { adapter: mock-model }
+  gpt-big: { adapter: mock-model, pool: big }
+pools:
+  fast: { policy: fifo, max_concurrent: 3 }
+  local: { policy: fifo }
+  big: { max_concurrent: 1, on_exhausted: fail, rate_limit: { per_minute: 60, burst: 2 } }
+auto_assign:
+  by_model: { \"local-*\": local, \"gpt-*\": fast }
 defaults:
   timeout: 45s
-  pool: fifo
+  pool: fast
 ";
 
 const FLOW: &str = "\
@@ -70,7 +78,7 @@ fn defaults_are_applied_in_order() {
     assert_eq!((flow.id.as_str(), flow.version), ("greet", 3));
     let hello = flow.step("hello").unwrap();
     assert_eq!(hello.timeout, Duration::from_millis(500));
-    assert_eq!(hello.pool.as_deref(), Some("fifo"));
+    assert_eq!(hello.pool.as_deref(), Some("fast"));
     let retry = hello.retry.as_ref().unwrap();
     assert_eq!(retry.strategy, "exp-backoff");
     assert_eq!(retry.config, json!({"max_attempts": 5}));
@@ -202,4 +210,43 @@ fn tenants_and_tokens_are_read_as_hashes() {
         !p.declares_tokens(),
         "a tenant without tokens declares none"
     );
+}
+
+#[test]
+fn pools_are_read_and_a_steps_pool_is_its_own_else_its_models_else_the_default() {
+    let project = project();
+    let big = project.pool("big").unwrap();
+    assert_eq!(big.max_concurrent, 1);
+    assert_eq!(big.on_exhausted, weft_flow::OnExhausted::Fail);
+    assert_eq!(big.policy, None, "no policy and no `priority-fifo` plugin");
+    let rate = big.rate_limit.unwrap();
+    assert_eq!((rate.per_minute, rate.burst), (60.0, 2));
+    assert_eq!(
+        project.pool("fast").unwrap().policy.as_deref(),
+        Some("fifo")
+    );
+    let default = project.pool("default").unwrap();
+    assert_eq!(
+        default.max_concurrent,
+        weft_flow::pools::DEFAULT_MAX_CONCURRENT
+    );
+    assert_eq!(project.model_pool("local-llama").as_deref(), Some("local"));
+    assert_eq!(
+        project.model_pool("gpt-big").as_deref(),
+        Some("big"),
+        "a model's own pool wins over a glob"
+    );
+    assert_eq!(project.model_pool("mock"), None);
+    let flow = "\
+id: models
+steps:
+  own: { uses: echo, model: local-llama, pool: big }
+  by-model: { uses: echo, model: local-llama }
+  by-default: { uses: echo, model: mock }
+";
+    let flow = compile_flow("flows/models.yaml", flow, &project).unwrap();
+    let pool = |id: &str| flow.step(id).unwrap().pool.clone().unwrap();
+    assert_eq!(pool("own"), "big");
+    assert_eq!(pool("by-model"), "local");
+    assert_eq!(pool("by-default"), "fast", "weft.yaml's defaults.pool");
 }

@@ -89,7 +89,11 @@ impl From<EngineError> for ApiError {
             EngineError::UnknownFlow(_)
             | EngineError::UnknownRun(_)
             | EngineError::UnknownSchedule { .. } => Self::NotFound(e.to_string()),
-            EngineError::UnknownTask(_) => Self::NotFound(e.to_string()),
+            EngineError::UnknownTask(_) | EngineError::UnknownPool(_) => {
+                Self::NotFound(e.to_string())
+            }
+            EngineError::PoolExhausted { .. } => Self::Conflict(e.to_string()),
+            EngineError::SwapRefused { .. } => Self::BadRequest(e.to_string()),
             EngineError::LeaseLost { .. } => Self::Conflict(e.to_string()),
             EngineError::Forbidden { .. } => Self::Forbidden(e.to_string()),
             EngineError::Input { .. } | EngineError::BadLease(_) => Self::BadRequest(e.to_string()),

@@ -18,6 +18,7 @@ mod flows;
 mod live_workers;
 mod locks;
 mod metrics;
+mod pools;
 mod queue;
 mod run_events;
 mod runs;
@@ -31,7 +32,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::middleware::from_fn_with_state;
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, post, put};
 use tokio::sync::watch;
 use weft_engine::{Engine, FlowStatus};
 
@@ -150,6 +151,22 @@ fn operator_routes() -> Router<AppState> {
         .route(
             "/v1/schedules/{flow}/{index}/trigger",
             post(schedules::trigger),
+        )
+        .merge(pool_routes())
+}
+
+/// `weft pools`, `weft policy set`, `weft retry set` (in operator routes).
+fn pool_routes() -> Router<AppState> {
+    let swap_limit = axum::extract::DefaultBodyLimit::max(pools::MAX_COMPONENT_BYTES);
+    Router::new()
+        .route("/v1/pools", get(pools::list))
+        .route(
+            "/v1/pools/{pool}/policy",
+            put(pools::set_policy).layer(swap_limit),
+        )
+        .route(
+            "/v1/flows/{flow}/retry",
+            put(pools::set_retry).layer(swap_limit),
         )
 }
 

@@ -46,6 +46,8 @@ pub const METRIC_NAMES: &[&str] = &[
     "weft_cost_usd_total",
     "weft_model_requests_total",
     "weft_circuit_open",
+    "weft_pool_active",
+    "weft_pool_queued",
 ];
 
 /// Every metric the daemon exports, in one registry.
@@ -73,6 +75,8 @@ pub struct Metrics {
     cost_usd: CounterVec,
     model_requests: IntCounterVec,
     circuit_open: IntGaugeVec,
+    pool_active: IntGaugeVec,
+    pool_queued: IntGaugeVec,
 }
 
 /// Why the registry could not be built (a metric defined twice: a bug).
@@ -247,6 +251,20 @@ impl Metrics {
                     &["model"],
                 )?,
             )?,
+            pool_active: register(
+                &r,
+                IntGaugeVec::new(
+                    Opts::new("weft_pool_active", "Tasks running in the pool now."),
+                    &["pool"],
+                )?,
+            )?,
+            pool_queued: register(
+                &r,
+                IntGaugeVec::new(
+                    Opts::new("weft_pool_queued", "Tasks waiting for a slot of the pool."),
+                    &["pool"],
+                )?,
+            )?,
             registry: r,
         })
     }
@@ -266,9 +284,11 @@ impl Metrics {
 
     fn labelled_families(&self) -> Vec<String> {
         use prometheus::core::Collector;
-        let collectors: [&dyn Collector; 11] = [
+        let collectors: [&dyn Collector; 13] = [
             &self.cost_usd,
             &self.queue_depth,
+            &self.pool_active,
+            &self.pool_queued,
             &self.runs,
             &self.tasks_completed,
             &self.tasks_failed,
@@ -362,6 +382,18 @@ impl Metrics {
                 .set(i64::try_from(*n).unwrap_or(i64::MAX));
         }
         let gauge = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+        let pools = engine.pools_status().map_err(|e| e.to_string())?;
+        self.pool_active.reset();
+        self.pool_queued.reset();
+        for pool in &pools {
+            let name = [pool.name.as_str()];
+            self.pool_active
+                .with_label_values(&name)
+                .set(gauge(pool.active));
+            self.pool_queued
+                .with_label_values(&name)
+                .set(gauge(pool.queued));
+        }
         self.queue_inflight.set(gauge(stats.inflight));
         self.queue_delayed.set(gauge(stats.delayed));
         self.dlq_size.set(gauge(stats.dlq));

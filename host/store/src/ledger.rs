@@ -53,6 +53,9 @@ pub enum EventKind {
     /// A model call's cost was charged (payload: step, index, model, pool,
     /// tokens, `cost_micro_usd`).
     ModelCallCharged,
+    /// A pool policy or retry strategy component was replaced at run time
+    /// (in a stream `@pool:<name>` or `@retry:<flow>`; payload: old and new sha256).
+    ComponentSwapped,
 }
 
 impl EventKind {
@@ -76,6 +79,7 @@ impl EventKind {
             Self::ModelCallJournaled => "model-call-journaled",
             Self::ToolCalled => "tool-called",
             Self::ModelCallCharged => "model-call-charged",
+            Self::ComponentSwapped => "component-swapped",
         }
     }
 }

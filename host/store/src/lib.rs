@@ -14,13 +14,14 @@
 //! and the commit protocol.
 
 mod canonical;
-mod costs;
 mod changes;
+mod costs;
 mod error;
 mod ledger;
 mod lock_types;
 mod locks;
 mod ops;
+mod pool_view;
 mod queue_next;
 mod read;
 mod run_events;
@@ -28,16 +29,18 @@ mod run_id;
 mod schedule_types;
 mod schedules;
 mod store;
+mod swaps;
 pub mod tables;
 mod types;
 mod writer;
 
 pub use canonical::event_bytes as canonical_event_bytes;
-pub use costs::{Charge, CostRow};
 pub use changes::Change;
+pub use costs::{Charge, CostRow};
 pub use error::StoreError;
 pub use ledger::{BadEvent, EventKind, LedgerEvent, VerifyReport, chain_hash};
 pub use lock_types::{LockAcquire, LockRecord, MAX_LOCK_KEY, MAX_LOCK_OWNER};
+pub use pool_view::{PoolTask, PoolView, ViewLimits};
 pub use queue_next::NextTask;
 pub use run_events::RunEvents;
 pub use run_id::utc_date;
@@ -45,6 +48,7 @@ pub use schedule_types::{
     FiredRun, ScheduleFired, ScheduleId, ScheduleState, ScheduleTick, ScheduledRun,
 };
 pub use store::Store;
+pub use swaps::{Override, Swap};
 pub use types::{
     Advance, Counters, DeadLetter, FailDecision, Lease, LeaseRecord, NewRun, NewTask,
     NextCandidate, NextLease, QueueStats, RunFilter, RunOutcome, RunRecord, RunStatus,

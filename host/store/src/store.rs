@@ -263,8 +263,60 @@ impl Store {
         now: u64,
     ) -> Result<(), StoreError> {
         let error = error.to_owned();
-        self.write(move |t| finish::fail(t, task, token, &error, &decision, now))
+        self.write(move |t| finish::fail(t, task, token, &error, &decision, None, now))
             .await
+    }
+
+    /// [`Store::fail`], naming in the `step-failed` ledger event the retry
+    /// strategy component (its sha256) that made `decision`.
+    pub async fn fail_decided(
+        &self,
+        task: u64,
+        token: u64,
+        error: &str,
+        decision: FailDecision,
+        decided_by: &str,
+        now: u64,
+    ) -> Result<(), StoreError> {
+        let (error, by) = (error.to_owned(), decided_by.to_owned());
+        self.write(move |t| finish::fail(t, task, token, &error, &decision, Some(&by), now))
+            .await
+    }
+
+    /// Leases task `task` (chosen by a pool policy) to `owner` if it is ready
+    /// now; `None` if it is not any more. The `step-started` ledger event
+    /// names the pool and `admitted_by`. `durable`: a worker in another
+    /// process (see [`Store::lease`]); else volatile, as
+    /// [`Store::lease_in_process`].
+    pub async fn lease_task(
+        &self,
+        owner: &str,
+        task: u64,
+        admitted_by: &str,
+        lease_ms: u64,
+        durable: bool,
+        now: u64,
+    ) -> Result<Option<Lease>, StoreError> {
+        let ask = self.ask(owner, None, lease_ms);
+        let by = admitted_by.to_owned();
+        let op =
+            move |t: &mut crate::tables::Tables<'_>| queue::lease_task(t, &ask, task, &by, now);
+        if durable {
+            self.write(op).await
+        } else {
+            self.write_volatile(op).await
+        }
+    }
+
+    /// Promotes due delayed tasks and hands expired leases back (volatile:
+    /// a crash loses nothing that the next call does not redo).
+    pub async fn promote_and_expire(&self, now: u64) -> Result<(), StoreError> {
+        self.write_volatile(move |t| {
+            queue::promote_due(t, now)?;
+            queue::expire_due(t, now)?;
+            Ok(())
+        })
+        .await
     }
 
     /// Cancels a run that has not finished.

@@ -64,6 +64,9 @@ pub const COST_DETAIL: TableDefinition<CostKey<'static>, CostTotals> =
 /// id starts with `@` excepted), written in the same transaction. Readers such
 /// as the search index follow it with `Store::changes_since`.
 pub const CHANGES: TableDefinition<u64, &str> = TableDefinition::new("changes");
+/// Override key (`pool:<name>`, `retry:<flow>`) → `Override` (JSON): a
+/// component swapped in at run time (see `swaps`).
+pub const OVERRIDES: TableDefinition<&str, &[u8]> = TableDefinition::new("overrides");
 /// Counter name → value (`next_task_id`, `stale_refusals`, `redelivered`,
 /// `schedule_fires`, `epoch`, `lock_tokens`).
 pub const COUNTERS: TableDefinition<&str, u64> = TableDefinition::new("counters");
@@ -120,6 +123,8 @@ pub struct Tables<'t> {
     pub cost_pool_day: Table<'t, (&'static str, &'static str), u64>,
     /// See [`COST_DETAIL`].
     pub cost_detail: Table<'t, CostKey<'static>, CostTotals>,
+    /// See [`OVERRIDES`].
+    pub overrides: Table<'t, &'static str, &'static [u8]>,
 }
 
 impl<'t> Tables<'t> {
@@ -151,6 +156,7 @@ impl<'t> Tables<'t> {
             cost_tenant_day: tx.open_table(COST_TENANT_DAY)?,
             cost_pool_day: tx.open_table(COST_POOL_DAY)?,
             cost_detail: tx.open_table(COST_DETAIL)?,
+            overrides: tx.open_table(OVERRIDES)?,
         })
     }
 }

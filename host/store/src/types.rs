@@ -258,6 +258,9 @@ pub struct LeaseRecord {
     pub token: u64,
     /// When it runs out, in ms.
     pub expires_at: u64,
+    /// When it was handed out, in ms (0 in leases stored before this field).
+    #[serde(default)]
+    pub leased_at: u64,
 }
 
 /// How a `complete` finishes the run, if it does.

@@ -136,7 +136,7 @@ pub(crate) async fn run(args: DaemonArgs) -> Result<ExitCode> {
 
 /// Every flow file of `dir`, all of which must load: a daemon does not start
 /// half-configured (once it runs, a broken file keeps its last good version).
-fn load_flows(dir: &Path, project: &ProjectConfig) -> Result<FlowFolder> {
+pub(crate) fn load_flows(dir: &Path, project: &ProjectConfig) -> Result<FlowFolder> {
     let mut folder = FlowFolder::new(dir, project.clone());
     let scan = folder.scan();
     let errors = scan.errors();

@@ -96,6 +96,24 @@ impl DaemonClient {
         self.answer("POST", path, sent, Some(expected))
     }
 
+    /// `PUT path?query` with `bytes` as an `application/wasm` body; the
+    /// answer's JSON.
+    pub(crate) fn put_bytes(
+        &self,
+        path: &str,
+        query: &[(&str, String)],
+        bytes: &[u8],
+    ) -> Result<Value> {
+        let mut request = self
+            .authorized(self.agent.put(format!("{}{path}", self.base)))
+            .header("Content-Type", "application/wasm");
+        for (key, value) in query {
+            request = request.query(*key, value);
+        }
+        self.answer("PUT", path, request.send(bytes), None)
+            .map(|(_, json)| json)
+    }
+
     /// `DELETE path`; the answer's JSON.
     pub(crate) fn delete(&self, path: &str) -> Result<Value> {
         let sent = self

@@ -169,7 +169,8 @@ fn project_yaml(prefix: &str) -> String {
     }
     yaml.push_str(
         "\nmodels:\n  mock:\n    adapter: mock-model\n    config: {}\n\n\
-         defaults:\n  timeout: 30s\n  retry: { strategy: exp-backoff, max_attempts: 3 }\n  pool: priority-fifo\n\n\
+         defaults:\n  timeout: 30s\n  retry: { strategy: exp-backoff, max_attempts: 3 }\n\n\
+         pools:\n  default: { policy: priority-fifo, max_concurrent: 8 }\n\n\
          state: .weft\n",
     );
     yaml

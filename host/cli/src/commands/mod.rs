@@ -7,8 +7,8 @@ use anyhow::{Context, Result};
 use weft_runtime::{Runtime, RuntimeConfig};
 
 use crate::cli::{
-    Cli, Command, DlqCommand, IndexCommand, LockCommand, PluginCommand, QueueCommand, RunsCommand,
-    SchedulesCommand, TokenCommand,
+    Cli, Command, DlqCommand, IndexCommand, LockCommand, PluginCommand, PolicyCommand,
+    QueueCommand, RetryCommand, RunsCommand, SchedulesCommand, TokenCommand,
 };
 
 mod costs;
@@ -27,6 +27,7 @@ mod lock_list;
 mod lock_release;
 mod plugin_inspect;
 mod plugin_run;
+mod pools;
 mod project;
 mod queue_next;
 mod queue_stats;
@@ -42,6 +43,7 @@ mod schedules_pause;
 mod schedules_trigger;
 mod search;
 mod state;
+mod swap_set;
 mod token_new;
 mod validate;
 mod worker;
@@ -85,6 +87,13 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             Command::Search(args) => search::run(args).await,
             Command::Index(IndexCommand::Rebuild(args)) => search::rebuild(args).await,
             Command::Index(IndexCommand::Status(args)) => search::status(args).await,
+            Command::Pools(args) => pools::run(args).await,
+            Command::Policy(PolicyCommand::Set { pool, swap }) => {
+                swap_set::run(swap_set::Target::Pool(pool), swap).await
+            }
+            Command::Retry(RetryCommand::Set { flow, swap }) => {
+                swap_set::run(swap_set::Target::Retry(flow), swap).await
+            }
         }
     })
 }

@@ -83,13 +83,15 @@ pub fn complete(
     Ok(())
 }
 
-/// Fails a leased task and applies `decision`.
+/// Fails a leased task and applies `decision`; `decided_by` (the retry
+/// strategy component's sha256) goes into the `step-failed` ledger event.
 pub fn fail(
     t: &mut Tables<'_>,
     task_id: u64,
     token: u64,
     error: &str,
     decision: &FailDecision,
+    decided_by: Option<&str>,
     now: u64,
 ) -> Result<(), StoreError> {
     let (mut task, _) = check_fence(t, task_id, token, "fail", now)?;
@@ -98,10 +100,13 @@ pub fn fail(
 
     unindex(t, &task)?;
     task.error = Some(error.to_owned());
-    let payload = json!({
+    let mut payload = json!({
         "task": task.id, "step": task.step_id, "attempt": task.attempt,
         "error": error, "decision": decision,
     });
+    if let (Some(by), Some(map)) = (decided_by, payload.as_object_mut()) {
+        map.insert("decided_by".into(), json!(by));
+    }
     ledger::append(t, &task.run_id, now, EventKind::StepFailed, payload)?;
     match decision {
         FailDecision::Retry { at_ms } => {

@@ -142,9 +142,61 @@ pub fn lease(t: &mut Tables<'_>, ask: &LeaseAsk, now: u64) -> Result<Option<Leas
     }
     promote_due(t, now)?;
     expire_due(t, now)?;
-    let Some((pool, inv, at, id)) = best_ready(&t.ready, ask.pools.as_deref())? else {
+    let Some(key) = best_ready(&t.ready, ask.pools.as_deref())? else {
         return Ok(None);
     };
+    lease_key(t, ask, key, None, now).map(Some)
+}
+
+/// Leases task `id` to `ask.owner` if it is ready now (after promoting due
+/// delayed tasks and expiring stale leases); `None` if it is not (another
+/// worker took it, or its run ended). `admitted_by` (the pool policy
+/// component's sha256) goes into the `step-started` ledger event.
+pub fn lease_task(
+    t: &mut Tables<'_>,
+    ask: &LeaseAsk,
+    id: u64,
+    admitted_by: &str,
+    now: u64,
+) -> Result<Option<Lease>, StoreError> {
+    if ask.owner.is_empty() {
+        return Err(StoreError::Invalid("a lease needs an owner".into()));
+    }
+    promote_due(t, now)?;
+    expire_due(t, now)?;
+    let Some(task) = t
+        .tasks
+        .get(id)?
+        .map(|g| crate::tables::decode::<crate::types::TaskRecord>(g.value()))
+        .transpose()?
+    else {
+        return Ok(None);
+    };
+    let key = (
+        task.pool.clone(),
+        u32::MAX - task.priority,
+        task.ready_at,
+        id,
+    );
+    if task.state != TaskState::Ready
+        || t.ready
+            .get((key.0.as_str(), key.1, key.2, key.3))?
+            .is_none()
+    {
+        return Ok(None);
+    }
+    lease_key(t, ask, key, Some(admitted_by), now).map(Some)
+}
+
+/// Leases the ready task at `key`: out of the ready queue, a new token, a
+/// lease record and a `step-started` ledger event.
+fn lease_key(
+    t: &mut Tables<'_>,
+    ask: &LeaseAsk,
+    (pool, inv, at, id): ReadyKey,
+    admitted_by: Option<&str>,
+    now: u64,
+) -> Result<Lease, StoreError> {
     t.ready.remove((pool.as_str(), inv, at, id))?;
     let mut task = get_task(t, id)?;
     task.state = TaskState::Leased;
@@ -154,6 +206,7 @@ pub fn lease(t: &mut Tables<'_>, ask: &LeaseAsk, now: u64) -> Result<Option<Leas
         owner: ask.owner.clone(),
         token: task.last_token,
         expires_at,
+        leased_at: now,
     };
     t.leases.insert(id, encode(&record)?.as_slice())?;
     t.lease_expiry.insert((expires_at, id), ())?;
@@ -164,19 +217,23 @@ pub fn lease(t: &mut Tables<'_>, ask: &LeaseAsk, now: u64) -> Result<Option<Leas
         run.updated_ms = now;
         put_run(t, &run)?;
     }
-    let payload = json!({
+    let mut payload = json!({
         "task": id, "step": task.step_id, "attempt": task.attempt,
         "owner": ask.owner, "token": task.last_token, "expires_at": expires_at,
     });
+    if let (Some(by), Some(map)) = (admitted_by, payload.as_object_mut()) {
+        map.insert("pool".into(), json!(pool));
+        map.insert("admitted_by".into(), json!(by));
+    }
     ledger::append(t, &task.run_id, now, EventKind::StepStarted, payload)?;
-    Ok(Some(Lease {
+    Ok(Lease {
         task: id,
         run: task.run_id,
         step: task.step_id,
         attempt: task.attempt,
         token: record.token,
         expires_at,
-    }))
+    })
 }
 
 /// Extends a lease to `now + lease_ms`; refuses a stale token.

@@ -1,0 +1,317 @@
+//! Admission: the one place that decides which ready task of which pool is
+//! leased next. In-process workers, a worker's next task after a completion,
+//! and remote workers all come through [`admit`].
+//!
+//! Per pool, in this order: a free slot (`max_concurrent` minus its live
+//! leases, read from the store, so it is right after a restart and after a
+//! lease runs out), a token in its rate-limit bucket, its daily cost limit not
+//! reached. Among the pools that pass, the one whose best task comes first
+//! (priority, then ready time) is served: its policy component picks among a
+//! bounded list of candidates, and the host leases the first id it names that
+//! is a candidate. A policy that fails, traps, times out or names nothing
+//! valid is logged and counted, and priority order decides instead.
+//!
+//! Admission is serialised (one lock), so two workers can't both take a
+//! pool's last slot; completions and failures record under the same lock, so
+//! a freed slot is seen by the next admission and observers see a task end
+//! before another starts in its slot.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use tokio::sync::{Mutex as AsyncMutex, MutexGuard};
+use weft_core::{Candidate, PoolState, TenantLoad};
+use weft_flow::{PoolDecl, RateLimit};
+use weft_runtime::{CallContext, CallLimits};
+use weft_store::{Lease, PoolView, StoreError, ViewLimits};
+
+use crate::engine::Inner;
+use crate::swap::PolicyChoice;
+
+/// How many queued tasks a policy is shown at most.
+pub const MAX_CANDIDATES: usize = 32;
+/// At most this many candidates of one tenant, so that a tenant queued behind
+/// another's flood is among them.
+pub const CANDIDATES_PER_TENANT: usize = 8;
+/// How many queue entries of a pool admission reads at most.
+pub const SCAN_LIMIT: usize = 4096;
+/// How long a pool policy may think.
+const SELECT_TIMEOUT: Duration = Duration::from_secs(1);
+/// What `admitted_by` says when no policy component chose (none configured,
+/// or it failed and priority order decided).
+pub const PRIORITY_ORDER: &str = "host:priority-order";
+
+/// The view limits admission uses.
+pub(crate) const LIMITS: ViewLimits = ViewLimits {
+    candidates: MAX_CANDIDATES,
+    per_tenant: CANDIDATES_PER_TENANT,
+    scan: SCAN_LIMIT,
+};
+
+/// A token bucket on the engine's clock.
+#[derive(Debug, Clone, Copy)]
+struct Bucket {
+    tokens: f64,
+    at_ms: u64,
+}
+
+impl Bucket {
+    fn full(limit: RateLimit, now: u64) -> Self {
+        Self {
+            tokens: f64::from(limit.burst),
+            at_ms: now,
+        }
+    }
+
+    fn refill(&mut self, limit: RateLimit, now: u64) {
+        let elapsed = now.saturating_sub(self.at_ms) as f64;
+        self.tokens =
+            (self.tokens + elapsed * limit.per_minute / 60_000.0).min(f64::from(limit.burst));
+        self.at_ms = now.max(self.at_ms);
+    }
+
+    /// When the next whole token is there (ms since the epoch).
+    fn next_token_at(&self, limit: RateLimit) -> u64 {
+        let missing = (1.0 - self.tokens).max(0.0);
+        let ms = (missing * 60_000.0 / limit.per_minute).ceil();
+        self.at_ms.saturating_add(ms as u64)
+    }
+}
+
+/// Admission state shared by every worker.
+#[derive(Default)]
+pub(crate) struct Admission {
+    lock: AsyncMutex<()>,
+    buckets: Mutex<HashMap<String, Bucket>>,
+    /// Policy calls that failed (priority order decided instead).
+    pub policy_failures: AtomicU64,
+}
+
+/// What an admission found.
+#[derive(Debug)]
+pub(crate) enum Admitted {
+    /// This task is leased to the asker.
+    Lease(Lease),
+    /// Nothing can be admitted now; look again at this time (ms) at the
+    /// latest, if given (a rate-limit token comes then).
+    Wait(Option<u64>),
+}
+
+/// Who asks.
+pub(crate) struct Ask<'a> {
+    pub owner: &'a str,
+    pub pools: Option<&'a [String]>,
+    pub lease_ms: u64,
+    /// Durable commit (a worker in another process).
+    pub durable: bool,
+}
+
+impl Admission {
+    /// Takes the admission lock.
+    pub async fn lock(&self) -> MutexGuard<'_, ()> {
+        self.lock.lock().await
+    }
+
+    /// Tokens in `pool`'s bucket now (`None`: no rate limit).
+    pub fn tokens(&self, pool: &PoolDecl, now: u64) -> Option<f64> {
+        let limit = pool.rate_limit?;
+        let mut buckets = self.buckets.lock().unwrap_or_else(PoisonError::into_inner);
+        let b = buckets
+            .entry(pool.name.clone())
+            .or_insert_with(|| Bucket::full(limit, now));
+        b.refill(limit, now);
+        Some(b.tokens)
+    }
+
+    /// `Ok(())` if `pool` has a token now; else when the next one comes.
+    fn has_token(&self, pool: &PoolDecl, now: u64) -> Result<(), u64> {
+        let Some(limit) = pool.rate_limit else {
+            return Ok(());
+        };
+        let mut buckets = self.buckets.lock().unwrap_or_else(PoisonError::into_inner);
+        let b = buckets
+            .entry(pool.name.clone())
+            .or_insert_with(|| Bucket::full(limit, now));
+        b.refill(limit, now);
+        if b.tokens >= 1.0 {
+            Ok(())
+        } else {
+            Err(b.next_token_at(limit))
+        }
+    }
+
+    fn take_token(&self, pool: &PoolDecl) {
+        if pool.rate_limit.is_some()
+            && let Some(b) = self
+                .buckets
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .get_mut(&pool.name)
+        {
+            b.tokens -= 1.0;
+        }
+    }
+}
+
+/// The declared pool `name`, or for a pool `weft.yaml` does not declare (a
+/// task queued before its pool was removed) the implied default's settings.
+pub(crate) fn pool_decl(inner: &Inner, name: &str) -> PoolDecl {
+    match inner.project.pool(name) {
+        Some(p) => p.clone(),
+        None => PoolDecl {
+            name: name.to_owned(),
+            ..PoolDecl::implied_default(&inner.project)
+        },
+    }
+}
+
+/// How much `pool` spent today (UTC day of the engine's clock), in US
+/// dollars, for `cost_limit_daily_usd`: the charges the store holds. Calls in
+/// flight are not counted here; the budget reservation before each model call
+/// counts them (docs/operations.md, Budgets and costs).
+pub(crate) fn pool_spent_today(inner: &Inner, pool: &str) -> f64 {
+    let day = weft_store::utc_date(inner.now());
+    match inner.store.pool_day_cost(&day, pool) {
+        Ok(micro) => micro as f64 / 1_000_000.0,
+        Err(e) => {
+            // Admission goes on; the reservation before the call still holds.
+            tracing::warn!(pool, error = %e, "reading the pool's spend today failed");
+            0.0
+        }
+    }
+}
+
+/// Admits the best task for `ask` (see the module docs).
+pub(crate) async fn admit(inner: &Arc<Inner>, ask: &Ask<'_>) -> Result<Admitted, StoreError> {
+    let _guard = inner.admission.lock().await;
+    admit_locked(inner, ask).await
+}
+
+/// [`admit`] with the admission lock already held by the caller.
+pub(crate) async fn admit_locked(
+    inner: &Arc<Inner>,
+    ask: &Ask<'_>,
+) -> Result<Admitted, StoreError> {
+    // A chosen task may be gone by the time it is leased only if something
+    // outside admission took it (a direct store lease, a cancel); try again.
+    for _ in 0..4 {
+        let now = inner.now();
+        if inner.store.next_due()?.is_some_and(|due| due <= now) {
+            inner.store.promote_and_expire(now).await?;
+        }
+        let mut wake: Option<u64> = None;
+        let mut best: Option<((u32, u64, u64), PoolDecl, PoolView)> = None;
+        for name in inner.store.ready_pools()? {
+            if ask.pools.is_some_and(|p| !p.contains(&name)) {
+                continue;
+            }
+            let pool = pool_decl(inner, &name);
+            let view = inner.store.pool_view(&name, LIMITS, now)?;
+            let Some(head) = view.queued.first() else {
+                continue;
+            };
+            if view.running.len() >= pool.max_concurrent as usize {
+                continue;
+            }
+            if let Err(at) = inner.admission.has_token(&pool, now) {
+                wake = Some(wake.map_or(at, |w| w.min(at)));
+                continue;
+            }
+            if let Some(limit) = pool.cost_limit_daily_usd
+                && pool_spent_today(inner, &name) >= limit
+            {
+                continue;
+            }
+            let order = (u32::MAX - head.priority, head.since_ms, head.task);
+            if best.as_ref().is_none_or(|(o, _, _)| order < *o) {
+                best = Some((order, pool, view));
+            }
+        }
+        let Some((_, pool, view)) = best else {
+            return Ok(Admitted::Wait(wake));
+        };
+        let (task, admitted_by) = choose(inner, &pool, &view, now).await;
+        if let Some(lease) = inner
+            .store
+            .lease_task(
+                ask.owner,
+                task,
+                &admitted_by,
+                ask.lease_ms,
+                ask.durable,
+                now,
+            )
+            .await?
+        {
+            inner.admission.take_token(&pool);
+            return Ok(Admitted::Lease(lease));
+        }
+    }
+    Ok(Admitted::Wait(None))
+}
+
+/// The task the pool's policy picks among `view.queued` (not empty), and the
+/// sha256 of the component that picked it.
+async fn choose(inner: &Arc<Inner>, pool: &PoolDecl, view: &PoolView, now: u64) -> (u64, String) {
+    let fallback = view.queued.first().map_or(0, |t| t.task);
+    let Some(PolicyChoice { plugin, config }) = inner.swaps.policy_for(inner, pool) else {
+        return (fallback, PRIORITY_ORDER.to_owned());
+    };
+    let active = u32::try_from(view.running.len()).unwrap_or(u32::MAX);
+    let state = PoolState {
+        pool: pool.name.clone(),
+        active,
+        max_concurrent: pool.max_concurrent,
+        free_slots: pool.max_concurrent.saturating_sub(active).min(1),
+        now_ms: now,
+        active_by_tenant: view
+            .active_by_tenant()
+            .into_iter()
+            .map(|(tenant, active)| TenantLoad { tenant, active })
+            .collect(),
+    };
+    let candidates: Vec<Candidate> = view
+        .queued
+        .iter()
+        .map(|t| Candidate {
+            task_id: t.task.to_string(),
+            run_id: t.run.clone(),
+            flow_id: t.flow.clone(),
+            tenant: t.tenant.clone(),
+            priority: i32::try_from(t.priority).unwrap_or(i32::MAX),
+            ready_at_ms: t.since_ms,
+        })
+        .collect();
+    let ctx = CallContext::new(CallLimits {
+        timeout: SELECT_TIMEOUT,
+        ..CallLimits::default()
+    });
+    let config = config.to_string();
+    match plugin.select(&ctx, &config, &state, &candidates).await {
+        Ok(ids) => {
+            let chosen = ids
+                .iter()
+                .find_map(|id| view.queued.iter().find(|t| t.task.to_string() == *id));
+            match chosen {
+                Some(t) => return (t.task, plugin.sha256().to_owned()),
+                None => tracing::warn!(
+                    pool = %pool.name,
+                    "pool policy `{}` named no candidate ({ids:?}); priority order decides",
+                    plugin.name()
+                ),
+            }
+        }
+        Err(e) => tracing::warn!(
+            pool = %pool.name,
+            "pool policy `{}` failed: {e}; priority order decides",
+            plugin.name()
+        ),
+    }
+    inner
+        .admission
+        .policy_failures
+        .fetch_add(1, Ordering::Relaxed);
+    (fallback, PRIORITY_ORDER.to_owned())
+}

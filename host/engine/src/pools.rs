@@ -1,0 +1,204 @@
+//! Pools seen from outside the engine: what `weft pools` and the metrics
+//! show, the `on_exhausted: fail` check at submit, `priority_field`, and
+//! [`Engine::admit`] for callers that act as a worker.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use serde::{Deserialize, Serialize};
+use tokio::sync::MutexGuard;
+use weft_flow::OnExhausted;
+use weft_store::{Lease, NewRun, NewTask, PoolTask, ViewLimits};
+
+use crate::admission::{self, Admitted, Ask, pool_decl, pool_spent_today};
+use crate::engine::Engine;
+use crate::error::EngineError;
+
+/// A pool now, as `weft pools` shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PoolStatus {
+    /// Its name.
+    pub name: String,
+    /// Tasks running (holding a live lease).
+    pub active: u64,
+    /// Its `max_concurrent`.
+    pub max_concurrent: u32,
+    /// Tasks waiting in its queue.
+    pub queued: u64,
+    /// Dollars spent today (UTC) by its tasks.
+    pub cost_today_usd: f64,
+    /// Its `cost_limit_daily_usd`.
+    pub cost_limit_daily_usd: Option<f64>,
+    /// Tokens in its rate-limit bucket now (`None`: no rate limit).
+    pub rate_tokens: Option<f64>,
+    /// Its rate limit: tasks per minute and burst.
+    pub rate_limit: Option<(f64, u32)>,
+    /// `queue` or `fail`.
+    pub on_exhausted: String,
+    /// The policy plugin weft.yaml names (`None`: priority order).
+    pub policy: Option<String>,
+    /// The sha256 of the component that decides now (a swapped-in one wins).
+    pub policy_sha256: String,
+    /// Whether that component was swapped in at run time.
+    pub policy_swapped: bool,
+    /// The running tasks, oldest first (`since_ms`: when leased).
+    pub running: Vec<PoolTask>,
+    /// The first waiting tasks in lease order (`since_ms`: ready since).
+    pub waiting: Vec<PoolTask>,
+}
+
+/// How many waiting tasks [`Engine::pools_status`] lists per pool.
+const LISTED: usize = 50;
+
+impl Engine {
+    /// Every declared pool (and any other that holds tasks), by name.
+    pub fn pools_status(&self) -> Result<Vec<PoolStatus>, EngineError> {
+        let inner = &self.inner;
+        let now = inner.now();
+        let mut names: Vec<String> = inner.project.pools.keys().cloned().collect();
+        for p in inner.store.busy_pools(now)? {
+            if !names.contains(&p) {
+                names.push(p);
+            }
+        }
+        names.sort();
+        let limits = ViewLimits {
+            candidates: LISTED,
+            per_tenant: LISTED,
+            scan: usize::MAX,
+        };
+        let mut out = Vec::new();
+        for name in names {
+            let pool = pool_decl(inner, &name);
+            let view = inner.store.pool_view(&name, limits, now)?;
+            let choice = inner.swaps.policy_for(inner, &pool);
+            out.push(PoolStatus {
+                active: view.running.len() as u64,
+                max_concurrent: pool.max_concurrent,
+                queued: view.queued_total,
+                cost_today_usd: pool_spent_today(inner, &name),
+                cost_limit_daily_usd: pool.cost_limit_daily_usd,
+                rate_tokens: inner.admission.tokens(&pool, now),
+                rate_limit: pool.rate_limit.map(|r| (r.per_minute, r.burst)),
+                on_exhausted: match pool.on_exhausted {
+                    OnExhausted::Queue => "queue".into(),
+                    OnExhausted::Fail => "fail".into(),
+                },
+                policy_sha256: inner.swaps.policy_sha(inner, &pool),
+                policy_swapped: choice.is_some_and(|c| {
+                    pool.policy
+                        .as_deref()
+                        .and_then(|n| {
+                            inner
+                                .catalog()
+                                .plugin(n)
+                                .map(|p| p.sha256() != c.plugin.sha256())
+                        })
+                        .unwrap_or(true)
+                }),
+                policy: pool.policy,
+                running: view.running,
+                waiting: view.queued,
+                name,
+            });
+        }
+        Ok(out)
+    }
+
+    /// How many pool policy calls failed (trap, timeout, no valid id) since
+    /// `open`; priority order decided those admissions.
+    pub fn policy_failures(&self) -> u64 {
+        self.inner.admission.policy_failures.load(Ordering::Relaxed)
+    }
+
+    /// Admits one task for `owner` through the pools' limits and policies, as
+    /// a worker does, and leases it (a volatile commit, as for an in-process
+    /// worker). `None` when nothing can be admitted now. Tests and embedders
+    /// that act as a worker use it with [`Engine::run_task`].
+    pub async fn admit(&self, owner: &str, lease_ms: u64) -> Result<Option<Lease>, EngineError> {
+        let ask = Ask {
+            owner,
+            pools: None,
+            lease_ms,
+            durable: false,
+        };
+        match admission::admit(&self.inner, &ask).await? {
+            Admitted::Lease(lease) => Ok(Some(lease)),
+            Admitted::Wait(_) => Ok(None),
+        }
+    }
+
+    /// The priority of `new` from its input's field named by the
+    /// `priority_field` of its first task's pool (0 when none, or when the field
+    /// is not a whole number ≥ 0).
+    pub(crate) fn priority_from_input(&self, new: &NewRun) -> u32 {
+        let Some(task) = new.initial_tasks.first() else {
+            return 0;
+        };
+        let Some(field) = self
+            .inner
+            .project
+            .pool(&task.pool)
+            .and_then(|p| p.priority_field.as_deref())
+        else {
+            return 0;
+        };
+        new.input
+            .get(field)
+            .and_then(serde_json::Value::as_u64)
+            .map_or(0, |p| u32::try_from(p).unwrap_or(u32::MAX))
+    }
+
+    /// Refuses `tasks` if one would enter an `on_exhausted: fail` pool whose
+    /// running plus queued tasks already reach `max_concurrent`. When such a
+    /// pool is involved, the admission lock is returned, to be held until the
+    /// tasks are stored.
+    pub(crate) async fn check_exhausted(
+        &self,
+        tasks: &[NewTask],
+    ) -> Result<Option<MutexGuard<'_, ()>>, EngineError> {
+        let inner = &self.inner;
+        let strict: Vec<&NewTask> = tasks
+            .iter()
+            .filter(|t| {
+                inner
+                    .project
+                    .pool(&t.pool)
+                    .is_some_and(|p| p.on_exhausted == OnExhausted::Fail)
+            })
+            .collect();
+        if strict.is_empty() {
+            return Ok(None);
+        }
+        let guard = inner.admission.lock().await;
+        exhausted(inner, strict.iter().map(|t| t.pool.as_str()))?;
+        Ok(Some(guard))
+    }
+}
+
+/// `Err(PoolExhausted)` for the first of `pools` with no free place.
+pub(crate) fn exhausted<'a>(
+    inner: &Arc<crate::engine::Inner>,
+    pools: impl Iterator<Item = &'a str>,
+) -> Result<(), EngineError> {
+    let now = inner.now();
+    let limits = ViewLimits {
+        candidates: 0,
+        per_tenant: 0,
+        scan: usize::MAX,
+    };
+    for name in pools {
+        let pool = pool_decl(inner, name);
+        let view = inner.store.pool_view(name, limits, now)?;
+        let active = view.running.len() as u64;
+        if active + view.queued_total >= u64::from(pool.max_concurrent) {
+            return Err(EngineError::PoolExhausted {
+                pool: name.to_owned(),
+                active,
+                queued: view.queued_total,
+                max: pool.max_concurrent,
+            });
+        }
+    }
+    Ok(())
+}

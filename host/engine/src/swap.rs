@@ -1,0 +1,293 @@
+//! Hot swap: replacing a pool's policy or a flow's retry strategy component
+//! while the engine runs.
+//!
+//! A new component is loaded and checked against its world first; a wrong one
+//! is refused and the old one stays. An accepted one is written to
+//! `<state>/components/<sha256>.wasm`, stored as an override (so it comes back
+//! after a restart) and recorded in the ledger stream `@pool:<name>` or
+//! `@retry:<flow>` with the old and new sha256, then serves the next decision.
+//! The swap of a policy takes the admission lock, so no admission straddles it.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, PoisonError, RwLock};
+
+use serde::Serialize;
+use serde_json::Value;
+use weft_core::PluginKind;
+use weft_flow::PoolDecl;
+use weft_runtime::Plugin;
+use weft_store::{Override, Swap};
+
+use crate::admission::{PRIORITY_ORDER, pool_decl};
+use crate::args::plugin_config;
+use crate::engine::{Engine, Inner};
+use crate::error::EngineError;
+
+/// A component that replaced the configured one, and its config.
+#[derive(Clone)]
+struct Active {
+    plugin: Arc<Plugin>,
+    config: Option<Value>,
+}
+
+/// The overrides in force.
+pub(crate) struct Swaps {
+    dir: PathBuf,
+    pools: RwLock<HashMap<String, Active>>,
+    retries: RwLock<HashMap<String, Active>>,
+}
+
+/// The policy a pool's admission asks, with its config.
+pub(crate) struct PolicyChoice {
+    pub plugin: Arc<Plugin>,
+    pub config: Value,
+}
+
+/// What a swap did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SwapReport {
+    /// What was swapped: `pool:<name>` or `retry:<flow>`.
+    pub key: String,
+    /// The sha256 of the component that served before (or
+    /// `host:priority-order` / `none` when there was none).
+    pub old_sha256: String,
+    /// The new component's sha256.
+    pub new_sha256: String,
+    /// The ledger stream the swap is recorded in.
+    pub stream: String,
+    /// The swap event's seq in that stream.
+    pub seq: u64,
+}
+
+fn read<T: Clone>(map: &RwLock<HashMap<String, T>>, key: &str) -> Option<T> {
+    map.read()
+        .unwrap_or_else(PoisonError::into_inner)
+        .get(key)
+        .cloned()
+}
+
+impl Swaps {
+    /// No overrides yet; components are kept in `dir`.
+    pub fn new(dir: PathBuf) -> Self {
+        Self {
+            dir,
+            pools: RwLock::new(HashMap::new()),
+            retries: RwLock::new(HashMap::new()),
+        }
+    }
+
+    /// The policy of `pool`: its override, else the `policy:` weft.yaml names
+    /// (with the plugin's config and the pool's `policy_config` over it).
+    pub fn policy_for(&self, inner: &Inner, pool: &PoolDecl) -> Option<PolicyChoice> {
+        let base = || {
+            let name = pool.policy.as_deref()?;
+            Some(plugin_config(&inner.project, name, &pool.policy_config))
+        };
+        if let Some(a) = read(&self.pools, &pool.name) {
+            let config = a
+                .config
+                .or_else(base)
+                .unwrap_or(Value::Object(Default::default()));
+            return Some(PolicyChoice {
+                plugin: a.plugin,
+                config,
+            });
+        }
+        let name = pool.policy.as_deref()?;
+        let plugin = Arc::clone(inner.catalog().plugin(name)?);
+        Some(PolicyChoice {
+            plugin,
+            config: base().unwrap_or(Value::Null),
+        })
+    }
+
+    /// The sha256 of the policy component that serves `pool` now.
+    pub fn policy_sha(&self, inner: &Inner, pool: &PoolDecl) -> String {
+        self.policy_for(inner, pool).map_or_else(
+            || PRIORITY_ORDER.to_owned(),
+            |c| c.plugin.sha256().to_owned(),
+        )
+    }
+
+    /// The retry strategy swapped in for `flow`, with its config if one was
+    /// given.
+    pub fn retry_for(&self, flow: &str) -> Option<(Arc<Plugin>, Option<Value>)> {
+        read(&self.retries, flow).map(|a| (a.plugin, a.config))
+    }
+}
+
+impl Engine {
+    /// Replaces the policy component of `pool` with `wasm` (called with
+    /// `config`, else the pool's configured one). See the module docs.
+    pub async fn set_pool_policy(
+        &self,
+        pool: &str,
+        wasm: &[u8],
+        config: Option<Value>,
+    ) -> Result<SwapReport, EngineError> {
+        let inner = &self.inner;
+        if inner.project.pool(pool).is_none() {
+            return Err(EngineError::UnknownPool(pool.to_owned()));
+        }
+        let plugin = load(inner, &format!("pool:{pool}"), wasm, PluginKind::Pool).await?;
+        // No admission between the old policy's last decision and the record.
+        let _guard = inner.admission.lock().await;
+        let old = inner.swaps.policy_sha(inner, &pool_decl(inner, pool));
+        let report = record(
+            inner,
+            format!("pool:{pool}"),
+            format!("@pool:{pool}"),
+            old,
+            &plugin,
+            wasm,
+            &config,
+        )
+        .await?;
+        inner
+            .swaps
+            .pools
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(pool.to_owned(), Active { plugin, config });
+        Ok(report)
+    }
+
+    /// Replaces the retry strategy of every step of `flow` with `wasm` (called
+    /// with `config`, else the step's `retry:` keys). See the module docs.
+    pub async fn set_retry_strategy(
+        &self,
+        flow: &str,
+        wasm: &[u8],
+        config: Option<Value>,
+    ) -> Result<SwapReport, EngineError> {
+        let inner = &self.inner;
+        let Some(compiled) = inner.catalog().flow(flow).cloned() else {
+            return Err(EngineError::UnknownFlow(flow.to_owned()));
+        };
+        let plugin = load(inner, &format!("retry:{flow}"), wasm, PluginKind::Retry).await?;
+        let old = match inner.swaps.retry_for(flow) {
+            Some((p, _)) => p.sha256().to_owned(),
+            None => compiled
+                .steps
+                .iter()
+                .find_map(|s| s.retry.as_ref())
+                .and_then(|r| {
+                    inner
+                        .catalog()
+                        .plugin(&r.strategy)
+                        .map(|p| p.sha256().to_owned())
+                })
+                .unwrap_or_else(|| "none".to_owned()),
+        };
+        let report = record(
+            inner,
+            format!("retry:{flow}"),
+            format!("@retry:{flow}"),
+            old,
+            &plugin,
+            wasm,
+            &config,
+        )
+        .await?;
+        inner
+            .swaps
+            .retries
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(flow.to_owned(), Active { plugin, config });
+        Ok(report)
+    }
+
+    /// Loads the overrides stored by earlier swaps (at open). One whose file is
+    /// gone or no longer loads is logged and skipped: weft.yaml's serves.
+    pub(crate) async fn restore_swaps(&self) -> Result<(), EngineError> {
+        let inner = &self.inner;
+        for (key, o) in inner.store.overrides()? {
+            let (kind, map, name) = match key.split_once(':') {
+                Some(("pool", name)) => (PluginKind::Pool, &inner.swaps.pools, name),
+                Some(("retry", name)) => (PluginKind::Retry, &inner.swaps.retries, name),
+                _ => continue,
+            };
+            let path = inner.swaps.dir.join(format!("{}.wasm", o.sha256));
+            let loaded = match std::fs::read(&path) {
+                Ok(bytes) => inner
+                    .runtime
+                    .load(&key, &bytes, kind)
+                    .await
+                    .map_err(|e| e.to_string()),
+                Err(e) => Err(format!("cannot read {}: {e}", path.display())),
+            };
+            match loaded {
+                Ok(plugin) => {
+                    map.write().unwrap_or_else(PoisonError::into_inner).insert(
+                        name.to_owned(),
+                        Active {
+                            plugin,
+                            config: o.config,
+                        },
+                    );
+                }
+                Err(e) => {
+                    tracing::error!("the component swapped in for `{key}` is not restored: {e}")
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Loads `wasm` as a `kind` plugin; a component of another world is refused
+/// with the runtime's message.
+async fn load(
+    inner: &Inner,
+    name: &str,
+    wasm: &[u8],
+    kind: PluginKind,
+) -> Result<Arc<Plugin>, EngineError> {
+    inner
+        .runtime
+        .load(name, wasm, kind)
+        .await
+        .map_err(|e| EngineError::SwapRefused {
+            what: name.to_owned(),
+            reason: e.to_string(),
+        })
+}
+
+/// Keeps the component's bytes, stores the override and records the swap.
+async fn record(
+    inner: &Inner,
+    key: String,
+    stream: String,
+    old_sha256: String,
+    plugin: &Arc<Plugin>,
+    wasm: &[u8],
+    config: &Option<Value>,
+) -> Result<SwapReport, EngineError> {
+    let sha = plugin.sha256().to_owned();
+    std::fs::create_dir_all(&inner.swaps.dir)
+        .and_then(|()| std::fs::write(inner.swaps.dir.join(format!("{sha}.wasm")), wasm))
+        .map_err(|source| EngineError::StateDir {
+            path: inner.swaps.dir.clone(),
+            source,
+        })?;
+    let swap = Swap {
+        key: key.clone(),
+        stream: stream.clone(),
+        old_sha256: old_sha256.clone(),
+        new: Override {
+            sha256: sha.clone(),
+            config: config.clone(),
+            swapped_ms: inner.now(),
+        },
+    };
+    let seq = inner.store.record_swap(swap, inner.now()).await?;
+    Ok(SwapReport {
+        key,
+        old_sha256,
+        new_sha256: sha,
+        stream,
+        seq,
+    })
+}

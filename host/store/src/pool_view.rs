@@ -1,0 +1,209 @@
+//! [`Store::pool_view`]: what a pool holds now — its running tasks (live
+//! leases) and its queued tasks — read from one snapshot, for admission and
+//! for `weft pools`.
+
+use std::collections::{BTreeMap, HashMap};
+
+use redb::{ReadTransaction, ReadableTable};
+use serde::{Deserialize, Serialize};
+
+use crate::error::StoreError;
+use crate::store::Store;
+use crate::tables::{self, decode};
+use crate::types::{LeaseRecord, RunRecord, TaskRecord};
+
+/// A task of a pool, running or queued.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PoolTask {
+    /// The task.
+    pub task: u64,
+    /// Its run.
+    pub run: String,
+    /// The run's flow.
+    pub flow: String,
+    /// Its step.
+    pub step: String,
+    /// The run's tenant.
+    pub tenant: String,
+    /// Its priority (higher first).
+    pub priority: u32,
+    /// Running: when its lease was handed out; queued: when it became ready
+    /// (ms since the Unix epoch).
+    pub since_ms: u64,
+}
+
+/// How many candidates a view gathers, and how far it looks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ViewLimits {
+    /// At most this many queued tasks are returned.
+    pub candidates: usize,
+    /// At most this many of them per tenant, so that a tenant queued behind a
+    /// flood still shows up among the candidates.
+    pub per_tenant: usize,
+    /// At most this many queue entries are read.
+    pub scan: usize,
+}
+
+/// A pool as [`Store::pool_view`] sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct PoolView {
+    /// Tasks holding a lease that has not run out, oldest first.
+    pub running: Vec<PoolTask>,
+    /// Queued tasks in lease order (priority, then ready time), at most
+    /// `limits.candidates` of them and `limits.per_tenant` per tenant.
+    pub queued: Vec<PoolTask>,
+    /// How many tasks are in the pool's ready queue (all of them, up to
+    /// `limits.scan`).
+    pub queued_total: u64,
+}
+
+impl PoolView {
+    /// Running tasks per tenant.
+    pub fn active_by_tenant(&self) -> BTreeMap<String, u32> {
+        let mut out = BTreeMap::new();
+        for t in &self.running {
+            *out.entry(t.tenant.clone()).or_insert(0) += 1;
+        }
+        out
+    }
+}
+
+impl Store {
+    /// The running and queued tasks of `pool` at `now`. Leases that ran out
+    /// do not count as running (the next lease hands them back). Reads a
+    /// snapshot; writes nothing.
+    pub fn pool_view(
+        &self,
+        pool: &str,
+        limits: ViewLimits,
+        now: u64,
+    ) -> Result<PoolView, StoreError> {
+        self.read(|rt| pool_view(rt, pool, limits, now))
+    }
+
+    /// The pools that have a task in the ready queue, sorted (one key read per
+    /// pool).
+    pub fn ready_pools(&self) -> Result<Vec<String>, StoreError> {
+        self.read(|rt| {
+            let ready = rt.open_table(tables::READY)?;
+            let mut pools = Vec::new();
+            let mut next = ready.iter()?.next();
+            while let Some(entry) = next {
+                let pool = entry?.0.value().0.to_owned();
+                // `pool + "\0"` sorts after every key of `pool`.
+                let skip = format!("{pool}\0");
+                next = ready.range((skip.as_str(), 0u32, 0u64, 0u64)..)?.next();
+                pools.push(pool);
+            }
+            Ok(pools)
+        })
+    }
+
+    /// The pools that have a queued task or a live lease, sorted.
+    pub fn busy_pools(&self, now: u64) -> Result<Vec<String>, StoreError> {
+        self.read(|rt| {
+            let mut pools = std::collections::BTreeSet::new();
+            let ready = rt.open_table(tables::READY)?;
+            for entry in ready.iter()? {
+                pools.insert(entry?.0.value().0.to_owned());
+            }
+            let leases = rt.open_table(tables::LEASES)?;
+            let tasks = rt.open_table(tables::TASKS)?;
+            for entry in leases.iter()? {
+                let (id, lease) = entry?;
+                let lease: LeaseRecord = decode(lease.value())?;
+                if lease.expires_at > now
+                    && let Some(t) = tasks.get(id.value())?
+                {
+                    pools.insert(decode::<TaskRecord>(t.value())?.pool);
+                }
+            }
+            Ok(pools.into_iter().collect())
+        })
+    }
+}
+
+fn pool_view(
+    rt: &ReadTransaction,
+    pool: &str,
+    limits: ViewLimits,
+    now: u64,
+) -> Result<PoolView, StoreError> {
+    let tasks = rt.open_table(tables::TASKS)?;
+    let runs = rt.open_table(tables::RUNS)?;
+    // (tenant, flow) per run, read once per run.
+    let mut run_info: HashMap<String, (String, String)> = HashMap::new();
+    let mut info = |run: &str| -> Result<(String, String), StoreError> {
+        if let Some(found) = run_info.get(run) {
+            return Ok(found.clone());
+        }
+        let found = match runs.get(run)? {
+            Some(g) => {
+                let r: RunRecord = decode(g.value())?;
+                (r.tenant, r.flow_id)
+            }
+            None => (String::new(), String::new()),
+        };
+        run_info.insert(run.to_owned(), found.clone());
+        Ok(found)
+    };
+    let mut view = PoolView::default();
+
+    let leases = rt.open_table(tables::LEASES)?;
+    for entry in leases.iter()? {
+        let (id, lease) = entry?;
+        let lease: LeaseRecord = decode(lease.value())?;
+        if lease.expires_at <= now {
+            continue;
+        }
+        let Some(t) = tasks.get(id.value())? else {
+            continue;
+        };
+        let t: TaskRecord = decode(t.value())?;
+        if t.pool != pool {
+            continue;
+        }
+        let (tenant, flow) = info(&t.run_id)?;
+        view.running.push(PoolTask {
+            task: t.id,
+            run: t.run_id,
+            flow,
+            step: t.step_id,
+            tenant,
+            priority: t.priority,
+            since_ms: lease.leased_at,
+        });
+    }
+    view.running.sort_by_key(|t| (t.since_ms, t.task));
+
+    let ready = rt.open_table(tables::READY)?;
+    let range = ready.range((pool, 0u32, 0u64, 0u64)..=(pool, u32::MAX, u64::MAX, u64::MAX))?;
+    let mut per_tenant: HashMap<String, usize> = HashMap::new();
+    for entry in range.take(limits.scan) {
+        let (_, _, ready_at, id) = entry?.0.value();
+        view.queued_total += 1;
+        if view.queued.len() >= limits.candidates {
+            continue;
+        }
+        let Some(t) = tasks.get(id)? else {
+            continue;
+        };
+        let t: TaskRecord = decode(t.value())?;
+        let (tenant, flow) = info(&t.run_id)?;
+        let seen = per_tenant.entry(tenant.clone()).or_insert(0);
+        if *seen >= limits.per_tenant {
+            continue;
+        }
+        *seen += 1;
+        view.queued.push(PoolTask {
+            task: t.id,
+            run: t.run_id,
+            flow,
+            step: t.step_id,
+            tenant,
+            priority: t.priority,
+            since_ms: ready_at,
+        });
+    }
+    Ok(view)
+}
