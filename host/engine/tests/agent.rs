@@ -311,3 +311,53 @@ async fn the_example_agent_flow_runs() {
     assert!(answer.contains("customer ada"), "{answer}");
     assert!(engine.store().verify(&sub.run_id).unwrap().is_ok());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tenant_may_not_call_a_tool_plugin_outside_its_capabilities() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = format!(
+        "{}tenants:\n  narrow:\n    capabilities:\n      plugins: [agent]\n",
+        common::PROJECT.replace(
+            "plugins:\n",
+            "plugins:\n  agent: { path: plugins/dist/agent.wasm, kind: step }\n",
+        )
+    );
+    let project = common::project_from(&source);
+    let flow = common::flow(&project, &agent_flow("mock", "json-transform", STAMP, 6));
+    let options = EngineOptions {
+        workers: 1,
+        lease_ms: 60_000,
+        clock: Arc::new(ManualClock::new(T0)),
+        ..EngineOptions::default()
+    };
+    let engine = common::engine(dir.path(), project, vec![flow], options).await;
+    let narrow = weft_engine::SubmitOptions {
+        tenant: Some("narrow".into()),
+        ..weft_engine::SubmitOptions::default()
+    };
+    // The flow's only `uses:` is `agent`, which the tenant may use: the submit
+    // is accepted, and the tool is refused when the agent calls it.
+    let sub = engine
+        .submit_with("ask", json!({"prompt": "hi"}), narrow)
+        .await
+        .unwrap();
+    let refused = engine.run_to_completion(&sub.run_id, |_| {}).await.unwrap();
+    let tools = events(&engine, &refused.id, "tool-called");
+    assert_eq!(tools.len(), 1, "{tools:?}");
+    assert_eq!(tools[0].payload["ok"], false);
+    assert_eq!(
+        tools[0].payload["sha256"], "",
+        "the refused tool was loaded"
+    );
+    let error = tools[0].payload["error"].as_str().unwrap();
+    assert!(
+        error.contains("tenant `narrow` may not use plugin `json-transform`"),
+        "{error}"
+    );
+
+    // The default tenant (undeclared: unrestricted) runs the same flow.
+    let run = run(&engine, "hi").await;
+    assert_eq!(run.status, RunStatus::Succeeded, "{:?}", run.error);
+    let tools = events(&engine, &run.id, "tool-called");
+    assert_eq!(tools[0].payload["ok"], true);
+}

@@ -168,15 +168,13 @@ fn glob_list<'a>(
 fn host_list(ctx: &mut Ctx<'_>, node: &yaml::Node, path: &str) -> Vec<String> {
     let mut out = Vec::new();
     for item in ctx.string_list(node, path) {
-        let host = item.value.strip_prefix("*.").unwrap_or(&item.value);
-        let ok = !host.is_empty()
-            && host
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | ':'));
-        if !ok {
+        // The same rules as a model's `allowed_hosts`: the host intersects the
+        // two at each call, so both must mean the same thing.
+        if let Err(e) = item.value.parse::<weft_core::HostRule>() {
             let d = ctx
-                .at(item.pos, format!("invalid host rule `{}` in `{path}`", item.value))
-                .expected("expected a host name such as `api.openai.com`, optionally `*.` before it for its subdomains, and `:port`");
+                .at(item.pos, format!("invalid host rule in `{path}`: {e}"))
+                .expected("expected `host`, `host:port`, `[v6]:port` or `*.domain`")
+                .help("e.g. `api.openai.com`, `localhost:11434`, `*.openai.azure.com`");
             ctx.push(d);
             continue;
         }
