@@ -285,11 +285,14 @@ fn each_role_may_use_only_its_endpoints() {
     let schedules = call(url, "GET", "/v1/schedules", Cred::Token(ADMIN), None);
     assert_eq!(schedules.body["schedules"][0]["fires"], 0);
     assert!(listed_ids(url, ADMIN).is_empty());
-    for token in [ACME, WORKER, ADMIN] {
+    for token in [WORKER, ADMIN] {
         let m = call(url, "GET", "/metrics", Cred::Token(token), None);
         assert_eq!(m.status, 200);
         assert!(m.body.as_str().unwrap().contains("weft_queue_inflight"));
     }
+    // Metrics name every tenant: a tenant token is refused.
+    let m = call(url, "GET", "/metrics", Cred::Token(ACME), None);
+    assert_eq!(m.status, 403, "{}", m.body);
 }
 
 #[test]

@@ -134,6 +134,15 @@ fn costs_are_charged_per_tenant_and_each_tenant_sees_its_own() {
         .find(|l| l.starts_with("weft_cost_usd_total{") && l.contains("tenant=\"acme\""))
         .unwrap_or_else(|| panic!("no acme cost metric in:\n{metrics}"));
     assert!(line.ends_with(" 0.06"), "{line}");
+    // Each tenant's token is refused at /metrics, and the refusal names no
+    // tenant's series or spend (issue 13).
+    for (token, other) in [(ACME, "globex"), (GLOBEX, "acme")] {
+        let scrape = call(url, "GET", "/metrics", Cred::Token(token), None);
+        assert_eq!(scrape.status, 403, "{}", scrape.body);
+        let body = scrape.body.to_string();
+        assert!(!body.contains("weft_cost_usd_total"), "{body}");
+        assert!(!body.contains(other), "{body}");
+    }
 
     daemon.stop();
     // The store, read without the daemon, has the same numbers.

@@ -27,11 +27,12 @@ use crate::error::ApiError;
 /// Who may use a group of routes. Admins may use every group.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Access {
-    /// Any authenticated caller (e.g. `/metrics`).
+    /// Any authenticated caller.
     AnyCaller,
     /// Tenant tokens (scoped to their own runs) and admins: the runs API.
     Tenants,
-    /// Worker tokens and admins: `/v1/worker/...`, `/v1/plugins/...`.
+    /// Worker tokens and admins: `/v1/worker/...`, `/v1/plugins/...`, and
+    /// `/metrics` (which names every tenant and its spend).
     Workers,
     /// Admins only: queue, dead letters, schedules, locks, and anything else.
     Admins,

@@ -100,7 +100,12 @@ pub fn router(state: AppState) -> Router {
         .merge(guard(runs_routes(), Access::Tenants))
         .merge(guard(operator_routes(), Access::Admins))
         .merge(guard(worker_routes(), Access::Workers))
-        .route("/metrics", get(metrics::scrape))
+        // Metrics carry every tenant's names and spend: operators' tokens
+        // (worker, admin) only; a tenant token gets 403 (docs/api.md).
+        .merge(guard(
+            Router::new().route("/metrics", get(metrics::scrape)),
+            Access::Workers,
+        ))
         .layer(from_fn_with_state(
             Arc::clone(&state.auth),
             auth::authenticate,
