@@ -227,7 +227,9 @@ fn a_killed_workers_task_comes_back_and_its_late_result_is_refused() {
     assert_ne!(got["outputs"]["work"]["text"], "late");
     let scrape = metrics(&url);
     assert!(
-        scrape.contains("weft_stale_token_refusals_total 1"),
+        scrape.lines().any(
+            |l| l.starts_with("weft_stale_token_refusals_total{instance=") && l.ends_with("} 1")
+        ),
         "{scrape}"
     );
     assert!(daemon.stop().success());
