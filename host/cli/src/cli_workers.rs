@@ -14,7 +14,7 @@ pub enum WorkersCommand {
     /// Run N `weft worker` processes (or between `--min` and `--max`, scaled on
     /// the daemon's queue depth and lag); restart those that die; drain them on
     /// SIGTERM. Runs in the foreground until then.
-    Start(WorkersStartArgs),
+    Start(Box<WorkersStartArgs>),
     /// Tell the supervisor named by the PID file to drain its workers and exit;
     /// waits until it has.
     Stop(WorkersStopArgs),

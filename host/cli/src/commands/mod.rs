@@ -88,7 +88,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             Command::Init(args) => init::run(args),
             Command::Daemon(args) => daemon::run(args).await,
             Command::Worker(args) => worker::run(args).await,
-            Command::Workers(WorkersCommand::Start(args)) => workers_start::run(args).await,
+            Command::Workers(WorkersCommand::Start(args)) => workers_start::run(*args).await,
             Command::Workers(WorkersCommand::Stop(args)) => workers_ctl::stop(args).await,
             Command::Workers(WorkersCommand::Status(args)) => workers_ctl::status(args),
             Command::Token(TokenCommand::New(args)) => token_new::run(&args),
