@@ -8,6 +8,7 @@ use weft_core::PluginKind;
 
 pub use crate::cli_search::*;
 pub use crate::cli_service::*;
+pub use crate::cli_workers::*;
 use crate::units::{parse_duration, parse_size};
 
 /// weft: a workflow engine whose moving parts are WebAssembly components.
@@ -58,6 +59,10 @@ pub enum Command {
     Daemon(DaemonArgs),
     /// Lease tasks from a daemon and run their steps here (a stateless worker).
     Worker(WorkerArgs),
+    /// Supervise several `weft worker` processes: a fixed number, or scaled on
+    /// the daemon's queue (see docs/deploy.md).
+    #[command(subcommand)]
+    Workers(WorkersCommand),
     /// API tokens for the daemon.
     #[command(subcommand)]
     Token(TokenCommand),

@@ -30,6 +30,10 @@ pub struct WorkerArgs {
     /// On SIGTERM/SIGINT, how long running tasks get to finish.
     #[arg(long, default_value = "30s", value_parser = parse_duration)]
     pub drain_grace: Duration,
+    /// This worker's name, the start of its lease owner id (default: the host
+    /// name).
+    #[arg(long, env = "WEFT_INSTANCE")]
+    pub instance_id: Option<String>,
 }
 
 /// `weft token …`
@@ -192,6 +196,9 @@ pub struct DaemonArgs {
     /// Serve `/metrics` on this address too (it is always on the API address).
     #[arg(long)]
     pub metrics_listen: Option<String>,
+    /// The `instance` label on every metric (default: the host name).
+    #[arg(long, env = "WEFT_INSTANCE")]
+    pub instance_id: Option<String>,
     /// The folder of flow files (default: `flows/` next to weft.yaml).
     #[arg(long)]
     pub flows: Option<PathBuf>,

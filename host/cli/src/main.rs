@@ -9,6 +9,7 @@ use clap::Parser;
 mod cli;
 mod cli_search;
 mod cli_service;
+mod cli_workers;
 mod commands;
 mod embedded;
 mod remote;

@@ -242,11 +242,13 @@ fn waiting_tasks_show_and_a_full_fail_pool_refuses_the_next_enqueue() {
     let mut scrape = ureq::get(format!("{url}/metrics")).call().unwrap();
     let scrape = scrape.body_mut().read_to_string().unwrap();
     assert!(
-        scrape.contains("weft_pool_queued{pool=\"llm\"} 2"),
+        scrape.lines().any(|l| l.starts_with("weft_pool_queued{pool=\"llm\",instance=")
+            && l.ends_with("} 2")),
         "{scrape}"
     );
     assert!(
-        scrape.contains("weft_pool_active{pool=\"llm\"} 0"),
+        scrape.lines().any(|l| l.starts_with("weft_pool_active{pool=\"llm\",instance=")
+            && l.ends_with("} 0")),
         "{scrape}"
     );
     drop(daemon);

@@ -131,7 +131,12 @@ fn a_daemon_and_two_workers_finish_200_runs_each_step_once() {
 
     // Every slot of both workers asked for work: 2 × 4 live, none in-process.
     let scrape = metrics(&url);
-    assert!(scrape.contains("\nweft_workers_live 8\n"), "{scrape}");
+    assert!(
+        scrape
+            .lines()
+            .any(|l| l.starts_with("weft_workers_live{instance=") && l.ends_with("} 8")),
+        "{scrape}"
+    );
 
     for worker in &workers {
         worker.signal("-TERM");
@@ -227,7 +232,9 @@ fn a_killed_workers_task_comes_back_and_its_late_result_is_refused() {
     assert_ne!(got["outputs"]["work"]["text"], "late");
     let scrape = metrics(&url);
     assert!(
-        scrape.contains("weft_stale_token_refusals_total 1"),
+        scrape.lines().any(
+            |l| l.starts_with("weft_stale_token_refusals_total{instance=") && l.ends_with("} 1")
+        ),
         "{scrape}"
     );
     assert!(daemon.stop().success());

@@ -93,9 +93,18 @@ fn register<T: prometheus::core::Collector + Clone + 'static>(
 }
 
 impl Metrics {
-    /// A registry with every metric at zero.
+    /// A registry with every metric at zero, labelled with this host's name
+    /// as its `instance` (see [`Metrics::for_instance`]).
     pub fn new() -> Result<Self, MetricsError> {
-        let r = Registry::new();
+        Self::for_instance(&host_name())
+    }
+
+    /// A registry with every metric at zero, each carrying the label
+    /// `instance="<instance>"`, so that a dashboard can compare daemons.
+    pub fn for_instance(instance: &str) -> Result<Self, MetricsError> {
+        let labels =
+            std::collections::HashMap::from([("instance".to_owned(), instance.to_owned())]);
+        let r = Registry::new_custom(None, Some(labels))?;
         let counter = |name: &str, help: &str, labels: &[&str]| {
             IntCounterVec::new(Opts::new(name, help), labels)
         };
@@ -449,6 +458,15 @@ impl Metrics {
         }
         Ok(())
     }
+}
+
+/// The host name (`/proc/sys/kernel/hostname`), or `weft`.
+pub fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_owned())
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "weft".into())
 }
 
 /// Raises a counter that mirrors a persistent store counter to its value.

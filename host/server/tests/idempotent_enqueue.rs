@@ -26,7 +26,7 @@ async fn one_key_sent_by_a_hundred_callers_at_once_makes_one_run() {
     let engine = Engine::open_with(project, vec![flow], dir.path(), EngineOptions::default())
         .await
         .unwrap();
-    let metrics = Arc::new(Metrics::new().unwrap());
+    let metrics = Arc::new(Metrics::for_instance("node-a").unwrap());
     metrics.follow(&engine);
     let counted = Arc::clone(&metrics);
     let flows = tokio::sync::watch::channel(FlowStatus::default()).1;
@@ -79,7 +79,8 @@ async fn one_key_sent_by_a_hundred_callers_at_once_makes_one_run() {
     assert_eq!(runs.len(), 1);
     let text = counted.render(&engine).unwrap();
     assert!(
-        text.lines().any(|l| l == "weft_idempotency_hits_total 99"),
+        text.lines()
+            .any(|l| l == "weft_idempotency_hits_total{instance=\"node-a\"} 99"),
         "{text}"
     );
     let _ = stop.send(());

@@ -68,7 +68,11 @@ pub(crate) async fn run(args: DaemonArgs) -> Result<ExitCode> {
         }
     };
     let watcher = events.serve(engine.clone(), folder);
-    let metrics = Arc::new(Metrics::new()?);
+    let instance = args
+        .instance_id
+        .clone()
+        .unwrap_or_else(weft_server::host_name);
+    let metrics = Arc::new(Metrics::for_instance(&instance)?);
     metrics.set_workers_live(args.workers);
     metrics.follow(&engine);
     let mut state = AppState::new(engine.clone(), metrics, Arc::new(auth), watcher.status());

@@ -8,7 +8,7 @@ use weft_runtime::{Runtime, RuntimeConfig};
 
 use crate::cli::{
     Cli, Command, DlqCommand, IndexCommand, LockCommand, PluginCommand, PolicyCommand,
-    QueueCommand, RetryCommand, RunsCommand, SchedulesCommand, TokenCommand,
+    QueueCommand, RetryCommand, RunsCommand, SchedulesCommand, TokenCommand, WorkersCommand,
 };
 
 mod costs;
@@ -47,6 +47,11 @@ mod swap_set;
 mod token_new;
 mod validate;
 mod worker;
+mod workers_children;
+mod workers_ctl;
+mod workers_metrics;
+mod workers_scale;
+mod workers_start;
 
 /// Run the parsed command line.
 pub fn run(cli: Cli) -> Result<ExitCode> {
@@ -83,6 +88,9 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             Command::Init(args) => init::run(args),
             Command::Daemon(args) => daemon::run(args).await,
             Command::Worker(args) => worker::run(args).await,
+            Command::Workers(WorkersCommand::Start(args)) => workers_start::run(*args).await,
+            Command::Workers(WorkersCommand::Stop(args)) => workers_ctl::stop(args).await,
+            Command::Workers(WorkersCommand::Status(args)) => workers_ctl::status(args),
             Command::Token(TokenCommand::New(args)) => token_new::run(&args),
             Command::Search(args) => search::run(args).await,
             Command::Index(IndexCommand::Rebuild(args)) => search::rebuild(args).await,

@@ -51,7 +51,7 @@ pub(crate) async fn run(args: WorkerArgs) -> Result<ExitCode> {
         api: Arc::clone(&api),
         runtime: worker_runtime(concurrency)?,
         plugins: Mutex::new(HashMap::new()),
-        worker_id: worker_id(),
+        worker_id: worker_id(args.instance_id.as_deref()),
         pools: args.pools.clone(),
         lease_ms,
         poll_ms: u64::try_from(POLL.as_millis()).unwrap_or(u64::MAX),
@@ -118,13 +118,12 @@ fn worker_runtime(concurrency: usize) -> Result<Runtime> {
     .context("could not set up the Wasm runtime")
 }
 
-/// `<host>-<pid>-<start ms>`: unique per process, readable in leases.
-fn worker_id() -> String {
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|h| h.trim().to_owned())
-        .ok()
-        .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "worker".into());
+/// `<instance or host>-<pid>-<start ms>`: unique per process, readable in leases.
+fn worker_id(instance: Option<&str>) -> String {
+    let host = instance
+        .map(str::trim)
+        .filter(|i| !i.is_empty())
+        .map_or_else(super::workers_start::host_name, str::to_owned);
     let started = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis());
