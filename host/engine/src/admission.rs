@@ -35,7 +35,9 @@ pub const MAX_CANDIDATES: usize = 32;
 /// At most this many candidates of one tenant, so that a tenant queued behind
 /// another's flood is among them.
 pub const CANDIDATES_PER_TENANT: usize = 8;
-/// How many queue entries of a pool admission reads at most.
+/// How many queue entries of a pool admission reads at most: a bound on the
+/// tenants looked at (each tenant's head and a few more are read from the
+/// per-tenant index), never reached by the depth of one tenant's queue.
 pub const SCAN_LIMIT: usize = 4096;
 /// How long a pool policy may think.
 const SELECT_TIMEOUT: Duration = Duration::from_secs(1);

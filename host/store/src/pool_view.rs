@@ -40,7 +40,8 @@ pub struct ViewLimits {
     /// At most this many of them per tenant, so that a tenant queued behind a
     /// flood still shows up among the candidates.
     pub per_tenant: usize,
-    /// At most this many queue entries are read.
+    /// At most this many queue entries are read (a bound on the number of
+    /// tenants looked at, never reached by the depth of one tenant's queue).
     pub scan: usize,
 }
 
@@ -49,11 +50,11 @@ pub struct ViewLimits {
 pub struct PoolView {
     /// Tasks holding a lease that has not run out, oldest first.
     pub running: Vec<PoolTask>,
-    /// Queued tasks in lease order (priority, then ready time), at most
-    /// `limits.candidates` of them and `limits.per_tenant` per tenant.
+    /// Queued tasks in lease order (priority, then ready time): the first of
+    /// every tenant with work, then more, up to `limits.candidates` in all and
+    /// `limits.per_tenant` per tenant.
     pub queued: Vec<PoolTask>,
-    /// How many tasks are in the pool's ready queue (all of them, up to
-    /// `limits.scan`).
+    /// How many tasks are in the pool's ready queue (all of them).
     pub queued_total: u64,
 }
 
@@ -176,34 +177,81 @@ fn pool_view(
     }
     view.running.sort_by_key(|t| (t.since_ms, t.task));
 
-    let ready = rt.open_table(tables::READY)?;
-    let range = ready.range((pool, 0u32, 0u64, 0u64)..=(pool, u32::MAX, u64::MAX, u64::MAX))?;
-    let mut per_tenant: HashMap<String, usize> = HashMap::new();
-    for entry in range.take(limits.scan) {
-        let (_, _, ready_at, id) = entry?.0.value();
-        view.queued_total += 1;
-        if view.queued.len() >= limits.candidates {
-            continue;
-        }
+    view.queued_total = rt
+        .open_table(tables::POOL_QUEUED)?
+        .get(pool)?
+        .map_or(0, |g| g.value());
+    for (inv, ready_at, id) in queued_keys(rt, pool, limits)? {
         let Some(t) = tasks.get(id)? else {
             continue;
         };
         let t: TaskRecord = decode(t.value())?;
         let (tenant, flow) = info(&t.run_id)?;
-        let seen = per_tenant.entry(tenant.clone()).or_insert(0);
-        if *seen >= limits.per_tenant {
-            continue;
-        }
-        *seen += 1;
         view.queued.push(PoolTask {
             task: t.id,
             run: t.run_id,
             flow,
             step: t.step_id,
             tenant,
-            priority: t.priority,
+            priority: u32::MAX - inv,
             since_ms: ready_at,
         });
     }
     Ok(view)
+}
+
+/// The ready-queue keys (inverted priority, ready time, task) a view shows,
+/// in lease order: the head of every tenant's queue (so no tenant is hidden
+/// behind another's flood), then the next ones of each tenant up to
+/// `limits.per_tenant`, while there are fewer than `limits.candidates`. Reads
+/// at most `limits.per_tenant` keys per tenant and `limits.scan` keys in all,
+/// from the per-tenant index: the cost follows the number of tenants with
+/// work, not the depth of the queue.
+fn queued_keys(
+    rt: &ReadTransaction,
+    pool: &str,
+    limits: ViewLimits,
+) -> Result<Vec<(u32, u64, u64)>, StoreError> {
+    let index = rt.open_table(tables::READY_BY_TENANT)?;
+    let mut heads = Vec::new();
+    let mut rest = Vec::new();
+    let mut read = 0usize;
+    let mut from = String::new();
+    'tenants: while read < limits.scan {
+        let mut range = index.range((pool, from.as_str(), 0u32, 0u64, 0u64)..)?;
+        let mut tenant: Option<String> = None;
+        let mut taken = 0usize;
+        while taken < limits.per_tenant.max(1) && read < limits.scan {
+            let Some(entry) = range.next() else {
+                break;
+            };
+            let key = entry?.0;
+            let (p, tn, inv, at, id) = key.value();
+            if p != pool {
+                break;
+            }
+            match &tenant {
+                Some(current) if current != tn => break,
+                Some(_) => {}
+                None => tenant = Some(tn.to_owned()),
+            }
+            read += 1;
+            if taken == 0 {
+                heads.push((inv, at, id));
+            } else {
+                rest.push((inv, at, id));
+            }
+            taken += 1;
+        }
+        let Some(tenant) = tenant else {
+            break 'tenants;
+        };
+        // `tenant + "\0"` sorts after every key of `tenant`.
+        from = format!("{tenant}\0");
+    }
+    rest.sort_unstable();
+    let room = limits.candidates.saturating_sub(heads.len());
+    heads.extend(rest.into_iter().take(room));
+    heads.sort_unstable();
+    Ok(heads)
 }

@@ -17,6 +17,13 @@ pub const TASKS: TableDefinition<u64, &[u8]> = TableDefinition::new("tasks");
 pub const RUN_TASKS: TableDefinition<(&str, u64), ()> = TableDefinition::new("run_tasks");
 /// (pool, u32::MAX - priority, ready_at, task id) → (): the ready queue.
 pub const READY: TableDefinition<(&str, u32, u64, u64), ()> = TableDefinition::new("ready");
+/// (pool, tenant, u32::MAX - priority, ready_at, task id) → (): the ready
+/// queue again, per tenant, so admission reads the head of each tenant's queue
+/// without reading past another tenant's flood (see `ops::ready_index`).
+pub const READY_BY_TENANT: TableDefinition<(&str, &str, u32, u64, u64), ()> =
+    TableDefinition::new("ready_by_tenant");
+/// Pool → how many of its tasks are in the ready queue.
+pub const POOL_QUEUED: TableDefinition<&str, u64> = TableDefinition::new("pool_queued");
 /// (ready_at, task id) → (): tasks waiting out a retry back-off.
 pub const DELAYED: TableDefinition<(u64, u64), ()> = TableDefinition::new("delayed");
 /// Task id → `LeaseRecord` (JSON).
@@ -83,6 +90,10 @@ pub struct Tables<'t> {
     pub run_tasks: Table<'t, (&'static str, u64), ()>,
     /// See [`READY`].
     pub ready: Table<'t, (&'static str, u32, u64, u64), ()>,
+    /// See [`READY_BY_TENANT`].
+    pub ready_by_tenant: Table<'t, (&'static str, &'static str, u32, u64, u64), ()>,
+    /// See [`POOL_QUEUED`].
+    pub pool_queued: Table<'t, &'static str, u64>,
     /// See [`DELAYED`].
     pub delayed: Table<'t, (u64, u64), ()>,
     /// See [`LEASES`].
@@ -136,6 +147,8 @@ impl<'t> Tables<'t> {
             tasks: tx.open_table(TASKS)?,
             run_tasks: tx.open_table(RUN_TASKS)?,
             ready: tx.open_table(READY)?,
+            ready_by_tenant: tx.open_table(READY_BY_TENANT)?,
+            pool_queued: tx.open_table(POOL_QUEUED)?,
             delayed: tx.open_table(DELAYED)?,
             leases: tx.open_table(LEASES)?,
             lease_expiry: tx.open_table(LEASE_EXPIRY)?,
@@ -166,6 +179,7 @@ pub fn create_all(db: &redb::Database) -> Result<(), StoreError> {
     let mut tx = db.begin_write()?;
     tx.set_durability(redb::Durability::Immediate)?;
     drop(Tables::open(&tx)?);
+    crate::ops::ready_index::rebuild(&tx)?;
     tx.commit()?;
     // A read straight after open must see the tables.
     drop(db.begin_read()?);

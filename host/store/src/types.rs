@@ -143,6 +143,10 @@ pub struct TaskRecord {
     pub last_token: u64,
     /// The last error it failed with.
     pub error: Option<String>,
+    /// Its run's tenant (empty in records written before this field existed;
+    /// filled in when the task next enters the ready queue).
+    #[serde(default)]
+    pub tenant: String,
 }
 
 /// A task to enqueue.

@@ -130,11 +130,30 @@ impl Model {
 }
 
 async fn check_same(store: &Store, model: &Model, now: u64, step: usize) {
+    let stats = model.stats(now);
     assert_eq!(
         store.queue_stats(now).unwrap(),
-        model.stats(now),
+        stats,
         "stats after op {step}"
     );
+    // The per-tenant index and the counts admission reads agree with the queue.
+    let limits = weft_store::ViewLimits {
+        candidates: 32,
+        per_tenant: 8,
+        scan: 4096,
+    };
+    for (pool, ready) in &stats.ready_by_pool {
+        let view = store.pool_view(pool, limits, now).unwrap();
+        assert_eq!(view.queued_total, *ready, "{pool} queued after op {step}");
+        let head = view.queued.first().map(|t| t.task);
+        let want = model
+            .tasks
+            .iter()
+            .filter(|(_, t)| t.state == TaskState::Ready && &t.pool == pool)
+            .min_by_key(|(id, t)| (u32::MAX - t.priority, t.ready_at, **id))
+            .map(|(id, _)| *id);
+        assert_eq!(head, want, "{pool} head after op {step}");
+    }
     for (id, m) in &model.tasks {
         let t = store.task_get(*id).unwrap().unwrap();
         let seen = (

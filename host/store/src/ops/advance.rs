@@ -51,7 +51,7 @@ pub fn complete_step(
             ready.push(next);
         }
     }
-    let next_ids = create_tasks(t, &task.run_id, &ready, now)?;
+    let next_ids = create_tasks(t, &task.run_id, &run.tenant, &ready, now)?;
     let payload = json!({
         "task": task.id, "step": task.step_id, "attempt": task.attempt,
         "output": output, "next": next_ids,

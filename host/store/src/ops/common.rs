@@ -6,6 +6,7 @@ use serde_json::{Value, json};
 
 use crate::error::StoreError;
 use crate::ledger::{self, EventKind};
+use crate::ops::ready_index;
 use crate::tables::{Tables, decode, encode};
 use crate::types::{LeaseRecord, NewTask, RunRecord, RunStatus, TaskRecord, TaskState};
 
@@ -69,6 +70,7 @@ pub fn check_new_tasks(tasks: &[NewTask]) -> Result<(), StoreError> {
 pub fn create_tasks(
     t: &mut Tables<'_>,
     run: &str,
+    tenant: &str,
     tasks: &[NewTask],
     now: u64,
 ) -> Result<Vec<u64>, StoreError> {
@@ -86,6 +88,7 @@ pub fn create_tasks(
             state: TaskState::Ready,
             last_token: 0,
             error: None,
+            tenant: tenant.to_owned(),
         };
         t.run_tasks.insert((run, id), ())?;
         make_ready(t, task, now)?;
@@ -102,15 +105,7 @@ pub fn make_ready(
 ) -> Result<(), StoreError> {
     task.state = TaskState::Ready;
     task.ready_at = ready_at;
-    t.ready.insert(
-        (
-            task.pool.as_str(),
-            u32::MAX - task.priority,
-            task.ready_at,
-            task.id,
-        ),
-        (),
-    )?;
+    ready_index::insert(t, &mut task)?;
     put_task(t, &task)
 }
 
@@ -118,14 +113,7 @@ pub fn make_ready(
 /// delayed set, or lease tables).
 pub fn unindex(t: &mut Tables<'_>, task: &TaskRecord) -> Result<(), StoreError> {
     match task.state {
-        TaskState::Ready => {
-            t.ready.remove((
-                task.pool.as_str(),
-                u32::MAX - task.priority,
-                task.ready_at,
-                task.id,
-            ))?;
-        }
+        TaskState::Ready => ready_index::remove(t, task)?,
         TaskState::Delayed => {
             t.delayed.remove((task.ready_at, task.id))?;
         }

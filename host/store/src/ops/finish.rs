@@ -55,7 +55,7 @@ pub fn complete(
     }
     check_new_tasks(next)?;
     let (task, mut run) = record_output(t, task_id, token, output, now)?;
-    let next_ids = create_tasks(t, &task.run_id, next, now)?;
+    let next_ids = create_tasks(t, &task.run_id, &run.tenant, next, now)?;
     let payload = json!({
         "task": task.id, "step": task.step_id, "attempt": task.attempt,
         "output": output, "next": next_ids,

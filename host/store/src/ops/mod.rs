@@ -11,5 +11,6 @@ pub mod finish;
 pub mod lock;
 pub mod misc;
 pub mod queue;
+pub mod ready_index;
 pub mod schedule;
 pub mod submit;

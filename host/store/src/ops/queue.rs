@@ -9,6 +9,7 @@ use crate::ledger::{self, EventKind};
 use crate::ops::common::{
     REDELIVERED, bump, check_fence, get_run, get_task, make_ready, put_run, put_task,
 };
+use crate::ops::ready_index;
 use crate::tables::{Tables, encode};
 use crate::types::{Lease, LeaseRecord, RunStatus, TaskState};
 
@@ -193,12 +194,12 @@ pub fn lease_task(
 fn lease_key(
     t: &mut Tables<'_>,
     ask: &LeaseAsk,
-    (pool, inv, at, id): ReadyKey,
+    (pool, _, _, id): ReadyKey,
     admitted_by: Option<&str>,
     now: u64,
 ) -> Result<Lease, StoreError> {
-    t.ready.remove((pool.as_str(), inv, at, id))?;
     let mut task = get_task(t, id)?;
+    ready_index::remove(t, &task)?;
     task.state = TaskState::Leased;
     task.last_token = (task.last_token + 1).max(ask.token_floor);
     let expires_at = now.saturating_add(ask.lease_ms);

@@ -88,7 +88,7 @@ pub fn create_run(
         t.idempotency
             .insert(key.as_str(), (id.as_str(), now.saturating_add(*ttl)))?;
     }
-    let task_ids = create_tasks(t, &id, &new.initial_tasks, now)?;
+    let task_ids = create_tasks(t, &id, &run.tenant, &new.initial_tasks, now)?;
     let tasks: Vec<_> = new
         .initial_tasks
         .iter()
