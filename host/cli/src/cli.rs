@@ -140,7 +140,8 @@ pub struct StateArgs {
     /// Print JSON instead of text.
     #[arg(long)]
     pub json: bool,
-    /// Talk to the weft daemon at this URL instead of opening the state folder.
+    /// Talk to the weft daemon at this URL (or `unix:PATH`, its `--socket`)
+    /// instead of opening the state folder.
     #[arg(long, env = "WEFT_DAEMON", value_name = "URL")]
     pub daemon: Option<String>,
 }
@@ -148,7 +149,8 @@ pub struct StateArgs {
 /// Commands that only talk to a daemon: where it is, and the output format.
 #[derive(Debug, Clone, Args)]
 pub struct DaemonOutArgs {
-    /// The weft daemon's URL, e.g. `http://127.0.0.1:7878`.
+    /// The weft daemon's URL, e.g. `http://127.0.0.1:7878`, or `unix:PATH`
+    /// for its Unix socket.
     #[arg(long, env = "WEFT_DAEMON", value_name = "URL")]
     pub daemon: Option<String>,
     /// Print JSON instead of text.
@@ -240,18 +242,36 @@ pub struct RunsArtifactsArgs {
 #[derive(Debug, Subcommand)]
 pub enum DlqCommand {
     /// The dead-lettered tasks.
-    Ls(StateArgs),
-    /// Put a dead-lettered task back in the queue (then `weft runs resume RUN`).
-    Requeue(TaskArgs),
-    /// Drop a dead-lettered task for good (needs `--yes`).
+    Ls(DlqLsArgs),
+    /// Put dead-lettered tasks back in the queue (then `weft runs resume RUN`).
+    Requeue(DlqRequeueArgs),
+    /// Drop dead-lettered tasks for good (asks on a terminal; `--yes` does not ask).
     Purge(PurgeArgs),
 }
 
-/// A dead-lettered task, and where to find it.
+/// Arguments of `weft dlq ls`.
 #[derive(Debug, Args)]
-pub struct TaskArgs {
-    /// The task id, as `weft dlq ls` shows it.
-    pub task: u64,
+pub struct DlqLsArgs {
+    /// Only tasks dead-lettered this long ago or less (e.g. `10m`, `2h`, `7d`).
+    #[arg(long, value_parser = parse_age)]
+    pub since: Option<Duration>,
+    /// At most this many: the most recently dead-lettered.
+    #[arg(long)]
+    pub limit: Option<usize>,
+    #[command(flatten)]
+    pub state: StateArgs,
+}
+
+/// Arguments of `weft dlq requeue`.
+#[derive(Debug, Args)]
+pub struct DlqRequeueArgs {
+    /// A task id (as `weft dlq ls` shows it), a run id, or a glob over run ids
+    /// (`*` any characters, `?` one: `'p1-*'`). Without it, `--all` means
+    /// every dead-lettered task.
+    pub target: Option<String>,
+    /// Requeue every task TARGET matches (needed when it matches more than one).
+    #[arg(long)]
+    pub all: bool,
     #[command(flatten)]
     pub state: StateArgs,
 }
@@ -259,13 +279,33 @@ pub struct TaskArgs {
 /// Arguments of `weft dlq purge`.
 #[derive(Debug, Args)]
 pub struct PurgeArgs {
-    /// The task id, as `weft dlq ls` shows it.
-    pub task: u64,
-    /// Really drop it: the step will never run.
+    /// A task id (as `weft dlq ls` shows it), a run id, or a glob over run ids
+    /// (`*` any characters, `?` one). Without it, `--all` means every
+    /// dead-lettered task.
+    pub target: Option<String>,
+    /// Every dead-lettered task (without TARGET).
+    #[arg(long)]
+    pub all: bool,
+    /// Do not ask: drop them for good; their steps will never run. Needed when
+    /// stdin or stderr is not a terminal.
     #[arg(long)]
     pub yes: bool,
     #[command(flatten)]
     pub state: StateArgs,
+}
+
+/// A time ago: a duration (`500ms`, `30s`, `10m`, `2h`) or days (`7d`).
+fn parse_age(text: &str) -> Result<Duration, String> {
+    let trimmed = text.trim();
+    match trimmed.strip_suffix('d') {
+        Some(days) => days
+            .trim()
+            .parse::<f64>()
+            .ok()
+            .and_then(|d| Duration::try_from_secs_f64(d * 86_400.0).ok())
+            .ok_or_else(|| format!("`{text}` is not a number of days, e.g. 7d")),
+        None => parse_duration(trimmed),
+    }
 }
 
 /// Arguments of `weft init`.
@@ -283,6 +323,10 @@ pub struct InitArgs {
 pub struct ValidateArgs {
     /// Flow files to check (default: every flows/*.yaml next to weft.yaml).
     pub files: Vec<PathBuf>,
+    /// Print the diagnostics as JSON on stdout (file, line, column, code,
+    /// message, suggestion), for editors and CI annotations.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Arguments of `weft run`.

@@ -13,8 +13,8 @@ use crate::units::parse_duration;
 /// Arguments of `weft worker`.
 #[derive(Debug, Args)]
 pub struct WorkerArgs {
-    /// The daemon to work for (also `$WEFT_DAEMON`); `$WEFT_TOKEN` is sent as
-    /// its bearer token.
+    /// The daemon to work for (also `$WEFT_DAEMON`): its URL, or `unix:PATH`
+    /// for its Unix socket; `$WEFT_TOKEN` is sent as its bearer token.
     #[arg(long, env = "WEFT_DAEMON")]
     pub daemon: Option<String>,
     /// Tasks run at once.
@@ -69,7 +69,7 @@ pub struct TokenNewArgs {
 /// Arguments of `weft enqueue`.
 #[derive(Debug, Args)]
 pub struct EnqueueArgs {
-    /// The flow id, as the daemon knows it.
+    /// The flow id, as the daemon knows it, or a flow file (its `id` is used).
     pub flow: String,
     /// The run input, as JSON or `@file.json` (default `{}`).
     #[arg(long, short = 'i')]

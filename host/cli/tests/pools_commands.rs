@@ -74,6 +74,83 @@ fn pool<'a>(answer: &'a serde_json::Value, name: &str) -> &'a serde_json::Value 
         .unwrap_or_else(|| panic!("no pool {name} in {answer}"))
 }
 
+/// `weft pools --pool llm` names fair-share with fair-share's hash, and
+/// neither priority-fifo with it nor fair-share with priority-fifo's.
+fn assert_policy_line(out: &Output, fair: &str, fifo: &str) {
+    let shown = output::stdout(out);
+    let line = shown
+        .lines()
+        .find(|l| l.trim_start().starts_with("policy"))
+        .unwrap_or_else(|| panic!("no policy line in {shown}"));
+    assert!(
+        line.contains(&format!("fair-share {}", &fair[..15])),
+        "{line}"
+    );
+    assert!(line.contains("swapped in over priority-fifo"), "{line}");
+    assert!(
+        !line.contains(&format!("priority-fifo {}", &fair[..15])),
+        "{line}"
+    );
+    assert!(!line.contains(&fifo[..15]), "{line}");
+}
+
+/// `weft pools` without `--pool`: one table, a row per pool.
+#[test]
+fn pools_are_one_table_and_one_pool_has_its_details() {
+    let dir = tempfile::tempdir().unwrap();
+    write_project(dir.path());
+    let out = weft(dir.path(), &["pools"]);
+    assert!(out.status.success(), "{out:?}");
+    let shown = output::stdout(&out);
+    let mut lines = shown.lines();
+    let header: Vec<&str> = lines
+        .next()
+        .unwrap()
+        .split("  ")
+        .filter(|c| !c.is_empty())
+        .collect();
+    let header: Vec<&str> = header.iter().map(|c| c.trim()).collect();
+    assert_eq!(
+        header,
+        ["POOL", "ACTIVE", "MAX", "QUEUED", "COST TODAY", "LIMIT"],
+        "{shown}"
+    );
+    let row = |name: &str| -> Vec<String> {
+        shown
+            .lines()
+            .find(|l| l.starts_with(name))
+            .unwrap_or_else(|| panic!("no row {name} in {shown}"))
+            .split_whitespace()
+            .map(str::to_owned)
+            .collect()
+    };
+    assert_eq!(
+        row("llm"),
+        ["llm", "0", "2", "0", "$0.00", "$5.00"],
+        "{shown}"
+    );
+    assert_eq!(row("default")[5], "-", "{shown}");
+    assert!(
+        !shown.contains("on full"),
+        "no details without --pool: {shown}"
+    );
+
+    let out = weft(dir.path(), &["pools", "--pool", "llm"]);
+    let shown = output::stdout(&out);
+    assert!(shown.starts_with("pool llm\n"), "{shown}");
+    for detail in [
+        "running  0/2",
+        "queued   0",
+        "limit $5.00",
+        "rate     60.0/min",
+        "on full  fail",
+    ] {
+        assert!(shown.contains(detail), "{detail}: {shown}");
+    }
+    assert!(shown.contains("policy   priority-fifo "), "{shown}");
+    assert!(!shown.contains("default"), "only llm: {shown}");
+}
+
 #[test]
 fn pools_and_swaps_without_a_daemon() {
     let dir = tempfile::tempdir().unwrap();
@@ -119,6 +196,12 @@ fn pools_and_swaps_without_a_daemon() {
     let llm = pool(&after, "llm");
     assert_eq!(llm["policy_sha256"], report["new_sha256"]);
     assert_eq!(llm["policy_swapped"], true);
+    // The name shown is the swapped-in component's, the one its hash is of.
+    assert_eq!(report["name"], "fair-share");
+    assert_eq!(llm["policy"], "fair-share", "{llm}");
+    assert_eq!(llm["configured_policy"], "priority-fifo", "{llm}");
+    let fair = report["new_sha256"].as_str().unwrap();
+    assert_policy_line(&weft(dir.path(), &["pools", "--pool", "llm"]), fair, &old);
 
     let unknown = weft(dir.path(), &["pools", "--pool", "nope"]);
     assert!(failed(&unknown).contains("unknown pool `nope`"));
@@ -173,6 +256,13 @@ fn pools_and_swaps_through_the_daemon() {
     assert_eq!(report["old_sha256"], old.as_str());
     let after = json_ok(&weft_via(dir.path(), url, &["pools", "--json"]));
     assert_eq!(pool(&after, "llm")["policy_sha256"], report["new_sha256"]);
+    assert_eq!(pool(&after, "llm")["policy"], "fair-share");
+    let fair = report["new_sha256"].as_str().unwrap();
+    assert_policy_line(
+        &weft_via(dir.path(), url, &["pools", "--pool", "llm"]),
+        fair,
+        &old,
+    );
 
     let retry = json_ok(&weft_via(
         dir.path(),
@@ -188,10 +278,10 @@ fn pools_and_swaps_through_the_daemon() {
     ));
     assert_eq!(retry["stream"], "@retry:chain");
     assert_eq!(retry["key"], "retry:chain");
-    let text = weft_via(dir.path(), url, &["pools"]);
+    let text = weft_via(dir.path(), url, &["pools", "--pool", "llm"]);
     let shown = output::stdout(&text);
     assert!(shown.contains("running  0/2"), "{shown}");
-    assert!(shown.contains("(swapped in)"), "{shown}");
+    assert!(shown.contains("(swapped in over priority-fifo)"), "{shown}");
     drop(daemon);
 }
 

@@ -258,7 +258,7 @@ pub(crate) async fn admit_locked(
 /// sha256 of the component that picked it.
 async fn choose(inner: &Arc<Inner>, pool: &PoolDecl, view: &PoolView, now: u64) -> (u64, String) {
     let fallback = view.queued.first().map_or(0, |t| t.task);
-    let Some(PolicyChoice { plugin, config }) = inner.swaps.policy_for(inner, pool) else {
+    let Some(PolicyChoice { plugin, config, .. }) = inner.swaps.policy_for(inner, pool) else {
         return (fallback, PRIORITY_ORDER.to_owned());
     };
     let active = u32::try_from(view.running.len()).unwrap_or(u32::MAX);

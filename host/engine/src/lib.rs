@@ -92,6 +92,6 @@ pub use schedule_plan::{
     CRON_KEY_TTL_MS, MISSED_GRACE_MS, fire_key, manual_key, next_fire_after, schedule_key,
 };
 pub use scheduler::{MAX_SLEEP, SchedulerHandle};
-pub use swap::SwapReport;
+pub use swap::{MAX_SWAP_NAME, SwapReport, valid_swap_name};
 pub use task::TaskOutcome;
 pub use worker::Workers;

@@ -35,8 +35,14 @@ pub struct PoolStatus {
     pub rate_limit: Option<(f64, u32)>,
     /// `queue` or `fail`.
     pub on_exhausted: String,
-    /// The policy plugin weft.yaml names (`None`: priority order).
+    /// The name of the policy that decides now (`policy_sha256`'s): the one a
+    /// swap gave it, or the weft.yaml plugin with that component, or the
+    /// `policy:` weft.yaml names when nothing was swapped in. `None`: priority
+    /// order, or a swapped-in component without a name.
     pub policy: Option<String>,
+    /// The `policy:` weft.yaml names (`None`: priority order).
+    #[serde(default)]
+    pub configured_policy: Option<String>,
     /// The sha256 of the component that decides now (a swapped-in one wins).
     pub policy_sha256: String,
     /// Whether that component was swapped in at run time.
@@ -72,6 +78,7 @@ impl Engine {
             let pool = pool_decl(inner, &name);
             let view = inner.store.pool_view(&name, limits, now)?;
             let choice = inner.swaps.policy_for(inner, &pool);
+            let policy = choice.as_ref().and_then(|c| c.name.clone());
             out.push(PoolStatus {
                 active: view.running.len() as u64,
                 max_concurrent: pool.max_concurrent,
@@ -85,7 +92,7 @@ impl Engine {
                     OnExhausted::Fail => "fail".into(),
                 },
                 policy_sha256: inner.swaps.policy_sha(inner, &pool),
-                policy_swapped: choice.is_some_and(|c| {
+                policy_swapped: choice.as_ref().is_some_and(|c| {
                     pool.policy
                         .as_deref()
                         .and_then(|n| {
@@ -96,7 +103,8 @@ impl Engine {
                         })
                         .unwrap_or(true)
                 }),
-                policy: pool.policy,
+                policy,
+                configured_policy: pool.policy,
                 running: view.running,
                 waiting: view.queued,
                 name,

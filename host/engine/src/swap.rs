@@ -29,6 +29,8 @@ use crate::error::EngineError;
 struct Active {
     plugin: Arc<Plugin>,
     config: Option<Value>,
+    /// What the swap called it, if anything.
+    name: Option<String>,
 }
 
 /// The overrides in force.
@@ -42,6 +44,9 @@ pub(crate) struct Swaps {
 pub(crate) struct PolicyChoice {
     pub plugin: Arc<Plugin>,
     pub config: Value,
+    /// Its name: the one the swap gave (else the weft.yaml plugin with the
+    /// same component), or the `policy:` weft.yaml names.
+    pub name: Option<String>,
 }
 
 /// What a swap did.
@@ -54,6 +59,9 @@ pub struct SwapReport {
     pub old_sha256: String,
     /// The new component's sha256.
     pub new_sha256: String,
+    /// What the new component is called, when the swap named it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
     /// The ledger stream the swap is recorded in.
     pub stream: String,
     /// The swap event's seq in that stream.
@@ -89,9 +97,13 @@ impl Swaps {
                 .config
                 .or_else(base)
                 .unwrap_or(Value::Object(Default::default()));
+            let name = a
+                .name
+                .or_else(|| inner.catalog().plugin_named_by_hash(a.plugin.sha256()));
             return Some(PolicyChoice {
                 plugin: a.plugin,
                 config,
+                name,
             });
         }
         let name = pool.policy.as_deref()?;
@@ -99,6 +111,7 @@ impl Swaps {
         Some(PolicyChoice {
             plugin,
             config: base().unwrap_or(Value::Null),
+            name: Some(name.to_owned()),
         })
     }
 
@@ -126,19 +139,36 @@ impl Engine {
         wasm: &[u8],
         config: Option<Value>,
     ) -> Result<SwapReport, EngineError> {
+        self.set_pool_policy_named(pool, None, wasm, config).await
+    }
+
+    /// [`Engine::set_pool_policy`], calling the component `name` (what `weft
+    /// pools` shows; e.g. the stem of the file swapped in). Without a name it
+    /// is called as the weft.yaml plugin with the same component, if any.
+    pub async fn set_pool_policy_named(
+        &self,
+        pool: &str,
+        name: Option<String>,
+        wasm: &[u8],
+        config: Option<Value>,
+    ) -> Result<SwapReport, EngineError> {
         let inner = &self.inner;
         if inner.project.pool(pool).is_none() {
             return Err(EngineError::UnknownPool(pool.to_owned()));
         }
+        check_swap_name(&format!("pool:{pool}"), name.as_deref())?;
         let plugin = load(inner, &format!("pool:{pool}"), wasm, PluginKind::Pool).await?;
         // No admission between the old policy's last decision and the record.
         let _guard = inner.admission.lock().await;
         let old = inner.swaps.policy_sha(inner, &pool_decl(inner, pool));
         let report = record(
             inner,
-            format!("pool:{pool}"),
-            format!("@pool:{pool}"),
-            old,
+            Recorded {
+                key: format!("pool:{pool}"),
+                stream: format!("@pool:{pool}"),
+                old_sha256: old,
+                name: name.clone(),
+            },
             &plugin,
             wasm,
             &config,
@@ -149,7 +179,14 @@ impl Engine {
             .pools
             .write()
             .unwrap_or_else(PoisonError::into_inner)
-            .insert(pool.to_owned(), Active { plugin, config });
+            .insert(
+                pool.to_owned(),
+                Active {
+                    plugin,
+                    config,
+                    name,
+                },
+            );
         Ok(report)
     }
 
@@ -161,10 +198,24 @@ impl Engine {
         wasm: &[u8],
         config: Option<Value>,
     ) -> Result<SwapReport, EngineError> {
+        self.set_retry_strategy_named(flow, None, wasm, config)
+            .await
+    }
+
+    /// [`Engine::set_retry_strategy`], calling the component `name` in the
+    /// swap's record.
+    pub async fn set_retry_strategy_named(
+        &self,
+        flow: &str,
+        name: Option<String>,
+        wasm: &[u8],
+        config: Option<Value>,
+    ) -> Result<SwapReport, EngineError> {
         let inner = &self.inner;
         let Some(compiled) = inner.catalog().flow(flow).cloned() else {
             return Err(EngineError::UnknownFlow(flow.to_owned()));
         };
+        check_swap_name(&format!("retry:{flow}"), name.as_deref())?;
         let plugin = load(inner, &format!("retry:{flow}"), wasm, PluginKind::Retry).await?;
         let old = match inner.swaps.retry_for(flow) {
             Some((p, _)) => p.sha256().to_owned(),
@@ -182,9 +233,12 @@ impl Engine {
         };
         let report = record(
             inner,
-            format!("retry:{flow}"),
-            format!("@retry:{flow}"),
-            old,
+            Recorded {
+                key: format!("retry:{flow}"),
+                stream: format!("@retry:{flow}"),
+                old_sha256: old,
+                name: name.clone(),
+            },
             &plugin,
             wasm,
             &config,
@@ -195,7 +249,14 @@ impl Engine {
             .retries
             .write()
             .unwrap_or_else(PoisonError::into_inner)
-            .insert(flow.to_owned(), Active { plugin, config });
+            .insert(
+                flow.to_owned(),
+                Active {
+                    plugin,
+                    config,
+                    name,
+                },
+            );
         Ok(report)
     }
 
@@ -225,6 +286,7 @@ impl Engine {
                         Active {
                             plugin,
                             config: o.config,
+                            name: o.name,
                         },
                     );
                 }
@@ -234,6 +296,31 @@ impl Engine {
             }
         }
         Ok(())
+    }
+}
+
+/// The longest name a swapped-in component may be given.
+pub const MAX_SWAP_NAME: usize = 64;
+
+/// Whether `name` may name a swapped-in component: 1 to [`MAX_SWAP_NAME`]
+/// letters, digits, `-`, `_` or `.`.
+pub fn valid_swap_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.chars().count() <= MAX_SWAP_NAME
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+}
+
+fn check_swap_name(what: &str, name: Option<&str>) -> Result<(), EngineError> {
+    match name {
+        Some(n) if !valid_swap_name(n) => Err(EngineError::SwapRefused {
+            what: what.to_owned(),
+            reason: format!(
+                "invalid name `{n}`: expected 1 to {MAX_SWAP_NAME} letters, digits, `-`, `_` or `.`"
+            ),
+        }),
+        _ => Ok(()),
     }
 }
 
@@ -255,16 +342,29 @@ async fn load(
         })
 }
 
-/// Keeps the component's bytes, stores the override and records the swap.
-async fn record(
-    inner: &Inner,
+/// What a swap records besides the component: its key and ledger stream, the
+/// sha256 it replaces and the component's name.
+struct Recorded {
     key: String,
     stream: String,
     old_sha256: String,
+    name: Option<String>,
+}
+
+/// Keeps the component's bytes, stores the override and records the swap.
+async fn record(
+    inner: &Inner,
+    recorded: Recorded,
     plugin: &Arc<Plugin>,
     wasm: &[u8],
     config: &Option<Value>,
 ) -> Result<SwapReport, EngineError> {
+    let Recorded {
+        key,
+        stream,
+        old_sha256,
+        name,
+    } = recorded;
     let sha = plugin.sha256().to_owned();
     std::fs::create_dir_all(&inner.swaps.dir)
         .and_then(|()| std::fs::write(inner.swaps.dir.join(format!("{sha}.wasm")), wasm))
@@ -280,6 +380,7 @@ async fn record(
             sha256: sha.clone(),
             config: config.clone(),
             swapped_ms: inner.now(),
+            name: name.clone(),
         },
     };
     let seq = inner.store.record_swap(swap, inner.now()).await?;
@@ -287,6 +388,7 @@ async fn record(
         key,
         old_sha256,
         new_sha256: sha,
+        name,
         stream,
         seq,
     })

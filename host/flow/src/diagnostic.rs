@@ -98,6 +98,56 @@ impl Diagnostic {
         self
     }
 
+    /// The class of this error, a stable short code for tools (`weft
+    /// validate --json`): `yaml`, `unknown-key`, `missing-key`, `wrong-type`,
+    /// `invalid-name`, `duplicate`, `needs`, `cycle`, `template`, `plugin`,
+    /// `model`, `pool`, `duration`, `schedule`, `input`, or `invalid-value`
+    /// for any other value that is not accepted. Derived from the message, so
+    /// every diagnostic has one.
+    pub fn code(&self) -> &'static str {
+        let m = self.message.as_str();
+        let starts = |p: &str| m.starts_with(p);
+        let has = |p: &str| m.contains(p);
+        if starts("invalid YAML")
+            || has("YAML document")
+            || has("mapping key that is not a string")
+            || has("YAML cannot resolve")
+            || has("not finite")
+        {
+            "yaml"
+        } else if starts("unknown key") {
+            "unknown-key"
+        } else if starts("missing key") {
+            "missing-key"
+        } else if starts("wrong type") {
+            "wrong-type"
+        } else if starts("steps form a cycle") {
+            "cycle"
+        } else if starts("invalid template") || has("${{") {
+            "template"
+        } else if has("needs unknown step") || (starts("step `") && has("twice")) {
+            "needs"
+        } else if has("used twice") || has("is already used by") || has("same sha256") {
+            "duplicate"
+        } else if starts("cron line") || starts("invalid cron") || starts("unknown time zone") {
+            "schedule"
+        } else if has("duration") {
+            "duration"
+        } else if starts("plugin `") || starts("unknown plugin") || has("plugin path") {
+            "plugin"
+        } else if starts("unknown model") || has("not a model") {
+            "model"
+        } else if starts("unknown pool") {
+            "pool"
+        } else if starts("invalid") && (has(" name `") || has(" id `") || has("invalid name")) {
+            "invalid-name"
+        } else if has("input") {
+            "input"
+        } else {
+            "invalid-value"
+        }
+    }
+
     /// The place this diagnostic points at.
     pub fn location(&self) -> Location {
         Location {
@@ -216,6 +266,57 @@ impl IntoIterator for Diagnostics {
 
     fn into_iter(self) -> Self::IntoIter {
         self.0.into_iter()
+    }
+}
+
+#[cfg(test)]
+mod code_tests {
+    use super::{Diagnostic, Location};
+
+    fn code(message: &str) -> &'static str {
+        let at = Location {
+            file: "f.yaml".into(),
+            line: 1,
+            column: 1,
+        };
+        Diagnostic::new(&at, message).code()
+    }
+
+    #[test]
+    fn each_class_of_error_has_its_code() {
+        assert_eq!(code("invalid YAML: did not find expected key"), "yaml");
+        assert_eq!(
+            code("unknown key `neds` in `steps.classify`"),
+            "unknown-key"
+        );
+        assert_eq!(code("missing key `uses` in `steps.fetch`"), "missing-key");
+        assert_eq!(
+            code("wrong type for `steps.a.needs`: found an integer"),
+            "wrong-type"
+        );
+        assert_eq!(code("steps form a cycle: a → b → a"), "cycle");
+        assert_eq!(code("step `b` needs unknown step `x`"), "needs");
+        assert_eq!(code("step `b` needs `a` twice"), "needs");
+        assert_eq!(
+            code("unknown step `x` in `${{ steps.x.output }}`"),
+            "template"
+        );
+        assert_eq!(code("flow id `f` is used twice"), "duplicate");
+        assert_eq!(code("invalid cron line `x`: bad"), "schedule");
+        assert_eq!(
+            code("invalid duration `5 parsecs` for `timeout`: unknown unit"),
+            "duration"
+        );
+        assert_eq!(code("unknown plugin `ecco` for `uses`"), "plugin");
+        assert_eq!(code("plugin `backoff` is a step plugin, but …"), "plugin");
+        assert_eq!(code("unknown model `mokc`"), "model");
+        assert_eq!(code("unknown pool `gpu`"), "pool");
+        assert_eq!(
+            code("invalid step id `Fetch`: `F` is uppercase"),
+            "invalid-name"
+        );
+        assert_eq!(code("missing required input `n`"), "input");
+        assert_eq!(code("negative price for `mock`"), "invalid-value");
     }
 }
 

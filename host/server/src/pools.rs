@@ -47,6 +47,12 @@ pub async fn list(
 pub struct SwapQuery {
     /// The new component's config as JSON text (default: the configured one).
     config: Option<String>,
+    /// What to call the component (`weft pools` shows it), e.g. `fair-share`.
+    name: Option<String>,
+}
+
+fn name_of(q: &SwapQuery) -> Option<String> {
+    q.name.clone().filter(|n| !n.is_empty())
 }
 
 fn config_of(q: &SwapQuery) -> Result<Option<Value>, ApiError> {
@@ -59,7 +65,7 @@ fn config_of(q: &SwapQuery) -> Result<Option<Value>, ApiError> {
         .transpose()
 }
 
-/// `PUT /v1/pools/{pool}/policy[?config=JSON]` with the component's bytes as
+/// `PUT /v1/pools/{pool}/policy[?config=JSON][&name=N]` with the component's bytes as
 /// the body: the pool's next admission decision uses it. 400 (the old one
 /// stays) when it is not a pool policy component.
 pub async fn set_policy(
@@ -69,12 +75,15 @@ pub async fn set_policy(
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
     let config = config_of(&q)?;
-    let report = state.engine.set_pool_policy(&pool, &body, config).await?;
+    let report = state
+        .engine
+        .set_pool_policy_named(&pool, name_of(&q), &body, config)
+        .await?;
     state.engine.wake();
     Ok(Json(json!(report)))
 }
 
-/// `PUT /v1/flows/{flow}/retry[?config=JSON]` with the component's bytes as
+/// `PUT /v1/flows/{flow}/retry[?config=JSON][&name=N]` with the component's bytes as
 /// the body: the flow's next failed attempt is decided by it.
 pub async fn set_retry(
     State(state): State<AppState>,
@@ -85,7 +94,7 @@ pub async fn set_retry(
     let config = config_of(&q)?;
     let report = state
         .engine
-        .set_retry_strategy(&flow, &body, config)
+        .set_retry_strategy_named(&flow, name_of(&q), &body, config)
         .await?;
     Ok(Json(json!(report)))
 }

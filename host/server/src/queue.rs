@@ -35,9 +35,23 @@ pub async fn next(
     Ok(Json(json!({ "next": next })))
 }
 
-/// `GET /v1/dlq`: every dead letter.
-pub async fn dlq_list(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+/// Query of `GET /v1/dlq`.
+#[derive(Debug, Deserialize)]
+pub struct DlqQuery {
+    /// Only those dead-lettered at this time (ms since the Unix epoch) or later.
+    since_ms: Option<u64>,
+    /// Only the this many most recent.
+    limit: Option<usize>,
+}
+
+/// `GET /v1/dlq[?since_ms=T][&limit=N]`: every dead letter (of those
+/// dead-lettered since `T`, the `N` most recent), in task order.
+pub async fn dlq_list(
+    State(state): State<AppState>,
+    Query(q): Query<DlqQuery>,
+) -> Result<Json<Value>, ApiError> {
     let letters = state.engine.store().dlq_list()?;
+    let letters = weft_store::DeadLetter::recent(letters, q.since_ms, q.limit);
     Ok(Json(json!({ "dead_letters": letters })))
 }
 

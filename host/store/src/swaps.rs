@@ -21,6 +21,10 @@ pub struct Override {
     pub config: Option<Value>,
     /// When it was swapped in (ms since the Unix epoch).
     pub swapped_ms: u64,
+    /// What to call it (e.g. `fair-share`, from the file swapped in); `None`
+    /// for an override stored before names were kept, or swapped in unnamed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
 }
 
 /// A swap to record: `key` (`pool:<name>` or `retry:<flow>`) gets `new`; the
@@ -70,9 +74,12 @@ fn record(t: &mut Tables<'_>, swap: &Swap, now: u64) -> Result<u64, StoreError> 
     }
     t.overrides
         .insert(swap.key.as_str(), encode(&swap.new)?.as_slice())?;
-    let payload = json!({
+    let mut payload = json!({
         "key": swap.key, "old_sha256": swap.old_sha256,
         "new_sha256": swap.new.sha256, "config": swap.new.config,
     });
+    if let Some(name) = &swap.new.name {
+        payload["name"] = json!(name);
+    }
     ledger::append(t, &swap.stream, now, EventKind::ComponentSwapped, payload)
 }

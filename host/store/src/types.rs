@@ -334,6 +334,31 @@ pub struct DeadLetter {
     pub time_ms: u64,
 }
 
+impl DeadLetter {
+    /// Those of `letters` dead-lettered at `since_ms` or later, and of those
+    /// the `limit` most recent; in the order of `letters`.
+    pub fn recent(
+        letters: Vec<DeadLetter>,
+        since_ms: Option<u64>,
+        limit: Option<usize>,
+    ) -> Vec<DeadLetter> {
+        let mut kept: Vec<DeadLetter> = letters
+            .into_iter()
+            .filter(|d| since_ms.is_none_or(|since| d.time_ms >= since))
+            .collect();
+        if let Some(limit) = limit
+            && kept.len() > limit
+        {
+            let mut times: Vec<(u64, u64)> = kept.iter().map(|d| (d.time_ms, d.task)).collect();
+            times.sort_unstable_by(|a, b| b.cmp(a));
+            let newest: std::collections::HashSet<u64> =
+                times.iter().take(limit).map(|&(_, task)| task).collect();
+            kept.retain(|d| newest.contains(&d.task));
+        }
+        kept
+    }
+}
+
 /// Filters for `runs_list`; `None` matches everything.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RunFilter {
@@ -388,4 +413,40 @@ pub struct WriterStats {
     pub ops: u64,
     /// The largest batch committed in one transaction.
     pub max_batch: u64,
+}
+
+#[cfg(test)]
+mod dead_letter_tests {
+    use super::DeadLetter;
+
+    fn letter(task: u64, time_ms: u64) -> DeadLetter {
+        DeadLetter {
+            task,
+            run: format!("r-{task}"),
+            step: "a".into(),
+            reason: "boom".into(),
+            time_ms,
+        }
+    }
+
+    #[test]
+    fn recent_keeps_those_since_a_time_and_the_most_recent_few_in_task_order() {
+        let all = || {
+            vec![
+                letter(1, 500),
+                letter(2, 100),
+                letter(3, 300),
+                letter(4, 200),
+            ]
+        };
+        let tasks = |d: Vec<DeadLetter>| d.iter().map(|d| d.task).collect::<Vec<_>>();
+        assert_eq!(tasks(DeadLetter::recent(all(), None, None)), [1, 2, 3, 4]);
+        assert_eq!(tasks(DeadLetter::recent(all(), Some(250), None)), [1, 3]);
+        assert_eq!(tasks(DeadLetter::recent(all(), None, Some(2))), [1, 3]);
+        assert_eq!(tasks(DeadLetter::recent(all(), Some(150), Some(2))), [1, 3]);
+        assert_eq!(
+            tasks(DeadLetter::recent(all(), None, Some(0))),
+            Vec::<u64>::new()
+        );
+    }
 }

@@ -1,9 +1,11 @@
 //! The weft daemon's HTTP API as the commands use it: where the daemon is
-//! (`--daemon URL`, which clap also fills from `$WEFT_DAEMON`), the API token
+//! (`--daemon URL`, which clap also fills from `$WEFT_DAEMON`: an HTTP URL, or
+//! `unix:PATH` for the Unix socket `weft daemon --socket PATH` serves), the API token
 //! (`$WEFT_TOKEN`, sent as `Authorization: Bearer`; never a flag, so that it stays
 //! off the command line) and JSON calls whose API errors (`{"error": "..."}` with a
 //! 4xx/5xx status) become errors quoting the daemon's message.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow, bail};
@@ -22,7 +24,10 @@ const TOKEN_VAR: &str = "WEFT_TOKEN";
 /// A client of one daemon.
 pub(crate) struct DaemonClient {
     agent: ureq::Agent,
+    /// Where requests go: the daemon's URL, or `http://localhost` on its socket.
     base: String,
+    /// The daemon in messages: its URL, or `unix:PATH`.
+    name: String,
     /// `Bearer <token>` from `$WEFT_TOKEN`, if set.
     authorization: Option<String>,
 }
@@ -36,14 +41,14 @@ impl DaemonClient {
     }
 
     /// A client of the daemon at `url`; `host:port` without a scheme means
-    /// `http://host:port`.
+    /// `http://host:port`, `unix:PATH` its Unix socket.
     pub(crate) fn new(url: &str) -> Self {
-        let base = base_url(url);
-        let agent = http_agent();
+        let Endpoint { agent, base, name } = endpoint(url);
         let authorization = token_from_env().map(|t| format!("Bearer {t}"));
         Self {
             agent,
             base,
+            name,
             authorization,
         }
     }
@@ -56,9 +61,9 @@ impl DaemonClient {
         }
     }
 
-    /// The daemon's base URL, for messages.
+    /// The daemon's URL (or `unix:PATH`), for messages.
     pub(crate) fn url(&self) -> &str {
-        &self.base
+        &self.name
     }
 
     /// `GET path?query`; the answer's JSON.
@@ -135,14 +140,14 @@ impl DaemonClient {
         let mut response = sent.map_err(|e| anyhow!(e)).with_context(|| {
             format!(
                 "could not reach the weft daemon at {} (is `weft daemon` running there?)",
-                self.base
+                self.name
             )
         })?;
         let status = response.status().as_u16();
         let text = response.body_mut().read_to_string().with_context(|| {
             format!(
                 "could not read the answer of the weft daemon at {}",
-                self.base
+                self.name
             )
         })?;
         let json: Option<Value> = serde_json::from_str(&text).ok();
@@ -157,14 +162,14 @@ impl DaemonClient {
             }
             bail!(
                 "{message} (the weft daemon at {} answered {status} to {method} {path})",
-                self.base
+                self.name
             );
         }
         match json {
             Some(json) => Ok((status, json)),
             None => bail!(
                 "{} is not a weft daemon: {method} {path} answered {status} with non-JSON `{}`",
-                self.base,
+                self.name,
                 super::state::cut(text.trim(), QUOTE)
             ),
         }
@@ -174,7 +179,7 @@ impl DaemonClient {
 impl DaemonClient {
     /// The error for a 401 or 403: what the daemon said and what to do.
     fn refused(&self, status: u16, message: &str, method: &str, path: &str) -> anyhow::Error {
-        let base = &self.base;
+        let base = &self.name;
         match (status, &self.authorization) {
             (401, None) => anyhow!(
                 "the weft daemon at {base} needs an API token: set {TOKEN_VAR} to a token that \
@@ -214,6 +219,44 @@ pub(crate) fn token_from_env() -> Option<String> {
         .filter(|t| !t.is_empty())
 }
 
+/// How to reach a daemon: the agent, the base URL of its requests, and its
+/// name in messages.
+pub(crate) struct Endpoint {
+    /// The HTTP agent (over TCP, or over the Unix socket).
+    pub agent: ureq::Agent,
+    /// The base URL of requests, no trailing `/`.
+    pub base: String,
+    /// The daemon in messages: its URL or `unix:PATH`.
+    pub name: String,
+}
+
+/// The Unix socket `url` names, if it is `unix:PATH` (also `unix://PATH`).
+pub(crate) fn socket_path(url: &str) -> Option<PathBuf> {
+    let rest = url.trim().strip_prefix("unix:")?;
+    let path = rest.strip_prefix("//").unwrap_or(rest);
+    (!path.is_empty()).then(|| PathBuf::from(path))
+}
+
+/// The daemon `url` names: `unix:PATH` is its Unix socket; else an HTTP URL,
+/// `host:port` without a scheme meaning `http://host:port`.
+pub(crate) fn endpoint(url: &str) -> Endpoint {
+    match socket_path(url) {
+        Some(path) => Endpoint {
+            name: format!("unix:{}", path.display()),
+            agent: super::unix_transport::unix_agent(path, agent_config()),
+            base: super::unix_transport::SOCKET_BASE.to_owned(),
+        },
+        None => {
+            let base = base_url(url);
+            Endpoint {
+                agent: agent_config().into(),
+                name: base.clone(),
+                base,
+            }
+        }
+    }
+}
+
 /// The base URL of the daemon `url` names: `host:port` without a scheme means
 /// `http://host:port`; no trailing `/`.
 pub(crate) fn base_url(url: &str) -> String {
@@ -225,14 +268,13 @@ pub(crate) fn base_url(url: &str) -> String {
     }
 }
 
-/// An HTTP agent for the daemon: error statuses are answers, connecting gives
-/// up after a few seconds.
-pub(crate) fn http_agent() -> ureq::Agent {
+/// The agent config for the daemon: error statuses are answers, connecting
+/// gives up after a few seconds.
+fn agent_config() -> ureq::config::Config {
     ureq::Agent::config_builder()
         .http_status_as_error(false)
         .timeout_connect(Some(CONNECT_TIMEOUT))
         .build()
-        .into()
 }
 
 /// `answer[key]` as a `T`, or an error saying the daemon's answer lacks it.
@@ -246,6 +288,25 @@ pub(crate) fn field<T: DeserializeOwned>(answer: &Value, key: &str) -> Result<T>
 pub(crate) fn needs_daemon(command: &str, instead: &str) -> anyhow::Error {
     anyhow!(
         "`{command}` talks to a running daemon: start one with `weft daemon` and name it \
-         with `--daemon URL` or `WEFT_DAEMON=URL` (e.g. http://127.0.0.1:7878){instead}"
+         with `--daemon URL` or `WEFT_DAEMON=URL` (e.g. http://127.0.0.1:7878, or \
+         unix:.weft/weft.sock for its `--socket`){instead}"
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use super::{base_url, socket_path};
+
+    #[test]
+    fn unix_urls_name_a_socket_and_others_are_http() {
+        let path = |p: &str| Some(PathBuf::from(p));
+        assert_eq!(socket_path("unix:/run/weft.sock"), path("/run/weft.sock"));
+        assert_eq!(socket_path("unix:///run/weft.sock"), path("/run/weft.sock"));
+        assert_eq!(socket_path("unix:.weft/weft.sock"), path(".weft/weft.sock"));
+        assert_eq!(socket_path("unix:"), None);
+        assert_eq!(socket_path("http://127.0.0.1:7878"), None);
+        assert_eq!(base_url("127.0.0.1:7878/"), "http://127.0.0.1:7878");
+    }
 }

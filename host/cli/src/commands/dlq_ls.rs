@@ -1,4 +1,5 @@
-//! `weft dlq ls [--state DIR | --daemon URL] [--json]`: the dead-lettered tasks.
+//! `weft dlq ls [--since 10m] [--limit N] [--state DIR | --daemon URL] [--json]`:
+//! the dead-lettered tasks (those of the last 10 minutes; the N most recent).
 
 use std::process::ExitCode;
 
@@ -8,19 +9,31 @@ use serde_json::json;
 use weft_store::DeadLetter;
 
 use super::daemon_client::{DaemonClient, field};
-use super::state::{StateStore, print_json, utc_time};
-use crate::cli::StateArgs;
+use super::state::{StateStore, now_ms, print_json, utc_time};
+use crate::cli::DlqLsArgs;
 
 /// Prints the dead-lettered tasks of the state folder (or the daemon's).
-pub(crate) fn run(args: StateArgs) -> Result<ExitCode> {
-    let (dead, place) = match DaemonClient::from_flag(args.daemon.as_deref()) {
-        Some(daemon) => (remote(&daemon)?, daemon.url().to_owned()),
+pub(crate) fn run(args: DlqLsArgs) -> Result<ExitCode> {
+    let since_ms = args
+        .since
+        .map(|ago| now_ms().saturating_sub(u64::try_from(ago.as_millis()).unwrap_or(u64::MAX)));
+    let (dead, place) = match DaemonClient::from_flag(args.state.daemon.as_deref()) {
+        Some(daemon) => {
+            let mut query = Vec::new();
+            query.extend(since_ms.map(|s| ("since_ms", s.to_string())));
+            query.extend(args.limit.map(|l| ("limit", l.to_string())));
+            let dead = field(&daemon.get("/v1/dlq", &query)?, "dead_letters")?;
+            (dead, daemon.url().to_owned())
+        }
         None => {
-            let state = StateStore::open(&args)?;
+            let state = StateStore::open(&args.state)?;
             (state.store.dlq_list()?, state.dir.display().to_string())
         }
     };
-    print(&dead, &place, args.json)
+    // The daemon filters too; an older one ignores the query.
+    let dead = DeadLetter::recent(dead, since_ms, args.limit);
+    let filtered = args.since.is_some();
+    print(&dead, &place, args.state.json, filtered)
 }
 
 /// The dead letters, from `GET /v1/dlq`.
@@ -29,7 +42,7 @@ pub(crate) fn remote(daemon: &DaemonClient) -> Result<Vec<DeadLetter>> {
 }
 
 /// Prints `dead` as a table, or JSON; `place` names where they came from.
-fn print(dead: &[DeadLetter], place: &str, as_json: bool) -> Result<ExitCode> {
+fn print(dead: &[DeadLetter], place: &str, as_json: bool, filtered: bool) -> Result<ExitCode> {
     if as_json {
         let rows: Vec<_> = dead
             .iter()
@@ -47,7 +60,11 @@ fn print(dead: &[DeadLetter], place: &str, as_json: bool) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     if dead.is_empty() {
-        eprintln!("the dead-letter queue of {place} is empty");
+        if filtered {
+            eprintln!("no task of the dead-letter queue of {place} is that recent");
+        } else {
+            eprintln!("the dead-letter queue of {place} is empty");
+        }
         return Ok(ExitCode::SUCCESS);
     }
     let run_width = dead.iter().map(|d| d.run.len()).max().unwrap_or(0).max(3);

@@ -1,16 +1,21 @@
-//! `weft dlq purge TASK --yes [--state DIR | --daemon URL] [--json]`: drop a
-//! dead-lettered task for good.
+//! `weft dlq purge TARGET [--all] [--yes] [--state DIR | --daemon URL] [--json]`:
+//! drop dead-lettered tasks for good: a task id, a run id or a glob over run
+//! ids, or `--all` for every one. On a terminal it asks first unless `--yes`;
+//! elsewhere (a script, a pipe) it refuses without `--yes`.
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use anyhow::{Result, bail};
-use serde_json::json;
+use serde_json::{Value, json};
+use weft_store::DeadLetter;
 
 use super::daemon_client::DaemonClient;
-use super::state::{StateStore, find_dead_letter, now_ms, print_json};
+use super::dlq_select::{Target, confirm_purge, list, select};
+use super::state::{StateStore, now_ms, print_json};
 use crate::cli::PurgeArgs;
 
-/// Where the dead letter lives.
+/// Where the dead letters live.
 enum Holder {
     /// A running daemon.
     Daemon(DaemonClient),
@@ -18,45 +23,110 @@ enum Holder {
     Local(StateStore),
 }
 
-/// Purges a dead-lettered task; refuses without `--yes`.
+/// Purges the dead letters TARGET names, once confirmed.
 pub(crate) async fn run(args: PurgeArgs) -> Result<ExitCode> {
+    let target = Target::parse(args.target.as_deref(), args.all, "purge")?;
     let holder = match DaemonClient::from_flag(args.state.daemon.as_deref()) {
         Some(daemon) => Holder::Daemon(daemon),
         None => Holder::Local(StateStore::open(&args.state)?),
     };
-    let dead = match &holder {
-        Holder::Daemon(daemon) => {
-            find_dead_letter(super::dlq_ls::remote(daemon)?, args.task, daemon.url())?
-        }
-        Holder::Local(state) => state.dead_letter(args.task)?,
+    let chosen = match &holder {
+        Holder::Daemon(daemon) => select(
+            super::dlq_ls::remote(daemon)?,
+            &target,
+            args.all,
+            false,
+            daemon.url(),
+            "purge",
+        ),
+        Holder::Local(state) => state.store.dlq_list().map_err(Into::into).and_then(|dead| {
+            select(
+                dead,
+                &target,
+                args.all,
+                false,
+                &state.dir.display().to_string(),
+                "purge",
+            )
+        }),
     };
-    if !args.yes {
-        bail!(
-            "purging task {} drops step `{}` of run {} for good; run `weft dlq purge {} --yes` to do it",
-            dead.task,
-            dead.step,
-            dead.run,
-            dead.task
-        );
-    }
-    match holder {
-        Holder::Daemon(daemon) => {
-            daemon.delete(&format!("/v1/dlq/{}", dead.task))?;
+    let confirmed = chosen.and_then(|chosen| {
+        if chosen.is_empty() || confirmed(&chosen, args.yes, target.is_one_task())? {
+            Ok(chosen)
+        } else {
+            bail!("nothing purged")
         }
-        Holder::Local(state) => {
-            state.store.dlq_purge(dead.task, now_ms()).await?;
+    });
+    let chosen = match (confirmed, holder) {
+        (Ok(chosen), Holder::Daemon(daemon)) => {
+            for d in &chosen {
+                daemon.delete(&format!("/v1/dlq/{}", d.task))?;
+            }
+            chosen
+        }
+        (Ok(chosen), Holder::Local(state)) => {
+            for d in &chosen {
+                state.store.dlq_purge(d.task, now_ms()).await?;
+            }
             state.store.close().await;
+            chosen
         }
-    }
+        (Err(e), Holder::Local(state)) => {
+            state.store.close().await;
+            return Err(e);
+        }
+        (Err(e), Holder::Daemon(_)) => return Err(e),
+    };
     if args.state.json {
-        print_json(
-            &json!({"task": dead.task, "run_id": dead.run, "step": dead.step, "purged": true}),
-        )?;
-    } else {
+        let rows: Vec<Value> = chosen.iter().map(row).collect();
+        match (target.is_one_task(), rows.as_slice()) {
+            (true, [one]) => print_json(one)?,
+            _ => print_json(&json!(rows))?,
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    if chosen.is_empty() {
+        eprintln!("the dead-letter queue is empty: nothing to purge");
+    }
+    for d in &chosen {
         println!(
             "purged task {} (step `{}` of run {})",
-            dead.task, dead.step, dead.run
+            d.task, d.step, d.run
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Whether to go on: `--yes`, or a yes to the question on a terminal. Without
+/// a terminal to ask on, and without `--yes`, an error says how to do it.
+fn confirmed(chosen: &[DeadLetter], yes: bool, one_task: bool) -> Result<bool> {
+    if yes {
+        return Ok(true);
+    }
+    if std::io::stdin().is_terminal() && std::io::stderr().is_terminal() {
+        return confirm_purge(
+            chosen,
+            &mut std::io::stdin().lock(),
+            &mut std::io::stderr().lock(),
+        );
+    }
+    let again = if one_task {
+        format!("weft dlq purge {} --yes", chosen[0].task)
+    } else {
+        "the same command with --yes".to_owned()
+    };
+    bail!(
+        "purging drops {} for good: {}; nothing asked (not on a terminal), nothing purged: run `{again}` to do it",
+        if chosen.len() == 1 {
+            "1 dead-lettered task".to_owned()
+        } else {
+            format!("{} dead-lettered tasks", chosen.len())
+        },
+        list(chosen)
+    )
+}
+
+/// One purged task, as `--json` shows it.
+fn row(d: &DeadLetter) -> Value {
+    json!({"task": d.task, "run_id": d.run, "step": d.step, "purged": true})
 }

@@ -1,59 +1,93 @@
-//! `weft dlq requeue TASK [--state DIR | --daemon URL] [--json]`: put a
-//! dead-lettered task back in the queue; `weft runs resume RUN` then continues its
-//! run (a daemon's workers take it up by themselves).
+//! `weft dlq requeue TARGET [--all] [--state DIR | --daemon URL] [--json]`: put
+//! dead-lettered tasks back in the queue: a task id, a run id or a glob over
+//! run ids (`'p1-*'`; `--all` when it matches more than one), or `--all` alone
+//! for every one. `weft runs resume RUN` then continues each run (a daemon's
+//! workers take them up by themselves).
 
 use std::process::ExitCode;
 
 use anyhow::Result;
-use serde_json::json;
+use serde_json::{Value, json};
+use weft_store::DeadLetter;
 
 use super::daemon_client::DaemonClient;
-use super::state::{StateStore, find_dead_letter, now_ms, print_json};
-use crate::cli::TaskArgs;
+use super::dlq_select::{Target, select};
+use super::state::{StateStore, now_ms, print_json};
+use crate::cli::DlqRequeueArgs;
 
-/// Requeues a dead-lettered task and says how to continue its run.
-pub(crate) async fn run(args: TaskArgs) -> Result<ExitCode> {
-    if let Some(daemon) = DaemonClient::from_flag(args.state.daemon.as_deref()) {
-        return remote(&daemon, &args);
-    }
-    let state = StateStore::open(&args.state)?;
-    let dead = state.dead_letter(args.task)?;
-    state.store.dlq_requeue(dead.task, now_ms()).await?;
-    state.store.close().await;
+/// Requeues the dead letters TARGET names and says how to continue their runs.
+pub(crate) async fn run(args: DlqRequeueArgs) -> Result<ExitCode> {
+    let target = Target::parse(args.target.as_deref(), args.all, "requeue")?;
+    let pick = |dead, place: &str| select(dead, &target, args.all, true, place, "requeue");
+    let (done, local) = match DaemonClient::from_flag(args.state.daemon.as_deref()) {
+        Some(daemon) => {
+            let chosen = pick(super::dlq_ls::remote(&daemon)?, daemon.url())?;
+            for dead in &chosen {
+                daemon.post(&format!("/v1/dlq/{}/requeue", dead.task), None)?;
+            }
+            (chosen, false)
+        }
+        None => {
+            let state = StateStore::open(&args.state)?;
+            let place = state.dir.display().to_string();
+            let chosen = pick(state.store.dlq_list()?, &place);
+            let chosen = match chosen {
+                Ok(c) => c,
+                Err(e) => {
+                    state.store.close().await;
+                    return Err(e);
+                }
+            };
+            for dead in &chosen {
+                state.store.dlq_requeue(dead.task, now_ms()).await?;
+            }
+            state.store.close().await;
+            (chosen, true)
+        }
+    };
     if args.state.json {
-        print_json(&json!({
-            "task": dead.task,
-            "run_id": dead.run,
-            "step": dead.step,
-            "requeued": true,
-            "next": format!("weft runs resume {}", dead.run),
-        }))?;
-    } else {
+        let rows: Vec<Value> = done.iter().map(|d| row(d, local)).collect();
+        match (target.is_one_task(), rows.as_slice()) {
+            (true, [one]) => print_json(one)?,
+            _ => print_json(&json!(rows))?,
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    if done.is_empty() {
+        eprintln!("the dead-letter queue is empty: nothing to requeue");
+    }
+    for d in &done {
+        let then = if local {
+            ""
+        } else {
+            "; the daemon runs it again"
+        };
         println!(
-            "requeued task {} (step `{}` of run {})",
-            dead.task, dead.step, dead.run
+            "requeued task {} (step `{}` of run {}){then}",
+            d.task, d.step, d.run
         );
-        println!("continue the run with: weft runs resume {}", dead.run);
+    }
+    if local {
+        let mut runs: Vec<&str> = done.iter().map(|d| d.run.as_str()).collect();
+        runs.sort_unstable();
+        runs.dedup();
+        for run in runs {
+            println!("continue the run with: weft runs resume {run}");
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
 
-/// Requeues through `POST /v1/dlq/{task}/requeue`; the daemon's workers run it.
-fn remote(daemon: &DaemonClient, args: &TaskArgs) -> Result<ExitCode> {
-    let dead = find_dead_letter(super::dlq_ls::remote(daemon)?, args.task, daemon.url())?;
-    daemon.post(&format!("/v1/dlq/{}/requeue", dead.task), None)?;
-    if args.state.json {
-        print_json(&json!({
-            "task": dead.task,
-            "run_id": dead.run,
-            "step": dead.step,
-            "requeued": true,
-        }))?;
-    } else {
-        println!(
-            "requeued task {} (step `{}` of run {}); the daemon runs it again",
-            dead.task, dead.step, dead.run
-        );
+/// One requeued task, as `--json` shows it.
+fn row(d: &DeadLetter, local: bool) -> Value {
+    let mut row = json!({
+        "task": d.task,
+        "run_id": d.run,
+        "step": d.step,
+        "requeued": true,
+    });
+    if local {
+        row["next"] = json!(format!("weft runs resume {}", d.run));
     }
-    Ok(ExitCode::SUCCESS)
+    row
 }

@@ -1,9 +1,11 @@
 //! `weft enqueue FLOW [-i JSON|@file] [--idempotency-key K] [--priority P]
 //! [--wait SECONDS] [--daemon URL] [--json]`: submit a run to the daemon.
+//! FLOW is a flow id, or a flow file whose `id` is submitted.
 
+use std::path::Path;
 use std::process::ExitCode;
 
-use anyhow::Result;
+use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
 use weft_store::{RunRecord, RunStatus};
 
@@ -24,7 +26,8 @@ pub(crate) fn run(args: EnqueueArgs) -> Result<ExitCode> {
         Some(text) => serde_json::from_str(&json_arg("the input", text)?)?,
         None => json!({}),
     };
-    let mut body = json!({"flow": args.flow, "input": input});
+    let flow = flow_id(&args.flow)?;
+    let mut body = json!({"flow": flow, "input": input});
     if let Some(key) = &args.idempotency_key {
         body["idempotency_key"] = json!(key);
     }
@@ -65,6 +68,32 @@ pub(crate) fn run(args: EnqueueArgs) -> Result<ExitCode> {
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// The flow id `arg` names: `arg` itself, or, when it is the path of a flow
+/// file (a `/` in it, or a `.yaml`/`.yml` ending; flow ids have neither), the
+/// `id` the file declares. The daemon runs its own copy of the flow: the file
+/// only says which.
+fn flow_id(arg: &str) -> Result<String> {
+    let path = Path::new(arg);
+    let looks_like_a_file = arg.contains('/')
+        || path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("yaml") || e.eq_ignore_ascii_case("yml"));
+    if !looks_like_a_file {
+        return Ok(arg.to_owned());
+    }
+    if !path.is_file() {
+        bail!("no flow file {arg} (give a flow id, or the path of a flow file)");
+    }
+    let source = std::fs::read_to_string(path).with_context(|| format!("could not read {arg}"))?;
+    let root = weft_flow::yaml::parse(arg, &source)
+        .map_err(|errors| anyhow::anyhow!("{}", weft_flow::Diagnostics(errors)))
+        .with_context(|| format!("{arg} is not a flow file"))?;
+    match root.to_json().get("id").and_then(Value::as_str) {
+        Some(id) if !id.is_empty() => Ok(id.to_owned()),
+        _ => bail!("{arg} has no `id:`, so it does not say which flow to run"),
+    }
 }
 
 /// The run's outcome: its output on stdout, anything else on stderr.

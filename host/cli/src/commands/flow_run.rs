@@ -11,6 +11,7 @@ use weft_flow::{CompiledFlow, ProjectConfig, load_flow, load_flow_dir};
 
 use super::project::{find_project_file, flows_dir, load_project};
 use super::run_output::{Outcome, report, show};
+use super::run_progress::Live;
 use crate::cli::FlowRunArgs;
 
 pub(crate) async fn run(args: FlowRunArgs) -> Result<ExitCode> {
@@ -25,9 +26,22 @@ pub(crate) async fn run(args: FlowRunArgs) -> Result<ExitCode> {
         .state
         .clone()
         .unwrap_or_else(|| project.state_dir.clone());
+    let view_of = flow.clone();
     let engine = Engine::open(project, vec![flow], &state).await?;
     let submitted = engine.submit(&flow_id, input, args.idempotency_key).await?;
     let tty = std::io::stderr().is_terminal();
+    if tty && !args.json {
+        // On a terminal: the steps redrawn in place.
+        let live = Live::new(&submitted.run_id, &view_of);
+        let ticker = live.tick();
+        let run = engine
+            .run_to_completion(&submitted.run_id, |e| live.event(&e))
+            .await;
+        ticker.abort();
+        let run = run?;
+        live.finish(run.status);
+        return report(&Outcome::local(&engine, run)?, args.json);
+    }
     if !args.json {
         eprintln!("run {} ({flow_id})", submitted.run_id);
     }

@@ -65,15 +65,6 @@ impl StateStore {
             .unwrap_or_default();
         bail!("no run `{id}` in {}{hint}", self.dir.display())
     }
-
-    /// The dead letter of task `task`, or an error listing the ones there are.
-    pub(crate) fn dead_letter(&self, task: u64) -> Result<DeadLetter> {
-        find_dead_letter(
-            self.store.dlq_list()?,
-            task,
-            &self.dir.display().to_string(),
-        )
-    }
 }
 
 /// The dead letter of task `task` among `dead`, or an error naming `place` and

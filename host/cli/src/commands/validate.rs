@@ -1,22 +1,82 @@
-//! `weft validate [FILES…]`
+//! `weft validate [FILES…] [--json]`: every error of weft.yaml and the flows,
+//! then one `error: N errors found` line; with `--json`, the same as one JSON
+//! object on stdout for editors and CI annotations.
 
 use std::process::ExitCode;
 
 use anyhow::Result;
+use serde_json::{Value, json};
 use weft_engine::Engine;
-use weft_flow::{Diagnostics, LoadError, load_flow, load_flow_dir};
+use weft_flow::{CompiledFlow, Diagnostic, LoadError, ProjectConfig, load_flow, load_flow_dir};
 
-use super::project::{find_project_file, flows_dir, load_project};
+use super::project::{find_project_file, flows_dir};
+use super::state::print_json;
 use crate::cli::ValidateArgs;
+
+/// One problem found: a diagnostic, or a file that could not be read.
+enum Problem {
+    /// An error at a place in a file.
+    Diagnostic(Diagnostic),
+    /// A file that could not be read (`file`, and the error's text).
+    Unreadable { file: String, message: String },
+}
+
+impl Problem {
+    /// Every problem `error` holds.
+    fn of(error: LoadError) -> Vec<Self> {
+        match error {
+            LoadError::Invalid(d) => d.0.into_iter().map(Self::Diagnostic).collect(),
+            LoadError::Read { ref path, .. } => vec![Self::Unreadable {
+                file: path.display().to_string(),
+                message: error.to_string(),
+            }],
+        }
+    }
+
+    /// As `weft validate --json` lists it.
+    fn to_json(&self) -> Value {
+        match self {
+            Self::Diagnostic(d) => json!({
+                "file": d.file,
+                "line": d.line,
+                "column": d.column,
+                "end_column": d.column + d.width,
+                "severity": "error",
+                "code": d.code(),
+                "message": d.message,
+                "expected": d.expected,
+                "suggestion": d.help,
+            }),
+            Self::Unreadable { file, message } => json!({
+                "file": file,
+                "line": null,
+                "column": null,
+                "end_column": null,
+                "severity": "error",
+                "code": "unreadable",
+                "message": message,
+                "expected": null,
+                "suggestion": null,
+            }),
+        }
+    }
+
+    /// As the text output shows it (rustc-like, for a diagnostic).
+    fn text(&self) -> String {
+        match self {
+            Self::Diagnostic(d) => d.to_string(),
+            Self::Unreadable { message, .. } => format!("error: {message}"),
+        }
+    }
+}
 
 pub(crate) async fn run(args: ValidateArgs) -> Result<ExitCode> {
     let project_file = find_project_file()?;
-    let project = match load_project(&project_file) {
+    let project = match ProjectConfig::load(&project_file) {
         Ok(p) => p,
         Err(e) => {
-            eprintln!("{e}");
-            eprintln!("\nerror: {} is invalid", project_file.display());
-            return Ok(ExitCode::FAILURE);
+            let invalid = format!("{} is invalid", project_file.display());
+            return finish(&Problem::of(e), &[], args.json, Some(&invalid));
         }
     };
     let set = if args.files.is_empty() {
@@ -31,26 +91,51 @@ pub(crate) async fn run(args: ValidateArgs) -> Result<ExitCode> {
         }
         set
     };
-    let mut problems = 0;
-    for error in &set.errors {
-        problems += match error {
-            LoadError::Invalid(d) => d.0.len(),
-            LoadError::Read { .. } => 1,
-        };
-        eprintln!("{error}\n");
-    }
+    let mut problems: Vec<Problem> = set.errors.into_iter().flat_map(Problem::of).collect();
     let runtime = super::standalone_runtime()?;
-    let kinds: Diagnostics = Engine::check_plugins(&runtime, &project, &set.flows).await;
-    problems += kinds.0.len();
-    if !kinds.0.is_empty() {
-        eprintln!("{kinds}\n");
+    let kinds = Engine::check_plugins(&runtime, &project, &set.flows).await;
+    problems.extend(kinds.0.into_iter().map(Problem::Diagnostic));
+    finish(&problems, &set.flows, args.json, None)
+}
+
+/// Prints the problems (each once, then their count once) or the flows that
+/// are fine; exit 1 when there is a problem. `why` says what the problems
+/// mean when they are not the flows' (weft.yaml is invalid).
+fn finish(
+    problems: &[Problem],
+    flows: &[CompiledFlow],
+    as_json: bool,
+    why: Option<&str>,
+) -> Result<ExitCode> {
+    let code = if problems.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    };
+    if as_json {
+        print_json(&json!({
+            "ok": problems.is_empty(),
+            "errors": problems.len(),
+            "diagnostics": problems.iter().map(Problem::to_json).collect::<Vec<_>>(),
+            "flows": flows.iter().map(|f| json!({
+                "id": f.id, "file": f.file, "steps": f.steps.len(),
+            })).collect::<Vec<_>>(),
+        }))?;
+        return Ok(code);
     }
-    if problems > 0 {
-        let s = if problems == 1 { "" } else { "s" };
-        eprintln!("error: {problems} error{s} found");
-        return Ok(ExitCode::FAILURE);
+    if !problems.is_empty() {
+        for problem in problems {
+            eprintln!("{}\n", problem.text());
+        }
+        let n = problems.len();
+        let s = if n == 1 { "" } else { "s" };
+        match why {
+            Some(why) => eprintln!("error: {n} error{s} found; {why}"),
+            None => eprintln!("error: {n} error{s} found"),
+        }
+        return Ok(code);
     }
-    for flow in &set.flows {
+    for flow in flows {
         println!(
             "ok: {} ({}, {} steps)",
             flow.id,
@@ -58,5 +143,5 @@ pub(crate) async fn run(args: ValidateArgs) -> Result<ExitCode> {
             flow.steps.len()
         );
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(code)
 }

@@ -10,7 +10,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, anyhow};
 use prometheus::{IntCounter, IntCounterVec, IntGauge, Opts, Registry, TextEncoder};
 
-use super::daemon_client::{base_url, http_agent, token_from_env};
+use super::daemon_client::{endpoint, token_from_env};
 use super::workers_scale::QueueSample;
 
 /// The supervisor's metrics, in one registry whose every metric carries
@@ -107,8 +107,9 @@ pub(crate) async fn serve(addr: &str, metrics: Arc<SupervisorMetrics>) -> Result
 /// Reads `weft_queue_depth` (summed over pools) and `weft_queue_lag_seconds`
 /// from the daemon's `/metrics`. Blocking: call it off the async threads.
 pub(crate) fn read_queue(daemon: &str) -> Result<QueueSample> {
-    let url = format!("{}/metrics", base_url(daemon));
-    let mut request = http_agent().get(&url);
+    let daemon = endpoint(daemon);
+    let url = format!("{}/metrics", daemon.base);
+    let mut request = daemon.agent.get(&url);
     if let Some(token) = token_from_env() {
         request = request.header("Authorization", format!("Bearer {token}"));
     }

@@ -9,7 +9,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
 
-use crate::commands::daemon_client::{base_url, http_agent};
+use crate::commands::daemon_client::{Endpoint, endpoint};
 
 /// How long a call other than a lease may take.
 const CALL_TIMEOUT: Duration = Duration::from_secs(60);
@@ -52,24 +52,30 @@ impl ApiError {
 #[derive(Clone)]
 pub(crate) struct WorkerApi {
     agent: ureq::Agent,
+    /// Where requests go (`http://localhost` on a Unix socket).
     base: String,
+    /// The daemon in messages: its URL, or `unix:PATH`.
+    name: String,
     /// `Authorization: Bearer` value, from `$WEFT_TOKEN`.
     token: Option<String>,
 }
 
 impl WorkerApi {
-    /// A client of the daemon at `url` (`host:port` means `http://host:port`).
+    /// A client of the daemon at `url` (`host:port` means `http://host:port`,
+    /// `unix:PATH` its Unix socket).
     pub(crate) fn new(url: &str, token: Option<String>) -> Self {
+        let Endpoint { agent, base, name } = endpoint(url);
         Self {
-            agent: http_agent(),
-            base: base_url(url),
+            agent,
+            base,
+            name,
             token,
         }
     }
 
-    /// The daemon's base URL.
+    /// The daemon's URL (or `unix:PATH`).
     pub(crate) fn url(&self) -> &str {
-        &self.base
+        &self.name
     }
 
     /// `POST path` with `body`; the answer as `R`. `timeout` bounds the whole
@@ -179,7 +185,7 @@ impl WorkerApi {
             );
         }
         ApiError::Refused {
-            url: self.base.clone(),
+            url: self.name.clone(),
             path: path.to_owned(),
             status,
             message,
@@ -196,7 +202,7 @@ impl WorkerApi {
 
     fn unreachable(&self, path: &str, reason: impl std::fmt::Display) -> ApiError {
         ApiError::Unreachable {
-            url: self.base.clone(),
+            url: self.name.clone(),
             path: path.to_owned(),
             reason: reason.to_string(),
         }
