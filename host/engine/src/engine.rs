@@ -26,9 +26,10 @@ pub type Observer = Arc<dyn Fn(&ProgressEvent) + Send + Sync>;
 /// The pool a step runs in when neither it nor any default names one.
 pub const DEFAULT_POOL: &str = weft_flow::DEFAULT_POOL;
 
-/// The idempotency key stored for `key` sent by `tenant` (one that is not the
-/// engine's own): `tenant:<tenant>:<key>`. Tenant names have no `:`, so keys of
-/// different tenants never meet, nor meet the scheduler's `cron:` keys.
+/// The idempotency key stored for `key` sent by `tenant` (the engine's own
+/// tenant included): `tenant:<tenant>:<key>`. Tenant names have no `:`, so keys
+/// of different tenants never meet, and no key a caller sends can be one of the
+/// scheduler's `cron:` fire keys (which are stored as they are).
 pub fn tenant_idempotency_key(tenant: &str, key: &str) -> String {
     format!("tenant:{tenant}:{key}")
 }
@@ -260,7 +261,8 @@ impl Engine {
     /// `inputs:` (defaults filled in) and the run is stored with its initial
     /// steps as ready tasks. With an idempotency key that still names a run,
     /// that run is returned with `created: false`.
-    /// Keys are per tenant: another tenant's is stored as [`tenant_idempotency_key`].
+    /// Keys are per tenant, stored as [`tenant_idempotency_key`] (also the
+    /// engine's own tenant's, so that no caller can pre-empt a cron fire).
     pub async fn submit_with(
         &self,
         flow_id: &str,
@@ -277,11 +279,10 @@ impl Engine {
         crate::capabilities::check_flow(&inner.project, tenant_name, flow)?;
         let mut new = self.new_run(flow, input, None)?;
         new.idempotency_key = options.idempotency_key.map(|key| {
-            let key = match &tenant {
-                Some(t) => tenant_idempotency_key(t, &key),
-                None => key,
-            };
-            (key, inner.options.idempotency_ttl_ms)
+            (
+                tenant_idempotency_key(tenant_name, &key),
+                inner.options.idempotency_ttl_ms,
+            )
         });
         if let Some(tenant) = tenant {
             new.tenant = tenant;

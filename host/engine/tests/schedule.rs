@@ -333,6 +333,72 @@ async fn the_same_instant_twice_or_a_clock_stepping_back_doubles_nothing() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_caller_cannot_take_a_fire_key_before_the_schedule() {
+    let m0 = ms("2026-06-05T08:00:00Z");
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock::new(m0 + 10_000));
+    let engine = open(dir.path(), &clock, &[("guarded", "0 * * * * *", CATCH_ALL)]).await;
+    engine.tick_schedules().await.unwrap();
+    // The engine's own tenant (as a `default` tenant's token would) submits
+    // with the key of the next fire, then the fire comes.
+    let key = fire_key("guarded", 0, m0 + MIN);
+    let early = engine
+        .submit_with(
+            "guarded",
+            json!({"team": "billing"}),
+            weft_engine::SubmitOptions {
+                idempotency_key: Some(key.clone()),
+                ..weft_engine::SubmitOptions::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert!(early.created);
+    let fired = tick_at(&engine, &clock, m0 + MIN + 1).await;
+    assert_eq!(fires_of(&fired, "guarded"), [m0 + MIN]);
+    assert!(fired.iter().all(|f| f.created), "{fired:?}");
+    assert_eq!(
+        stored_keys_of_schedule(&engine, "guarded"),
+        std::slice::from_ref(&key)
+    );
+    // The caller's key still answers the caller's run.
+    let again = engine
+        .submit_with(
+            "guarded",
+            json!({"team": "billing"}),
+            weft_engine::SubmitOptions {
+                idempotency_key: Some(key),
+                ..weft_engine::SubmitOptions::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert!(!again.created);
+    assert_eq!(again.run_id, early.run_id);
+}
+
+/// The idempotency keys of the runs of `flow` that its schedule fired.
+fn stored_keys_of_schedule(engine: &Engine, flow: &str) -> Vec<String> {
+    let store = engine.store();
+    let filter = RunFilter {
+        flow_id: Some(flow.into()),
+        ..RunFilter::default()
+    };
+    store
+        .runs_list(100, &filter)
+        .unwrap()
+        .iter()
+        .filter_map(|run| {
+            let created = &store.ledger(&run.id).unwrap()[0];
+            created.payload["origin"]["schedule"]["flow"].as_str()?;
+            created.payload["idempotency_key"]
+                .as_str()
+                .map(str::to_owned)
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pause_resume_and_trigger() {
     let m0 = ms("2026-06-05T08:00:00Z");
     let dir = tempfile::tempdir().unwrap();
