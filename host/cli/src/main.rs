@@ -1,10 +1,56 @@
 //! `weft`: the command-line tool. This file only parses arguments, runs the
 //! command, prints the error chain and picks the exit code.
+//!
+//! Every command prints through [`out`]: `println!`, `print!`, `eprintln!` and
+//! `eprint!` are redefined below for the whole crate, so that a reader that
+//! goes away (`weft runs tail RUN | head`) ends the process quietly with exit
+//! status 0 instead of a "failed printing to stdout" panic, whichever
+//! command was writing.
 
 use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Parser;
+
+/// `std`'s `println!` through [`out::stdout`].
+macro_rules! println {
+    () => {
+        $crate::out::stdout(format_args!("\n"))
+    };
+    ($($arg:tt)*) => {
+        $crate::out::stdout(format_args!("{}\n", format_args!($($arg)*)))
+    };
+}
+
+/// `std`'s `print!` through [`out::stdout`].
+macro_rules! print {
+    ($($arg:tt)*) => {
+        $crate::out::stdout(format_args!($($arg)*))
+    };
+}
+
+/// `std`'s `eprintln!` through [`out::stderr`].
+macro_rules! eprintln {
+    () => {
+        $crate::out::stderr(format_args!("\n"))
+    };
+    ($($arg:tt)*) => {
+        $crate::out::stderr(format_args!("{}\n", format_args!($($arg)*)))
+    };
+}
+
+/// `std`'s `eprint!` through [`out::stderr`].
+#[allow(
+    unused_macros,
+    reason = "kept beside the others so that no std printing macro is left"
+)]
+macro_rules! eprint {
+    ($($arg:tt)*) => {
+        $crate::out::stderr(format_args!($($arg)*))
+    };
+}
+
+mod out;
 
 mod cli;
 mod cli_search;
@@ -27,6 +73,8 @@ fn main() -> ExitCode {
     match commands::run(args) {
         Ok(code) => code,
         Err(err) => {
+            // A command that writes with `?` (not through `println!`) and meets
+            // a closed pipe ends as quietly as the macros make the others end.
             if is_broken_pipe(&err) {
                 return ExitCode::SUCCESS;
             }

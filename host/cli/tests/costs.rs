@@ -2,7 +2,8 @@
 //! submit of a flow with a forbidden plugin is `403`; model calls of the priced
 //! mock model are charged; `GET /v1/costs` shows a tenant only its own costs;
 //! `weft costs --json` through the daemon and from the store agree; the metric
-//! `weft_cost_usd_total` carries the totals.
+//! `weft_cost_usd_total` carries the totals; each run carries its own cost
+//! (`GET /v1/runs/{id}`, `weft runs status`).
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -65,6 +66,12 @@ fn run_ask(url: &str, token: &str) -> String {
     let path = format!("/v1/runs/{id}?wait=60");
     let a = call(url, "GET", &path, Cred::Token(token), None);
     assert_eq!(a.body["run"]["status"], "succeeded", "{}", a.body);
+    // The run's own cost is on the run the API answers with.
+    let cost = &a.body["run"]["cost"];
+    assert_eq!(cost["calls"], 1, "{}", a.body);
+    assert_eq!(cost["micro_usd"], CALL_MICRO, "{}", a.body);
+    assert_eq!(cost["output_tokens"], 3, "{}", a.body);
+    assert_eq!(cost["usd"], 0.03, "{}", a.body);
     id
 }
 
@@ -97,9 +104,33 @@ fn costs_are_charged_per_tenant_and_each_tenant_sees_its_own() {
     let a = call(url, "POST", "/v1/runs", Cred::Token(GLOBEX), Some(body));
     assert_eq!(a.status, 201, "globex has no capabilities list: {}", a.body);
 
-    run_ask(url, ACME);
+    let first = run_ask(url, ACME);
     run_ask(url, ACME);
     run_ask(url, GLOBEX);
+
+    // `weft runs status` through the daemon shows what the run was charged.
+    let out = weft(
+        dir.path(),
+        Some(ACME),
+        &["runs", "status", &first, "--json", "--daemon", url],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let status: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(status["cost_usd"], 0.03, "{status}");
+    assert_eq!(status["cost"]["calls"], 1, "{status}");
+    let out = weft(
+        dir.path(),
+        Some(ACME),
+        &["runs", "status", &first, "--daemon", url],
+    );
+    let shown = text(&out.stdout);
+    assert!(
+        shown
+            .lines()
+            .any(|l| l.starts_with("cost     $0.030000 (1 model call, ")
+                && l.ends_with(" input + 3 output tokens)")),
+        "{shown}"
+    );
 
     let mine = call(url, "GET", "/v1/costs", Cred::Token(ACME), None);
     assert_eq!(mine.status, 200, "{}", mine.body);

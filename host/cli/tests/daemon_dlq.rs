@@ -1,7 +1,7 @@
 //! `weft dlq requeue|purge`, `weft runs resume` and `weft runs artifacts`
 //! through a real `weft daemon`: a step that fails its first attempt is
 //! dead-lettered (one attempt allowed); requeued, the daemon runs it again and
-//! it succeeds; purged, it stays dead. Artifacts written into the store are
+//! it succeeds; purged, it stays dead and its run fails. Artifacts written into the store are
 //! served after a restart of the daemon.
 #![allow(
     clippy::unwrap_used,
@@ -123,17 +123,22 @@ fn requeue_resume_purge_and_artifacts_through_the_daemon() {
                 .to_owned()
         })
         .collect();
+    // Its step will never have an output: the purge failed the run.
     assert_eq!(
-        kinds.last().map(String::as_str),
-        Some("task-purged"),
+        kinds[kinds.len() - 2..],
+        ["task-purged", "run-failed"],
         "{kinds:?}"
     );
     assert!(kinds.iter().any(|k| k == "step-dead-lettered"), "{kinds:?}");
-    // Its run cannot go on: resume reports at once, exit 1.
+    // Resume reports the failed run at once, exit 1.
     let out = weft(&["runs", "resume", &dropped, "--json"]);
     assert_eq!(out.status.code(), Some(1), "{out:?}");
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(report["status"], "running", "{report}");
+    assert_eq!(report["status"], "failed", "{report}");
+    assert!(
+        report["error"].as_str().unwrap().contains("purged"),
+        "{report}"
+    );
     let err = stderr(&weft(&["dlq", "requeue", &dropped_task.to_string()]));
     assert!(
         err.contains(&format!("no dead-lettered task `{dropped_task}`")),

@@ -145,6 +145,17 @@ fn purge_needs_yes_and_then_drops_the_task() {
         "{}",
         text(&out.stdout)
     );
+    // The run does not stay `running` for ever: the purge failed it.
+    let out = weft(dir.path(), &["runs", "status", &run, "--json"]);
+    let status: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(status["status"], "failed", "{status}");
+    assert!(
+        status["error"]
+            .as_str()
+            .unwrap()
+            .contains("purged from the dead-letter queue"),
+        "{status}"
+    );
 
     let out = weft(dir.path(), &["dlq", "requeue", &task]);
     assert_eq!(out.status.code(), Some(1));

@@ -206,3 +206,52 @@ fn an_unknown_run_id_is_a_clear_error_with_a_suggestion() {
     assert!(err.contains("no run `nothing-like-it`"), "{err}");
     assert!(!err.contains("did you mean"), "{err}");
 }
+
+/// A run's own cost — its model calls, tokens and dollars, as charged by the
+/// priced `mock` model of weft.yaml — is on the run: `weft runs status` shows
+/// it (JSON and text), and it is what `weft costs` counted for the run.
+#[test]
+fn status_shows_what_the_run_was_charged() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().display().to_string();
+    let run = triage(dir.path());
+
+    let out = weft(&["costs", "--json", "--state", &state]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let costs: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let charged = costs["total"]["micro_usd"].as_u64().unwrap();
+    let calls = costs["total"]["calls"].as_u64().unwrap();
+    assert!(charged > 0 && calls > 0, "{costs}");
+
+    let out = weft(&["runs", "status", &run, "--state", &state, "--json"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let status: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let cost = &status["cost"];
+    assert_eq!(cost["micro_usd"].as_u64(), Some(charged), "{status}");
+    assert_eq!(cost["calls"].as_u64(), Some(calls), "{status}");
+    assert_eq!(
+        cost["input_tokens"], costs["total"]["input_tokens"],
+        "{status}"
+    );
+    assert_eq!(
+        cost["output_tokens"], costs["total"]["output_tokens"],
+        "{status}"
+    );
+    let usd = charged as f64 / 1_000_000.0;
+    assert_eq!(status["cost_usd"].as_f64(), Some(usd), "{status}");
+    assert_eq!(cost["usd"].as_f64(), Some(usd), "{status}");
+
+    let out = weft(&["runs", "status", &run, "--state", &state]);
+    let shown = text(&out.stdout);
+    let line = shown
+        .lines()
+        .find(|l| l.starts_with("cost "))
+        .unwrap_or_else(|| panic!("no cost line in:\n{shown}"));
+    let dollars = format!("${}.{:06}", charged / 1_000_000, charged % 1_000_000);
+    assert!(line.contains(&dollars), "{line}");
+    assert!(line.contains(&format!("{calls} model call")), "{line}");
+
+    let out = weft(&["runs", "list", "--state", &state, "--json"]);
+    let rows: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(rows[0]["cost_usd"].as_f64(), Some(usd), "{rows}");
+}

@@ -201,7 +201,7 @@ pub(crate) async fn admit_locked(
     for _ in 0..4 {
         let now = inner.now();
         if inner.store.next_due()?.is_some_and(|due| due <= now) {
-            inner.store.promote_and_expire(now).await?;
+            let _handed_back = inner.store.promote_and_expire(now).await?;
         }
         let mut wake: Option<u64> = None;
         let mut best: Option<((u32, u64, u64), PoolDecl, PoolView)> = None;
@@ -248,6 +248,7 @@ pub(crate) async fn admit_locked(
             .await?
         {
             inner.admission.take_token(&pool);
+            inner.reaper.leased(lease.expires_at);
             return Ok(Admitted::Lease(lease));
         }
     }

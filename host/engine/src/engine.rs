@@ -115,6 +115,15 @@ pub(crate) struct Inner {
     pub admission: crate::admission::Admission,
     /// Components swapped in at run time.
     pub swaps: crate::swap::Swaps,
+    /// Wakes the lease reaper (`lease_reaper`).
+    pub reaper: Arc<crate::lease_reaper::ReaperWatch>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        // The reaper holds the engine weakly: woken, it finds it gone and ends.
+        self.reaper.wake();
+    }
 }
 
 impl Inner {
@@ -225,9 +234,11 @@ impl Engine {
                 budgets: Arc::default(),
                 admission: crate::admission::Admission::default(),
                 swaps: crate::swap::Swaps::new(state_dir.join("components")),
+                reaper: Arc::default(),
             }),
         };
         engine.restore_swaps().await?;
+        crate::lease_reaper::spawn(&engine.inner);
         Ok(engine)
     }
 
@@ -342,12 +353,14 @@ impl Engine {
         })
     }
 
-    /// Wakes every waiting worker so that it looks at the queue again, and the
-    /// scheduler so that it looks at the schedules again (call it after moving
-    /// a manual clock).
+    /// Wakes every waiting worker so that it looks at the queue again, the
+    /// scheduler so that it looks at the schedules again, and the lease reaper
+    /// so that it hands back the leases that ran out (call it after moving a
+    /// manual clock).
     pub fn wake(&self) {
         self.inner.notify.notify_waiters();
         self.inner.schedule_wake.notify_waiters();
+        self.inner.reaper.wake();
     }
 
     /// The engine's clock: ms since the Unix epoch.

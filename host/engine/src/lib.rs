@@ -12,6 +12,16 @@
 //!   in the same transaction (so a join after parallel steps runs exactly once).
 //! - A failed attempt goes to the step's retry strategy plugin (`exp-backoff`
 //!   when nothing names one and weft.yaml declares it; else the run fails).
+//!   Its decision stays typed ([`weft_store::FailDecision`]) in
+//!   [`ProgressEvent::StepFailed`]; [`describe_decision`] words it for people
+//!   (`retry in 1.2s at 14:03:07 UTC`).
+//! - Every end of a run — last step done, a failure that fails it,
+//!   [`Engine::cancel`], [`Engine::dlq_purge`] — is reported in one place
+//!   (`run_end.rs`): one [`ProgressEvent::RunFinished`], which metrics count
+//!   and `?wait=` long-polls wait for.
+//! - A lease is over at its expiry: the store refuses a late report with it,
+//!   and the lease reaper (`lease_reaper.rs`) hands the task back as the lease
+//!   runs out and wakes the idle workers, local and long-polling.
 //! - A step's model calls are routed to the model's adapter and journaled, so a
 //!   step that runs again gets the journaled answers; each answered call is a
 //!   [`ProgressEvent::ModelCalled`].
@@ -51,6 +61,7 @@ mod flow_folder;
 mod flow_reload;
 mod flow_watch;
 mod host;
+mod lease_reaper;
 mod model_policy;
 mod plugin_source;
 mod plugins;
@@ -60,6 +71,7 @@ mod remote;
 mod retry;
 mod retry_hint;
 mod run;
+mod run_end;
 mod schedule;
 mod schedule_plan;
 mod scheduler;
@@ -85,8 +97,9 @@ pub use model_policy::{ModelOutcome, model_http_policy};
 pub use plugin_source::PluginComponent;
 pub use plugins::check_plugins;
 pub use pools::PoolStatus;
-pub use progress::ProgressEvent;
+pub use progress::{ProgressEvent, describe_decision, human_duration, when};
 pub use remote::{LEASE_MS_RANGE, MAX_LEASE_WAIT};
+pub use run::HeldLease;
 pub use schedule::{Fired, ScheduleInfo};
 pub use schedule_plan::{
     CRON_KEY_TTL_MS, MISSED_GRACE_MS, fire_key, manual_key, next_fire_after, schedule_key,

@@ -336,12 +336,22 @@ impl Engine {
             .ok_or(EngineError::UnknownTask(task))
     }
 
-    /// The lease of `task` if `token` is its current one (a read: host calls
-    /// of a step whose lease was lost are refused without being recorded).
+    /// The lease of `task` if `token` is its current one and it has not run
+    /// out (a read: host calls of a step whose lease was lost are refused
+    /// without being recorded).
     pub(crate) fn current_lease(&self, task: u64, token: u64) -> Result<Lease, EngineError> {
         let lease = lease_from(self.task_record(task)?, token);
         match self.inner.store.lease_of(task)? {
-            Some(current) if current.token == token => Ok(lease),
+            Some(current) if current.token == token && current.expires_at > self.inner.now() => {
+                Ok(lease)
+            }
+            Some(current) if current.token == token => Err(EngineError::LeaseLost {
+                task,
+                reason: format!(
+                    "the lease ran out at {}",
+                    weft_store::utc_datetime(current.expires_at)
+                ),
+            }),
             _ => Err(EngineError::LeaseLost {
                 task,
                 reason: "the lease expired and the task was handed on, or the task is done".into(),

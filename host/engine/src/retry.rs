@@ -95,12 +95,3 @@ pub(crate) async fn decide(
     };
     (decision, Some(strategy.sha256().to_owned()))
 }
-
-/// A short description of a decision, for progress output.
-pub(crate) fn describe(decision: &FailDecision) -> String {
-    match decision {
-        FailDecision::Retry { at_ms } => format!("retry at {at_ms}"),
-        FailDecision::DeadLetter { reason } => format!("dead-letter: {reason}"),
-        FailDecision::FailRun { reason } => format!("fail run: {reason}"),
-    }
-}

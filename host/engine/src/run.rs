@@ -1,17 +1,31 @@
 //! Driving one run in-process (`weft run`): start workers, report progress,
 //! return when the run has finished or cannot go on.
 
-use weft_store::RunRecord;
+use serde::Serialize;
+use weft_store::{RunRecord, TaskState};
 
 use crate::engine::Engine;
 use crate::error::EngineError;
 use crate::progress::ProgressEvent;
 
+/// A lease of a run's task that has not run out yet.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HeldLease {
+    /// The task.
+    pub task: u64,
+    /// Its step.
+    pub step: String,
+    /// The worker holding it.
+    pub owner: String,
+    /// When it runs out (ms since the Unix epoch).
+    pub expires_ms: u64,
+}
+
 impl Engine {
     /// Runs the workers until run `run_id` has finished, or until none of its
     /// tasks is open any more (its remaining steps are dead-lettered: the run
-    /// stays `running` until an operator requeues them). `progress` gets every
-    /// event of this run. Returns the run record at that point.
+    /// stays `running` until an operator requeues or purges them). `progress`
+    /// gets every event of this run. Returns the run record at that point.
     pub async fn run_to_completion(
         &self,
         run_id: &str,
@@ -54,6 +68,31 @@ impl Engine {
         let now = self.inner.now();
         self.inner.store.expire_leases(now).await?;
         self.run_to_completion(run_id, progress).await
+    }
+
+    /// The leases of `run_id`'s tasks that have not run out at the engine's
+    /// clock, by task: what [`Engine::resume`] has to wait for (a worker that
+    /// died holding one; its task comes back when the lease runs out).
+    pub fn held_leases(&self, run_id: &str) -> Result<Vec<HeldLease>, EngineError> {
+        let store = &self.inner.store;
+        let now = self.inner.now();
+        let mut held = Vec::new();
+        for task in store.tasks_of(run_id)? {
+            if task.state != TaskState::Leased {
+                continue;
+            }
+            if let Some(lease) = store.lease_of(task.id)?
+                && lease.expires_at > now
+            {
+                held.push(HeldLease {
+                    task: task.id,
+                    step: task.step_id,
+                    owner: lease.owner,
+                    expires_ms: lease.expires_at,
+                });
+            }
+        }
+        Ok(held)
     }
 
     fn record(&self, run_id: &str) -> Result<RunRecord, EngineError> {

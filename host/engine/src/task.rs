@@ -317,7 +317,10 @@ pub(crate) async fn record_success(
         .await
     {
         Ok(done) => done,
-        Err(e) => return (store_refusal(lease, e), None),
+        Err(e) => {
+            drop(guard);
+            return (store_refusal(inner, lease, e), None);
+        }
     };
     inner.emit(ProgressEvent::StepSucceeded {
         run: lease.run.clone(),
@@ -356,10 +359,7 @@ pub(crate) async fn record_success(
     }
     let run_finished = done.run_output.is_some();
     if run_finished {
-        inner.emit(ProgressEvent::RunFinished {
-            run: lease.run.clone(),
-            status: RunStatus::Succeeded,
-        });
+        inner.run_ended(&lease.run, RunStatus::Succeeded);
     }
     (TaskOutcome::Succeeded { run_finished }, next_lease)
 }
@@ -398,26 +398,27 @@ pub(crate) async fn record_failure(
                 step: lease.step.clone(),
                 attempt: lease.attempt,
                 error: error.to_owned(),
-                decision: retry::describe(&decision),
+                decision: decision.clone(),
+                time_ms: now,
             });
             match &decision {
                 FailDecision::Retry { .. } => inner.notify.notify_waiters(),
-                FailDecision::FailRun { .. } => inner.emit(ProgressEvent::RunFinished {
-                    run: lease.run.clone(),
-                    status: RunStatus::Failed,
-                }),
+                FailDecision::FailRun { .. } => inner.run_ended(&lease.run, RunStatus::Failed),
                 FailDecision::DeadLetter { .. } => {}
             }
             TaskOutcome::Failed { decision }
         }
-        Err(e) => store_refusal(lease, e),
+        Err(e) => store_refusal(inner, lease, e),
     }
 }
 
-fn store_refusal(lease: &Lease, e: StoreError) -> TaskOutcome {
+fn store_refusal(inner: &Inner, lease: &Lease, e: StoreError) -> TaskOutcome {
     match e {
         StoreError::StaleToken { .. } | StoreError::RunFinished { .. } => {
             tracing::warn!(task = lease.task, "result dropped: {e}");
+            // A refusal for a lease that had run out handed the task back to
+            // the queue: a waiting worker takes it now.
+            inner.notify.notify_waiters();
             TaskOutcome::LeaseLost
         }
         other => {

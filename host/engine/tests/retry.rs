@@ -11,8 +11,8 @@
 mod common;
 
 use serde_json::json;
-use weft_engine::{EngineOptions, ProgressEvent};
-use weft_store::RunStatus;
+use weft_engine::{EngineOptions, ProgressEvent, describe_decision};
+use weft_store::{FailDecision, RunStatus};
 
 const FLOW: &str = r#"
 id: flaky
@@ -74,8 +74,14 @@ async fn transient_failures_are_retried_then_dead_lettered() {
     let dlq = store.dlq_list().unwrap();
     assert_eq!(dlq.len(), 1);
     assert_eq!(dlq[0].run, sub.run_id);
-    assert!(failures[0].starts_with("retry at"), "{failures:?}");
-    assert!(failures[2].starts_with("dead-letter"), "{failures:?}");
+    assert!(
+        matches!(failures[0], FailDecision::Retry { .. }),
+        "{failures:?}"
+    );
+    assert!(
+        matches!(failures[2], FailDecision::DeadLetter { .. }),
+        "{failures:?}"
+    );
     // Failed calls are not journaled: each attempt asked the adapter.
     assert_eq!(engine.adapter_calls(), 3);
     assert!(store.verify(run_id).unwrap().is_ok());
@@ -108,8 +114,11 @@ async fn without_a_retry_policy_the_default_exp_backoff_retries() {
     let mut decisions = Vec::new();
     let run = engine
         .run_to_completion(&sub.run_id, |e| {
-            if let ProgressEvent::StepFailed { decision, .. } = e {
-                decisions.push(decision);
+            if let ProgressEvent::StepFailed {
+                decision, time_ms, ..
+            } = e
+            {
+                decisions.push((decision, time_ms));
             }
         })
         .await
@@ -126,13 +135,29 @@ async fn without_a_retry_policy_the_default_exp_backoff_retries() {
     assert_eq!(count("step-dead-lettered"), 1);
     assert_eq!(common::count(store, run_id, "run-failed", None), 0);
     assert_eq!(decisions.len(), 5, "{decisions:?}");
+    // The decisions arrive typed: a retry and when, then the dead letter.
+    for (decision, time_ms) in &decisions[..4] {
+        let FailDecision::Retry { at_ms } = decision else {
+            panic!("expected a retry: {decisions:?}");
+        };
+        assert!(*at_ms >= *time_ms, "{decisions:?}");
+        // In words, a wait and a clock time, not a count of ms since 1970.
+        let said = describe_decision(decision, *time_ms);
+        assert!(said.starts_with("retry in "), "{said}");
+        assert!(
+            said.ends_with(" UTC") && !said.contains(&at_ms.to_string()),
+            "{said}"
+        );
+    }
     assert!(
-        decisions[..4].iter().all(|d| d.starts_with("retry at")),
+        matches!(&decisions[4].0, FailDecision::DeadLetter { reason }
+            if reason.starts_with("gave up after 5 attempts")),
         "{decisions:?}"
     );
+    let said = describe_decision(&decisions[4].0, decisions[4].1);
     assert!(
-        decisions[4].starts_with("dead-letter: gave up after 5 attempts"),
-        "{decisions:?}"
+        said.starts_with("dead-letter: gave up after 5 attempts"),
+        "{said}"
     );
     let dlq = store.dlq_list().unwrap();
     assert_eq!(dlq.len(), 1);

@@ -11,7 +11,7 @@ use prometheus::{
     IntGaugeVec, Opts, Registry, TextEncoder,
 };
 use weft_engine::{Engine, ProgressEvent};
-use weft_store::Store;
+use weft_store::{FailDecision, Store};
 
 use crate::AppState;
 use crate::live_workers::LiveWorkers;
@@ -362,10 +362,12 @@ impl Metrics {
             }
             ProgressEvent::StepFailed { decision, .. } => {
                 self.tasks_failed.with_label_values(&[flow]).inc();
-                if decision.starts_with("retry") {
-                    self.retries.with_label_values(&[flow]).inc();
-                } else if decision.starts_with("dead-letter") {
-                    self.dead_lettered.with_label_values(&[flow]).inc();
+                match decision {
+                    FailDecision::Retry { .. } => self.retries.with_label_values(&[flow]).inc(),
+                    FailDecision::DeadLetter { .. } => {
+                        self.dead_lettered.with_label_values(&[flow]).inc();
+                    }
+                    FailDecision::FailRun { .. } => {}
                 }
             }
             ProgressEvent::RunFinished { status, .. } => {

@@ -60,18 +60,32 @@ pub async fn dlq_requeue(
     State(state): State<AppState>,
     Path(task): Path<u64>,
 ) -> Result<Json<Value>, ApiError> {
-    let engine = &state.engine;
-    engine.store().dlq_requeue(task, engine.now_ms()).await?;
-    engine.wake();
+    state.engine.dlq_requeue(task).await?;
     Ok(Json(json!({ "task": task, "requeued": true })))
 }
 
-/// `DELETE /v1/dlq/{task}`: drops the dead letter; its run fails.
+/// `DELETE /v1/dlq/{task}`: drops the dead letter; its run, if still open,
+/// fails (its step will never have an output), with its end reported as any
+/// run's (`Engine::dlq_purge`).
 pub async fn dlq_purge(
     State(state): State<AppState>,
     Path(task): Path<u64>,
 ) -> Result<Json<Value>, ApiError> {
-    let engine = &state.engine;
-    engine.store().dlq_purge(task, engine.now_ms()).await?;
-    Ok(Json(json!({ "task": task, "purged": true })))
+    let purged = state.engine.dlq_purge(task).await?;
+    let run_status = match purged.run_ended {
+        Some(status) => status,
+        None => state
+            .engine
+            .store()
+            .run_get(&purged.run)?
+            .map_or(weft_store::RunStatus::Failed, |r| r.status),
+    };
+    Ok(Json(json!({
+        "task": task,
+        "purged": true,
+        "run_id": purged.run,
+        "step": purged.step,
+        "run_status": run_status,
+        "run_ended": purged.run_ended.is_some(),
+    })))
 }

@@ -189,15 +189,15 @@ pub async fn verify(
     Ok(Json(views::verify(&state.engine.store().verify(&id)?)))
 }
 
-/// `POST /v1/runs/{id}/cancel`.
+/// `POST /v1/runs/{id}/cancel`: through `Engine::cancel`, so that the end is
+/// reported as any run's (the run-finished event: metrics, `?wait=`).
 pub async fn cancel(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     visible_run(&state, &caller, &id)?;
-    let engine = &state.engine;
-    engine.store().cancel(&id, engine.now_ms()).await?;
+    state.engine.cancel(&id).await?;
     Ok(Json(json!({ "run_id": id, "status": "cancelled" })))
 }
 
@@ -223,11 +223,28 @@ pub async fn resume(
     let page = store
         .run_events(&id, u64::MAX)?
         .ok_or_else(|| no_run(&id))?;
+    // What the run still waits for: leases not run out yet (a worker that
+    // died holding one; its task comes back when it runs out).
+    let now = engine.now_ms();
+    let held: Vec<Value> = engine
+        .held_leases(&id)?
+        .into_iter()
+        .map(|l| {
+            json!({
+                "task": l.task,
+                "step": l.step,
+                "owner": l.owner,
+                "expires_ms": l.expires_ms,
+                "expires_in_ms": l.expires_ms.saturating_sub(now),
+            })
+        })
+        .collect();
     Ok(Json(json!({
         "run_id": id,
         "status": page.run.status,
         "open_tasks": page.open_tasks,
         "last_seq": page.last_seq,
         "leases_handed_back": redelivered,
+        "leases_held": held,
     })))
 }

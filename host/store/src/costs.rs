@@ -1,7 +1,8 @@
 //! Model-call costs: a journaled answer and its charge in one transaction.
 //!
 //! Money is whole micro-dollars (`u64`), never floats. One charge adds to the
-//! run's total, the (UTC day, tenant) and (UTC day, pool) totals, the (day,
+//! run's own cost (`RunRecord::cost`: calls, tokens, micro-dollars), the run's
+//! total in `run_cost`, the (UTC day, tenant) and (UTC day, pool) totals, the (day,
 //! tenant, pool, model) row of `weft costs`, and appends `model-call-charged` to
 //! the run's ledger — all in the transaction that journals the answer, so a
 //! journal replay (the answer is already there) is never charged again.
@@ -12,7 +13,7 @@ use serde_json::{Value, json};
 
 use crate::error::StoreError;
 use crate::ledger::{self, EventKind};
-use crate::ops::common::get_run;
+use crate::ops::common::{get_run, put_run};
 use crate::store::Store;
 use crate::tables::{self, Tables};
 
@@ -67,10 +68,16 @@ pub(crate) fn journal_put_charged(
     charge: &Charge,
     now: u64,
 ) -> Result<bool, StoreError> {
-    let record = get_run(t, run)?;
+    let mut record = get_run(t, run)?;
     if !crate::ops::misc::journal_put(t, run, step, index, value, now)? {
         return Ok(false);
     }
+    let cost = &mut record.cost;
+    cost.calls += 1;
+    cost.input_tokens = cost.input_tokens.saturating_add(charge.input_tokens);
+    cost.output_tokens = cost.output_tokens.saturating_add(charge.output_tokens);
+    cost.micro_usd = cost.micro_usd.saturating_add(charge.micro_usd);
+    put_run(t, &record)?;
     let day = &charge.day;
     let (calls, spent) = t.run_cost.get(run)?.map_or((0, 0), |g| g.value());
     t.run_cost

@@ -39,10 +39,11 @@ pub enum StoreError {
     #[error("task {0} not found")]
     TaskNotFound(u64),
     /// A fenced operation presented a token that does not hold the task's lease
-    /// (the lease expired and was handed on, or the task is no longer leased).
+    /// (the lease ran out — handed on or not —, or the task is no longer leased).
     /// The refusal is recorded in the run's ledger and the `stale_refusals` counter.
     #[error(
-        "stale fencing token for task {task}: presented {presented}, current {current} (task is {state})"
+        "stale fencing token for task {task}: presented {presented}, current {current} (task is {state}){}",
+        expired_note(*.lease_expired_at)
     )]
     StaleToken {
         /// The task.
@@ -53,6 +54,9 @@ pub enum StoreError {
         current: u64,
         /// The task's state now.
         state: TaskState,
+        /// When the presented token's own lease ran out (ms), if that is why it
+        /// was refused: the task was handed back to the queue by this refusal.
+        lease_expired_at: Option<u64>,
     },
     /// The run has already finished; it takes no more changes.
     #[error("run {run} is already {status}")]
@@ -126,4 +130,14 @@ impl From<serde_json::Error> for StoreError {
     fn from(e: serde_json::Error) -> Self {
         Self::Corrupt(e.to_string())
     }
+}
+
+/// The end of a [`StoreError::StaleToken`] message for a lease that ran out.
+fn expired_note(expired_at: Option<u64>) -> String {
+    expired_at.map_or_else(String::new, |at| {
+        format!(
+            "; its lease ran out at {} and the task went back to the queue",
+            crate::run_id::utc_datetime(at)
+        )
+    })
 }

@@ -43,7 +43,7 @@ pub use lock_types::{LockAcquire, LockRecord, MAX_LOCK_KEY, MAX_LOCK_OWNER};
 pub use pool_view::{PoolTask, PoolView, ViewLimits};
 pub use queue_next::NextTask;
 pub use run_events::RunEvents;
-pub use run_id::utc_date;
+pub use run_id::{utc_date, utc_datetime};
 pub use schedule_types::{
     FiredRun, ScheduleFired, ScheduleId, ScheduleState, ScheduleTick, ScheduledRun,
 };
@@ -51,6 +51,6 @@ pub use store::Store;
 pub use swaps::{Override, Swap};
 pub use types::{
     Advance, Counters, DeadLetter, FailDecision, Lease, LeaseRecord, NewRun, NewTask,
-    NextCandidate, NextLease, QueueStats, RunFilter, RunOutcome, RunRecord, RunStatus,
-    StepCompleted, Submitted, TaskRecord, TaskState, ToolCall, WriterStats,
+    NextCandidate, NextLease, Purged, QueueStats, RunCost, RunFilter, RunOutcome, RunRecord,
+    RunStatus, StepCompleted, Submitted, TaskRecord, TaskState, ToolCall, WriterStats,
 };

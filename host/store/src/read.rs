@@ -126,6 +126,12 @@ pub fn next_due(rt: &ReadTransaction) -> Result<Option<u64>, StoreError> {
     })
 }
 
+/// When the first lease still in `lease_expiry` runs out.
+pub fn next_lease_expiry(rt: &ReadTransaction) -> Result<Option<u64>, StoreError> {
+    let expiry = rt.open_table(tables::LEASE_EXPIRY)?;
+    Ok(expiry.first()?.map(|(k, _)| k.value().0))
+}
+
 /// A journaled model call answer.
 pub fn journal_get(
     rt: &ReadTransaction,

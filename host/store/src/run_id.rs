@@ -37,6 +37,18 @@ pub fn utc_date(ms: u64) -> String {
     format!("{y:04}-{m:02}-{d:02}")
 }
 
+/// `ms` (since the Unix epoch) as `yyyy-mm-dd hh:mm:ss UTC`.
+pub fn utc_datetime(ms: u64) -> String {
+    let secs = (ms / 1000) % 86_400;
+    format!(
+        "{} {:02}:{:02}:{:02} UTC",
+        utc_date(ms),
+        secs / 3600,
+        (secs / 60) % 60,
+        secs % 60
+    )
+}
+
 /// Howard Hinnant's `civil_from_days`: days since 1970-01-01 → (year, month, day).
 fn civil_from_days(z: i64) -> (i64, u32, u32) {
     let z = z + 719_468;
@@ -89,6 +101,11 @@ mod tests {
         // 2000-02-29 (leap day of a /400 year)
         assert_eq!(utc_date(951_782_400_000), "2000-02-29");
         assert_eq!(utc_date(4_107_542_400_000), "2100-03-01");
+        assert_eq!(utc_datetime(1_795_391_999_999), "2026-11-22 23:59:59 UTC");
+        assert_eq!(
+            utc_datetime(1_795_305_600_000 + 50_587_000),
+            "2026-11-22 14:03:07 UTC"
+        );
     }
 
     #[test]

@@ -17,8 +17,8 @@ use crate::read;
 use crate::tables::{self, Tables};
 use crate::types::{
     Advance, Counters, DeadLetter, FailDecision, Lease, LeaseRecord, NewRun, NewTask, NextLease,
-    QueueStats, RunFilter, RunOutcome, RunRecord, StepCompleted, Submitted, TaskRecord, ToolCall,
-    WriterStats,
+    Purged, QueueStats, RunFilter, RunOutcome, RunRecord, StepCompleted, Submitted, TaskRecord,
+    ToolCall, WriterStats,
 };
 use crate::writer::{self, Msg, Stats, TypedJob};
 
@@ -168,7 +168,8 @@ impl Store {
     }
 
     /// Extends a lease to `now + lease_ms` and returns the new expiry. A stale
-    /// token is refused ([`StoreError::StaleToken`]) and recorded.
+    /// token, or a lease that has run out (`expires_at <= now`, reaped or not),
+    /// is refused ([`StoreError::StaleToken`]) and recorded.
     pub async fn renew(
         &self,
         task: u64,
@@ -195,7 +196,8 @@ impl Store {
 
     /// Completes a leased task (fenced by `token`): the task is done, its output
     /// stored, `next` enqueued and the run finished if `outcome` is given, in one
-    /// transaction. A stale token is refused and recorded.
+    /// transaction. A stale token, or a lease that has run out, is refused and
+    /// recorded (see `ops::common::check_fence`).
     pub async fn complete(
         &self,
         task: u64,
@@ -309,14 +311,20 @@ impl Store {
     }
 
     /// Promotes due delayed tasks and hands expired leases back (volatile:
-    /// a crash loses nothing that the next call does not redo).
-    pub async fn promote_and_expire(&self, now: u64) -> Result<(), StoreError> {
+    /// a crash loses nothing that the next call does not redo); returns how
+    /// many leases it handed back.
+    pub async fn promote_and_expire(&self, now: u64) -> Result<u64, StoreError> {
         self.write_volatile(move |t| {
             queue::promote_due(t, now)?;
-            queue::expire_due(t, now)?;
-            Ok(())
+            queue::expire_due(t, now)
         })
         .await
+    }
+
+    /// When the first lease that has not been handed back runs out (ms), if
+    /// any task is leased.
+    pub fn next_lease_expiry(&self) -> Result<Option<u64>, StoreError> {
+        self.read(read::next_lease_expiry)
     }
 
     /// Cancels a run that has not finished.
@@ -369,8 +377,9 @@ impl Store {
         self.write(move |t| misc::dlq_requeue(t, task, now)).await
     }
 
-    /// Drops a task from the dead-letter queue for good.
-    pub async fn dlq_purge(&self, task: u64, now: u64) -> Result<(), StoreError> {
+    /// Drops a task from the dead-letter queue for good; a run still open
+    /// fails with it (see [`Purged::run_ended`]).
+    pub async fn dlq_purge(&self, task: u64, now: u64) -> Result<Purged, StoreError> {
         self.write(move |t| misc::dlq_purge(t, task, now)).await
     }
 

@@ -117,6 +117,46 @@ pub struct RunRecord {
     pub updated_ms: u64,
     /// Its priority (higher first).
     pub priority: u32,
+    /// What its model calls were charged so far (zero for a run stored before
+    /// runs carried their cost; `Store::run_cost` has its calls and dollars).
+    #[serde(default)]
+    pub cost: RunCost,
+}
+
+/// What a run's model calls were charged: added to in the transaction that
+/// journals each answered call (a journal replay is not charged again).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+pub struct RunCost {
+    /// Model calls charged.
+    pub calls: u64,
+    /// Input tokens the adapters reported.
+    pub input_tokens: u64,
+    /// Output tokens the adapters reported.
+    pub output_tokens: u64,
+    /// US dollars, in whole micro-dollars.
+    pub micro_usd: u64,
+}
+
+impl RunCost {
+    /// The dollars as a float, for display (`micro_usd` is exact).
+    pub fn usd(&self) -> f64 {
+        self.micro_usd as f64 / 1_000_000.0
+    }
+}
+
+/// Serialized with `usd` beside `micro_usd`, so that a reader of the JSON sees
+/// dollars; `usd` is ignored when read back.
+impl Serialize for RunCost {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut s = serializer.serialize_struct("RunCost", 5)?;
+        s.serialize_field("calls", &self.calls)?;
+        s.serialize_field("input_tokens", &self.input_tokens)?;
+        s.serialize_field("output_tokens", &self.output_tokens)?;
+        s.serialize_field("micro_usd", &self.micro_usd)?;
+        s.serialize_field("usd", &self.usd())?;
+        s.end()
+    }
 }
 
 /// A task (one attempt-carrying unit of work: one step of one run) as stored.
@@ -282,8 +322,10 @@ pub enum RunOutcome {
     },
 }
 
-/// What to do with a failed task.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// What to do with a failed task: the decision itself, typed, from the retry
+/// strategy (or the engine) to the store, the ledger (`step-failed`'s
+/// `decision`) and whoever reports it (progress lines, metrics).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "decision", rename_all = "kebab-case")]
 pub enum FailDecision {
     /// Try again once `at_ms` has come (the task waits as delayed).
@@ -317,6 +359,21 @@ pub struct ToolCall {
     pub sha256: String,
     /// `None` when the tool answered; else the error the step was given.
     pub error: Option<String>,
+}
+
+/// The answer to `dlq_purge`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Purged {
+    /// The task that was purged.
+    pub task: u64,
+    /// Its run.
+    pub run: String,
+    /// Its step.
+    pub step: String,
+    /// `Some(failed)` when the purge ended the run (it was still open: a step
+    /// without an output can never let it succeed); `None` when the run had
+    /// already finished.
+    pub run_ended: Option<RunStatus>,
 }
 
 /// A dead-lettered task.

@@ -1,4 +1,4 @@
-//! Fencing tokens: a worker whose lease expired and was handed on cannot
+//! Fencing tokens: a worker whose lease expired — handed on or not — cannot
 //! complete, fail or renew; the refusal is recorded.
 #![allow(
     clippy::unwrap_used,
@@ -60,6 +60,7 @@ async fn stale_owner_is_refused_after_expiry_and_release() {
             presented,
             current,
             state,
+            ..
         } => {
             assert_eq!(
                 (task, presented, current, state),
@@ -240,5 +241,131 @@ async fn completion_enqueues_next_tasks_atomically() {
         [TaskState::Done, TaskState::Failed, TaskState::Cancelled]
     );
     assert_eq!(store.queue_stats(T0 + 3).unwrap(), Default::default());
+    assert!(store.verify(&sub.run_id).unwrap().is_ok());
+}
+
+/// The worker that held a lease comes back after the lease ran out, before
+/// anyone re-leased the task (it was stopped 7 s past the expiry): its report
+/// is refused like any stale one, and the refusal hands the task back to the
+/// queue at once, for the next worker.
+#[tokio::test]
+async fn an_expired_lease_is_refused_even_when_nobody_took_the_task_over() {
+    let (_dir, store) = common::temp_store();
+    let sub = store
+        .submit_run(
+            run(vec![
+                task("a", "p", 0),
+                task("b", "p", 0),
+                task("c", "p", 0),
+            ]),
+            T0,
+        )
+        .await
+        .unwrap();
+    let a = store.lease("w1", None, 1_000, T0).await.unwrap().unwrap();
+    let b = store.lease("w1", None, 1_000, T0).await.unwrap().unwrap();
+    let c = store.lease("w1", None, 1_000, T0).await.unwrap().unwrap();
+
+    // Up to the last ms before the expiry the lease holds.
+    let renewed = store.renew(c.task, c.token, 1_000, T0 + 999).await.unwrap();
+    assert_eq!(renewed, T0 + 1_999);
+
+    // 7 s past the expiry, and nothing has reaped the lease: still refused.
+    let late = T0 + 8_000;
+    let err = store
+        .complete(a.task, a.token, json!("late"), vec![], None, late)
+        .await
+        .unwrap_err();
+    match &err {
+        StoreError::StaleToken {
+            task,
+            presented,
+            current,
+            state,
+            lease_expired_at,
+        } => assert_eq!(
+            (*task, *presented, *current, *state, *lease_expired_at),
+            (a.task, a.token, a.token, TaskState::Ready, Some(T0 + 1_000))
+        ),
+        other => panic!("expected StaleToken, got {other}"),
+    }
+    let text = err.to_string();
+    assert!(
+        text.contains("lease ran out at 2026-11-22 00:00:01 UTC"),
+        "{text}"
+    );
+    // Exactly at the expiry counts as run out, for fail and heartbeat too.
+    let dead = FailDecision::DeadLetter { reason: "r".into() };
+    assert!(matches!(
+        store.fail(b.task, b.token, "late", dead, T0 + 1_000).await,
+        Err(StoreError::StaleToken {
+            lease_expired_at: Some(_),
+            ..
+        })
+    ));
+    assert!(matches!(
+        store.renew(c.task, c.token, 1_000, T0 + 1_999).await,
+        Err(StoreError::StaleToken {
+            lease_expired_at: Some(_),
+            ..
+        })
+    ));
+    // A second report of the same late worker is refused as plainly stale.
+    assert!(matches!(
+        store
+            .complete(a.task, a.token, json!("again"), vec![], None, late + 1)
+            .await,
+        Err(StoreError::StaleToken {
+            state: TaskState::Ready,
+            lease_expired_at: None,
+            ..
+        })
+    ));
+
+    // Each refused task went back to the queue: the next lease takes it with a
+    // new token, same attempt; the late output was never stored.
+    for t in [a.task, b.task, c.task] {
+        assert_eq!(store.task_get(t).unwrap().unwrap().state, TaskState::Ready);
+    }
+    assert!(store.lease_of(a.task).unwrap().is_none());
+    let again = store
+        .lease("w2", None, 1_000, late + 2)
+        .await
+        .unwrap()
+        .unwrap();
+    let before = [&a, &b, &c]
+        .into_iter()
+        .find(|l| l.task == again.task)
+        .unwrap();
+    assert_eq!((again.attempt, again.token > before.token), (1, true));
+    assert!(store.step_outputs(&sub.run_id).unwrap().is_empty());
+    let counters = store.counters().unwrap();
+    assert_eq!((counters.stale_refusals, counters.redelivered), (4, 3));
+    let kinds: Vec<String> = store
+        .ledger(&sub.run_id)
+        .unwrap()
+        .into_iter()
+        .map(|e| e.kind)
+        .filter(|k| k == "lease-expired" || k == "stale-token-refused")
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "lease-expired",
+            "stale-token-refused",
+            "lease-expired",
+            "stale-token-refused",
+            "lease-expired",
+            "stale-token-refused",
+            "stale-token-refused",
+        ]
+    );
+    let refused = store
+        .ledger(&sub.run_id)
+        .unwrap()
+        .into_iter()
+        .find(|e| e.kind == "stale-token-refused")
+        .unwrap();
+    assert_eq!(refused.payload["lease_expired_at"], T0 + 1_000);
     assert!(store.verify(&sub.run_id).unwrap().is_ok());
 }

@@ -97,11 +97,17 @@ impl Model {
         Some((best, t.token))
     }
 
-    /// Whether `token` holds `id`'s lease.
-    fn holds(&self, id: u64, token: u64) -> bool {
-        self.tasks
-            .get(&id)
-            .is_some_and(|t| t.state == TaskState::Leased && t.token == token)
+    /// Whether `token` holds `id`'s lease at `now`. A fenced operation on a
+    /// task whose lease has run out hands the task back first (and fails).
+    fn holds(&mut self, id: u64, token: u64, now: u64) -> bool {
+        let Some(t) = self.tasks.get_mut(&id) else {
+            return false;
+        };
+        if t.state == TaskState::Leased && t.expires_at <= now {
+            t.state = TaskState::Ready;
+            t.ready_at = now;
+        }
+        t.state == TaskState::Leased && t.token == token
     }
 
     fn stats(&self, now: u64) -> QueueStats {
@@ -219,7 +225,7 @@ async fn run_sequence(seed: u64, steps: usize) {
                 } else {
                     real
                 };
-                let holds = model.holds(id, token);
+                let holds = model.holds(id, token, now);
                 let kind = rng.below(4);
                 let result = match kind {
                     0 => {

@@ -123,15 +123,6 @@ async fn dead_letters_can_be_listed_requeued_and_purged() {
     assert_eq!(store.queue_stats(T0 + 2).unwrap().dlq, 2);
 
     store.dlq_requeue(dlq[0].task, T0 + 100).await.unwrap();
-    store.dlq_purge(dlq[1].task, T0 + 100).await.unwrap();
-    assert!(store.dlq_list().unwrap().is_empty());
-    assert!(matches!(
-        store.dlq_purge(dlq[1].task, T0 + 101).await,
-        Err(StoreError::NotDeadLettered {
-            state: TaskState::Dead,
-            ..
-        })
-    ));
     let l = store
         .lease("w", None, 1_000, T0 + 200)
         .await
@@ -146,6 +137,106 @@ async fn dead_letters_can_be_listed_requeued_and_purged() {
         .collect();
     assert!(kinds.contains(&"task-requeued".to_string()));
     assert!(kinds.contains(&"step-dead-lettered".to_string()));
+
+    // Purging b: its step never gets an output, so the run fails now, and a
+    // (still running) is cancelled with it.
+    let purged = store.dlq_purge(dlq[1].task, T0 + 300).await.unwrap();
+    assert_eq!(purged.run_ended, Some(RunStatus::Failed));
+    assert_eq!(
+        (purged.run.as_str(), purged.step.as_str()),
+        (sub.run_id.as_str(), "b")
+    );
+    assert!(store.dlq_list().unwrap().is_empty());
+    let r = store.run_get(&sub.run_id).unwrap().unwrap();
+    assert_eq!(r.status, RunStatus::Failed);
+    let error = r.error.unwrap();
+    assert!(
+        error.contains("step `b`") && error.contains("purged") && error.contains("poison b"),
+        "{error}"
+    );
+    let states: Vec<_> = store
+        .tasks_of(&sub.run_id)
+        .unwrap()
+        .iter()
+        .map(|t| t.state)
+        .collect();
+    assert_eq!(states, [TaskState::Cancelled, TaskState::Dead]);
+    assert!(matches!(
+        store.dlq_purge(dlq[1].task, T0 + 301).await,
+        Err(StoreError::NotDeadLettered {
+            state: TaskState::Dead,
+            ..
+        })
+    ));
+    assert_eq!(store.queue_stats(T0 + 301).unwrap(), Default::default());
+    assert!(store.verify(&sub.run_id).unwrap().is_ok());
+}
+
+/// The run of a purged dead letter does not stay `running` for ever: with its
+/// last open task purged, the run fails, saying why, and its ledger ends with
+/// `run-failed`. A dead letter of a run that has already ended is just dropped.
+#[tokio::test]
+async fn purging_the_last_open_task_ends_the_run() {
+    let (_dir, store) = common::temp_store();
+    let sub = store
+        .submit_run(run(vec![task("a", "p", 0)]), T0)
+        .await
+        .unwrap();
+    let l = store.lease("w", None, 1_000, T0).await.unwrap().unwrap();
+    let dead = FailDecision::DeadLetter {
+        reason: "gave up after 1 attempts".into(),
+    };
+    store
+        .fail(l.task, l.token, "boom", dead, T0 + 1)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.run_get(&sub.run_id).unwrap().unwrap().status,
+        RunStatus::Running
+    );
+
+    let purged = store.dlq_purge(l.task, T0 + 2).await.unwrap();
+    assert_eq!(purged.run_ended, Some(RunStatus::Failed));
+    let r = store.run_get(&sub.run_id).unwrap().unwrap();
+    assert_eq!((r.status, r.updated_ms), (RunStatus::Failed, T0 + 2));
+    assert!(
+        r.error
+            .as_deref()
+            .unwrap()
+            .contains("gave up after 1 attempts"),
+        "{r:?}"
+    );
+    let ledger = store.ledger(&sub.run_id).unwrap();
+    let kinds: Vec<&str> = ledger.iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(kinds[kinds.len() - 2..], ["task-purged", "run-failed"]);
+    assert_eq!(ledger.last().unwrap().payload["error"], json!(r.error));
+
+    // A run that ended otherwise keeps its end; purging its letter only drops it.
+    let sub = store
+        .submit_run(run(vec![task("a", "p", 0), task("b", "p", 0)]), T0)
+        .await
+        .unwrap();
+    let a = store.lease("w", None, 1_000, T0).await.unwrap().unwrap();
+    let b = store.lease("w", None, 1_000, T0).await.unwrap().unwrap();
+    let dead = FailDecision::DeadLetter { reason: "r".into() };
+    store
+        .fail(a.task, a.token, "x", dead, T0 + 1)
+        .await
+        .unwrap();
+    let fail = FailDecision::FailRun {
+        reason: "b broke".into(),
+    };
+    store
+        .fail(b.task, b.token, "y", fail, T0 + 2)
+        .await
+        .unwrap();
+    let purged = store.dlq_purge(a.task, T0 + 3).await.unwrap();
+    assert_eq!(purged.run_ended, None);
+    let r = store.run_get(&sub.run_id).unwrap().unwrap();
+    assert_eq!(
+        (r.status, r.error.as_deref()),
+        (RunStatus::Failed, Some("b broke"))
+    );
     assert!(store.verify(&sub.run_id).unwrap().is_ok());
 }
 

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 use weft_engine::ProgressEvent;
-use weft_store::{LedgerEvent, RunStatus};
+use weft_store::{FailDecision, LedgerEvent, RunStatus};
 
 /// Turns ledger events into the progress events `weft run` shows. Model calls
 /// are left out: the ledger does not keep their model and token counts.
@@ -48,12 +48,18 @@ impl LedgerProgress {
             }
             "step-failed" => {
                 self.started_ms.remove(&task);
+                // The decision as the store recorded it (`FailDecision`).
+                let decision = p
+                    .get("decision")
+                    .cloned()
+                    .and_then(|d| serde_json::from_value::<FailDecision>(d).ok())?;
                 Some(ProgressEvent::StepFailed {
                     run,
                     step: text("step"),
                     attempt: attempt(),
                     error: text("error"),
-                    decision: describe(p.get("decision").unwrap_or(&Value::Null)),
+                    decision,
+                    time_ms: event.time_ms,
                 })
             }
             "run-succeeded" => finished(run, RunStatus::Succeeded),
@@ -68,27 +74,13 @@ fn finished(run: String, status: RunStatus) -> Option<ProgressEvent> {
     Some(ProgressEvent::RunFinished { run, status })
 }
 
-/// A stored retry decision as the engine describes it in progress output.
-fn describe(decision: &Value) -> String {
-    let text = |key: &str| decision.get(key).and_then(Value::as_str).unwrap_or("");
-    match text("decision") {
-        "retry" => format!(
-            "retry at {}",
-            decision.get("at_ms").and_then(Value::as_u64).unwrap_or(0)
-        ),
-        "dead-letter" => format!("dead-letter: {}", text("reason")),
-        "fail-run" => format!("fail run: {}", text("reason")),
-        _ => decision.to_string(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, reason = "a test should fail loudly")]
 
     use serde_json::{Value, json};
     use weft_engine::ProgressEvent;
-    use weft_store::{LedgerEvent, RunStatus};
+    use weft_store::{FailDecision, LedgerEvent, RunStatus};
 
     use super::LedgerProgress;
 
@@ -154,7 +146,8 @@ mod tests {
                     step: step(),
                     attempt: 1,
                     error: "boom".into(),
-                    decision: "retry at 300".into(),
+                    decision: FailDecision::Retry { at_ms: 300 },
+                    time_ms: 120,
                 },
                 ProgressEvent::StepStarted {
                     run: run(),

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use serde_json::json;
-use weft_engine::{Engine, ProgressEvent};
+use weft_engine::{Engine, ProgressEvent, describe_decision};
 use weft_store::{DeadLetter, RunRecord, RunStatus, VerifyReport};
 
 /// A run that has finished or cannot go on, with what its report shows.
@@ -117,10 +117,12 @@ pub(crate) fn show(event: &ProgressEvent, tty: bool) {
                 step,
                 error,
                 decision,
+                time_ms,
                 ..
             },
             true,
         ) => {
+            let decision = describe_decision(decision, *time_ms);
             format!("  \u{2718} {step}: {error} \u{2192} {decision}")
         }
         (
@@ -128,10 +130,12 @@ pub(crate) fn show(event: &ProgressEvent, tty: bool) {
                 step,
                 error,
                 decision,
+                time_ms,
                 ..
             },
             false,
         ) => {
+            let decision = describe_decision(decision, *time_ms);
             format!("step {step} failed: {error}; {decision}")
         }
         (

@@ -12,9 +12,9 @@ use std::io::Write;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use weft_engine::ProgressEvent;
+use weft_engine::{ProgressEvent, describe_decision};
 use weft_flow::CompiledFlow;
-use weft_store::RunStatus;
+use weft_store::{FailDecision, RunStatus};
 
 use super::state::cut;
 
@@ -126,22 +126,24 @@ impl RunView {
                 attempt,
                 error,
                 decision,
+                time_ms,
                 ..
             } => {
                 let row = self.row(step);
                 row.attempt = *attempt;
-                row.state = if decision.starts_with("dead-letter") {
-                    StepState::DeadLettered {
+                row.state = match decision {
+                    FailDecision::DeadLetter { .. } => StepState::DeadLettered {
                         note: error.clone(),
-                    }
-                } else if decision.starts_with("fail run") {
-                    StepState::Failed {
+                    },
+                    FailDecision::FailRun { .. } => StepState::Failed {
                         note: error.clone(),
-                    }
-                } else {
-                    StepState::Retrying {
-                        note: format!("attempt {attempt} failed: {error}; {decision}"),
-                    }
+                    },
+                    FailDecision::Retry { .. } => StepState::Retrying {
+                        note: format!(
+                            "attempt {attempt} failed: {error}; {}",
+                            describe_decision(decision, *time_ms)
+                        ),
+                    },
                 };
             }
             ProgressEvent::ModelCalled {
@@ -357,9 +359,9 @@ fn terminal_width() -> usize {
 mod tests {
     use std::time::Duration;
 
-    use weft_engine::ProgressEvent;
+    use weft_engine::{ProgressEvent, describe_decision};
     use weft_flow::{CompiledFlow, CompiledStep, Location};
-    use weft_store::RunStatus;
+    use weft_store::{FailDecision, RunStatus};
 
     use super::{RunView, cut, elapsed};
 
@@ -411,13 +413,14 @@ mod tests {
         }
     }
 
-    fn failed(step: &str, error: &str, decision: &str) -> ProgressEvent {
+    fn failed(step: &str, error: &str, decision: FailDecision, time_ms: u64) -> ProgressEvent {
         ProgressEvent::StepFailed {
             run: "r-1".into(),
             step: step.into(),
             attempt: 1,
             error: error.into(),
-            decision: decision.into(),
+            decision,
+            time_ms,
         }
     }
 
@@ -452,14 +455,20 @@ mod tests {
         );
         view.apply(&succeeded("fetch", 1, 1600), 1610);
         view.apply(&started("classify", 1), 1620);
-        view.apply(&failed("classify", "timeout", "retry at 5000"), 1700);
+        let retry = FailDecision::Retry { at_ms: 5000 };
+        let retry_words = describe_decision(&retry, 1700);
+        assert!(
+            retry_words.starts_with("retry in 3.3s at "),
+            "{retry_words}"
+        );
+        view.apply(&failed("classify", "timeout", retry, 1700), 1700);
         assert_eq!(
             view.render(1800, 200),
             [
-                "run r-1 (demo)  1.8s  [█████░░░░░░░░░░░] 1/3 steps",
-                "  ✔ fetch     1.6s",
-                "  ↻ classify  retrying: attempt 1 failed: timeout; retry at 5000",
-                "  · store     waiting",
+                "run r-1 (demo)  1.8s  [█████░░░░░░░░░░░] 1/3 steps".to_owned(),
+                "  ✔ fetch     1.6s".to_owned(),
+                format!("  ↻ classify  retrying: attempt 1 failed: timeout; {retry_words}"),
+                "  · store     waiting".to_owned(),
             ]
         );
         view.apply(&started("classify", 2), 5000);
@@ -489,7 +498,17 @@ mod tests {
     fn a_failed_run_shows_the_step_that_failed_and_those_not_run() {
         let mut view = RunView::new("r-1", &flow(&["a", "b"]), 0);
         view.apply(&started("a", 1), 0);
-        view.apply(&failed("a", "boom", "dead-letter: permanent error"), 65_000);
+        view.apply(
+            &failed(
+                "a",
+                "boom",
+                FailDecision::DeadLetter {
+                    reason: "permanent error".into(),
+                },
+                65_000,
+            ),
+            65_000,
+        );
         view.finish(RunStatus::Running, 65_000);
         assert_eq!(
             view.render(70_000, 200),
@@ -506,7 +525,14 @@ mod tests {
         let mut view = RunView::new("r-1", &flow(&["only"]), 0);
         view.apply(&started("only", 1), 0);
         view.apply(
-            &failed("only", "a very long error message", "fail run: no retry"),
+            &failed(
+                "only",
+                "a very long error message",
+                FailDecision::FailRun {
+                    reason: "no retry".into(),
+                },
+                0,
+            ),
             20,
         );
         let lines = view.render(20, 30);

@@ -54,6 +54,7 @@ fn print(runs: &[RunRecord], place: &str, as_json: bool) -> Result<ExitCode> {
                     "created_ms": r.created_ms,
                     "updated_ms": r.updated_ms,
                     "duration_ms": run_duration_ms(r),
+                    "cost_usd": r.cost.usd(),
                 })
             })
             .collect();

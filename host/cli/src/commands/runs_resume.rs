@@ -6,12 +6,18 @@
 //! Through a daemon, whose workers already run every ready task, the daemon
 //! hands back the leases that ran out at once (`POST /v1/runs/{id}/resume`) and
 //! this command follows the run's ledger until it settles.
+//!
+//! A task whose lease has not run out yet (its worker died holding it) comes
+//! back only when it does: the command says so first, with how long that is
+//! (`waiting for the lease of step `a` (task 3, held by …) to run out in 24.5s
+//! at 14:03:07 UTC`).
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use anyhow::Result;
-use weft_engine::Engine;
+use serde::Deserialize;
+use weft_engine::{Engine, HeldLease, when};
 use weft_store::{BadEvent, DeadLetter, RunRecord, RunStatus, VerifyReport};
 
 use super::daemon_client::{DaemonClient, field, segment};
@@ -20,7 +26,7 @@ use super::ledger_progress::LedgerProgress;
 use super::project::{find_project_file, load_project};
 use super::run_output::{Outcome, report, show};
 use super::runs_tail::{FOLLOW_WAIT_SECS, RemotePage};
-use super::state::StateStore;
+use super::state::{StateStore, now_ms};
 use crate::cli::RunIdArgs;
 
 /// Continues a run until it finishes, as `weft run` does.
@@ -41,6 +47,10 @@ pub(crate) async fn run(args: RunIdArgs) -> Result<ExitCode> {
     if !args.state.json {
         eprintln!("resuming run {} ({})", record.id, record.flow_id);
     }
+    let now = engine.now_ms();
+    for held in engine.held_leases(&record.id)? {
+        say_waiting(&held, now);
+    }
     let run = engine.resume(&record.id, |e| show(&e, tty)).await?;
     report(&Outcome::local(&engine, run)?, args.state.json)
 }
@@ -60,6 +70,23 @@ fn remote(daemon: &DaemonClient, args: &RunIdArgs, tty: bool) -> Result<Outcome>
             daemon.url()
         );
     }
+    // The daemon's clock decides when a lease runs out: count from its answer.
+    let now = now_ms();
+    let held: Vec<RemoteHeld> = answer
+        .get("leases_held")
+        .cloned()
+        .map(serde_json::from_value)
+        .transpose()?
+        .unwrap_or_default();
+    for h in held {
+        let lease = HeldLease {
+            task: h.task,
+            step: h.step,
+            owner: h.owner,
+            expires_ms: now.saturating_add(h.expires_in_ms),
+        };
+        say_waiting(&lease, now);
+    }
     let mut progress = LedgerProgress::default();
     while moving {
         let page = RemotePage::get(daemon, &args.run, after, FOLLOW_WAIT_SECS)?;
@@ -72,6 +99,27 @@ fn remote(daemon: &DaemonClient, args: &RunIdArgs, tty: bool) -> Result<Outcome>
         moving = !page.status.is_final() && page.open_tasks > 0;
     }
     outcome(daemon, &args.run)
+}
+
+/// A lease the daemon says the run waits for (`leases_held` of `POST
+/// /v1/runs/{id}/resume`).
+#[derive(Debug, Deserialize)]
+struct RemoteHeld {
+    task: u64,
+    step: String,
+    owner: String,
+    expires_in_ms: u64,
+}
+
+/// Says, on stderr, that the run waits for `held` to run out, and how long.
+fn say_waiting(held: &HeldLease, now: u64) {
+    eprintln!(
+        "waiting for the lease of step `{}` (task {}, held by {}) to run out {}; then the task runs again",
+        held.step,
+        held.task,
+        held.owner,
+        when(held.expires_ms, now)
+    );
 }
 
 /// The run, its ledger verification and its dead letters, from the daemon.

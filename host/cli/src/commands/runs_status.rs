@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use serde_json::{Value, json};
-use weft_store::{DeadLetter, RunRecord, TaskRecord};
+use weft_store::{DeadLetter, RunCost, RunRecord, TaskRecord};
 
 use super::daemon_client::{DaemonClient, field};
 use super::state::{StateStore, human_duration, preview, print_json, run_duration_ms, utc_time};
@@ -99,6 +99,8 @@ fn print(view: RunView, as_json: bool) -> Result<ExitCode> {
             "input": run.input,
             "output": run.output,
             "error": run.error,
+            "cost_usd": run.cost.usd(),
+            "cost": run.cost,
             "tasks": tasks,
             "dead_letters": dead.iter().map(|d| json!({"task": d.task, "step": d.step, "reason": d.reason})).collect::<Vec<_>>(),
         }))?;
@@ -109,6 +111,7 @@ fn print(view: RunView, as_json: bool) -> Result<ExitCode> {
     println!("status   {}", run.status);
     println!("created  {}", utc_time(run.created_ms));
     println!("duration {}", human_duration(run_duration_ms(&run)));
+    println!("cost     {}", cost_line(&run.cost));
     println!("input    {}", preview(&run.input, 100));
     if let Some(output) = &run.output {
         println!("output   {}", preview(output, 100));
@@ -149,4 +152,20 @@ fn print(view: RunView, as_json: bool) -> Result<ExitCode> {
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// A run's cost in one line: `$0.022000 (2 model calls, 120 input + 36 output
+/// tokens)`.
+fn cost_line(cost: &RunCost) -> String {
+    let calls = match cost.calls {
+        1 => "1 model call".to_owned(),
+        n => format!("{n} model calls"),
+    };
+    format!(
+        "${}.{:06} ({calls}, {} input + {} output tokens)",
+        cost.micro_usd / 1_000_000,
+        cost.micro_usd % 1_000_000,
+        cost.input_tokens,
+        cost.output_tokens
+    )
 }

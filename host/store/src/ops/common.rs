@@ -131,8 +131,14 @@ pub fn unindex(t: &mut Tables<'_>, task: &TaskRecord) -> Result<(), StoreError> 
     Ok(())
 }
 
-/// Checks a fencing token. If `token` does not hold the task's lease, records the
-/// refusal (ledger event + counter) and returns [`StoreError::StaleToken`].
+/// Checks a fencing token. `token` holds the task's lease when the task is
+/// `leased`, its lease has that token, and the lease has not run out
+/// (`expires_at > now`). A lease that ran out is handed back first (as the next
+/// `lease` would: `lease-expired`, the task `ready` again), whoever asks and
+/// whether or not anyone else has leased the task since: the worker that held
+/// it may have been paused past its expiry while another one was about to
+/// take the task. Every refusal is recorded (ledger event + counter) and
+/// answered with [`StoreError::StaleToken`].
 pub fn check_fence(
     t: &mut Tables<'_>,
     task_id: u64,
@@ -140,22 +146,30 @@ pub fn check_fence(
     op: &str,
     now: u64,
 ) -> Result<(TaskRecord, LeaseRecord), StoreError> {
-    let task = get_task(t, task_id)?;
+    let mut task = get_task(t, task_id)?;
+    let mut expired_at = None;
     if task.state == TaskState::Leased {
         let lease = t
             .leases
             .get(task_id)?
             .map(|g| decode::<LeaseRecord>(g.value()));
-        if let Some(lease) = lease.transpose()?
-            && lease.token == token
-        {
-            return Ok((task, lease));
+        match lease.transpose()? {
+            Some(lease) if lease.expires_at <= now => {
+                crate::ops::queue::expire_one(t, lease.expires_at, task_id, now)?;
+                task = get_task(t, task_id)?;
+                if lease.token == token {
+                    expired_at = Some(lease.expires_at);
+                }
+            }
+            Some(lease) if lease.token == token => return Ok((task, lease)),
+            _ => {}
         }
     }
     bump(t, STALE_REFUSALS, 1)?;
     let payload = json!({
         "task": task.id, "step": task.step_id, "op": op,
         "presented": token, "current": task.last_token, "state": task.state.as_str(),
+        "lease_expired_at": expired_at,
     });
     ledger::append(t, &task.run_id, now, EventKind::StaleTokenRefused, payload)?;
     Err(StoreError::StaleToken {
@@ -163,6 +177,7 @@ pub fn check_fence(
         presented: token,
         current: task.last_token,
         state: task.state,
+        lease_expired_at: expired_at,
     })
 }
 

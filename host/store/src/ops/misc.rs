@@ -5,9 +5,9 @@ use serde_json::{Value, json};
 
 use crate::error::StoreError;
 use crate::ledger::{self, EventKind};
-use crate::ops::common::{ensure_open, get_run, get_task, make_ready};
-use crate::tables::Tables;
-use crate::types::{TaskState, ToolCall};
+use crate::ops::common::{ensure_open, finish_run, get_run, get_task, make_ready};
+use crate::tables::{Tables, decode};
+use crate::types::{DeadLetter, Purged, RunStatus, TaskState, ToolCall};
 
 /// Journals a model call's answer; the first answer for a key wins. Returns
 /// whether this call stored it (false: an answer was already journaled).
@@ -91,17 +91,41 @@ pub fn dlq_requeue(t: &mut Tables<'_>, task_id: u64, now: u64) -> Result<(), Sto
     Ok(())
 }
 
-/// Drops a task from the dead-letter queue for good (it stays `dead`).
-pub fn dlq_purge(t: &mut Tables<'_>, task_id: u64, now: u64) -> Result<(), StoreError> {
+/// Drops a task from the dead-letter queue for good (it stays `dead`, with a
+/// `task-purged` event). Its step will never have an output, so a run that is
+/// still open can never succeed: the purge fails it in the same transaction
+/// (`run-failed` with the reason, its other open tasks cancelled), instead of
+/// leaving it `running` with nothing left to do.
+pub fn dlq_purge(t: &mut Tables<'_>, task_id: u64, now: u64) -> Result<Purged, StoreError> {
     let task = get_task(t, task_id)?;
-    if t.dead_letters.get(task_id)?.is_none() {
+    let Some(letter) = t
+        .dead_letters
+        .remove(task_id)?
+        .map(|g| decode::<DeadLetter>(g.value()))
+        .transpose()?
+    else {
         return Err(StoreError::NotDeadLettered {
             task: task_id,
             state: task.state,
         });
-    }
-    t.dead_letters.remove(task_id)?;
+    };
     let payload = json!({"task": task.id, "step": task.step_id});
     ledger::append(t, &task.run_id, now, EventKind::TaskPurged, payload)?;
-    Ok(())
+    let run = get_run(t, &task.run_id)?;
+    let run_ended = if run.status.is_final() {
+        None
+    } else {
+        let reason = format!(
+            "step `{}` (task {}) was purged from the dead-letter queue; it had been dead-lettered: {}",
+            task.step_id, task.id, letter.reason
+        );
+        finish_run(t, run, RunStatus::Failed, None, Some(reason), now)?;
+        Some(RunStatus::Failed)
+    };
+    Ok(Purged {
+        task: task.id,
+        run: task.run_id,
+        step: task.step_id,
+        run_ended,
+    })
 }

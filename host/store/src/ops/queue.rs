@@ -38,23 +38,36 @@ pub fn expire_due(t: &mut Tables<'_>, now: u64) -> Result<u64, StoreError> {
         expired.push(entry?.0.value());
     }
     for (expires_at, id) in &expired {
-        t.lease_expiry.remove((*expires_at, *id))?;
-        let lease = t
-            .leases
-            .remove(*id)?
-            .map(|g| crate::tables::decode::<LeaseRecord>(g.value()))
-            .transpose()?;
-        let task = get_task(t, *id)?;
-        let payload = json!({
-            "task": task.id, "step": task.step_id, "attempt": task.attempt,
-            "owner": lease.as_ref().map(|l| l.owner.clone()),
-            "token": lease.as_ref().map(|l| l.token), "expires_at": expires_at,
-        });
-        ledger::append(t, &task.run_id, now, EventKind::LeaseExpired, payload)?;
-        make_ready(t, task, now)?;
-        bump(t, REDELIVERED, 1)?;
+        expire_one(t, *expires_at, *id, now)?;
     }
     Ok(u64::try_from(expired.len()).unwrap_or(u64::MAX))
+}
+
+/// Hands task `id`, whose lease ran out at `expires_at`, back to the ready
+/// queue (same attempt, `ready_at = now`), with a `lease-expired` ledger event
+/// and `redelivered` + 1.
+pub fn expire_one(
+    t: &mut Tables<'_>,
+    expires_at: u64,
+    id: u64,
+    now: u64,
+) -> Result<(), StoreError> {
+    t.lease_expiry.remove((expires_at, id))?;
+    let lease = t
+        .leases
+        .remove(id)?
+        .map(|g| crate::tables::decode::<LeaseRecord>(g.value()))
+        .transpose()?;
+    let task = get_task(t, id)?;
+    let payload = json!({
+        "task": task.id, "step": task.step_id, "attempt": task.attempt,
+        "owner": lease.as_ref().map(|l| l.owner.clone()),
+        "token": lease.as_ref().map(|l| l.token), "expires_at": expires_at,
+    });
+    ledger::append(t, &task.run_id, now, EventKind::LeaseExpired, payload)?;
+    make_ready(t, task, now)?;
+    bump(t, REDELIVERED, 1)?;
+    Ok(())
 }
 
 /// The ready queue, in a write or a read transaction.

@@ -8,7 +8,7 @@ use crate::ledger::{self, EventKind};
 use crate::ops::common::{check_new_tasks, create_tasks, get_run, put_run};
 use crate::run_id;
 use crate::tables::Tables;
-use crate::types::{NewRun, RunRecord, RunStatus, Submitted};
+use crate::types::{NewRun, RunCost, RunRecord, RunStatus, Submitted};
 
 /// Submits a run, or returns the live run of its idempotency key.
 pub fn submit_run(t: &mut Tables<'_>, new: &NewRun, now: u64) -> Result<Submitted, StoreError> {
@@ -81,6 +81,7 @@ pub fn create_run(
         created_ms: now,
         updated_ms: now,
         priority: new.priority,
+        cost: RunCost::default(),
     };
     put_run(t, &run)?;
     t.runs_by_time.insert((now, id.as_str()), ())?;
