@@ -14,6 +14,11 @@ use serde_json::Value;
 
 use crate::{Completion, CompletionRequest, PluginError};
 
+/// The largest request body the daemon's worker endpoints take (a complete
+/// report carries the step's whole output, which the sandbox caps well below
+/// this): 64 MiB.
+pub const MAX_WORKER_BODY_BYTES: usize = 64 * 1024 * 1024;
+
 /// `POST /v1/worker/lease`: ask for a task, waiting up to `wait_ms` for one.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -175,8 +175,12 @@ fn pool_routes() -> Router<AppState> {
         )
 }
 
-/// What `weft worker` processes use: for worker tokens and admins.
+/// What `weft worker` processes use: for worker tokens and admins. Bodies up
+/// to [`weft_core::worker_protocol::MAX_WORKER_BODY_BYTES`]: a complete report carries the
+/// step's output, which may be as large as the in-process path accepts.
 fn worker_routes() -> Router<AppState> {
+    let body_limit =
+        axum::extract::DefaultBodyLimit::max(weft_core::worker_protocol::MAX_WORKER_BODY_BYTES);
     Router::new()
         .route("/v1/worker/lease", post(worker::lease))
         .route("/v1/worker/leave", post(worker::leave))
@@ -194,6 +198,7 @@ fn worker_routes() -> Router<AppState> {
             post(worker::artifact_put),
         )
         .route("/v1/plugins/{sha256}", get(worker::plugin))
+        .layer(body_limit)
 }
 
 /// A router serving only `/metrics` (for `--metrics-listen`), without

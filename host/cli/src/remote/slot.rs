@@ -98,7 +98,25 @@ async fn run_task(shared: &WorkerShared, owner: &str, task: RemoteTask) {
                 output,
                 elapsed_ms,
             };
-            send_report(shared, &path("complete"), &body).await
+            match send_report(shared, &path("complete"), &body).await {
+                // Too large for the daemon: the attempt fails, recorded, so the
+                // retry strategy decides instead of the lease running out.
+                Err(ApiError::Refused { status: 413, .. }) => {
+                    let message = format!(
+                        "the step's output is larger than the daemon accepts from a worker \
+                         ({} MiB)",
+                        weft_core::worker_protocol::MAX_WORKER_BODY_BYTES / (1024 * 1024)
+                    );
+                    let body = FailRequest {
+                        token: task.token,
+                        error: PluginError::Permanent(message.clone()),
+                        message,
+                        elapsed_ms,
+                    };
+                    send_report(shared, &path("fail"), &body).await
+                }
+                other => other,
+            }
         }
         Err((error, message)) => {
             let body = FailRequest {
