@@ -59,8 +59,9 @@ pub struct EngineOptions {
     pub clock: Arc<dyn Clock>,
     /// The tenant runs are submitted for.
     pub tenant: String,
-    /// How long an idempotency key names its run.
-    pub idempotency_ttl_ms: u64,
+    /// How long an idempotency key names its run; `None`: weft.yaml's
+    /// `idempotency.ttl` (24 hours unless it says).
+    pub idempotency_ttl_ms: Option<u64>,
 }
 
 impl Default for EngineOptions {
@@ -70,7 +71,7 @@ impl Default for EngineOptions {
             lease_ms: 30_000,
             clock: Arc::new(SystemClock),
             tenant: "default".into(),
-            idempotency_ttl_ms: 24 * 60 * 60 * 1000,
+            idempotency_ttl_ms: None,
         }
     }
 }
@@ -281,7 +282,7 @@ impl Engine {
                 Some(t) => tenant_idempotency_key(t, &key),
                 None => key,
             };
-            (key, inner.options.idempotency_ttl_ms)
+            (key, self.idempotency_ttl_ms())
         });
         if let Some(tenant) = tenant {
             new.tenant = tenant;
@@ -329,7 +330,7 @@ impl Engine {
             input,
             priority: 0,
             idempotency_key,
-            id_prefix: self.inner.project.id_prefix.clone(),
+            id_prefix: flow.id_prefix.clone(),
             initial_tasks: flow
                 .initial_steps()
                 .map(|s| NewTask {
@@ -347,6 +348,16 @@ impl Engine {
     pub fn wake(&self) {
         self.inner.notify.notify_waiters();
         self.inner.schedule_wake.notify_waiters();
+    }
+
+    /// How long (ms) an idempotency key given to a submit names its run:
+    /// [`EngineOptions::idempotency_ttl_ms`], else weft.yaml's
+    /// `idempotency.ttl`.
+    pub fn idempotency_ttl_ms(&self) -> u64 {
+        let inner = &self.inner;
+        inner.options.idempotency_ttl_ms.unwrap_or_else(|| {
+            u64::try_from(inner.project.idempotency_ttl.as_millis()).unwrap_or(u64::MAX)
+        })
     }
 
     /// The engine's clock: ms since the Unix epoch.
