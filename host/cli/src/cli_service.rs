@@ -103,6 +103,10 @@ pub struct QueueNextArgs {
     /// Only this pool (default: every pool).
     #[arg(long)]
     pub pool: Option<String>,
+    /// Only the runs of this project: those whose id starts with `<P>-`
+    /// (weft.yaml's `id_prefix`, or the one a flow takes from its path).
+    #[arg(long, value_name = "P")]
+    pub project: Option<String>,
     #[command(flatten)]
     pub state: StateArgs,
 }

@@ -144,3 +144,45 @@ fn the_same_key_with_another_input_is_refused_naming_the_key() {
     let runs: Value = serde_json::from_str(&query(dir.path(), &["runs", "list"])).unwrap();
     assert_eq!(runs.as_array().unwrap().len(), 1, "{runs}");
 }
+
+/// weft.yaml's `idempotency: { ttl: … }` is how long a key names its run:
+/// with `1s`, the same key a while after the first run makes a new run.
+#[test]
+fn the_key_lives_as_long_as_weft_yaml_says() {
+    let dir = tempfile::tempdir().unwrap();
+    write_project(dir.path());
+    let yaml = dir.path().join("weft.yaml");
+    let source = std::fs::read_to_string(&yaml).unwrap();
+    std::fs::write(&yaml, format!("{source}idempotency: {{ ttl: 1s }}\n")).unwrap();
+
+    let first = run(dir.path(), r#"{"name":"ada"}"#, "order-7");
+    assert!(first.status.success(), "{}", text(&first.stderr));
+    let first: Value = serde_json::from_slice(&first.stdout).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1_500));
+    let second = run(dir.path(), r#"{"name":"ada"}"#, "order-7");
+    assert!(second.status.success(), "{}", text(&second.stderr));
+    let second: Value = serde_json::from_slice(&second.stdout).unwrap();
+    assert_ne!(
+        second["run_id"], first["run_id"],
+        "the key ran out after 1 s"
+    );
+    assert_eq!(second["status"], "succeeded");
+}
+
+/// A bad `idempotency.ttl` stops the command with the file and line.
+#[test]
+fn a_bad_ttl_is_refused_with_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    write_project(dir.path());
+    let yaml = dir.path().join("weft.yaml");
+    let source = std::fs::read_to_string(&yaml).unwrap();
+    std::fs::write(&yaml, format!("{source}idempotency:\n  ttl: 1 day\n")).unwrap();
+    let out = run(dir.path(), r#"{"name":"ada"}"#, "order-7");
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("weft.yaml:5:8"), "{stderr}");
+    assert!(
+        stderr.contains("invalid duration `1 day` for `idempotency.ttl`"),
+        "{stderr}"
+    );
+}

@@ -60,8 +60,9 @@ pub struct EngineOptions {
     pub clock: Arc<dyn Clock>,
     /// The tenant runs are submitted for.
     pub tenant: String,
-    /// How long an idempotency key names its run.
-    pub idempotency_ttl_ms: u64,
+    /// How long an idempotency key names its run; `None`: weft.yaml's
+    /// `idempotency.ttl` (24 hours unless it says).
+    pub idempotency_ttl_ms: Option<u64>,
 }
 
 impl Default for EngineOptions {
@@ -71,7 +72,7 @@ impl Default for EngineOptions {
             lease_ms: 30_000,
             clock: Arc::new(SystemClock),
             tenant: "default".into(),
-            idempotency_ttl_ms: 24 * 60 * 60 * 1000,
+            idempotency_ttl_ms: None,
         }
     }
 }
@@ -292,7 +293,7 @@ impl Engine {
         new.idempotency_key = options.idempotency_key.map(|key| {
             (
                 tenant_idempotency_key(tenant_name, &key),
-                inner.options.idempotency_ttl_ms,
+                self.idempotency_ttl_ms(),
             )
         });
         if let Some(tenant) = tenant {
@@ -341,7 +342,7 @@ impl Engine {
             input,
             priority: 0,
             idempotency_key,
-            id_prefix: self.inner.project.id_prefix.clone(),
+            id_prefix: flow.id_prefix.clone(),
             initial_tasks: flow
                 .initial_steps()
                 .map(|s| NewTask {
@@ -361,6 +362,16 @@ impl Engine {
         self.inner.notify.notify_waiters();
         self.inner.schedule_wake.notify_waiters();
         self.inner.reaper.wake();
+    }
+
+    /// How long (ms) an idempotency key given to a submit names its run:
+    /// [`EngineOptions::idempotency_ttl_ms`], else weft.yaml's
+    /// `idempotency.ttl`.
+    pub fn idempotency_ttl_ms(&self) -> u64 {
+        let inner = &self.inner;
+        inner.options.idempotency_ttl_ms.unwrap_or_else(|| {
+            u64::try_from(inner.project.idempotency_ttl.as_millis()).unwrap_or(u64::MAX)
+        })
     }
 
     /// The engine's clock: ms since the Unix epoch.

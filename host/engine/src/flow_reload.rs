@@ -91,6 +91,11 @@ impl Reloader {
                         "flows folder {dir} reloaded (generation {generation}): {changes}"
                     );
                     self.warn_about_removed(&before);
+                    if let Err(e) = self.engine.prune_schedules().await {
+                        tracing::error!(
+                            "flows folder {dir}: removing the state of schedules no flow has any more: {e}"
+                        );
+                    }
                 }
                 Err(e) => {
                     let error = swap_error(&dir, &e);

@@ -33,6 +33,10 @@
 //!   (each fire's run and the schedule's new state in one commit, with the
 //!   idempotency key `cron:<flow>:<fire time>`); [`Engine::start_scheduler`]
 //!   runs it on time in the background.
+//! - [`Engine::start_housekeeping`] purges expired idempotency keys in the
+//!   background (weft.yaml `idempotency.ttl`); [`Engine::prune_schedules`]
+//!   drops the stored state of schedules no loaded flow has (daemon start,
+//!   flow reload).
 //! - [`FlowFolder`] keeps, per flow file, the version that serves (a broken
 //!   file keeps its last good one); [`FolderEvents::watch`] and
 //!   [`FolderEvents::serve`] reload a changed folder into the engine with
@@ -61,6 +65,7 @@ mod flow_folder;
 mod flow_reload;
 mod flow_watch;
 mod host;
+mod housekeeping;
 mod lease_reaper;
 mod model_policy;
 mod plugin_source;
@@ -93,6 +98,7 @@ pub use error::EngineError;
 pub use flow_folder::{FlowFileError, FlowFolder, FlowScan};
 pub use flow_reload::FlowStatus;
 pub use flow_watch::{FlowWatcher, FolderEvents, RELOAD_MAX_DELAY, RELOAD_QUIET};
+pub use housekeeping::{HousekeepingHandle, PURGE_BATCH, PURGE_EVERY};
 pub use model_policy::{ModelOutcome, model_http_policy};
 pub use plugin_source::PluginComponent;
 pub use plugins::check_plugins;

@@ -86,6 +86,14 @@ fn loaded_schedules(catalog: &Catalog) -> Vec<Loaded<'_>> {
         .collect()
 }
 
+/// The store ids of every schedule of every flow of `catalog`.
+pub(crate) fn loaded_schedule_ids(catalog: &Catalog) -> Vec<ScheduleId> {
+    loaded_schedules(catalog)
+        .into_iter()
+        .map(|l| l.id)
+        .collect()
+}
+
 impl Inner {
     /// The stored state of every schedule, by id.
     fn schedule_states(&self) -> Result<HashMap<ScheduleId, ScheduleState>, EngineError> {

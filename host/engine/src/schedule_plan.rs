@@ -12,7 +12,8 @@ pub const MISSED_GRACE_MS: u64 = 60_000;
 
 /// How long (ms) the idempotency key of a cron fire names its run: 400 days,
 /// far longer than any downtime or clock step a fire must survive. (Keys of
-/// runs submitted by hand keep `EngineOptions::idempotency_ttl_ms`.)
+/// runs submitted by hand keep `Engine::idempotency_ttl_ms`: weft.yaml's
+/// `idempotency.ttl`.)
 pub const CRON_KEY_TTL_MS: u64 = 400 * 24 * 60 * 60 * 1000;
 
 /// The window the search for the most recent missed fires starts with (ms);

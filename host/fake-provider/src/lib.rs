@@ -22,8 +22,15 @@
 //! # }
 //! ```
 
+//!
+//! The same server is the binary `weft-fake-provider` (`src/main.rs`): a
+//! fake on a port of your choice, one protocol or both, with replies scripted
+//! in a file ([`script`]), so that the adapters, retries, circuits and budgets
+//! can be tried with no provider account.
+
 mod protocol;
+pub mod script;
 mod server;
 
 pub use protocol::Protocol;
-pub use server::{FakeProvider, RecordedRequest, Reply};
+pub use server::{FakeProvider, Options, RecordedRequest, Reply};

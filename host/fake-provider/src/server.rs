@@ -66,6 +66,9 @@ pub enum Reply {
         /// The error message.
         message: String,
     },
+    /// The ordinary answer: 200 with `fake answer: <the last user message>`
+    /// (what a request gets when nothing is scripted).
+    Echo,
 }
 
 impl Reply {
@@ -109,9 +112,27 @@ impl RecordedRequest {
     }
 }
 
+/// How a fake serves (see [`FakeProvider::start_with`]).
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Answer only this protocol's endpoint (the other's is a 404); `None`:
+    /// both.
+    pub protocol: Option<Protocol>,
+    /// The replies of the first requests, in order (more can be pushed).
+    pub script: Vec<Reply>,
+    /// Once the script is used up, start it over (else: [`Reply::Echo`]).
+    pub repeat: bool,
+    /// Print a line per request on stderr (method, path, status).
+    pub log_requests: bool,
+}
+
 #[derive(Default)]
 struct Shared {
     replies: Mutex<VecDeque<Reply>>,
+    /// What `replies` is filled with again when it runs empty (`repeat`).
+    refill: Vec<Reply>,
+    only: Option<Protocol>,
+    log_requests: bool,
     requests: Mutex<Vec<RecordedRequest>>,
     arrived: Notify,
     in_flight: AtomicUsize,
@@ -132,24 +153,59 @@ impl Shared {
 pub struct FakeProvider {
     addr: SocketAddr,
     shared: Arc<Shared>,
-    task: JoinHandle<()>,
+    /// The server task; `None` once [`FakeProvider::stopped`] took it.
+    task: Option<JoinHandle<()>>,
 }
 
 impl FakeProvider {
-    /// Starts a fake on a free loopback port.
+    /// Starts a fake on a free loopback port, serving both protocols.
     pub async fn start() -> std::io::Result<Self> {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        Self::start_with(listener, Options::default(), std::future::pending()).await
+    }
+
+    /// Starts a fake on `listener` with `options`; it stops accepting once
+    /// `shutdown` resolves, answers the requests it is in, and
+    /// [`FakeProvider::stopped`] then returns.
+    pub async fn start_with(
+        listener: tokio::net::TcpListener,
+        options: Options,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<Self> {
         let addr = listener.local_addr()?;
-        let shared = Arc::new(Shared::default());
+        let shared = Arc::new(Shared {
+            replies: Mutex::new(options.script.iter().cloned().collect()),
+            refill: if options.repeat {
+                options.script
+            } else {
+                Vec::new()
+            },
+            only: options.protocol,
+            log_requests: options.log_requests,
+            ..Shared::default()
+        });
         let app = Router::new()
             .fallback(handle)
             .with_state(Arc::clone(&shared));
         let task = tokio::spawn(async move {
-            if let Err(e) = axum::serve(listener, app).await {
+            let served = axum::serve(listener, app).with_graceful_shutdown(shutdown);
+            if let Err(e) = served.await {
                 eprintln!("fake provider stopped: {e}");
             }
         });
-        Ok(Self { addr, shared, task })
+        Ok(Self {
+            addr,
+            shared,
+            task: Some(task),
+        })
+    }
+
+    /// Waits until the server has stopped (after the `shutdown` of
+    /// [`FakeProvider::start_with`] and the requests in flight).
+    pub async fn stopped(mut self) {
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
     }
 
     /// Its address.
@@ -230,7 +286,9 @@ impl FakeProvider {
 
 impl Drop for FakeProvider {
     fn drop(&mut self) {
-        self.task.abort();
+        if let Some(task) = &self.task {
+            task.abort();
+        }
     }
 }
 
@@ -255,6 +313,30 @@ impl Drop for InFlight {
 
 async fn handle(
     State(shared): State<Arc<Shared>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let log = shared
+        .log_requests
+        .then(|| format!("{method} {}", uri.path()));
+    let response = respond(shared, method, uri, headers, body).await;
+    if let Some(line) = log {
+        let status = response.status();
+        match response.headers().get(header::RETRY_AFTER) {
+            Some(after) => eprintln!(
+                "{line} -> {status} (retry-after {})",
+                String::from_utf8_lossy(after.as_bytes())
+            ),
+            None => eprintln!("{line} -> {status}"),
+        }
+    }
+    response
+}
+
+async fn respond(
+    shared: Arc<Shared>,
     method: Method,
     uri: Uri,
     headers: HeaderMap,
@@ -286,7 +368,9 @@ async fn handle(
         released.await;
     }
 
-    let Some(protocol) = Protocol::of_path(uri.path()) else {
+    let Some(protocol) =
+        Protocol::of_path(uri.path()).filter(|p| shared.only.is_none_or(|o| o == *p))
+    else {
         return (StatusCode::NOT_FOUND, "no such endpoint").into_response();
     };
     if method != Method::POST {
@@ -296,7 +380,6 @@ async fn handle(
         .api_key(|n| recorded.header(n))
         .unwrap_or_default()
         .to_owned();
-    let reply = Shared::lock(&shared.replies).pop_front();
     let body: Value = match serde_json::from_slice(&body) {
         Ok(v) => v,
         Err(e) => {
@@ -316,18 +399,32 @@ async fn handle(
         .and_then(Value::as_str)
         .unwrap_or_default()
         .to_owned();
-    let reply = reply.unwrap_or_else(|| {
-        let asked = last_user_text(&body);
-        let words = asked.split_whitespace().count() as u64;
-        Reply::text(&format!("fake answer: {asked}"), words.max(1), words + 2)
-    });
-    answer(protocol, &model, &key, reply).await
+    // A request the provider refuses takes no scripted reply.
+    let reply = {
+        let mut replies = Shared::lock(&shared.replies);
+        if replies.is_empty() {
+            replies.extend(shared.refill.iter().cloned());
+        }
+        replies.pop_front()
+    };
+    let asked = last_user_text(&body);
+    answer(protocol, &model, &key, &asked, reply.unwrap_or(Reply::Echo)).await
 }
 
-async fn answer(protocol: Protocol, model: &str, key: &str, mut reply: Reply) -> Response {
+async fn answer(
+    protocol: Protocol,
+    model: &str,
+    key: &str,
+    asked: &str,
+    mut reply: Reply,
+) -> Response {
     while let Reply::Slow { delay, then } = reply {
         tokio::time::sleep(delay).await;
         reply = *then;
+    }
+    if reply == Reply::Echo {
+        let words = asked.split_whitespace().count() as u64;
+        reply = Reply::text(&format!("fake answer: {asked}"), words.max(1), words + 2);
     }
     match reply {
         Reply::Text {
@@ -361,7 +458,7 @@ async fn answer(protocol: Protocol, model: &str, key: &str, mut reply: Reply) ->
             "invalid_request_error",
             &message.replace("{key}", key),
         ),
-        Reply::Slow { .. } => error(protocol, 500, "api_error", "unreachable"),
+        Reply::Slow { .. } | Reply::Echo => error(protocol, 500, "api_error", "unreachable"),
     }
 }
 

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use crate::common::{AuthoredDefaults, AuthoredRetry, decode_defaults, decode_retry};
 use crate::decode::{Ctx, Spanned};
+use crate::id_prefix::{IdPrefixDecl, decode_id_prefix};
 use crate::inputs::{self, InputSpec};
 use crate::schedule::{self, Schedule};
 use crate::yaml::{Key, Node, Pos, Value};
@@ -18,6 +19,7 @@ pub const FLOW_KEYS: &[&str] = &[
     "steps",
     "defaults",
     "schedule",
+    "id_prefix",
 ];
 
 /// Keys of a step.
@@ -33,6 +35,10 @@ pub(crate) struct AuthoredFlow {
     pub defaults: AuthoredDefaults,
     /// Each schedule, where its `input:` is, and the `input:` node.
     pub schedules: Vec<(Schedule, Pos, Option<Node>)>,
+    /// `id_prefix:`, when the flow sets its own.
+    pub id_prefix: Option<IdPrefixDecl>,
+    /// Whether `id_prefix:` is written but wrong (already reported).
+    pub id_prefix_bad: bool,
 }
 
 /// A step as written.
@@ -90,6 +96,12 @@ pub(crate) fn decode(ctx: &mut Ctx<'_>, root: &Node) -> Option<AuthoredFlow> {
             _ => ctx.wrong_type(n, "steps", "a mapping of step id to step"),
         }
     }
+    let mut id_prefix = None;
+    let mut id_prefix_bad = false;
+    if let Some(n) = fields.get("id_prefix") {
+        id_prefix = decode_id_prefix(ctx, n, "id_prefix");
+        id_prefix_bad = id_prefix.is_none();
+    }
     let mut schedules = Vec::new();
     if let Some(n) = fields.get("schedule") {
         match &n.value {
@@ -113,6 +125,8 @@ pub(crate) fn decode(ctx: &mut Ctx<'_>, root: &Node) -> Option<AuthoredFlow> {
         steps,
         defaults,
         schedules,
+        id_prefix,
+        id_prefix_bad,
     })
 }
 

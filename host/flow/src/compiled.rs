@@ -29,6 +29,9 @@ pub struct CompiledFlow {
     pub steps: Vec<CompiledStep>,
     /// Cron schedules.
     pub schedules: Vec<Schedule>,
+    /// The prefix of its run ids: its own `id_prefix:` (written out, or taken
+    /// from its file's path), else weft.yaml's (likewise).
+    pub id_prefix: String,
     /// Every place the flow names a plugin, for the caller to load and check the
     /// component's actual kind.
     pub plugin_uses: Vec<PluginUse>,

@@ -22,6 +22,7 @@ pub mod duration;
 mod error;
 mod fire_times;
 mod graph;
+pub mod id_prefix;
 mod inputs;
 mod load;
 mod model_net;
@@ -45,12 +46,15 @@ pub use decode::{Spanned, check_name};
 pub use default_retry::NoDefaultRetry;
 pub use diagnostic::{Diagnostic, Diagnostics, Location};
 pub use error::LoadError;
+pub use id_prefix::{IdPrefixDecl, PathPrefix, PrefixFromPath};
 pub use inputs::{InputError, InputSpec, InputType};
 pub use load::{FlowSet, compile_flow, flow_files, load_flow, load_flow_dir};
 pub use model_net::{CircuitConfig, ModelNet, ModelTimeouts};
 pub use plugin_use::{PluginRole, PluginUse};
 pub use pools::{DEFAULT_POOL, OnExhausted, PoolDecl, RateLimit};
-pub use project::{ModelDecl, PluginDecl, Price, ProjectConfig, ProjectDefaults};
+pub use project::{
+    DEFAULT_IDEMPOTENCY_TTL, ModelDecl, PluginDecl, Price, ProjectConfig, ProjectDefaults,
+};
 pub use render::{TemplateContext, TemplateError, lookup, render};
 pub use schedule::{Missed, Schedule};
 pub use search_decl::SearchDecl;

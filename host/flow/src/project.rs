@@ -12,6 +12,7 @@ use crate::common::{AuthoredDefaults, RetryPolicy, decode_defaults};
 use crate::decode::{Ctx, check_name};
 use crate::diagnostic::{Diagnostics, Location, did_you_mean};
 use crate::error::LoadError;
+use crate::id_prefix::{IdPrefixDecl, PrefixFromPath, decode_id_prefix};
 use crate::model_net::{ModelNet, decode_model_net};
 use crate::plugin_use::{PluginRole, PluginUse, check_plugin};
 use crate::pools::{DEFAULT_POOL, PoolDecl, Pools, check_pool, decode_auto_assign, decode_pools};
@@ -29,7 +30,13 @@ const TOP_KEYS: &[&str] = &[
     "search",
     "pools",
     "auto_assign",
+    "idempotency",
 ];
+const IDEMPOTENCY_KEYS: &[&str] = &["ttl"];
+
+/// How long an idempotency key names its run when weft.yaml does not say
+/// (`idempotency: { ttl: 24h }`).
+pub const DEFAULT_IDEMPOTENCY_TTL: Duration = Duration::from_secs(24 * 60 * 60);
 const PLUGIN_KEYS: &[&str] = &["path", "kind", "config"];
 const MODEL_KEYS: &[&str] = &[
     "adapter",
@@ -106,8 +113,18 @@ pub struct ProjectConfig {
     pub file: String,
     /// The folder `weft.yaml` is in; relative paths are resolved against it.
     pub base_dir: PathBuf,
-    /// Prefix of run ids, e.g. `acme` in `acme-2026-11-22-004-x7m`.
+    /// Prefix of run ids, e.g. `acme` in `acme-2026-11-22-004-x7m`: `id_prefix:`
+    /// when it is written out; with `id_prefix: { from: path, ... }`, its
+    /// `default:` (`weft` without one, never used: a flow the pattern does not
+    /// match does not load then). A flow's own prefix is
+    /// [`crate::CompiledFlow::id_prefix`].
     pub id_prefix: String,
+    /// `id_prefix: { from: path, pattern, default }`: flows take their prefix
+    /// from their file's path.
+    pub id_prefix_from_path: Option<PrefixFromPath>,
+    /// `idempotency.ttl`: how long a submitted idempotency key names its run
+    /// (default [`DEFAULT_IDEMPOTENCY_TTL`]).
+    pub idempotency_ttl: Duration,
     /// Plugins by name.
     pub plugins: BTreeMap<String, PluginDecl>,
     /// Models by name.
@@ -179,6 +196,8 @@ impl ProjectConfig {
             file: file.to_owned(),
             base_dir: PathBuf::new(),
             id_prefix: "weft".to_owned(),
+            id_prefix_from_path: None,
+            idempotency_ttl: DEFAULT_IDEMPOTENCY_TTL,
             plugins: BTreeMap::new(),
             models: BTreeMap::new(),
             defaults: ProjectDefaults::default(),
@@ -224,16 +243,24 @@ fn decode(ctx: &mut Ctx<'_>, root: &yaml::Node, base: &Path) -> Option<ProjectCo
     let mut project = ProjectConfig::empty(ctx.file);
     project.base_dir = base.to_owned();
     project.state_dir = base.join(".weft");
-    if let Some(n) = ctx.required(&fields, "id_prefix", "the prefix of run ids, e.g. `acme`")
-        && let Some(s) = ctx.string(n, "id_prefix")
-    {
-        if let Err(why) = check_prefix(&s.value) {
-            let d = ctx
-                .at(s.pos, format!("invalid `id_prefix` `{}`: {why}", s.value))
-                .expected("expected 1 to 16 characters of a-z, 0-9 and `-`");
-            ctx.push(d);
+    if let Some(n) = ctx.required(&fields, "id_prefix", "the prefix of run ids, e.g. `acme`") {
+        match decode_id_prefix(ctx, n, "id_prefix") {
+            Some(IdPrefixDecl::Fixed(prefix)) => project.id_prefix = prefix,
+            Some(IdPrefixDecl::FromPath(rule)) => {
+                if let Some(default) = &rule.default {
+                    project.id_prefix.clone_from(default);
+                }
+                project.id_prefix_from_path = Some(rule);
+            }
+            None => {}
         }
-        project.id_prefix = s.value;
+    }
+    if let Some((key, n)) = fields.entry("idempotency")
+        && let Some(f) = ctx.map(n, "idempotency", IDEMPOTENCY_KEYS, key.pos)
+        && let Some(ttl) = f.get("ttl")
+        && let Some(ttl) = ctx.duration(ttl, "idempotency.ttl")
+    {
+        project.idempotency_ttl = ttl.value;
     }
     if let Some(n) = fields.get("plugins") {
         for (key, value) in ctx.entries(n, "plugins").unwrap_or_default() {
@@ -288,19 +315,6 @@ fn decode(ctx: &mut Ctx<'_>, root: &yaml::Node, base: &Path) -> Option<ProjectCo
         project.defaults.pool = Some(pool.value);
     }
     Some(project)
-}
-
-fn check_prefix(prefix: &str) -> Result<(), String> {
-    if prefix.is_empty() || prefix.len() > 16 {
-        return Err(format!("it has {} characters", prefix.chars().count()));
-    }
-    match prefix
-        .chars()
-        .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-'))
-    {
-        Some(c) => Err(format!("`{c}` is not allowed")),
-        None => Ok(()),
-    }
 }
 
 fn decode_plugin(

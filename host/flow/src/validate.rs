@@ -7,8 +7,9 @@ use crate::authored::{AuthoredFlow, AuthoredStep};
 use crate::common::{AuthoredRetry, DEFAULT_RETRY_STRATEGY, DEFAULT_TIMEOUT};
 use crate::compiled::{CompiledFlow, CompiledStep};
 use crate::decode::{Ctx, Spanned};
-use crate::diagnostic::{did_you_mean, one_of};
+use crate::diagnostic::{Diagnostic, did_you_mean, one_of};
 use crate::graph::Graph;
+use crate::id_prefix::{IdPrefixDecl, PathPrefix, rule_path};
 use crate::inputs;
 use crate::plugin_use::{PluginRole, PluginUse, check_plugin};
 use crate::pools::{DEFAULT_POOL, check_pool};
@@ -83,6 +84,8 @@ pub(crate) fn validate(
         inputs::check_node(ctx, &flow.inputs, *at, input.as_ref());
     }
 
+    let id_prefix = resolve_id_prefix(ctx, project, &flow);
+
     let order = graph.topo_order()?;
     let dependents = graph.dependents();
     let id = flow.id.clone()?;
@@ -109,7 +112,69 @@ pub(crate) fn validate(
         steps,
         schedules: flow.schedules.into_iter().map(|(s, _, _)| s).collect(),
         plugin_uses: uses,
+        id_prefix: id_prefix?,
     })
+}
+
+/// The prefix of the flow's run ids: its own `id_prefix:`, else weft.yaml's;
+/// a `from: path` rule is applied to the flow file's path. A path the rule
+/// does not match (and no `default:`), or a prefix taken from the path that is
+/// not one, is reported at the flow's `id_prefix:` (or its `id:` when the rule
+/// is weft.yaml's) and naming the rule's place.
+fn resolve_id_prefix(
+    ctx: &mut Ctx<'_>,
+    project: &ProjectConfig,
+    flow: &AuthoredFlow,
+) -> Option<String> {
+    if flow.id_prefix_bad {
+        return None;
+    }
+    let (rule, at, whose) = match &flow.id_prefix {
+        Some(IdPrefixDecl::Fixed(prefix)) => return Some(prefix.clone()),
+        Some(IdPrefixDecl::FromPath(rule)) => (rule, rule.location.clone(), "this flow"),
+        None => match &project.id_prefix_from_path {
+            Some(rule) => {
+                let pos = flow.id.as_ref().map_or(
+                    crate::yaml::Pos {
+                        line: 1,
+                        column: 1,
+                        width: 1,
+                    },
+                    |id| id.pos,
+                );
+                let at = crate::yaml::location(ctx.file, pos);
+                (rule, at, "weft.yaml")
+            }
+            None => return Some(project.id_prefix.clone()),
+        },
+    };
+    let path = rule_path(ctx.file, &project.base_dir);
+    let pattern = rule.pattern.as_str();
+    let problem = match rule.prefix_of(&path) {
+        PathPrefix::Matched(prefix) | PathPrefix::Default(Some(prefix)) => return Some(prefix),
+        PathPrefix::Default(None) => Diagnostic::new(
+            &at,
+            format!("the path `{path}` does not match the `id_prefix` pattern `{pattern}` of {whose}"),
+        )
+        .expected("expected a path the pattern matches, or a `default:` prefix in the rule")
+        .help(format!(
+            "the pattern is at {}; add `default: <prefix>` there, or give this flow its own `id_prefix:`",
+            rule.location
+        )),
+        PathPrefix::Invalid { text, why } => Diagnostic::new(
+            &at,
+            format!(
+                "the `id_prefix` pattern `{pattern}` of {whose} takes `{text}` from the path `{path}`, which is not a run id prefix: {why}"
+            ),
+        )
+        .expected("expected 1 to 16 characters of a-z, 0-9 and `-` (not first or last)")
+        .help(format!(
+            "the pattern is at {}; narrow its group, or give this flow its own `id_prefix:`",
+            rule.location
+        )),
+    };
+    ctx.push(problem);
+    None
 }
 
 fn report_cycles(ctx: &mut Ctx<'_>, flow: &AuthoredFlow, graph: &Graph) {

@@ -21,17 +21,23 @@ pub async fn stats(State(state): State<AppState>) -> Result<Json<Value>, ApiErro
 pub struct NextQuery {
     /// Only this pool (default: every pool).
     pool: Option<String>,
+    /// Only the runs whose id has this prefix (default: every run).
+    project: Option<String>,
 }
 
-/// `GET /v1/queue/next[?pool=P]`: the task the next lease would take, or
-/// `null`; a peek that leases and changes nothing.
+/// `GET /v1/queue/next[?pool=P][&project=X]`: the task the next lease would
+/// take (among the runs whose id has prefix `X`), or `null`; a peek that
+/// leases and changes nothing.
 pub async fn next(
     State(state): State<AppState>,
     Query(q): Query<NextQuery>,
 ) -> Result<Json<Value>, ApiError> {
     let engine = &state.engine;
     let pool = q.pool.as_deref().filter(|p| !p.is_empty());
-    let next = engine.store().queue_next(pool, engine.now_ms())?;
+    let project = q.project.as_deref().filter(|p| !p.is_empty());
+    let next = engine
+        .store()
+        .queue_next_of(pool, project, engine.now_ms())?;
     Ok(Json(json!({ "next": next })))
 }
 

@@ -17,6 +17,7 @@ mod canonical;
 mod changes;
 mod costs;
 mod error;
+mod idempotency;
 mod ledger;
 mod lock_types;
 mod locks;

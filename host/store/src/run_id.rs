@@ -83,6 +83,24 @@ pub fn random_suffix(salt: u64) -> String {
     out
 }
 
+/// The prefix of run id `id` (`acme` of `acme-2026-11-22-004-x7m`; prefixes
+/// may hold `-`), or `None` when `id` is not shaped like a run id.
+pub fn prefix_of(id: &str) -> Option<&str> {
+    let mut parts = id.rsplitn(6, '-');
+    let suffix = parts.next()?;
+    let seq = parts.next()?;
+    let (day, month, year) = (parts.next()?, parts.next()?, parts.next()?);
+    let prefix = parts.next()?;
+    let digits = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_digit());
+    let shaped = suffix.len() == 3
+        && seq.len() >= 3
+        && seq.bytes().all(|b| b.is_ascii_digit())
+        && digits(year, 4)
+        && digits(month, 2)
+        && digits(day, 2);
+    (shaped && !prefix.is_empty()).then_some(prefix)
+}
+
 /// Formats a run id.
 pub fn format_id(prefix: &str, date: &str, seq: u64, suffix: &str) -> String {
     format!("{prefix}-{date}-{seq:03}-{suffix}")
@@ -117,6 +135,15 @@ mod tests {
             format_id("a", "2026-11-22", 1234, "abc"),
             "a-2026-11-22-1234-abc"
         );
+    }
+
+    #[test]
+    fn prefixes_are_read_back_from_ids() {
+        assert_eq!(prefix_of("acme-2026-11-22-004-x7m"), Some("acme"));
+        assert_eq!(prefix_of("team-7-2026-11-22-1234-abc"), Some("team-7"));
+        assert_eq!(prefix_of("2026-11-22-004-x7m"), None);
+        assert_eq!(prefix_of("acme-22-11-2026-004-x7m"), None);
+        assert_eq!(prefix_of("not-a-run"), None);
     }
 
     #[test]

@@ -69,6 +69,17 @@ impl Store {
             .await
     }
 
+    /// Removes, in one transaction, the state of every schedule not in `keep`
+    /// (the engine passes the schedules of the flows it loads, so the rows of
+    /// flows that are gone do not stay forever); returns the ids removed.
+    pub async fn schedules_retain(
+        &self,
+        keep: Vec<ScheduleId>,
+    ) -> Result<Vec<ScheduleId>, StoreError> {
+        let keep: std::collections::BTreeSet<ScheduleId> = keep.into_iter().collect();
+        self.write(move |t| schedule::retain(t, &keep)).await
+    }
+
     /// Every schedule the store knows, by flow id then key (including those of
     /// flows no longer loaded).
     pub fn schedules_list(&self) -> Result<Vec<ScheduleState>, StoreError> {

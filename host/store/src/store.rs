@@ -48,6 +48,7 @@ impl Store {
     pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
         let db = Database::builder().create(path)?;
         tables::create_all(&db)?;
+        tables::index_idempotency(&db)?;
         let epoch = tables::open_epoch(&db)?;
         let db = Arc::new(db);
         let stats = Arc::new(Stats::default());

@@ -38,6 +38,10 @@ pub const LEDGER_HEAD: TableDefinition<&str, (u64, [u8; 32])> = TableDefinition:
 pub const JOURNAL: TableDefinition<(&str, &str, u32), &str> = TableDefinition::new("journal");
 /// Idempotency key → (run id, expires_at).
 pub const IDEMPOTENCY: TableDefinition<&str, (&str, u64)> = TableDefinition::new("idempotency");
+/// (expires_at, idempotency key) → (): keys by expiry, so purging the expired
+/// ones is a range scan.
+pub const IDEMPOTENCY_EXPIRY: TableDefinition<(u64, &str), ()> =
+    TableDefinition::new("idempotency_expiry");
 /// Task id → `DeadLetter` (JSON).
 pub const DEAD_LETTERS: TableDefinition<u64, &[u8]> = TableDefinition::new("dead_letters");
 /// (run id, key) → artifact (JSON text).
@@ -108,6 +112,8 @@ pub struct Tables<'t> {
     pub journal: Table<'t, (&'static str, &'static str, u32), &'static str>,
     /// See [`IDEMPOTENCY`].
     pub idempotency: Table<'t, &'static str, (&'static str, u64)>,
+    /// See [`IDEMPOTENCY_EXPIRY`].
+    pub idempotency_expiry: Table<'t, (u64, &'static str), ()>,
     /// See [`DEAD_LETTERS`].
     pub dead_letters: Table<'t, u64, &'static [u8]>,
     /// See [`ARTIFACTS`].
@@ -156,6 +162,7 @@ impl<'t> Tables<'t> {
             ledger_head: tx.open_table(LEDGER_HEAD)?,
             journal: tx.open_table(JOURNAL)?,
             idempotency: tx.open_table(IDEMPOTENCY)?,
+            idempotency_expiry: tx.open_table(IDEMPOTENCY_EXPIRY)?,
             dead_letters: tx.open_table(DEAD_LETTERS)?,
             artifacts: tx.open_table(ARTIFACTS)?,
             step_outputs: tx.open_table(STEP_OUTPUTS)?,
@@ -183,6 +190,38 @@ pub fn create_all(db: &redb::Database) -> Result<(), StoreError> {
     tx.commit()?;
     // A read straight after open must see the tables.
     drop(db.begin_read()?);
+    Ok(())
+}
+
+/// Counter: 1 once every key of [`IDEMPOTENCY`] has its [`IDEMPOTENCY_EXPIRY`]
+/// entry (stores written before that table existed get them at their first open).
+const IDEMPOTENCY_INDEXED: &str = "idempotency_indexed";
+
+/// Gives every idempotency key its expiry entry, once per store (a store made
+/// before [`IDEMPOTENCY_EXPIRY`] existed has keys without one).
+pub fn index_idempotency(db: &redb::Database) -> Result<(), StoreError> {
+    use redb::ReadableTable;
+    let indexed = db
+        .begin_read()?
+        .open_table(COUNTERS)?
+        .get(IDEMPOTENCY_INDEXED)?
+        .is_some_and(|g| g.value() == 1);
+    if indexed {
+        return Ok(());
+    }
+    let mut tx = db.begin_write()?;
+    tx.set_durability(redb::Durability::Immediate)?;
+    {
+        let keys = tx.open_table(IDEMPOTENCY)?;
+        let mut expiry = tx.open_table(IDEMPOTENCY_EXPIRY)?;
+        for entry in keys.iter()? {
+            let (key, value) = entry?;
+            let (_, expires_at) = value.value();
+            expiry.insert((expires_at, key.value()), ())?;
+        }
+        tx.open_table(COUNTERS)?.insert(IDEMPOTENCY_INDEXED, 1)?;
+    }
+    tx.commit()?;
     Ok(())
 }
 

@@ -8,7 +8,7 @@
 mod common;
 
 use common::{T0, run, task};
-use redb::{Database, ReadableTable};
+use redb::{Database, ReadableTable, ReadableTableMetadata};
 use serde_json::json;
 use weft_store::tables::LEDGER;
 use weft_store::{LedgerEvent, Store};
@@ -173,4 +173,110 @@ async fn truncation_is_caught_by_the_head() {
     }
     let store = Store::open(&path).unwrap();
     assert_eq!(store.verify(&sub.run_id).unwrap().first_bad.unwrap().seq, 2);
+}
+
+#[tokio::test]
+async fn expired_keys_are_purged_and_live_ones_still_dedup() {
+    let (dir, store) = common::temp_store();
+    let keyed = |key: &str, ttl: u64| {
+        let mut r = run(vec![task("a", "p", 0)]);
+        r.idempotency_key = Some((key.into(), ttl));
+        r
+    };
+    let short = store.submit_run(keyed("short", 1_000), T0).await.unwrap();
+    let long = store.submit_run(keyed("long", 60_000), T0).await.unwrap();
+    assert_eq!(store.idempotency_count().unwrap(), 2);
+
+    // Nothing has run out yet: nothing is purged.
+    assert_eq!(store.purge_idempotency(T0 + 999, 100).await.unwrap(), 0);
+    // `short` runs out at T0 + 1000 (a key names its run until `expires_at`).
+    assert_eq!(store.purge_idempotency(T0 + 1_000, 100).await.unwrap(), 1);
+    assert_eq!(store.idempotency_get("short").unwrap(), None);
+    assert_eq!(
+        store.idempotency_get("long").unwrap(),
+        Some((long.run_id.clone(), T0 + 60_000))
+    );
+    assert_eq!(store.idempotency_count().unwrap(), 1);
+
+    // The purged key makes a new run; the live one still names its run.
+    let again = store
+        .submit_run(keyed("short", 1_000), T0 + 2_000)
+        .await
+        .unwrap();
+    assert!(again.created);
+    assert_ne!(again.run_id, short.run_id);
+    let dedup = store
+        .submit_run(keyed("long", 60_000), T0 + 2_000)
+        .await
+        .unwrap();
+    assert!(!dedup.created);
+    assert_eq!(dedup.run_id, long.run_id);
+
+    // A key taken over after its expiry (never purged) keeps only its new
+    // expiry: a purge at the old one leaves it, a purge at the new one takes it.
+    store.submit_run(keyed("taken", 1_000), T0).await.unwrap();
+    let over = store
+        .submit_run(keyed("taken", 10_000), T0 + 5_000)
+        .await
+        .unwrap();
+    assert!(over.created);
+    // At T0 + 5 s only `short`'s second key (T0 + 3 s) has run out: the old
+    // expiry of `taken` went with the takeover.
+    assert_eq!(store.purge_idempotency(T0 + 5_000, 100).await.unwrap(), 1);
+    assert_eq!(
+        store.idempotency_get("taken").unwrap(),
+        Some((over.run_id.clone(), T0 + 15_000))
+    );
+
+    // A batch limit purges the oldest first; the rest goes in the next call.
+    for i in 0..5 {
+        store
+            .submit_run(keyed(&format!("batch-{i}"), 100 + i), T0 + 20_000)
+            .await
+            .unwrap();
+    }
+    // `taken` (T0 + 15 s), then `batch-0` and `batch-1`.
+    assert_eq!(store.purge_idempotency(T0 + 30_000, 3).await.unwrap(), 3);
+    assert_eq!(store.idempotency_get("taken").unwrap(), None);
+    assert_eq!(store.idempotency_get("batch-1").unwrap(), None);
+    assert!(store.idempotency_get("batch-2").unwrap().is_some());
+    assert_eq!(store.purge_idempotency(T0 + 30_000, 100).await.unwrap(), 3);
+    assert_eq!(store.idempotency_count().unwrap(), 1, "`long` is left");
+
+    // The expiry index survives a reopen.
+    store.close().await;
+    let store = Store::open(dir.path().join("weft.redb")).unwrap();
+    assert_eq!(store.purge_idempotency(T0 + 60_000, 100).await.unwrap(), 1);
+    assert_eq!(store.idempotency_count().unwrap(), 0);
+}
+
+/// A store written before the `idempotency_expiry` table existed: its keys get
+/// their expiry entries when it is opened, so they are purged too.
+#[tokio::test]
+async fn keys_of_an_older_store_are_indexed_at_open_and_purged() {
+    use weft_store::tables::{COUNTERS, IDEMPOTENCY, IDEMPOTENCY_EXPIRY};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("weft.redb");
+    {
+        let store = Store::open(&path).unwrap();
+        let mut r = run(vec![task("a", "p", 0)]);
+        r.idempotency_key = Some(("old".into(), 1_000));
+        store.submit_run(r, T0).await.unwrap();
+        store.close().await;
+    }
+    {
+        // Back to the old layout: no expiry entries, never indexed.
+        let db = Database::open(&path).unwrap();
+        let tx = db.begin_write().unwrap();
+        tx.delete_table(IDEMPOTENCY_EXPIRY).unwrap();
+        tx.open_table(COUNTERS)
+            .unwrap()
+            .remove("idempotency_indexed")
+            .unwrap();
+        assert_eq!(tx.open_table(IDEMPOTENCY).unwrap().len().unwrap(), 1);
+        tx.commit().unwrap();
+    }
+    let store = Store::open(&path).unwrap();
+    assert_eq!(store.purge_idempotency(T0 + 1_000, 100).await.unwrap(), 1);
+    assert_eq!(store.idempotency_count().unwrap(), 0);
 }

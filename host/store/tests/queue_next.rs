@@ -185,3 +185,79 @@ async fn run_events_pages_the_ledger_and_commits_signal_each_write() {
         None
     );
 }
+
+#[tokio::test]
+async fn a_project_filter_peeks_among_the_runs_of_that_prefix_only() {
+    let (_dir, store) = common::temp_store();
+    let of = |prefix: &str, step: &str, pool: &str, priority: u32| {
+        let mut r = run(vec![task(step, pool, priority)]);
+        r.id_prefix = prefix.into();
+        r
+    };
+    // `team` is a prefix of `team-7`'s ids as text, not as a project.
+    let team = store.submit_run(of("team", "t", "p", 1), T0).await.unwrap();
+    let team7 = store
+        .submit_run(of("team-7", "t7", "p", 9), T0 + 1)
+        .await
+        .unwrap();
+    let billing = store
+        .submit_run(of("billing", "b", "q", 5), T0 + 2)
+        .await
+        .unwrap();
+    let billing_high = store
+        .submit_run(of("billing", "bh", "p", 7), T0 + 3)
+        .await
+        .unwrap();
+    let now = T0 + 1_000;
+
+    let next = |pool: Option<&str>, project: Option<&str>| {
+        store
+            .queue_next_of(pool, project, now)
+            .unwrap()
+            .map(|n| n.run)
+    };
+    assert_eq!(next(None, None), Some(team7.run_id.clone()));
+    assert_eq!(next(None, Some("team")), Some(team.run_id.clone()));
+    assert_eq!(next(None, Some("team-7")), Some(team7.run_id.clone()));
+    assert_eq!(
+        next(None, Some("billing")),
+        Some(billing_high.run_id.clone())
+    );
+    assert_eq!(
+        next(Some("q"), Some("billing")),
+        Some(billing.run_id.clone())
+    );
+    assert_eq!(next(Some("q"), Some("team")), None);
+    assert_eq!(next(None, Some("nobody")), None);
+    // Without a project it is `queue_next`.
+    assert_eq!(
+        store.queue_next_of(Some("p"), None, now).unwrap(),
+        store.queue_next(Some("p"), now).unwrap()
+    );
+
+    // A due retry of the project counts, like for a lease.
+    let lease = store
+        .lease("w", Some(&["p".to_owned()]), 30_000, now)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(lease.run, team7.run_id);
+    store
+        .fail(
+            lease.task,
+            lease.token,
+            "boom",
+            FailDecision::Retry { at_ms: now + 10 },
+            now,
+        )
+        .await
+        .unwrap();
+    let due = store
+        .queue_next_of(None, Some("team-7"), now + 10)
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (due.run, due.state),
+        (team7.run_id.clone(), TaskState::Delayed)
+    );
+}

@@ -249,3 +249,33 @@ async fn schedule_state_survives_a_reopen() {
         .unwrap_err();
     assert!(matches!(bad, StoreError::Invalid(_)), "{bad}");
 }
+
+#[tokio::test]
+async fn retain_removes_the_rows_of_schedules_no_longer_loaded() {
+    let (dir, store) = common::temp_store();
+    let gone = ScheduleId::new("removed-flow", "0|0 0 * * * *|UTC");
+    let changed = ScheduleId::new("demo", "0|0 30 * * * *|UTC");
+    store
+        .schedules_register(vec![id(), gone.clone(), changed.clone()], T0)
+        .await
+        .unwrap();
+    store
+        .schedule_fire(tick(&[T0 + MIN], T0 + MIN), T0 + MIN)
+        .await
+        .unwrap();
+    assert_eq!(store.schedules_list().unwrap().len(), 3);
+
+    let removed = store.schedules_retain(vec![id()]).await.unwrap();
+    assert_eq!(removed, vec![changed.clone(), gone.clone()]);
+    let left = store.schedules_list().unwrap();
+    assert_eq!(left.len(), 1);
+    assert_eq!(left[0].id, id());
+    assert_eq!(left[0].fires, 1, "the kept schedule keeps its state");
+    assert_eq!(store.schedule_get(&gone).unwrap(), None);
+    assert_eq!(runs(&store), 1, "the runs a removed schedule fired stay");
+    // Nothing more to remove; a reopen shows the same.
+    assert!(store.schedules_retain(vec![id()]).await.unwrap().is_empty());
+    store.close().await;
+    let store = Store::open(dir.path().join("weft.redb")).unwrap();
+    assert_eq!(store.schedules_list().unwrap().len(), 1);
+}

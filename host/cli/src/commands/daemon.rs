@@ -13,6 +13,9 @@
 //! Every flow file must load at start. Then the flows folder is watched: a
 //! changed file is swapped in, a broken one keeps its last good version and is
 //! reported in the log and at `GET /v1/flows` (weft_engine's `FlowFolder`).
+//!
+//! At start and after each reload, the stored state of schedules no loaded flow
+//! has is removed; expired idempotency keys are purged in the background.
 
 use std::io::Write;
 use std::path::Path;
@@ -107,7 +110,12 @@ pub(crate) async fn run(args: DaemonArgs) -> Result<ExitCode> {
     }
     // `--workers 0`: every task is run by `weft worker` processes.
     let workers = (args.workers > 0).then(|| engine.start());
+    // The state of schedules of flows that are gone would stay forever.
+    if let Err(e) = engine.prune_schedules().await {
+        tracing::error!("removing the state of schedules no flow has any more: {e}");
+    }
     let scheduler = engine.start_scheduler();
+    let housekeeping = engine.start_housekeeping();
     {
         let mut out = std::io::stdout().lock();
         writeln!(out, "weft daemon listening on http://{addr}")?;
@@ -129,6 +137,7 @@ pub(crate) async fn run(args: DaemonArgs) -> Result<ExitCode> {
         let _ = indexer.await;
     }
     scheduler.shutdown().await;
+    housekeeping.shutdown().await;
     if let Some(workers) = workers {
         workers.shutdown().await;
     }

@@ -1,5 +1,6 @@
-//! `weft queue next [--pool P] [--state DIR | --daemon URL] [--json]`: the task
-//! the next lease would take: a peek, nothing is leased or changed.
+//! `weft queue next [--pool P] [--project P] [--state DIR | --daemon URL]
+//! [--json]`: the task the next lease would take (among the runs of project
+//! `P`: those whose id has that prefix): a peek, nothing is leased or changed.
 
 use std::process::ExitCode;
 
@@ -14,24 +15,28 @@ use crate::cli::QueueNextArgs;
 /// Prints the next task of the daemon's queue, or of the state folder's.
 pub(crate) fn run(args: QueueNextArgs) -> Result<ExitCode> {
     let pool = args.pool.as_deref().filter(|p| !p.is_empty());
+    let project = args.project.as_deref().filter(|p| !p.is_empty());
     let next: Option<NextTask> = match DaemonClient::from_flag(args.state.daemon.as_deref()) {
         Some(daemon) => {
-            let query: Vec<(&str, String)> =
-                pool.map(|p| ("pool", p.to_owned())).into_iter().collect();
+            let query: Vec<(&str, String)> = [("pool", pool), ("project", project)]
+                .into_iter()
+                .filter_map(|(name, value)| value.map(|v| (name, v.to_owned())))
+                .collect();
             field(&daemon.get("/v1/queue/next", &query)?, "next")?
         }
         None => StateStore::open(&args.state)?
             .store
-            .queue_next(pool, now_ms())?,
+            .queue_next_of(pool, project, now_ms())?,
     };
     if args.state.json {
         print_json(&json!(next))?;
         return Ok(ExitCode::SUCCESS);
     }
     let Some(next) = next else {
+        let of_project = project.map_or(String::new(), |p| format!(" for project {p}"));
         match pool {
-            Some(pool) => println!("nothing is ready in pool {pool}"),
-            None => println!("nothing is ready"),
+            Some(pool) => println!("nothing is ready in pool {pool}{of_project}"),
+            None => println!("nothing is ready{of_project}"),
         }
         return Ok(ExitCode::SUCCESS);
     };

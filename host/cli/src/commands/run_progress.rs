@@ -392,6 +392,7 @@ mod tests {
                 })
                 .collect(),
             schedules: Vec::new(),
+            id_prefix: "demo".into(),
             plugin_uses: Vec::new(),
         }
     }

@@ -8,6 +8,7 @@
 pub mod advance;
 pub mod common;
 pub mod finish;
+pub mod idempotency;
 pub mod lock;
 pub mod misc;
 pub mod queue;

@@ -195,6 +195,28 @@ pub fn set_paused(
     Ok(state)
 }
 
+/// Removes the state of every schedule that is not in `keep` (schedules of
+/// flows that are gone, entries whose cron line or place changed); returns
+/// the ids removed, by flow id then key. The runs they fired stay.
+pub fn retain(
+    t: &mut Tables<'_>,
+    keep: &BTreeSet<ScheduleId>,
+) -> Result<Vec<ScheduleId>, StoreError> {
+    let mut stale = Vec::new();
+    for entry in t.schedules.iter()? {
+        let (guard, _) = entry?;
+        let (flow_id, key) = guard.value();
+        let id = ScheduleId::new(flow_id, key);
+        if !keep.contains(&id) {
+            stale.push(id);
+        }
+    }
+    for id in &stale {
+        t.schedules.remove((id.flow_id.as_str(), id.key.as_str()))?;
+    }
+    Ok(stale)
+}
+
 /// The `origin` of a scheduled run's `run-created` event.
 fn origin(id: &ScheduleId, fire_ms: Option<u64>) -> serde_json::Value {
     json!({

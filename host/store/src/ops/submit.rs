@@ -86,8 +86,7 @@ pub fn create_run(
     put_run(t, &run)?;
     t.runs_by_time.insert((now, id.as_str()), ())?;
     if let Some((key, ttl)) = &new.idempotency_key {
-        t.idempotency
-            .insert(key.as_str(), (id.as_str(), now.saturating_add(*ttl)))?;
+        crate::ops::idempotency::put(t, key, &id, now.saturating_add(*ttl))?;
     }
     let task_ids = create_tasks(t, &id, &run.tenant, &new.initial_tasks, now)?;
     let tasks: Vec<_> = new
