@@ -8,7 +8,7 @@ use serde_json::Value;
 use tokio::sync::{Notify, mpsc};
 use weft_flow::{CompiledFlow, Diagnostics, ProjectConfig};
 use weft_runtime::{Runtime, RuntimeConfig};
-use weft_store::{NewRun, NewTask, Store, Submitted};
+use weft_store::{NewRun, NewTask, Store, StoreError, Submitted};
 
 use crate::catalog::Catalog;
 use crate::circuit::{CircuitSnapshot, Circuits};
@@ -290,6 +290,7 @@ impl Engine {
         let tenant_name = tenant.as_deref().unwrap_or(&inner.options.tenant);
         crate::capabilities::check_flow(&inner.project, tenant_name, flow)?;
         let mut new = self.new_run(flow, input, None)?;
+        let options_key = options.idempotency_key.clone();
         new.idempotency_key = options.idempotency_key.map(|key| {
             (
                 tenant_idempotency_key(tenant_name, &key),
@@ -310,7 +311,18 @@ impl Engine {
         // both take the last place of an `on_exhausted: fail` pool.
         let _guard = self.check_exhausted(&new.initial_tasks).await?;
         let roots = new.initial_tasks.len();
-        let submitted = inner.store.submit_run(new, inner.now()).await?;
+        let submitted = match inner.store.submit_run(new, inner.now()).await {
+            Ok(submitted) => submitted,
+            // Name the key as the caller sent it, not as it is stored.
+            Err(StoreError::IdempotencyConflict { run, .. }) => {
+                return Err(StoreError::IdempotencyConflict {
+                    key: options_key.unwrap_or_default(),
+                    run,
+                }
+                .into());
+            }
+            Err(e) => return Err(e.into()),
+        };
         if submitted.created {
             // One idle worker per root task; waking them all would have the
             // rest find nothing and commit an empty lease for it.
