@@ -15,7 +15,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::json;
-use weft_engine::{Clock, Engine, EngineOptions, FlowFolder, FolderEvents, ManualClock};
+use weft_engine::{
+    Clock, Engine, EngineOptions, FlowFolder, FolderEvents, ManualClock, tenant_idempotency_key,
+};
 use weft_flow::ProjectConfig;
 use weft_store::ScheduleId;
 
@@ -73,7 +75,9 @@ async fn the_ttl_comes_from_weft_yaml_and_expired_keys_are_purged_in_the_backgro
         .await
         .unwrap();
     assert_eq!(
-        store.idempotency_get("order-7").unwrap(),
+        store
+            .idempotency_get(&tenant_idempotency_key("default", "order-7"))
+            .unwrap(),
         Some((first.run_id.clone(), T0 + 2_000)),
         "the key names its run for weft.yaml's 2 s"
     );
@@ -98,8 +102,18 @@ async fn the_ttl_comes_from_weft_yaml_and_expired_keys_are_purged_in_the_backgro
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(store.idempotency_get("order-7").unwrap(), None);
-    assert_eq!(store.idempotency_get("order-8").unwrap(), None);
+    assert_eq!(
+        store
+            .idempotency_get(&tenant_idempotency_key("default", "order-7"))
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        store
+            .idempotency_get(&tenant_idempotency_key("default", "order-8"))
+            .unwrap(),
+        None
+    );
     assert_eq!(store.idempotency_count().unwrap(), 1);
     housekeeping.shutdown().await;
 
