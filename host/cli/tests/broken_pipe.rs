@@ -15,6 +15,7 @@ mod common;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
+use weft_store_api::prelude::*;
 
 use common::text;
 use serde_json::Value;
@@ -128,12 +129,12 @@ fn a_reader_that_closes_after_one_line_ends_weft_quietly() {
 fn fill_with_runs(dir: &Path, n: usize) {
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
-        let store = weft_store::Store::open(dir.join("weft.redb")).unwrap();
+        let store = weft_store::RedbStore::open(dir.join("weft.redb")).unwrap();
         let submits: Vec<_> = (0..n)
             .map(|i| {
                 let store = store.clone();
                 tokio::spawn(async move {
-                    let run = weft_store::NewRun {
+                    let run = weft_store_api::NewRun {
                         flow_id: "chain".into(),
                         flow_version: "1".into(),
                         tenant: "default".into(),
@@ -141,7 +142,7 @@ fn fill_with_runs(dir: &Path, n: usize) {
                         priority: 0,
                         idempotency_key: None,
                         id_prefix: "pipe".into(),
-                        initial_tasks: vec![weft_store::NewTask {
+                        initial_tasks: vec![weft_store_api::NewTask {
                             step_id: "a".into(),
                             pool: "default".into(),
                             priority: 0,

@@ -10,9 +10,11 @@
 )]
 
 use std::path::Path;
+use weft_store::RedbStore;
+use weft_store_api::prelude::*;
 
 use serde_json::{Value, json};
-use weft_store::Store;
+use weft_store_api::Store;
 use weft_tests::plugin_path;
 
 #[path = "common/daemon.rs"]
@@ -149,7 +151,7 @@ fn requeue_resume_purge_and_artifacts_through_the_daemon() {
     assert!(daemon.stop().success());
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
-        let store = Store::open(d.join("state/weft.redb")).unwrap();
+        let store = RedbStore::open(d.join("state/weft.redb")).unwrap();
         store
             .artifact_put(&fixed, "report", json!({"pages": 3}), 1)
             .await

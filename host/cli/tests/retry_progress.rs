@@ -13,6 +13,8 @@ mod common;
 
 use std::path::Path;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use weft_store_api::WorkerSite;
+use weft_store_api::prelude::*;
 
 use common::{text, weft};
 use serde_json::{Value, json};
@@ -105,8 +107,8 @@ fn resume_says_which_lease_it_waits_for_and_how_long() {
     let run = {
         let rt = tokio::runtime::Runtime::new().unwrap();
         rt.block_on(async {
-            let store = weft_store::Store::open(state.join("weft.redb")).unwrap();
-            let new = weft_store::NewRun {
+            let store = weft_store::RedbStore::open(state.join("weft.redb")).unwrap();
+            let new = weft_store_api::NewRun {
                 flow_id: "pair".into(),
                 flow_version: "1".into(),
                 tenant: "default".into(),
@@ -114,7 +116,7 @@ fn resume_says_which_lease_it_waits_for_and_how_long() {
                 priority: 0,
                 idempotency_key: None,
                 id_prefix: "rp".into(),
-                initial_tasks: vec![weft_store::NewTask {
+                initial_tasks: vec![weft_store_api::NewTask {
                     step_id: "a".into(),
                     pool: "default".into(),
                     priority: 0,
@@ -122,7 +124,7 @@ fn resume_says_which_lease_it_waits_for_and_how_long() {
             };
             let run = store.submit_run(new, now_ms()).await.unwrap().run_id;
             let lease = store
-                .lease("gone-worker", None, 2_500, now_ms())
+                .lease("gone-worker", None, 2_500, WorkerSite::Remote, now_ms())
                 .await
                 .unwrap()
                 .unwrap();

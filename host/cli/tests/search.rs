@@ -14,6 +14,7 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use weft_store_api::prelude::*;
 
 use serde_json::{Value, json};
 
@@ -104,8 +105,8 @@ fn seqs(state: &Path) -> (Option<u64>, u64) {
     let indexed = weft_index::KeywordIndex::read_seq(&state.join("index/keyword")).unwrap();
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let head = runtime.block_on(async {
-        let store = weft_store::Store::open(state.join("weft.redb")).unwrap();
-        let head = store.change_head().unwrap();
+        let store = weft_store::RedbStore::open(state.join("weft.redb")).unwrap();
+        let head = store.change_head().await.unwrap();
         store.close().await;
         head
     });

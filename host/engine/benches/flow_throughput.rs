@@ -47,7 +47,7 @@ async fn drain(events: &mut tokio::sync::mpsc::UnboundedReceiver<ProgressEvent>,
         if let ProgressEvent::RunFinished { status, run } =
             events.recv().await.expect("engine events")
         {
-            assert_eq!(status, weft_store::RunStatus::Succeeded, "run {run}");
+            assert_eq!(status, weft_store_api::RunStatus::Succeeded, "run {run}");
             finished += 1;
         }
     }

@@ -20,12 +20,13 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
+use weft_store_api::WorkerSite;
 
 use tokio::sync::{Mutex as AsyncMutex, MutexGuard};
 use weft_core::{Candidate, PoolState, TenantLoad};
 use weft_flow::{PoolDecl, RateLimit};
 use weft_runtime::{CallContext, CallLimits};
-use weft_store::{Lease, PoolView, StoreError, ViewLimits};
+use weft_store_api::{Lease, PoolView, StoreError, ViewLimits};
 
 use crate::engine::Inner;
 use crate::swap::PolicyChoice;
@@ -106,8 +107,8 @@ pub(crate) struct Ask<'a> {
     pub owner: &'a str,
     pub pools: Option<&'a [String]>,
     pub lease_ms: u64,
-    /// Durable commit (a worker in another process).
-    pub durable: bool,
+    /// Where the worker runs (a remote worker's lease is committed durably).
+    pub site: WorkerSite,
 }
 
 impl Admission {
@@ -173,9 +174,9 @@ pub(crate) fn pool_decl(inner: &Inner, name: &str) -> PoolDecl {
 /// dollars, for `cost_limit_daily_usd`: the charges the store holds. Calls in
 /// flight are not counted here; the budget reservation before each model call
 /// counts them (docs/operations.md, Budgets and costs).
-pub(crate) fn pool_spent_today(inner: &Inner, pool: &str) -> f64 {
-    let day = weft_store::utc_date(inner.now());
-    match inner.store.pool_day_cost(&day, pool) {
+pub(crate) async fn pool_spent_today(inner: &Inner, pool: &str) -> f64 {
+    let day = weft_store_api::utc_date(inner.now());
+    match inner.store.pool_day_cost(&day, pool).await {
         Ok(micro) => micro as f64 / 1_000_000.0,
         Err(e) => {
             // Admission goes on; the reservation before the call still holds.
@@ -200,17 +201,17 @@ pub(crate) async fn admit_locked(
     // outside admission took it (a direct store lease, a cancel); try again.
     for _ in 0..4 {
         let now = inner.now();
-        if inner.store.next_due()?.is_some_and(|due| due <= now) {
+        if inner.store.next_due().await?.is_some_and(|due| due <= now) {
             let _handed_back = inner.store.promote_and_expire(now).await?;
         }
         let mut wake: Option<u64> = None;
         let mut best: Option<((u32, u64, u64), PoolDecl, PoolView)> = None;
-        for name in inner.store.ready_pools()? {
+        for name in inner.store.ready_pools().await? {
             if ask.pools.is_some_and(|p| !p.contains(&name)) {
                 continue;
             }
             let pool = pool_decl(inner, &name);
-            let view = inner.store.pool_view(&name, LIMITS, now)?;
+            let view = inner.store.pool_view(&name, LIMITS, now).await?;
             let Some(head) = view.queued.first() else {
                 continue;
             };
@@ -222,7 +223,7 @@ pub(crate) async fn admit_locked(
                 continue;
             }
             if let Some(limit) = pool.cost_limit_daily_usd
-                && pool_spent_today(inner, &name) >= limit
+                && pool_spent_today(inner, &name).await >= limit
             {
                 continue;
             }
@@ -237,14 +238,7 @@ pub(crate) async fn admit_locked(
         let (task, admitted_by) = choose(inner, &pool, &view, now).await;
         if let Some(lease) = inner
             .store
-            .lease_task(
-                ask.owner,
-                task,
-                &admitted_by,
-                ask.lease_ms,
-                ask.durable,
-                now,
-            )
+            .lease_task(ask.owner, task, &admitted_by, ask.lease_ms, ask.site, now)
             .await?
         {
             inner.admission.take_token(&pool);

@@ -1,19 +1,22 @@
 //! Budgets: a model call that could overspend its tenant's daily budget (or
 //! its pool's daily limit) is refused before the adapter is called.
 //!
-//! Before the call, an upper bound of its cost is *reserved*; the check and the
-//! reservation happen under one mutex that also reads the store's spent totals,
-//! so concurrent calls cannot together pass a budget. The charge is committed
-//! (with the journaled answer) before the reservation is released, so at every
-//! moment a call's cost is counted at least once: spent + reserved never
-//! under-counts. Money is whole micro-dollars.
+//! Before the call, an upper bound of its cost is *reserved*. Reservations are
+//! made one at a time (an async gate held across the store's reads), so
+//! concurrent calls cannot together pass a budget; each takes a snapshot of what
+//! is reserved *before* reading the spent totals. The charge is committed (with
+//! the journaled answer) before the reservation is released, so a call released
+//! between the snapshot and the read is counted in one or both, never in
+//! neither: spent + reserved never under-counts. Money is whole micro-dollars.
+//! (The gate is in this process's memory: the store-contract work moves the
+//! check into the store so that it holds across daemons.)
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use weft_core::CompletionRequest;
 use weft_flow::{ModelDecl, OnBudgetExceeded, ProjectConfig};
-use weft_store::{Store, StoreError, utc_date};
+use weft_store_api::{Store, StoreError, utc_date};
 
 /// Tokens added per message for the role and the chat template's markers.
 pub const MESSAGE_OVERHEAD_TOKENS: u64 = 16;
@@ -51,6 +54,8 @@ pub(crate) struct Budgets {
     /// Set by [`crate::Engine::set_pool_limit_usd`].
     pool_limits: RwLock<Option<Arc<PoolLimitUsd>>>,
     reserved: Mutex<Reserved>,
+    /// Held by the one reservation being decided (across its store reads).
+    gate: tokio::sync::Mutex<()>,
     /// (task, lease token) → the refusal of that attempt's model call.
     refusals: Mutex<HashMap<(u64, u64), Refusal>>,
 }
@@ -156,22 +161,31 @@ pub(crate) enum ReserveError {
 impl Budgets {
     /// Reserves `bound` micro-dollars for a call at `now` if the tenant's and
     /// the pool's spent + reserved + `bound` stay within their limits.
-    pub fn reserve(
+    pub async fn reserve(
         self: &Arc<Self>,
-        store: &Store,
+        store: &dyn Store,
         scope: &CallScope<'_>,
         bound: u64,
         now: u64,
     ) -> Result<Reservation, ReserveError> {
         let day = utc_date(now);
-        let mut r = self.reserved.lock().unwrap_or_else(PoisonError::into_inner);
         let tkey = (day.clone(), scope.tenant.to_owned());
         let pkey = (day.clone(), scope.pool.to_owned());
+        let _gate = self.gate.lock().await;
+        // Reserved amounts before spent: see the module docs.
+        let (tenant_reserved, pool_reserved) = {
+            let r = self.reserved.lock().unwrap_or_else(PoisonError::into_inner);
+            (
+                r.tenant.get(&tkey).copied().unwrap_or(0),
+                r.pool.get(&pkey).copied().unwrap_or(0),
+            )
+        };
         if let Some(budget) = scope.tenant_budget {
             let spent = store
                 .tenant_day_cost(&day, scope.tenant)
+                .await
                 .map_err(ReserveError::Store)?;
-            let reserved = r.tenant.get(&tkey).copied().unwrap_or(0);
+            let reserved = tenant_reserved;
             if spent.saturating_add(reserved).saturating_add(bound) > budget {
                 return Err(ReserveError::Exceeded(BudgetExceeded {
                     limited: Limited::Tenant,
@@ -187,8 +201,9 @@ impl Budgets {
         if let Some(limit) = scope.pool_limit {
             let spent = store
                 .pool_day_cost(&day, scope.pool)
+                .await
                 .map_err(ReserveError::Store)?;
-            let reserved = r.pool.get(&pkey).copied().unwrap_or(0);
+            let reserved = pool_reserved;
             if spent.saturating_add(reserved).saturating_add(bound) > limit {
                 return Err(ReserveError::Exceeded(BudgetExceeded {
                     limited: Limited::Pool,
@@ -201,6 +216,7 @@ impl Budgets {
                 }));
             }
         }
+        let mut r = self.reserved.lock().unwrap_or_else(PoisonError::into_inner);
         *r.tenant.entry(tkey).or_default() += bound;
         *r.pool.entry(pkey).or_default() += bound;
         Ok(Reservation {

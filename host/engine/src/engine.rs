@@ -3,12 +3,13 @@
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use weft_store_api::SharedStore;
 
 use serde_json::Value;
 use tokio::sync::{Notify, mpsc};
 use weft_flow::{CompiledFlow, Diagnostics, ProjectConfig};
 use weft_runtime::{Runtime, RuntimeConfig};
-use weft_store::{NewRun, NewTask, Store, StoreError, Submitted};
+use weft_store_api::{NewRun, NewTask, StoreError, Submitted};
 
 use crate::catalog::Catalog;
 use crate::circuit::{CircuitSnapshot, Circuits};
@@ -92,7 +93,7 @@ pub(crate) struct Inner {
     pub project: ProjectConfig,
     /// The flows and plugins; replaced whole by [`Engine::replace_flows`].
     pub catalog: RwLock<Arc<Catalog>>,
-    pub store: Store,
+    pub store: SharedStore,
     pub runtime: Runtime,
     pub options: EngineOptions,
     /// Signalled when tasks are enqueued or become due.
@@ -197,10 +198,7 @@ impl Engine {
             source,
         })?;
         let db = state_dir.join("weft.redb");
-        let store = Store::open(&db).map_err(|source| EngineError::OpenStore {
-            path: db.clone(),
-            source,
-        })?;
+        let store = crate::store_open::open(&db)?;
         let defaults = RuntimeConfig::default();
         // Each worker may hold a step instance and, while the step waits on a
         // model call or its failure on the retry strategy, one more; an agent
@@ -392,7 +390,7 @@ impl Engine {
     }
 
     /// The store (for reading runs, ledgers, dead letters).
-    pub fn store(&self) -> &Store {
+    pub fn store(&self) -> &SharedStore {
         &self.inner.store
     }
 

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use weft_core::PluginKind;
 use weft_flow::{InputError, Location};
 use weft_runtime::LoadError;
-use weft_store::StoreError;
+use weft_store_api::StoreError;
 
 /// Why an engine operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -21,7 +21,7 @@ pub enum EngineError {
     /// The store could not be opened.
     #[error("cannot open the store {}: {source}", path.display())]
     OpenStore {
-        /// The redb file.
+        /// The store file.
         path: PathBuf,
         /// Why.
         source: StoreError,

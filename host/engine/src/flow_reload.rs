@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use tokio::sync::watch;
 use weft_flow::CompiledFlow;
-use weft_store::{RunFilter, RunStatus};
+use weft_store_api::{RunFilter, RunStatus};
 
 use crate::engine::Engine;
 use crate::error::EngineError;
@@ -90,7 +90,7 @@ impl Reloader {
                     tracing::info!(
                         "flows folder {dir} reloaded (generation {generation}): {changes}"
                     );
-                    self.warn_about_removed(&before);
+                    self.warn_about_removed(&before).await;
                     if let Err(e) = self.engine.prune_schedules().await {
                         tracing::error!(
                             "flows folder {dir}: removing the state of schedules no flow has any more: {e}"
@@ -126,25 +126,25 @@ impl Reloader {
 
     /// Logs the unfinished runs of every flow of `before` that is no longer
     /// served: their next task is dead-lettered until the flow is back.
-    fn warn_about_removed(&self, before: &[CompiledFlow]) {
+    async fn warn_about_removed(&self, before: &[CompiledFlow]) {
         for flow in before {
             if self.engine.flow(&flow.id).is_some() {
                 continue;
             }
-            let unfinished: usize = [RunStatus::Queued, RunStatus::Running]
-                .into_iter()
-                .map(|status| {
-                    let filter = RunFilter {
-                        tenant: None,
-                        flow_id: Some(flow.id.clone()),
-                        status: Some(status),
-                    };
-                    self.engine
-                        .store()
-                        .runs_list(10_000, &filter)
-                        .map_or(0, |runs| runs.len())
-                })
-                .sum();
+            let mut unfinished = 0;
+            for status in [RunStatus::Queued, RunStatus::Running] {
+                let filter = RunFilter {
+                    tenant: None,
+                    flow_id: Some(flow.id.clone()),
+                    status: Some(status),
+                };
+                unfinished += self
+                    .engine
+                    .store()
+                    .runs_list(10_000, &filter)
+                    .await
+                    .map_or(0, |runs| runs.len());
+            }
             if unfinished > 0 {
                 tracing::warn!(
                     "flow `{}` is no longer served; the next task of each of its {unfinished} unfinished run(s) will be dead-lettered until the flow is back (then `weft dlq requeue` it)",

@@ -19,7 +19,7 @@ use serde_json::Value;
 use weft_core::{Completion, CompletionRequest, PluginError};
 use weft_flow::ModelDecl;
 use weft_runtime::{CallContext, CallLimits, StepHost};
-use weft_store::Charge;
+use weft_store_api::Charge;
 
 use crate::args::plugin_config;
 use crate::budgets::{self, CallScope, Refusal, Reservation, ReserveError};
@@ -46,17 +46,18 @@ pub(crate) struct TaskScope {
 impl TaskScope {
     /// The scope of task `task`'s attempt under lease `token`, of a run of
     /// `tenant` (its pool read from the store).
-    pub fn of(
+    pub async fn of(
         inner: &Inner,
         task: u64,
         token: u64,
         tenant: &str,
-    ) -> Result<Self, weft_store::StoreError> {
+    ) -> Result<Self, weft_store_api::StoreError> {
         let pool = inner
             .store
-            .task_get(task)?
+            .task_get(task)
+            .await?
             .map(|t| t.pool)
-            .ok_or(weft_store::StoreError::TaskNotFound(task))?;
+            .ok_or(weft_store_api::StoreError::TaskNotFound(task))?;
         Ok(Self {
             task,
             token,
@@ -138,11 +139,12 @@ impl TaskHost {
         self.tools.as_ref()
     }
 
-    fn journaled(&self, index: u32) -> Result<Option<Completion>, PluginError> {
+    async fn journaled(&self, index: u32) -> Result<Option<Completion>, PluginError> {
         let stored = self
             .inner
             .store
             .journal_get(&self.run, &self.step, index)
+            .await
             .map_err(|e| PluginError::Transient(format!("journal: {e}")))?;
         stored
             .map(|v| {
@@ -255,7 +257,7 @@ impl TaskHost {
     /// Reserves the most `req` could cost against the tenant's budget and the
     /// pool's limit; a refusal is remembered for the task and returned as a
     /// permanent error.
-    fn reserve(
+    async fn reserve(
         &self,
         name: &str,
         model: &ModelDecl,
@@ -293,7 +295,8 @@ impl TaskHost {
         };
         match inner
             .budgets
-            .reserve(&inner.store, &scope, bound, inner.now())
+            .reserve(inner.store.as_ref(), &scope, bound, inner.now())
+            .await
         {
             Ok(r) => Ok(r),
             Err(ReserveError::Store(e)) => Err(PluginError::Transient(format!("budget: {e}"))),
@@ -318,7 +321,7 @@ impl StepHost for TaskHost {
     }
 
     async fn artifact_get(&self, key: &str) -> Option<String> {
-        match self.inner.store.artifact_get(&self.run, key) {
+        match self.inner.store.artifact_get(&self.run, key).await {
             Ok(v) => v.map(|v| v.to_string()),
             Err(e) => {
                 tracing::warn!(run = %self.run, key, "artifact_get: {e}");
@@ -390,12 +393,12 @@ impl TaskHost {
         index: u32,
         req: &CompletionRequest,
     ) -> Result<Completion, PluginError> {
-        if let Some(answer) = self.journaled(index)? {
+        if let Some(answer) = self.journaled(index).await? {
             self.called(index, true, &answer);
             return Ok(answer);
         }
         let (name, model) = self.model_of(req)?;
-        let reservation = self.reserve(&name, &model, req)?;
+        let reservation = self.reserve(&name, &model, req).await?;
         let answer = self.call_adapter(&name, &model, req).await?;
         let value = serde_json::to_value(&answer)
             .map_err(|e| PluginError::Permanent(format!("cannot journal the answer: {e}")))?;
@@ -424,7 +427,7 @@ impl TaskHost {
             return Ok(answer);
         }
         // Another attempt journaled this call first: its answer wins.
-        let answer = self.journaled(index)?.unwrap_or(answer);
+        let answer = self.journaled(index).await?.unwrap_or(answer);
         self.called(index, true, &answer);
         Ok(answer)
     }

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
-use weft_store::ScheduleId;
+use weft_store_api::ScheduleId;
 
 use crate::engine::Engine;
 use crate::error::EngineError;

@@ -104,7 +104,7 @@ async fn reaper(engine: Weak<Inner>, watch: Arc<ReaperWatch>) {
 async fn reap(inner: &Inner, watch: &ReaperWatch) -> Option<Duration> {
     watch.target.store(LOOKING, Ordering::SeqCst);
     let now = inner.now();
-    match inner.store.next_lease_expiry() {
+    match inner.store.next_lease_expiry().await {
         Ok(Some(at)) if at <= now => {
             let handed_back = {
                 // Under the admission lock, as every change of a pool's slots.

@@ -12,7 +12,7 @@
 //!   in the same transaction (so a join after parallel steps runs exactly once).
 //! - A failed attempt goes to the step's retry strategy plugin (`exp-backoff`
 //!   when nothing names one and weft.yaml declares it; else the run fails).
-//!   Its decision stays typed ([`weft_store::FailDecision`]) in
+//!   Its decision stays typed ([`weft_store_api::FailDecision`]) in
 //!   [`ProgressEvent::StepFailed`]; [`describe_decision`] words it for people
 //!   (`retry in 1.2s at 14:03:07 UTC`).
 //! - Every end of a run — last step done, a failure that fails it,
@@ -81,6 +81,7 @@ mod schedule;
 mod schedule_plan;
 mod scheduler;
 mod spend;
+mod store_open;
 mod swap;
 mod task;
 mod tools;

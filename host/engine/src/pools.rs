@@ -4,11 +4,12 @@
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use weft_store_api::WorkerSite;
 
 use serde::{Deserialize, Serialize};
 use tokio::sync::MutexGuard;
 use weft_flow::OnExhausted;
-use weft_store::{Lease, NewRun, NewTask, PoolTask, ViewLimits};
+use weft_store_api::{Lease, NewRun, NewTask, PoolTask, ViewLimits};
 
 use crate::admission::{self, Admitted, Ask, pool_decl, pool_spent_today};
 use crate::engine::Engine;
@@ -58,11 +59,11 @@ const LISTED: usize = 50;
 
 impl Engine {
     /// Every declared pool (and any other that holds tasks), by name.
-    pub fn pools_status(&self) -> Result<Vec<PoolStatus>, EngineError> {
+    pub async fn pools_status(&self) -> Result<Vec<PoolStatus>, EngineError> {
         let inner = &self.inner;
         let now = inner.now();
         let mut names: Vec<String> = inner.project.pools.keys().cloned().collect();
-        for p in inner.store.busy_pools(now)? {
+        for p in inner.store.busy_pools(now).await? {
             if !names.contains(&p) {
                 names.push(p);
             }
@@ -76,14 +77,14 @@ impl Engine {
         let mut out = Vec::new();
         for name in names {
             let pool = pool_decl(inner, &name);
-            let view = inner.store.pool_view(&name, limits, now)?;
+            let view = inner.store.pool_view(&name, limits, now).await?;
             let choice = inner.swaps.policy_for(inner, &pool);
             let policy = choice.as_ref().and_then(|c| c.name.clone());
             out.push(PoolStatus {
                 active: view.running.len() as u64,
                 max_concurrent: pool.max_concurrent,
                 queued: view.queued_total,
-                cost_today_usd: pool_spent_today(inner, &name),
+                cost_today_usd: pool_spent_today(inner, &name).await,
                 cost_limit_daily_usd: pool.cost_limit_daily_usd,
                 rate_tokens: inner.admission.tokens(&pool, now),
                 rate_limit: pool.rate_limit.map(|r| (r.per_minute, r.burst)),
@@ -128,7 +129,7 @@ impl Engine {
             owner,
             pools: None,
             lease_ms,
-            durable: false,
+            site: WorkerSite::InProcess,
         };
         match admission::admit(&self.inner, &ask).await? {
             Admitted::Lease(lease) => Ok(Some(lease)),
@@ -179,13 +180,13 @@ impl Engine {
             return Ok(None);
         }
         let guard = inner.admission.lock().await;
-        exhausted(inner, strict.iter().map(|t| t.pool.as_str()))?;
+        exhausted(inner, strict.iter().map(|t| t.pool.as_str())).await?;
         Ok(Some(guard))
     }
 }
 
 /// `Err(PoolExhausted)` for the first of `pools` with no free place.
-pub(crate) fn exhausted<'a>(
+pub(crate) async fn exhausted<'a>(
     inner: &Arc<crate::engine::Inner>,
     pools: impl Iterator<Item = &'a str>,
 ) -> Result<(), EngineError> {
@@ -197,7 +198,7 @@ pub(crate) fn exhausted<'a>(
     };
     for name in pools {
         let pool = pool_decl(inner, name);
-        let view = inner.store.pool_view(name, limits, now)?;
+        let view = inner.store.pool_view(name, limits, now).await?;
         let active = view.running.len() as u64;
         if active + view.queued_total >= u64::from(pool.max_concurrent) {
             return Err(EngineError::PoolExhausted {

@@ -1,7 +1,7 @@
 //! What the engine reports while it works (for `weft run`'s live progress).
 
 use serde::Serialize;
-use weft_store::{FailDecision, RunStatus};
+use weft_store_api::{FailDecision, RunStatus};
 
 /// One thing that happened to a run.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -105,8 +105,8 @@ pub fn when(at_ms: u64, now_ms: u64) -> String {
     if at_ms <= now_ms {
         return "now".to_owned();
     }
-    let clock = weft_store::utc_datetime(at_ms);
-    let clock = if weft_store::utc_date(at_ms) == weft_store::utc_date(now_ms) {
+    let clock = weft_store_api::utc_datetime(at_ms);
+    let clock = if weft_store_api::utc_date(at_ms) == weft_store_api::utc_date(now_ms) {
         clock
             .split_once(' ')
             .map_or(clock.clone(), |(_, time)| time.to_owned())
@@ -128,7 +128,7 @@ pub fn human_duration(ms: u64) -> String {
 
 #[cfg(test)]
 mod tests {
-    use weft_store::FailDecision;
+    use weft_store_api::FailDecision;
 
     use super::{describe_decision, when};
 

@@ -12,13 +12,14 @@ use std::future::Future;
 use std::pin::pin;
 use std::sync::Arc;
 use std::time::Duration;
+use weft_store_api::WorkerSite;
 
 use weft_core::worker_protocol::{
     CompleteRequest, FailRequest, LeaseRequest, ModelCallRequest, RemoteTask, ReportResponse,
 };
 use weft_core::{Completion, PluginError};
 use weft_flow::{CompiledFlow, CompiledStep};
-use weft_store::{FailDecision, Lease, TaskRecord, TaskState};
+use weft_store_api::{FailDecision, Lease, TaskRecord, TaskState};
 
 use crate::admission::{self, Admitted, Ask};
 use crate::catalog::Catalog;
@@ -69,7 +70,8 @@ impl Engine {
             }
             let until_due = inner
                 .store
-                .next_due()?
+                .next_due()
+                .await?
                 .into_iter()
                 .chain(token_at)
                 .min()
@@ -95,7 +97,7 @@ impl Engine {
                 owner: &ask.owner,
                 pools: ask.pools.as_deref(),
                 lease_ms: ask.lease_ms,
-                durable: true,
+                site: WorkerSite::Remote,
             };
             let lease = match admission::admit(inner, &admit).await? {
                 Admitted::Lease(lease) => lease,
@@ -103,7 +105,7 @@ impl Engine {
             };
             emit_started(inner, &lease);
             let catalog = inner.catalog();
-            let (run, flow, step) = match locate(inner, &catalog, &lease) {
+            let (run, flow, step) = match locate(inner, &catalog, &lease).await {
                 Ok(found) => found,
                 Err(reason) => {
                     dead_letter_unlocated(inner, &lease, reason).await;
@@ -115,7 +117,11 @@ impl Engine {
                     let text = e.to_string();
                     (PluginError::Permanent(text.clone()), text)
                 });
-            match allowed.and_then(|()| prepare_call(inner, &catalog, &lease, &run.input, step)) {
+            let prepared = match allowed {
+                Ok(()) => prepare_call(inner, &catalog, &lease, &run.input, step).await,
+                Err(e) => Err(e),
+            };
+            match prepared {
                 Ok(call) => {
                     return Ok(Ok(RemoteTask {
                         task: lease.task,
@@ -155,7 +161,7 @@ impl Engine {
         let inner = &self.inner;
         inner
             .store
-            .renew(task, token, lease_ms, inner.now())
+            .renew(task, token, lease_ms, WorkerSite::Remote, inner.now())
             .await
             .map_err(|e| lease_error(task, e))
     }
@@ -168,15 +174,15 @@ impl Engine {
         report: CompleteRequest,
     ) -> Result<ReportResponse, EngineError> {
         let inner = &self.inner;
-        let record = self.task_record(task)?;
-        if let Some(answer) = self.already_reported(&record, report.token)? {
+        let record = self.task_record(task).await?;
+        if let Some(answer) = self.already_reported(&record, report.token).await? {
             return Ok(answer);
         }
         let lease = lease_from(record, report.token);
         // The step got over a budget refusal (or made its own answer of it).
         inner.budgets.take_refusal(task, report.token);
         let catalog = inner.catalog();
-        let (_, flow, step) = match locate(inner, &catalog, &lease) {
+        let (_, flow, step) = match locate(inner, &catalog, &lease).await {
             Ok(found) => found,
             Err(reason) => {
                 let outcome = dead_letter_unlocated(inner, &lease, reason).await;
@@ -200,14 +206,14 @@ impl Engine {
         report: FailRequest,
     ) -> Result<ReportResponse, EngineError> {
         let inner = &self.inner;
-        let record = self.task_record(task)?;
-        if let Some(answer) = self.already_reported(&record, report.token)? {
+        let record = self.task_record(task).await?;
+        if let Some(answer) = self.already_reported(&record, report.token).await? {
             return Ok(answer);
         }
         let lease = lease_from(record, report.token);
         let catalog = inner.catalog();
         let refusal = inner.budgets.take_refusal(task, report.token);
-        let (decision, by) = match (locate(inner, &catalog, &lease), refusal) {
+        let (decision, by) = match (locate(inner, &catalog, &lease).await, refusal) {
             (Err(reason), _) => (FailDecision::DeadLetter { reason }, None),
             (Ok(_), Some(refusal)) => (budget_decision(inner, refusal), None),
             (Ok((_, flow, step)), None) => {
@@ -236,15 +242,16 @@ impl Engine {
         task: u64,
         call: &ModelCallRequest,
     ) -> Result<Result<Completion, PluginError>, EngineError> {
-        let lease = self.current_lease(task, call.token)?;
+        let lease = self.current_lease(task, call.token).await?;
         let catalog = self.inner.catalog();
-        let (_, step) = step_of(&self.inner, &catalog, &lease)?;
+        let (_, step) = step_of(&self.inner, &catalog, &lease).await?;
         let run = self
             .inner
             .store
-            .run_get(&lease.run)?
+            .run_get(&lease.run)
+            .await?
             .ok_or_else(|| EngineError::UnknownRun(lease.run.clone()))?;
-        let scope = TaskScope::of(&self.inner, task, call.token, &run.tenant)?;
+        let scope = TaskScope::of(&self.inner, task, call.token, &run.tenant).await?;
         let host = TaskHost::new(
             Arc::clone(&self.inner),
             scope,
@@ -263,11 +270,12 @@ impl Engine {
         token: u64,
         key: &str,
     ) -> Result<Option<String>, EngineError> {
-        let lease = self.current_lease(task, token)?;
+        let lease = self.current_lease(task, token).await?;
         Ok(self
             .inner
             .store
-            .artifact_get(&lease.run, key)?
+            .artifact_get(&lease.run, key)
+            .await?
             .map(|v| v.to_string()))
     }
 
@@ -280,7 +288,7 @@ impl Engine {
         key: &str,
         value: &str,
     ) -> Result<Result<(), PluginError>, EngineError> {
-        let lease = self.current_lease(task, token)?;
+        let lease = self.current_lease(task, token).await?;
         let value = match serde_json::from_str(value) {
             Ok(v) => v,
             Err(e) => {
@@ -302,7 +310,7 @@ impl Engine {
     /// lost sends it again, and must not be told its lease was lost. Only
     /// states that this lease's own report leads to count (an expired lease
     /// puts the task back to `ready`, which does not).
-    fn already_reported(
+    async fn already_reported(
         &self,
         record: &TaskRecord,
         token: u64,
@@ -320,7 +328,8 @@ impl Engine {
         let run_finished = self
             .inner
             .store
-            .run_get(&record.run_id)?
+            .run_get(&record.run_id)
+            .await?
             .is_some_and(|run| run.status.is_final());
         Ok(Some(ReportResponse {
             outcome: outcome.into(),
@@ -329,19 +338,20 @@ impl Engine {
     }
 
     /// The stored record of `task`.
-    fn task_record(&self, task: u64) -> Result<TaskRecord, EngineError> {
+    async fn task_record(&self, task: u64) -> Result<TaskRecord, EngineError> {
         self.inner
             .store
-            .task_get(task)?
+            .task_get(task)
+            .await?
             .ok_or(EngineError::UnknownTask(task))
     }
 
     /// The lease of `task` if `token` is its current one and it has not run
     /// out (a read: host calls of a step whose lease was lost are refused
     /// without being recorded).
-    pub(crate) fn current_lease(&self, task: u64, token: u64) -> Result<Lease, EngineError> {
-        let lease = lease_from(self.task_record(task)?, token);
-        match self.inner.store.lease_of(task)? {
+    pub(crate) async fn current_lease(&self, task: u64, token: u64) -> Result<Lease, EngineError> {
+        let lease = lease_from(self.task_record(task).await?, token);
+        match self.inner.store.lease_of(task).await? {
             Some(current) if current.token == token && current.expires_at > self.inner.now() => {
                 Ok(lease)
             }
@@ -349,7 +359,7 @@ impl Engine {
                 task,
                 reason: format!(
                     "the lease ran out at {}",
-                    weft_store::utc_datetime(current.expires_at)
+                    weft_store_api::utc_datetime(current.expires_at)
                 ),
             }),
             _ => Err(EngineError::LeaseLost {
@@ -374,16 +384,18 @@ fn lease_from(record: TaskRecord, token: u64) -> Lease {
 }
 
 /// The flow and step of `lease` in `catalog`.
-fn step_of<'a>(
+async fn step_of<'a>(
     inner: &Inner,
     catalog: &'a Catalog,
     lease: &Lease,
 ) -> Result<(&'a CompiledFlow, &'a CompiledStep), EngineError> {
     let (_, flow, step) =
-        locate(inner, catalog, lease).map_err(|reason| EngineError::LeaseLost {
-            task: lease.task,
-            reason,
-        })?;
+        locate(inner, catalog, lease)
+            .await
+            .map_err(|reason| EngineError::LeaseLost {
+                task: lease.task,
+                reason,
+            })?;
     Ok((flow, step))
 }
 
@@ -398,10 +410,10 @@ fn check_lease_ms(lease_ms: u64) -> Result<(), EngineError> {
     }
 }
 
-fn lease_error(task: u64, e: weft_store::StoreError) -> EngineError {
+fn lease_error(task: u64, e: weft_store_api::StoreError) -> EngineError {
     match e {
-        e @ (weft_store::StoreError::StaleToken { .. }
-        | weft_store::StoreError::RunFinished { .. }) => EngineError::LeaseLost {
+        e @ (weft_store_api::StoreError::StaleToken { .. }
+        | weft_store_api::StoreError::RunFinished { .. }) => EngineError::LeaseLost {
             task,
             reason: e.to_string(),
         },

@@ -7,7 +7,7 @@ use std::time::Duration;
 use weft_core::{AttemptInfo, PluginError, RetryDecision};
 use weft_flow::{CompiledFlow, CompiledStep};
 use weft_runtime::{CallContext, CallLimits};
-use weft_store::{FailDecision, Lease};
+use weft_store_api::{FailDecision, Lease};
 
 use crate::args::plugin_config;
 use crate::catalog::Catalog;

@@ -2,7 +2,7 @@
 //! return when the run has finished or cannot go on.
 
 use serde::Serialize;
-use weft_store::{RunRecord, TaskState};
+use weft_store_api::{RunRecord, TaskState};
 
 use crate::engine::Engine;
 use crate::error::EngineError;
@@ -34,7 +34,7 @@ impl Engine {
         let mut events = self.subscribe();
         let workers = self.start();
         let result = loop {
-            match self.settled(run_id) {
+            match self.settled(run_id).await {
                 Ok(Some(run)) => break Ok(run),
                 Ok(None) => {}
                 Err(e) => break Err(e),
@@ -42,7 +42,7 @@ impl Engine {
             match events.recv().await {
                 Some(event) if event.run() == run_id => progress(event),
                 Some(_) => {}
-                None => break self.record(run_id),
+                None => break self.record(run_id).await,
             }
         };
         // A worker commits before it emits, so the store can show the run settled
@@ -73,15 +73,15 @@ impl Engine {
     /// The leases of `run_id`'s tasks that have not run out at the engine's
     /// clock, by task: what [`Engine::resume`] has to wait for (a worker that
     /// died holding one; its task comes back when the lease runs out).
-    pub fn held_leases(&self, run_id: &str) -> Result<Vec<HeldLease>, EngineError> {
+    pub async fn held_leases(&self, run_id: &str) -> Result<Vec<HeldLease>, EngineError> {
         let store = &self.inner.store;
         let now = self.inner.now();
         let mut held = Vec::new();
-        for task in store.tasks_of(run_id)? {
+        for task in store.tasks_of(run_id).await? {
             if task.state != TaskState::Leased {
                 continue;
             }
-            if let Some(lease) = store.lease_of(task.id)?
+            if let Some(lease) = store.lease_of(task.id).await?
                 && lease.expires_at > now
             {
                 held.push(HeldLease {
@@ -95,23 +95,25 @@ impl Engine {
         Ok(held)
     }
 
-    fn record(&self, run_id: &str) -> Result<RunRecord, EngineError> {
+    async fn record(&self, run_id: &str) -> Result<RunRecord, EngineError> {
         self.inner
             .store
-            .run_get(run_id)?
+            .run_get(run_id)
+            .await?
             .ok_or_else(|| EngineError::UnknownRun(run_id.to_owned()))
     }
 
     /// The run if it has finished or has no open task left.
-    fn settled(&self, run_id: &str) -> Result<Option<RunRecord>, EngineError> {
-        let run = self.record(run_id)?;
+    async fn settled(&self, run_id: &str) -> Result<Option<RunRecord>, EngineError> {
+        let run = self.record(run_id).await?;
         if run.status.is_final() {
             return Ok(Some(run));
         }
         let open = self
             .inner
             .store
-            .tasks_of(run_id)?
+            .tasks_of(run_id)
+            .await?
             .iter()
             .any(|t| t.state.is_open());
         Ok((!open).then_some(run))

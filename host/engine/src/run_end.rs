@@ -10,7 +10,7 @@
 //! and idle workers are woken, since the run's leased tasks were cancelled
 //! and their pool slots are free.
 
-use weft_store::{Purged, RunStatus};
+use weft_store_api::{Purged, RunStatus};
 
 use crate::engine::{Engine, Inner};
 use crate::error::EngineError;

@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 
 use weft_flow::{CompiledFlow, Missed, Schedule};
-use weft_store::{ScheduleId, ScheduleState, ScheduleTick, ScheduledRun};
+use weft_store_api::{ScheduleId, ScheduleState, ScheduleTick, ScheduledRun};
 
 use crate::catalog::Catalog;
 use crate::engine::{Engine, Inner};
@@ -96,10 +96,11 @@ pub(crate) fn loaded_schedule_ids(catalog: &Catalog) -> Vec<ScheduleId> {
 
 impl Inner {
     /// The stored state of every schedule, by id.
-    fn schedule_states(&self) -> Result<HashMap<ScheduleId, ScheduleState>, EngineError> {
+    async fn schedule_states(&self) -> Result<HashMap<ScheduleId, ScheduleState>, EngineError> {
         Ok(self
             .store
-            .schedules_list()?
+            .schedules_list()
+            .await?
             .into_iter()
             .map(|s| (s.id.clone(), s))
             .collect())
@@ -130,7 +131,7 @@ impl Engine {
         let now = inner.now();
         let catalog = inner.catalog();
         let loaded = loaded_schedules(&catalog);
-        let mut states = inner.schedule_states()?;
+        let mut states = inner.schedule_states().await?;
         let unknown: Vec<ScheduleId> = loaded
             .iter()
             .filter(|l| !states.contains_key(&l.id))
@@ -214,10 +215,10 @@ impl Engine {
     /// that is not paused, or now when a schedule is not registered yet (the
     /// tick registers it). `None` when no schedule will fire again. A time at
     /// or before now means a tick is overdue.
-    pub fn next_fire(&self) -> Result<Option<u64>, EngineError> {
+    pub async fn next_fire(&self) -> Result<Option<u64>, EngineError> {
         let inner = &self.inner;
         let now = inner.now();
-        let states = inner.schedule_states()?;
+        let states = inner.schedule_states().await?;
         let mut next: Option<u64> = None;
         for l in loaded_schedules(&inner.catalog()) {
             let due = match states.get(&l.id) {
@@ -236,10 +237,10 @@ impl Engine {
     /// Every schedule of the loaded flows with its state and next fire, by flow
     /// id then index. (`Store::schedules_list` also has the states of
     /// schedules no loaded flow has any more.)
-    pub fn schedules_list(&self) -> Result<Vec<ScheduleInfo>, EngineError> {
+    pub async fn schedules_list(&self) -> Result<Vec<ScheduleInfo>, EngineError> {
         let inner = &self.inner;
         let now = inner.now();
-        let mut states = inner.schedule_states()?;
+        let mut states = inner.schedule_states().await?;
         Ok(loaded_schedules(&inner.catalog())
             .into_iter()
             .map(|l| {

@@ -73,7 +73,7 @@ async fn run(engine: Engine, mut stop: watch::Receiver<bool>, ticks: watch::Send
         let mut woken = pin!(engine.inner.schedule_wake.notified());
         woken.as_mut().enable();
         let now = engine.inner.now();
-        let wait = match engine.next_fire() {
+        let wait = match engine.next_fire().await {
             Ok(Some(due)) if due <= now => {
                 let result = engine.tick_schedules().await;
                 ticks.send_modify(|n| *n += 1);

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use weft_store::utc_date;
+use weft_store_api::utc_date;
 
 use crate::engine::Engine;
 use crate::error::EngineError;
@@ -13,15 +13,15 @@ impl Engine {
     /// Micro-dollars charged today (the UTC day of the engine's clock) for
     /// model calls of tasks in `pool`. Calls in flight are not counted until
     /// their answer is journaled.
-    pub fn pool_spent_today(&self, pool: &str) -> Result<u64, EngineError> {
+    pub async fn pool_spent_today(&self, pool: &str) -> Result<u64, EngineError> {
         let day = utc_date(self.inner.now());
-        Ok(self.inner.store.pool_day_cost(&day, pool)?)
+        Ok(self.inner.store.pool_day_cost(&day, pool).await?)
     }
 
     /// Micro-dollars charged today (UTC) for model calls of `tenant`'s runs.
-    pub fn tenant_spent_today(&self, tenant: &str) -> Result<u64, EngineError> {
+    pub async fn tenant_spent_today(&self, tenant: &str) -> Result<u64, EngineError> {
         let day = utc_date(self.inner.now());
-        Ok(self.inner.store.tenant_day_cost(&day, tenant)?)
+        Ok(self.inner.store.tenant_day_cost(&day, tenant).await?)
     }
 
     /// Sets where pools' daily cost limits come from: `limit(pool)` is the

@@ -17,7 +17,7 @@ use serde_json::Value;
 use weft_core::PluginKind;
 use weft_flow::PoolDecl;
 use weft_runtime::Plugin;
-use weft_store::{Override, Swap};
+use weft_store_api::{Override, Swap};
 
 use crate::admission::{PRIORITY_ORDER, pool_decl};
 use crate::args::plugin_config;
@@ -264,7 +264,7 @@ impl Engine {
     /// gone or no longer loads is logged and skipped: weft.yaml's serves.
     pub(crate) async fn restore_swaps(&self) -> Result<(), EngineError> {
         let inner = &self.inner;
-        for (key, o) in inner.store.overrides()? {
+        for (key, o) in inner.store.overrides().await? {
             let (kind, map, name) = match key.split_once(':') {
                 Some(("pool", name)) => (PluginKind::Pool, &inner.swaps.pools, name),
                 Some(("retry", name)) => (PluginKind::Retry, &inner.swaps.retries, name),

@@ -5,13 +5,14 @@
 use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use weft_store_api::WorkerSite;
 
 use serde_json::Value;
 use weft_core::{PluginError, RunInfo};
 use weft_flow::{CompiledFlow, CompiledStep, OnBudgetExceeded};
 use weft_runtime::Plugin;
 use weft_runtime::{CallContext, CallLimits};
-use weft_store::{
+use weft_store_api::{
     Advance, FailDecision, Lease, NewTask, NextCandidate, NextLease, RunRecord, RunStatus,
     StoreError,
 };
@@ -66,7 +67,7 @@ pub(crate) async fn execute(
     let started = inner.now();
     emit_started(inner, &lease);
     let catalog = inner.catalog();
-    let (run, flow, step) = match locate(inner, &catalog, &lease) {
+    let (run, flow, step) = match locate(inner, &catalog, &lease).await {
         Ok(found) => found,
         Err(reason) => return (dead_letter_unlocated(inner, &lease, reason).await, None),
     };
@@ -115,12 +116,12 @@ pub(crate) struct Success {
 
 /// The run, flow and step of a lease; `Err` says why there is none (the task
 /// is dead-lettered with that reason).
-pub(crate) fn locate<'a>(
+pub(crate) async fn locate<'a>(
     inner: &Inner,
     catalog: &'a Catalog,
     lease: &Lease,
 ) -> Result<(RunRecord, &'a CompiledFlow, &'a CompiledStep), String> {
-    let run = match inner.store.run_get(&lease.run) {
+    let run = match inner.store.run_get(&lease.run).await {
         Ok(Some(run)) => run,
         Ok(None) => return Err(format!("run `{}` is not in the store", lease.run)),
         Err(e) => return Err(format!("cannot read run `{}`: {e}", lease.run)),
@@ -173,7 +174,7 @@ pub(crate) struct PreparedCall<'a> {
 
 /// Renders the step's arguments from the run input and the outputs so far.
 /// The error is the guest-visible error and the full text.
-pub(crate) fn prepare_call<'a>(
+pub(crate) async fn prepare_call<'a>(
     inner: &Inner,
     catalog: &'a Catalog,
     lease: &Lease,
@@ -183,6 +184,7 @@ pub(crate) fn prepare_call<'a>(
     let outputs = inner
         .store
         .step_outputs(&lease.run)
+        .await
         .map_err(|e| plain(PluginError::Transient(format!("step outputs: {e}"))))?;
     let (config, input) = step_args(&inner.project, step, run_input, &outputs).map_err(plain)?;
     let plugin = catalog.plugin(&step.uses).ok_or_else(|| {
@@ -216,8 +218,9 @@ async fn call_step(
 ) -> Result<Value, (PluginError, String)> {
     crate::capabilities::check_step(&inner.project, &run.tenant, flow, step)
         .map_err(|e| plain(PluginError::Permanent(e.to_string())))?;
-    let call = prepare_call(inner, catalog, lease, &run.input, step)?;
+    let call = prepare_call(inner, catalog, lease, &run.input, step).await?;
     let scope = TaskScope::of(inner, lease.task, lease.token, &run.tenant)
+        .await
         .map_err(|e| plain(PluginError::Transient(format!("task record: {e}"))))?;
     let info = RunInfo {
         run_id: lease.run.clone(),
@@ -268,7 +271,7 @@ async fn with_renewal<T>(
         tokio::select! {
             out = &mut call => return Some(out),
             _ = ticker.tick() => {
-                match inner.store.renew_in_process(lease.task, lease.token, lease_ms, inner.now()).await {
+                match inner.store.renew(lease.task, lease.token, lease_ms, WorkerSite::InProcess, inner.now()).await {
                     Ok(_) => {}
                     Err(e @ (StoreError::StaleToken { .. } | StoreError::RunFinished { .. })) => {
                         tracing::warn!(task = lease.task, "lease lost while running: {e}");
@@ -334,7 +337,7 @@ pub(crate) async fn record_success(
                 owner: &next.owner,
                 pools: next.pools.as_deref(),
                 lease_ms: next.lease_ms,
-                durable: false,
+                site: WorkerSite::InProcess,
             };
             match admission::admit_locked(inner, &ask).await {
                 Ok(Admitted::Lease(l)) => Some(l),
@@ -379,13 +382,20 @@ pub(crate) async fn record_failure(
         Some(by) => {
             inner
                 .store
-                .fail_decided(lease.task, lease.token, error, decision.clone(), by, now)
+                .fail(
+                    lease.task,
+                    lease.token,
+                    error,
+                    decision.clone(),
+                    Some(by),
+                    now,
+                )
                 .await
         }
         None => {
             inner
                 .store
-                .fail(lease.task, lease.token, error, decision.clone(), now)
+                .fail(lease.task, lease.token, error, decision.clone(), None, now)
                 .await
         }
     };

@@ -20,7 +20,7 @@ use serde_json::Value;
 use weft_core::worker_protocol::ToolCallRequest;
 use weft_core::{PluginError, PluginKind, RunInfo};
 use weft_runtime::{CallContext, CallLimits, Plugin};
-use weft_store::ToolCall;
+use weft_store_api::ToolCall;
 
 use crate::args::plugin_config;
 use crate::engine::{Engine, Inner};
@@ -199,9 +199,10 @@ impl Engine {
         task: u64,
         call: &ToolCallRequest,
     ) -> Result<Result<String, PluginError>, EngineError> {
-        let lease = self.current_lease(task, call.token)?;
+        let lease = self.current_lease(task, call.token).await?;
         let catalog = self.inner.catalog();
         let (run, flow, step) = locate(&self.inner, &catalog, &lease)
+            .await
             .map_err(|reason| EngineError::LeaseLost { task, reason })?;
         let remaining = Duration::from_millis(call.remaining_ms).min(step.timeout);
         let info = RunInfo {
@@ -211,7 +212,7 @@ impl Engine {
             attempt: lease.attempt,
             tenant: run.tenant.clone(),
         };
-        let scope = TaskScope::of(&self.inner, task, call.token, &run.tenant)?;
+        let scope = TaskScope::of(&self.inner, task, call.token, &run.tenant).await?;
         let host = TaskHost::new(
             Arc::clone(&self.inner),
             scope,

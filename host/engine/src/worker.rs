@@ -8,11 +8,12 @@ use std::pin::pin;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
+use weft_store_api::WorkerSite;
 
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use weft_store::NextLease;
+use weft_store_api::NextLease;
 
 use crate::admission::{self, Admitted, Ask};
 use crate::engine::{Engine, Inner};
@@ -95,7 +96,7 @@ async fn worker(inner: Arc<Inner>, owner: String, mut stop: watch::Receiver<bool
             owner: &owner,
             pools: None,
             lease_ms: inner.options.lease_ms,
-            durable: false,
+            site: WorkerSite::InProcess,
         };
         let wait = match admission::admit(&inner, &admit).await {
             Ok(Admitted::Lease(lease)) => {
@@ -104,7 +105,7 @@ async fn worker(inner: Arc<Inner>, owner: String, mut stop: watch::Receiver<bool
             }
             // The earlier of the next due task or lease expiry and the next
             // rate-limit token.
-            Ok(Admitted::Wait(token_at)) => match inner.store.next_due() {
+            Ok(Admitted::Wait(token_at)) => match inner.store.next_due().await {
                 Ok(due) => match due.into_iter().chain(token_at).min() {
                     Some(at) => Duration::from_millis(at.saturating_sub(now).max(1)),
                     None => IDLE_WAIT,

@@ -11,11 +11,12 @@
 mod common;
 
 use std::sync::Arc;
+use weft_store_api::WorkerSite;
 
 use serde_json::{Value, json};
 use weft_core::PluginKind;
 use weft_engine::{Engine, EngineOptions, ManualClock, TaskOutcome};
-use weft_store::{LedgerEvent, RunRecord, RunStatus};
+use weft_store_api::{LedgerEvent, RunRecord, RunStatus};
 
 const T0: u64 = 1_795_305_600_000;
 
@@ -79,14 +80,14 @@ async fn run(engine: &Engine, prompt: &str) -> RunRecord {
     engine.run_to_completion(&sub.run_id, |_| {}).await.unwrap()
 }
 
-fn events(engine: &Engine, run: &str, kind: &str) -> Vec<LedgerEvent> {
-    let ledger = engine.store().ledger(run).unwrap();
+async fn events(engine: &Engine, run: &str, kind: &str) -> Vec<LedgerEvent> {
+    let ledger = engine.store().ledger(run).await.unwrap();
     ledger.into_iter().filter(|e| e.kind == kind).collect()
 }
 
 /// The error text of the run's last failed attempt.
-fn last_error(engine: &Engine, run: &str) -> String {
-    let failed = events(engine, run, "step-failed");
+async fn last_error(engine: &Engine, run: &str) -> String {
+    let failed = events(engine, run, "step-failed").await;
     let last = failed.last().expect("a failed attempt");
     last.payload["error"].as_str().unwrap().to_owned()
 }
@@ -132,8 +133,8 @@ async fn an_agent_calls_two_tools_then_answers_and_the_ledger_shows_it() {
 
     assert_eq!(engine.adapter_calls(), 3);
     let id = run.id.as_str();
-    assert_eq!(events(&engine, id, "model-call-journaled").len(), 3);
-    let tools = events(&engine, id, "tool-called");
+    assert_eq!(events(&engine, id, "model-call-journaled").await.len(), 3);
+    let tools = events(&engine, id, "tool-called").await;
     assert_eq!(tools.len(), 2);
     let sha = sha256_of(&engine, "json-transform").await;
     for (i, e) in tools.iter().enumerate() {
@@ -144,7 +145,7 @@ async fn an_agent_calls_two_tools_then_answers_and_the_ledger_shows_it() {
         assert_eq!(e.payload["ok"], true);
         assert_eq!(e.payload["error"], Value::Null);
     }
-    assert!(engine.store().verify(id).unwrap().is_ok());
+    assert!(engine.store().verify(id).await.unwrap().is_ok());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -161,7 +162,7 @@ async fn an_agent_step_run_again_gets_its_journaled_model_answers() {
     // The first execution's lease is reaped before it reports (as after a
     // crash): its result does not count, but its model calls are journaled.
     let first = store
-        .lease("doomed", None, 1_000, T0)
+        .lease("doomed", None, 1_000, WorkerSite::Remote, T0)
         .await
         .unwrap()
         .unwrap();
@@ -178,10 +179,10 @@ async fn an_agent_step_run_again_gets_its_journaled_model_answers() {
     assert_eq!(out["turns"], 3);
     assert_eq!(out["tool_calls"].as_array().unwrap().len(), 2);
     let id = sub.run_id.as_str();
-    assert_eq!(events(&engine, id, "model-call-journaled").len(), 3);
+    assert_eq!(events(&engine, id, "model-call-journaled").await.len(), 3);
     // Tools run at least once, like steps: both executions ran both.
-    assert_eq!(events(&engine, id, "tool-called").len(), 4);
-    assert!(store.verify(id).unwrap().is_ok());
+    assert_eq!(events(&engine, id, "tool-called").await.len(), 4);
+    assert!(store.verify(id).await.unwrap().is_ok());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -192,13 +193,13 @@ async fn no_answer_within_max_turns_is_a_permanent_error() {
     let engine = engine_for(dir.path(), &flow, clock).await;
     let run = run(&engine, "loop").await;
     assert_ne!(run.status, RunStatus::Succeeded);
-    let error = last_error(&engine, &run.id);
+    let error = last_error(&engine, &run.id).await;
     assert!(
         error.contains("agent: no answer after 2 turns (last: "),
         "{error}"
     );
     assert!(error.contains("\"tool\":\"stamp\""), "{error}");
-    let failed = events(&engine, &run.id, "step-failed");
+    let failed = events(&engine, &run.id, "step-failed").await;
     assert_eq!(failed.len(), 1, "a permanent error is not retried");
     assert_eq!(engine.adapter_calls(), 2);
 }
@@ -211,13 +212,13 @@ async fn a_tool_plugin_that_is_not_declared_is_invalid_input() {
     let engine = engine_for(dir.path(), &flow, clock).await;
     let run = run(&engine, "hi").await;
     assert_ne!(run.status, RunStatus::Succeeded);
-    let error = last_error(&engine, &run.id);
+    let error = last_error(&engine, &run.id).await;
     assert!(error.contains("invalid"), "{error}");
     assert!(
         error.contains("call-tool: unknown tool plugin `no-such-plugin`"),
         "{error}"
     );
-    let tools = events(&engine, &run.id, "tool-called");
+    let tools = events(&engine, &run.id, "tool-called").await;
     assert_eq!(tools.len(), 1);
     assert_eq!(tools[0].payload["ok"], false);
     assert_eq!(tools[0].payload["sha256"], "");
@@ -231,7 +232,7 @@ async fn an_agent_cannot_call_itself_as_a_tool() {
     let engine = engine_for(dir.path(), &flow, clock).await;
     let run = run(&engine, "hi").await;
     assert_ne!(run.status, RunStatus::Succeeded);
-    let error = last_error(&engine, &run.id);
+    let error = last_error(&engine, &run.id).await;
     assert!(
         error.contains("`agent` cannot call itself as a tool"),
         "{error}"
@@ -258,9 +259,9 @@ async fn a_failing_tool_is_told_to_the_model_and_the_agent_still_answers() {
         answer.contains("\"error\""),
         "the model was not told: {answer}"
     );
-    let tools = events(&engine, &run.id, "tool-called");
+    let tools = events(&engine, &run.id, "tool-called").await;
     assert_eq!(tools[0].payload["ok"], false);
-    assert!(engine.store().verify(&run.id).unwrap().is_ok());
+    assert!(engine.store().verify(&run.id).await.unwrap().is_ok());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -275,7 +276,7 @@ async fn an_unknown_tool_name_from_the_model_is_told_to_the_model() {
     let error = out["tool_calls"][0]["error"].as_str().unwrap();
     assert_eq!(error, "unknown tool `nope`; the tools are: stamp");
     assert!(out["answer"].as_str().unwrap().contains("unknown tool"));
-    assert!(events(&engine, &run.id, "tool-called").is_empty());
+    assert!(events(&engine, &run.id, "tool-called").await.is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -289,7 +290,7 @@ async fn bad_agent_config_is_invalid_input_naming_the_field() {
     let engine = engine_for(dir.path(), &flow, clock).await;
     let run = run(&engine, "hi").await;
     assert_ne!(run.status, RunStatus::Succeeded);
-    let error = last_error(&engine, &run.id);
+    let error = last_error(&engine, &run.id).await;
     assert!(error.contains("config.tools[0].input_schema"), "{error}");
     assert_eq!(engine.adapter_calls(), 0);
 }
@@ -309,7 +310,7 @@ async fn the_example_agent_flow_runs() {
     let answer = out["answer"].as_str().unwrap();
     assert!(answer.contains("INV-2026-11-042"), "{answer}");
     assert!(answer.contains("customer ada"), "{answer}");
-    assert!(engine.store().verify(&sub.run_id).unwrap().is_ok());
+    assert!(engine.store().verify(&sub.run_id).await.unwrap().is_ok());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -342,8 +343,8 @@ async fn a_tenant_may_not_call_a_tool_plugin_outside_its_capabilities() {
         .await
         .unwrap();
     let refused = engine.run_to_completion(&sub.run_id, |_| {}).await.unwrap();
-    let tools = events(&engine, &refused.id, "tool-called");
-    assert_eq!(tools.len(), 1, "{tools:?}");
+    let tools = events(&engine, &refused.id, "tool-called").await;
+    assert_eq!(tools.len(), 1, "{tools:?}.await");
     assert_eq!(tools[0].payload["ok"], false);
     assert_eq!(
         tools[0].payload["sha256"], "",
@@ -358,6 +359,6 @@ async fn a_tenant_may_not_call_a_tool_plugin_outside_its_capabilities() {
     // The default tenant (undeclared: unrestricted) runs the same flow.
     let run = run(&engine, "hi").await;
     assert_eq!(run.status, RunStatus::Succeeded, "{:?}", run.error);
-    let tools = events(&engine, &run.id, "tool-called");
+    let tools = events(&engine, &run.id, "tool-called").await;
     assert_eq!(tools[0].payload["ok"], true);
 }

@@ -11,12 +11,13 @@ mod common;
 
 use std::sync::Arc;
 use std::time::Duration;
+use weft_store_api::WorkerSite;
 
 use serde_json::json;
 use weft_engine::{
     Clock, EngineError, EngineOptions, ManualClock, ProgressEvent, SubmitOptions, TaskOutcome,
 };
-use weft_store::{FailDecision, RunStatus, utc_date};
+use weft_store_api::{FailDecision, RunStatus, utc_date};
 
 /// 2026-11-22 00:00 UTC.
 const MIDNIGHT: u64 = 1_795_305_600_000;
@@ -141,7 +142,7 @@ async fn sixty_four_concurrent_runs_never_overspend_the_tenant_budget() {
 
     let store = engine.store();
     let day = utc_date(clock.now_ms());
-    let spent = store.tenant_day_cost(&day, "acme").unwrap();
+    let spent = store.tenant_day_cost(&day, "acme").await.unwrap();
     assert!(
         spent <= budget,
         "overspent: {spent} of {budget} micro-dollars"
@@ -152,19 +153,22 @@ async fn sixty_four_concurrent_runs_never_overspend_the_tenant_budget() {
     );
     let (mut per_run_sum, mut succeeded, mut refused) = (0, 0, 0);
     for run in &runs {
-        let record = store.run_get(run).unwrap().unwrap();
-        let (calls, micro) = store.run_cost(run).unwrap();
+        let record = store.run_get(run).await.unwrap().unwrap();
+        let (calls, micro) = store.run_cost(run).await.unwrap();
         per_run_sum += micro;
         match record.status {
             RunStatus::Succeeded => {
                 succeeded += 1;
                 assert_eq!((calls, micro), (1, CALL_MICRO), "{run}");
-                assert_eq!(common::count(store, run, "model-call-charged", None), 1);
+                assert_eq!(
+                    common::count(store.as_ref(), run, "model-call-charged", None).await,
+                    1
+                );
             }
             RunStatus::Failed => {
                 refused += 1;
                 assert_eq!((calls, micro), (0, 0), "{run}");
-                let ledger = store.ledger(run).unwrap();
+                let ledger = store.ledger(run).await.unwrap();
                 let failed = ledger.iter().find(|e| e.kind == "run-failed").unwrap();
                 let error = failed.payload["error"].as_str().unwrap();
                 assert!(
@@ -185,8 +189,8 @@ async fn sixty_four_concurrent_runs_never_overspend_the_tenant_budget() {
         per_run_sum, spent,
         "per-run charges sum to the tenant's day"
     );
-    assert_eq!(store.pool_day_cost(&day, "default").unwrap(), spent);
-    let rows = store.costs(&day, Some("acme")).unwrap();
+    assert_eq!(store.pool_day_cost(&day, "default").await.unwrap(), spent);
+    let rows = store.costs(&day, Some("acme")).await.unwrap();
     assert_eq!(rows.len(), 1, "{rows:?}");
     assert_eq!((rows[0].calls, rows[0].micro_usd), (succeeded, spent));
     assert_eq!(rows[0].output_tokens, 3 * succeeded);
@@ -210,7 +214,7 @@ async fn a_journal_replay_is_not_charged_again() {
     // The first attempt calls the model but its lease is reaped first, so its
     // result is dropped; the second gets the journaled answer.
     let first = store
-        .lease("doomed", None, 1_000, clock.now_ms())
+        .lease("doomed", None, 1_000, WorkerSite::Remote, clock.now_ms())
         .await
         .unwrap()
         .unwrap();
@@ -220,11 +224,14 @@ async fn a_journal_replay_is_not_charged_again() {
     let run = engine.run_to_completion(&sub.run_id, |_| {}).await.unwrap();
     assert_eq!(run.status, RunStatus::Succeeded, "{:?}", run.error);
     assert_eq!(engine.adapter_calls(), 1);
-    assert_eq!(store.run_cost(&sub.run_id).unwrap(), (1, CALL_MICRO));
+    assert_eq!(store.run_cost(&sub.run_id).await.unwrap(), (1, CALL_MICRO));
     let day = utc_date(clock.now_ms());
-    assert_eq!(store.tenant_day_cost(&day, "acme").unwrap(), CALL_MICRO);
     assert_eq!(
-        common::count(&store, &sub.run_id, "model-call-charged", None),
+        store.tenant_day_cost(&day, "acme").await.unwrap(),
+        CALL_MICRO
+    );
+    assert_eq!(
+        common::count(&*store, &sub.run_id, "model-call-charged", None).await,
         1
     );
 }
@@ -247,7 +254,7 @@ async fn wait_mode_delays_the_task_to_the_next_utc_day() {
     };
     let (a, b) = (submit("a").await, submit("b").await);
     let lease = store
-        .lease("w", None, 60_000, clock.now_ms())
+        .lease("w", None, 60_000, WorkerSite::Remote, clock.now_ms())
         .await
         .unwrap()
         .unwrap();
@@ -258,7 +265,7 @@ async fn wait_mode_delays_the_task_to_the_next_utc_day() {
     ));
     // $0.03 spent of $0.05: the next call could cost $0.03 and must wait.
     let lease = store
-        .lease("w", None, 60_000, clock.now_ms())
+        .lease("w", None, 60_000, WorkerSite::Remote, clock.now_ms())
         .await
         .unwrap()
         .unwrap();
@@ -274,14 +281,14 @@ async fn wait_mode_delays_the_task_to_the_next_utc_day() {
     clock.set(next_day - 1);
     assert!(
         store
-            .lease("w", None, 60_000, clock.now_ms())
+            .lease("w", None, 60_000, WorkerSite::Remote, clock.now_ms())
             .await
             .unwrap()
             .is_none()
     );
     clock.set(next_day);
     let lease = store
-        .lease("w", None, 60_000, clock.now_ms())
+        .lease("w", None, 60_000, WorkerSite::Remote, clock.now_ms())
         .await
         .unwrap()
         .unwrap();
@@ -291,11 +298,17 @@ async fn wait_mode_delays_the_task_to_the_next_utc_day() {
         TaskOutcome::Succeeded { .. }
     ));
     assert_eq!(
-        store.tenant_day_cost(&utc_date(next_day), "later").unwrap(),
+        store
+            .tenant_day_cost(&utc_date(next_day), "later")
+            .await
+            .unwrap(),
         CALL_MICRO
     );
     assert_eq!(
-        store.tenant_day_cost(&utc_date(MIDNIGHT), "later").unwrap(),
+        store
+            .tenant_day_cost(&utc_date(MIDNIGHT), "later")
+            .await
+            .unwrap(),
         CALL_MICRO
     );
 }
@@ -329,7 +342,7 @@ async fn capabilities_refuse_plugins_at_submit_and_models_at_call_time() {
     // A permanent error: exp-backoff dead-letters the task.
     let run = engine.run_to_completion(&sub.run_id, |_| {}).await.unwrap();
     assert_eq!(run.status, RunStatus::Running);
-    let ledger = engine.store().ledger(&sub.run_id).unwrap();
+    let ledger = engine.store().ledger(&sub.run_id).await.unwrap();
     let failed = ledger.iter().find(|e| e.kind == "step-failed").unwrap();
     let error = failed.payload["error"].as_str().unwrap_or_default();
     assert!(
@@ -355,8 +368,11 @@ async fn a_pool_limit_refuses_the_call_that_could_overspend_it() {
         .await
         .unwrap();
     assert_eq!(run.status, RunStatus::Succeeded, "{:?}", run.error);
-    assert_eq!(engine.pool_spent_today("default").unwrap(), CALL_MICRO);
-    assert_eq!(engine.pool_spent_today("other").unwrap(), 0);
+    assert_eq!(
+        engine.pool_spent_today("default").await.unwrap(),
+        CALL_MICRO
+    );
+    assert_eq!(engine.pool_spent_today("other").await.unwrap(), 0);
 
     let second = engine
         .submit("ask", json!({"name": "b"}), None)
@@ -377,9 +393,15 @@ async fn a_pool_limit_refuses_the_call_that_could_overspend_it() {
         1,
         "the refused call reached the adapter"
     );
-    assert_eq!(engine.pool_spent_today("default").unwrap(), CALL_MICRO);
+    assert_eq!(
+        engine.pool_spent_today("default").await.unwrap(),
+        CALL_MICRO
+    );
     // The default tenant has no budget; only the pool was charged against.
-    assert_eq!(engine.tenant_spent_today("default").unwrap(), CALL_MICRO);
+    assert_eq!(
+        engine.tenant_spent_today("default").await.unwrap(),
+        CALL_MICRO
+    );
 
     // A limit raised at run time applies to the next call.
     engine.set_pool_limit_usd(|_| Some(1.0));
@@ -392,7 +414,10 @@ async fn a_pool_limit_refuses_the_call_that_could_overspend_it() {
         .await
         .unwrap();
     assert_eq!(run.status, RunStatus::Succeeded, "{:?}", run.error);
-    assert_eq!(engine.pool_spent_today("default").unwrap(), 2 * CALL_MICRO);
+    assert_eq!(
+        engine.pool_spent_today("default").await.unwrap(),
+        2 * CALL_MICRO
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -413,7 +438,7 @@ async fn a_flow_replaced_after_submit_cannot_smuggle_in_a_forbidden_plugin() {
     let flows = vec![common::flow(&project, &swapped)];
     engine.replace_flows(flows).await.unwrap();
     engine.run_to_completion(&sub.run_id, |_| {}).await.unwrap();
-    let ledger = engine.store().ledger(&sub.run_id).unwrap();
+    let ledger = engine.store().ledger(&sub.run_id).await.unwrap();
     assert!(
         ledger.iter().all(|e| e.kind != "step-succeeded"),
         "the forbidden plugin ran"

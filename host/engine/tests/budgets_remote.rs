@@ -16,7 +16,7 @@ use serde_json::json;
 use weft_core::worker_protocol::{CompleteRequest, FailRequest, LeaseRequest, ModelCallRequest};
 use weft_core::{ChatMessage, CompletionRequest, PluginError};
 use weft_engine::{EngineOptions, ManualClock, SubmitOptions};
-use weft_store::RunStatus;
+use weft_store_api::RunStatus;
 
 /// 2026-11-22 01:00 UTC.
 const NOW: u64 = 1_795_305_600_000 + 3_600_000;
@@ -111,7 +111,7 @@ async fn a_remote_workers_call_over_budget_is_refused_and_fails_the_run() {
         engine.complete_remote(a.task, done).await.unwrap().outcome,
         "succeeded"
     );
-    assert_eq!(engine.tenant_spent_today("tiny").unwrap(), 30_000);
+    assert_eq!(engine.tenant_spent_today("tiny").await.unwrap(), 30_000);
 
     let b = engine
         .lease_remote(&ask(), pending())
@@ -145,8 +145,13 @@ async fn a_remote_workers_call_over_budget_is_refused_and_fails_the_run() {
     };
     let report = engine.fail_remote(b.task, fail).await.unwrap();
     assert_eq!(report.outcome, "run-failed");
-    let run = engine.store().run_get(&second.run_id).unwrap().unwrap();
+    let run = engine
+        .store()
+        .run_get(&second.run_id)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(run.status, RunStatus::Failed);
     assert!(run.error.unwrap_or_default().contains("budget exceeded"));
-    assert_eq!(engine.tenant_spent_today("tiny").unwrap(), 30_000);
+    assert_eq!(engine.tenant_spent_today("tiny").await.unwrap(), 30_000);
 }

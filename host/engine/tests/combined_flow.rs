@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 use weft_engine::{EngineOptions, ProgressEvent};
-use weft_store::{FailDecision, RunStatus};
+use weft_store_api::{FailDecision, RunStatus};
 
 const PROJECT: &str = r"
 id_prefix: test
@@ -73,9 +73,12 @@ steps:
 
 /// The kinds of the run's ledger events, in order, per step (`""` for events
 /// about the run as a whole).
-fn events_by_step(store: &weft_store::Store, run: &str) -> BTreeMap<String, Vec<String>> {
+async fn events_by_step(
+    store: &dyn weft_store_api::Store,
+    run: &str,
+) -> BTreeMap<String, Vec<String>> {
     let mut by_step: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for e in store.ledger(run).unwrap() {
+    for e in store.ledger(run).await.unwrap() {
         let step = e.payload["step"].as_str().unwrap_or_default().to_owned();
         by_step.entry(step).or_default().push(e.kind.clone());
     }
@@ -113,7 +116,7 @@ async fn fan_out_fan_in_with_a_retry_and_a_dead_letter() {
     assert_eq!(run.output, None);
 
     // Outputs of the steps that finished, with their templates rendered.
-    let outputs = store.step_outputs(run_id).unwrap();
+    let outputs = store.step_outputs(run_id).await.unwrap();
     let fetched =
         json!({"customer": "ada", "order": {"id": 7, "items": ["tea", "cups"]}, "tier": "gold"});
     let price = json!({
@@ -163,8 +166,8 @@ async fn fan_out_fan_in_with_a_retry_and_a_dead_letter() {
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v.iter().map(|s| (*s).to_owned()).collect()))
     .collect();
-    assert_eq!(events_by_step(store, run_id), expected);
-    let ledger = store.ledger(run_id).unwrap();
+    assert_eq!(events_by_step(store.as_ref(), run_id).await, expected);
+    let ledger = store.ledger(run_id).await.unwrap();
     let failed: Vec<(&str, u64)> = ledger
         .iter()
         .filter(|e| e.kind == "step-failed")
@@ -187,7 +190,7 @@ async fn fan_out_fan_in_with_a_retry_and_a_dead_letter() {
     );
 
     // The dead letter.
-    let dlq = store.dlq_list().unwrap();
+    let dlq = store.dlq_list().await.unwrap();
     assert_eq!(dlq.len(), 1, "{dlq:?}");
     assert_eq!(
         (dlq[0].run.as_str(), dlq[0].step.as_str()),
@@ -201,7 +204,7 @@ async fn fan_out_fan_in_with_a_retry_and_a_dead_letter() {
         dlq[0].reason
     );
 
-    let report = store.verify(run_id).unwrap();
+    let report = store.verify(run_id).await.unwrap();
     assert!(report.is_ok(), "{report:?}");
     assert_eq!(report.events, ledger.len() as u64);
 }

@@ -24,7 +24,7 @@ use std::process::{Child, Command, Stdio};
 
 use serde_json::json;
 use weft_engine::{EngineOptions, ProgressEvent};
-use weft_store::RunStatus;
+use weft_store_api::RunStatus;
 
 const CHILD_ENV: &str = "WEFT_ENGINE_CRASH_CHILD";
 const AGENT_CHILD_ENV: &str = "WEFT_ENGINE_AGENT_CRASH_CHILD";
@@ -120,27 +120,27 @@ async fn a_killed_run_resumes_without_repeating_steps() {
     let engine = common::engine(dir.path(), project, vec![flow], options()).await;
     let store = engine.store().clone();
     assert_eq!(
-        common::count(&store, &run_id, "step-succeeded", Some("first")),
+        common::count(&*store, &run_id, "step-succeeded", Some("first")).await,
         1
     );
     assert_eq!(
-        common::count(&store, &run_id, "step-succeeded", Some("work")),
+        common::count(&*store, &run_id, "step-succeeded", Some("work")).await,
         0
     );
 
     let run = engine.resume(&run_id, |_| {}).await.unwrap();
     assert_eq!(run.status, RunStatus::Succeeded, "{:?}", run.error);
     for step in ["first", "work", "last"] {
-        let n = common::count(&store, &run_id, "step-succeeded", Some(step));
+        let n = common::count(&*store, &run_id, "step-succeeded", Some(step)).await;
         assert_eq!(n, 1, "step {step}");
     }
     // `work` came back: its lease, taken by admission in a volatile commit
     // after `first` completed, either reached the disk and expired, or was
     // lost with the process and `work` stayed ready. Either way the dead
     // child's attempt left no success behind (checked above).
-    assert!(common::count(&store, &run_id, "step-started", Some("work")) >= 1);
+    assert!(common::count(&*store, &run_id, "step-started", Some("work")).await >= 1);
     assert_eq!(run.output.unwrap()["work"]["first"], json!({"n": 1}));
-    assert!(store.verify(&run_id).unwrap().is_ok());
+    assert!(store.verify(&run_id).await.unwrap().is_ok());
 }
 
 const AGENT_FLOW: &str = r#"
@@ -235,11 +235,16 @@ async fn a_killed_agent_step_resumes_with_its_journaled_model_call() {
     let flow = common::flow(&project, AGENT_FLOW);
     let engine = common::engine(dir.path(), project, vec![flow], options()).await;
     let store = engine.store().clone();
-    let count = |kind: &str, step: &str| common::count(&store, &run_id, kind, Some(step));
-    assert_eq!(count("step-succeeded", "first"), 1);
-    assert_eq!(count("step-succeeded", "work"), 0);
-    assert_eq!(count("model-call-journaled", "work"), 1);
-    let journaled = store.journal_get(&run_id, "work", 0).unwrap().unwrap();
+    let count =
+        async |kind: &str, step: &str| common::count(&*store, &run_id, kind, Some(step)).await;
+    assert_eq!(count("step-succeeded", "first").await, 1);
+    assert_eq!(count("step-succeeded", "work").await, 0);
+    assert_eq!(count("model-call-journaled", "work").await, 1);
+    let journaled = store
+        .journal_get(&run_id, "work", 0)
+        .await
+        .unwrap()
+        .unwrap();
 
     let mut served = Vec::new();
     let run = engine
@@ -266,12 +271,12 @@ async fn a_killed_agent_step_resumes_with_its_journaled_model_call() {
     // `first` and `last` ran exactly once; `work` started in the child and again
     // here, and succeeded once.
     for step in ["first", "work", "last"] {
-        assert_eq!(count("step-succeeded", step), 1, "step {step}");
+        assert_eq!(count("step-succeeded", step).await, 1, "step {step}");
     }
-    assert_eq!(count("step-started", "first"), 1);
-    assert_eq!(count("step-started", "last"), 1);
-    assert!(count("step-started", "work") >= 2);
-    assert_eq!(count("model-call-journaled", "work"), 1);
+    assert_eq!(count("step-started", "first").await, 1);
+    assert_eq!(count("step-started", "last").await, 1);
+    assert!(count("step-started", "work").await >= 2);
+    assert_eq!(count("model-call-journaled", "work").await, 1);
     let text = journaled["text"].as_str().unwrap();
     assert!(
         text.starts_with("mock answer to: Summarise the story of weft"),
@@ -283,5 +288,5 @@ async fn a_killed_agent_step_resumes_with_its_journaled_model_call() {
         output["work"]["attempt"], 1,
         "a redelivery keeps the attempt"
     );
-    assert!(store.verify(&run_id).unwrap().is_ok());
+    assert!(store.verify(&run_id).await.unwrap().is_ok());
 }

@@ -10,7 +10,7 @@ mod common;
 
 use serde_json::json;
 use weft_engine::EngineOptions;
-use weft_store::RunStatus;
+use weft_store_api::RunStatus;
 
 const FLOW: &str = r"
 id: diamond
@@ -43,19 +43,20 @@ async fn parallel_branches_run_the_join_exactly_once() {
         let store = engine.store();
         let joins = store
             .tasks_of(&sub.run_id)
+            .await
             .unwrap()
             .iter()
             .filter(|t| t.step_id == "join")
             .count();
         assert_eq!(joins, 1, "run {i}");
         assert_eq!(
-            common::count(store, &sub.run_id, "step-succeeded", Some("join")),
+            common::count(store.as_ref(), &sub.run_id, "step-succeeded", Some("join")).await,
             1
         );
         // The join's input holds both branches; the run output is the join's.
         let output = run.output.unwrap();
         assert_eq!(output["left"]["left"]["start"], json!({"i": i}));
         assert_eq!(output["right"]["right"]["start"], json!({"i": i}));
-        assert!(store.verify(&sub.run_id).unwrap().is_ok());
+        assert!(store.verify(&sub.run_id).await.unwrap().is_ok());
     }
 }

@@ -13,12 +13,13 @@ mod common;
 
 use std::path::Path;
 use std::time::Duration;
+use weft_store_api::WorkerSite;
 
 use serde_json::json;
 use tokio::sync::watch;
 use weft_engine::{Engine, EngineOptions, FlowFolder, FlowStatus, FlowWatcher, FolderEvents};
 use weft_flow::ProjectConfig;
-use weft_store::RunStatus;
+use weft_store_api::RunStatus;
 
 /// A project whose `fake` plugin is declared a step but is a retry strategy:
 /// flows using it validate, the engine cannot load it.
@@ -189,7 +190,7 @@ async fn a_run_of_a_deleted_flow_waits_in_the_dead_letters_until_the_flow_is_bac
     let sub = engine.submit("chain", json!({"n": 3}), None).await.unwrap();
     // Step a runs; b is queued when the file goes.
     let lease = store
-        .lease("test", None, 60_000, engine.now_ms())
+        .lease("test", None, 60_000, WorkerSite::Remote, engine.now_ms())
         .await
         .unwrap()
         .unwrap();
@@ -202,7 +203,7 @@ async fn a_run_of_a_deleted_flow_waits_in_the_dead_letters_until_the_flow_is_bac
     assert!(engine.submit("chain", json!({"n": 4}), None).await.is_err());
     let run = engine.run_to_completion(&sub.run_id, |_| {}).await.unwrap();
     assert_eq!(run.status, RunStatus::Running, "{run:?}");
-    let dead = store.dlq_list().unwrap();
+    let dead = store.dlq_list().await.unwrap();
     assert_eq!(dead.len(), 1, "{dead:?}");
     assert!(
         dead[0].reason.contains("flow `chain` is not served")

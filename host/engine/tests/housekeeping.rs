@@ -19,7 +19,7 @@ use weft_engine::{
     Clock, Engine, EngineOptions, FlowFolder, FolderEvents, ManualClock, tenant_idempotency_key,
 };
 use weft_flow::ProjectConfig;
-use weft_store::ScheduleId;
+use weft_store_api::ScheduleId;
 
 /// 2026-11-22T00:00:00Z.
 const T0: u64 = 1_795_305_600_000;
@@ -77,6 +77,7 @@ async fn the_ttl_comes_from_weft_yaml_and_expired_keys_are_purged_in_the_backgro
     assert_eq!(
         store
             .idempotency_get(&tenant_idempotency_key("default", "order-7"))
+            .await
             .unwrap(),
         Some((first.run_id.clone(), T0 + 2_000)),
         "the key names its run for weft.yaml's 2 s"
@@ -105,16 +106,18 @@ async fn the_ttl_comes_from_weft_yaml_and_expired_keys_are_purged_in_the_backgro
     assert_eq!(
         store
             .idempotency_get(&tenant_idempotency_key("default", "order-7"))
+            .await
             .unwrap(),
         None
     );
     assert_eq!(
         store
             .idempotency_get(&tenant_idempotency_key("default", "order-8"))
+            .await
             .unwrap(),
         None
     );
-    assert_eq!(store.idempotency_count().unwrap(), 1);
+    assert_eq!(store.idempotency_count().await.unwrap(), 1);
     housekeeping.shutdown().await;
 
     // The purged key makes a new run; the live one still dedups.
@@ -157,16 +160,17 @@ async fn a_schedule_row_of_a_removed_flow_is_pruned() {
     let clock = Arc::new(ManualClock::new(T0));
     let engine = open(dir.path(), &clock, project(""), &["kept", "removed"]).await;
     engine.tick_schedules().await.unwrap();
-    let ids = |engine: &Engine| -> Vec<ScheduleId> {
+    let ids = async |engine: &Engine| -> Vec<ScheduleId> {
         engine
             .store()
             .schedules_list()
+            .await
             .unwrap()
             .into_iter()
             .map(|s| s.id)
             .collect()
     };
-    assert_eq!(ids(&engine), vec![row("kept"), row("removed")]);
+    assert_eq!(ids(&engine).await, vec![row("kept"), row("removed")]);
 
     // Nothing to prune while both are loaded.
     assert!(engine.prune_schedules().await.unwrap().is_empty());
@@ -176,7 +180,7 @@ async fn a_schedule_row_of_a_removed_flow_is_pruned() {
         engine.prune_schedules().await.unwrap(),
         vec![row("removed")]
     );
-    assert_eq!(ids(&engine), vec![row("kept")]);
+    assert_eq!(ids(&engine).await, vec![row("kept")]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -199,7 +203,7 @@ async fn a_reload_that_drops_a_flow_drops_its_schedule_rows() {
     };
     let engine = common::engine(&dir.path().join("state"), project, folder.flows(), options).await;
     engine.tick_schedules().await.unwrap();
-    assert_eq!(engine.store().schedules_list().unwrap().len(), 2);
+    assert_eq!(engine.store().schedules_list().await.unwrap().len(), 2);
     let watcher = events.serve(engine.clone(), folder);
     let mut status = watcher.status();
 
@@ -214,6 +218,7 @@ async fn a_reload_that_drops_a_flow_drops_its_schedule_rows() {
     let left: Vec<ScheduleId> = engine
         .store()
         .schedules_list()
+        .await
         .unwrap()
         .into_iter()
         .map(|s| s.id)

@@ -10,10 +10,11 @@
 mod common;
 
 use std::sync::Arc;
+use weft_store_api::WorkerSite;
 
 use serde_json::json;
 use weft_engine::{EngineOptions, ManualClock, TaskOutcome};
-use weft_store::RunStatus;
+use weft_store_api::RunStatus;
 
 const T0: u64 = 1_795_305_600_000;
 
@@ -50,7 +51,7 @@ async fn a_step_run_again_gets_the_journaled_answer() {
     // A worker leases the task for 1 s; time passes beyond it and the lease is
     // reaped before the worker reports: its result will not count.
     let first = store
-        .lease("doomed", None, 1_000, T0)
+        .lease("doomed", None, 1_000, WorkerSite::Remote, T0)
         .await
         .unwrap()
         .unwrap();
@@ -65,7 +66,11 @@ async fn a_step_run_again_gets_the_journaled_answer() {
     let outcome = engine.run_task(first).await;
     assert_eq!(outcome, TaskOutcome::LeaseLost);
     assert_eq!(engine.adapter_calls(), 1);
-    let journaled = store.journal_get(&sub.run_id, "ask", 0).unwrap().unwrap();
+    let journaled = store
+        .journal_get(&sub.run_id, "ask", 0)
+        .await
+        .unwrap()
+        .unwrap();
 
     // The task runs again under a new lease: the model answer comes from the
     // journal.
@@ -74,8 +79,17 @@ async fn a_step_run_again_gets_the_journaled_answer() {
     assert_eq!(engine.adapter_calls(), 1, "the adapter was called again");
     assert_eq!(run.output.unwrap()["text"], journaled["text"]);
     let id = sub.run_id.as_str();
-    assert_eq!(common::count(&store, id, "model-call-journaled", None), 1);
-    assert_eq!(common::count(&store, id, "stale-token-refused", None), 1);
-    assert_eq!(common::count(&store, id, "step-succeeded", Some("ask")), 1);
-    assert!(store.verify(id).unwrap().is_ok());
+    assert_eq!(
+        common::count(&*store, id, "model-call-journaled", None).await,
+        1
+    );
+    assert_eq!(
+        common::count(&*store, id, "stale-token-refused", None).await,
+        1
+    );
+    assert_eq!(
+        common::count(&*store, id, "step-succeeded", Some("ask")).await,
+        1
+    );
+    assert!(store.verify(id).await.unwrap().is_ok());
 }

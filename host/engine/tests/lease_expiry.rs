@@ -18,7 +18,7 @@ use serde_json::json;
 use weft_core::worker_protocol::{CompleteRequest, FailRequest, LeaseRequest, ModelCallRequest};
 use weft_core::{CompletionRequest, PluginError};
 use weft_engine::{EngineError, EngineOptions, ManualClock};
-use weft_store::{NewRun, NewTask, TaskState};
+use weft_store_api::{NewRun, NewTask, TaskState};
 
 const FLOW: &str = r#"
 id: one
@@ -113,13 +113,19 @@ async fn a_late_worker_is_refused_although_nobody_took_its_task() {
     // Nothing of the late worker was recorded; the task went back to the
     // queue and the next worker gets it, same attempt, a new token.
     let store = engine.store();
-    assert!(store.step_outputs(&run).unwrap().is_empty());
+    assert!(store.step_outputs(&run).await.unwrap().is_empty());
     assert_eq!(
-        store.task_get(held.task).unwrap().unwrap().state,
+        store.task_get(held.task).await.unwrap().unwrap().state,
         TaskState::Ready
     );
-    assert_eq!(common::count(store, &run, "lease-expired", None), 1);
-    assert_eq!(common::count(store, &run, "stale-token-refused", None), 3);
+    assert_eq!(
+        common::count(store.as_ref(), &run, "lease-expired", None).await,
+        1
+    );
+    assert_eq!(
+        common::count(store.as_ref(), &run, "stale-token-refused", None).await,
+        3
+    );
     let next = engine
         .lease_remote(&ask("w2", None, 1_000, 0), pending())
         .await
@@ -132,7 +138,7 @@ async fn a_late_worker_is_refused_although_nobody_took_its_task() {
         .await
         .unwrap();
     assert!(ok.run_finished, "{ok:?}");
-    assert!(store.verify(&run).unwrap().is_ok());
+    assert!(store.verify(&run).await.unwrap().is_ok());
 }
 
 /// Worker B long-polls (30 s) before any task exists; worker A then leases
@@ -206,7 +212,7 @@ async fn a_long_polling_worker_is_woken_when_a_lease_runs_out() {
     assert_eq!((b.task, b.run.as_str()), (a.task, run.as_str()));
     assert!(b.token > a.token);
     assert_eq!(
-        common::count(engine.store(), &run, "lease-expired", None),
+        common::count(engine.store().as_ref(), &run, "lease-expired", None).await,
         1
     );
 

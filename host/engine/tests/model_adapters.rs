@@ -13,12 +13,13 @@
 mod common;
 
 use std::sync::Arc;
+use weft_store_api::WorkerSite;
 
 use serde_json::json;
 use weft_engine::{CircuitState, Engine, EngineOptions, ManualClock, ModelOutcome};
 use weft_engine::{TaskOutcome, model_http_policy};
 use weft_fake_provider::{FakeProvider, Reply};
-use weft_store::{FailDecision, RunRecord, RunStatus};
+use weft_store_api::{FailDecision, RunRecord, RunStatus};
 
 const T0: u64 = 1_795_305_600_000;
 
@@ -193,7 +194,7 @@ async fn a_429s_retry_after_is_the_floor_of_the_next_retry() {
         .unwrap();
     let lease = engine
         .store()
-        .lease("test", None, 60_000, T0)
+        .lease("test", None, 60_000, WorkerSite::Remote, T0)
         .await
         .unwrap()
         .unwrap();

@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use serde_json::json;
 use weft_engine::{Engine, EngineError, EngineOptions, ManualClock, ProgressEvent, SubmitOptions};
-use weft_store::{Lease, RunStatus};
+use weft_store_api::{Lease, RunStatus};
 
 /// `common::PROJECT` with the pool plugins and a pool `p` declared by `pool`.
 fn project_with(pool: &str) -> weft_flow::ProjectConfig {
@@ -83,10 +83,11 @@ async fn await_finished(
 }
 
 /// The `admitted_by` of the run's `step-started` events.
-fn admitted_by(engine: &Engine, run: &str) -> Vec<String> {
+async fn admitted_by(engine: &Engine, run: &str) -> Vec<String> {
     engine
         .store()
         .ledger(run)
+        .await
         .unwrap()
         .iter()
         .filter(|e| e.kind == "step-started")
@@ -123,7 +124,11 @@ async fn twenty_runs_in_a_pool_of_three_never_run_more_than_three_at_once() {
             ProgressEvent::StepStarted { .. } => {
                 let now = running.fetch_add(1, Ordering::SeqCst) + 1;
                 most.fetch_max(now, Ordering::SeqCst);
-                let status = view.pools_status().unwrap();
+                // The observer is synchronous; the read does not wait on the writer.
+                let status = tokio::task::block_in_place(|| {
+                    tokio::runtime::Handle::current().block_on(view.pools_status())
+                })
+                .unwrap();
                 let p = status.iter().find(|s| s.name == "p").unwrap();
                 most_leased.fetch_max(i64::try_from(p.active).unwrap(), Ordering::SeqCst);
             }
@@ -214,7 +219,7 @@ async fn the_rate_limit_admits_the_burst_then_one_per_refill() {
     clock.advance(60_000);
     assert_eq!(admit_all().await, 2);
     assert_eq!(admitted.len(), 7);
-    let status = engine.pools_status().unwrap();
+    let status = engine.pools_status().await.unwrap();
     let p = status.iter().find(|s| s.name == "p").unwrap();
     assert_eq!((p.active, p.queued), (7, 3));
     assert_eq!(p.rate_limit, Some((60.0, 2)));
@@ -225,7 +230,7 @@ async fn tenants_admitted(engine: &Engine, slots: usize) -> Vec<String> {
     let mut tenants = Vec::new();
     for _ in 0..slots {
         let lease = engine.admit("w", 600_000).await.unwrap().unwrap();
-        let run = engine.store().run_get(&lease.run).unwrap().unwrap();
+        let run = engine.store().run_get(&lease.run).await.unwrap().unwrap();
         tenants.push(run.tenant);
     }
     assert!(engine.admit("w", 600_000).await.unwrap().is_none(), "full");
@@ -294,23 +299,24 @@ async fn a_policy_swapped_while_runs_flow_makes_every_later_decision() {
     workers.shutdown().await;
 
     for run in before.iter().chain(&after) {
-        let rec = engine.store().run_get(run).unwrap().unwrap();
+        let rec = engine.store().run_get(run).await.unwrap().unwrap();
         assert_eq!(rec.status, RunStatus::Succeeded, "{run} was lost");
     }
     assert!(
         admitted_by(&engine, &before[0])
+            .await
             .iter()
             .all(|by| *by == fifo)
     );
     for run in &after {
-        assert_eq!(admitted_by(&engine, run), vec![fair.clone()], "{run}");
+        assert_eq!(admitted_by(&engine, run).await, vec![fair.clone()], "{run}");
     }
-    let swaps = engine.store().ledger("@pool:p").unwrap();
+    let swaps = engine.store().ledger("@pool:p").await.unwrap();
     assert_eq!(swaps.len(), 1);
     assert_eq!(swaps[0].kind, "component-swapped");
     assert_eq!(swaps[0].payload["old_sha256"], fifo.as_str());
     assert_eq!(swaps[0].payload["new_sha256"], fair.as_str());
-    let status = engine.pools_status().unwrap();
+    let status = engine.pools_status().await.unwrap();
     let p = status.iter().find(|s| s.name == "p").unwrap();
     assert_eq!(p.policy_sha256, fair);
     assert!(p.policy_swapped);
@@ -350,14 +356,21 @@ async fn a_component_of_the_wrong_world_is_refused_and_nothing_changes() {
         .unwrap_err();
     assert!(matches!(err, EngineError::UnknownPool(_)), "{err:?}");
 
-    assert!(engine.store().overrides().unwrap().is_empty());
-    assert!(engine.store().ledger("@pool:p").unwrap().is_empty());
-    assert!(engine.store().ledger("@retry:pooled").unwrap().is_empty());
+    assert!(engine.store().overrides().await.unwrap().is_empty());
+    assert!(engine.store().ledger("@pool:p").await.unwrap().is_empty());
+    assert!(
+        engine
+            .store()
+            .ledger("@retry:pooled")
+            .await
+            .unwrap()
+            .is_empty()
+    );
     let run = submit(&engine, 1, None).await;
     let lease = engine.admit("w", 60_000).await.unwrap().unwrap();
     engine.run_task(lease).await;
-    assert_eq!(admitted_by(&engine, &run), vec![fifo.clone()]);
-    let status = engine.pools_status().unwrap();
+    assert_eq!(admitted_by(&engine, &run).await, vec![fifo.clone()]);
+    let status = engine.pools_status().await.unwrap();
     let p = status.iter().find(|s| s.name == "p").unwrap();
     assert_eq!(p.policy_sha256, fifo);
     assert!(!p.policy_swapped);
@@ -395,10 +408,10 @@ async fn a_swapped_policy_and_retry_strategy_come_back_after_a_restart() {
         engine.store().clone().close().await;
     }
     let engine = common::engine(dir.path(), project, vec![flow], EngineOptions::default()).await;
-    let status = engine.pools_status().unwrap();
+    let status = engine.pools_status().await.unwrap();
     let p = status.iter().find(|s| s.name == "p").unwrap();
     assert_eq!(p.policy_sha256, fair);
-    let retry = engine.store().ledger("@retry:pooled").unwrap();
+    let retry = engine.store().ledger("@retry:pooled").await.unwrap();
     assert_eq!(retry.len(), 1);
     assert_eq!(retry[0].payload["new_sha256"], backoff.as_str());
 }

@@ -18,7 +18,7 @@ use std::time::Duration;
 use serde_json::json;
 use weft_engine::{Engine, EngineOptions, ManualClock, ProgressEvent, SubmitOptions};
 use weft_fake_provider::{FakeProvider, Reply};
-use weft_store::RunStatus;
+use weft_store_api::RunStatus;
 
 /// 2026-11-22 01:00 UTC.
 const T0: u64 = 1_795_309_200_000;
@@ -94,7 +94,7 @@ async fn twenty_runs_in_a_pool_of_three_never_reach_the_provider_more_than_three
     }
     let workers = engine.start();
     fake.wait_in_flight(3).await;
-    let status = engine.pools_status().unwrap();
+    let status = engine.pools_status().await.unwrap();
     let llm = status.iter().find(|p| p.name == "llm").unwrap();
     assert_eq!(llm.active, 3, "{llm:?}");
     assert_eq!(llm.queued, 17, "{llm:?}");
@@ -138,6 +138,7 @@ async fn a_pools_daily_cost_limit_in_weft_yaml_refuses_the_call_that_could_overs
     assert_eq!(run.status, RunStatus::Succeeded, "{:?}", run.error);
     let llm = engine
         .pools_status()
+        .await
         .unwrap()
         .into_iter()
         .find(|p| p.name == "llm")
@@ -160,7 +161,7 @@ async fn a_pools_daily_cost_limit_in_weft_yaml_refuses_the_call_that_could_overs
     let error = run.error.unwrap_or_default();
     assert!(error.contains("budget exceeded: pool llm"), "{error}");
     assert_eq!(fake.request_count(), 1);
-    assert_eq!(engine.pool_spent_today("llm").unwrap(), 30_000);
+    assert_eq!(engine.pool_spent_today("llm").await.unwrap(), 30_000);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use serde_json::json;
 use weft_engine::{EngineOptions, ProgressEvent, SubmitOptions};
-use weft_store::RunStatus;
+use weft_store_api::RunStatus;
 
 const FLOW: &str = r"
 id: two-steps
@@ -54,7 +54,16 @@ async fn a_priority_run_is_leased_first_and_so_is_its_second_step() {
         low.push(submit(i, 0).await);
     }
     let high = submit(99, 10).await;
-    assert_eq!(engine.store().run_get(&high).unwrap().unwrap().priority, 10);
+    assert_eq!(
+        engine
+            .store()
+            .run_get(&high)
+            .await
+            .unwrap()
+            .unwrap()
+            .priority,
+        10
+    );
 
     let mut events = engine.subscribe();
     let workers = engine.start();
@@ -89,7 +98,7 @@ async fn a_priority_run_is_leased_first_and_so_is_its_second_step() {
     assert_eq!(started.len(), 8, "{started:?}");
     // Every task keeps its run's priority, the second step's too.
     for (run, priority) in low.iter().map(|r| (r, 0)).chain([(&high, 10)]) {
-        let tasks = engine.store().tasks_of(run).unwrap();
+        let tasks = engine.store().tasks_of(run).await.unwrap();
         assert_eq!(tasks.len(), 2, "{tasks:?}");
         assert!(tasks.iter().all(|t| t.priority == priority), "{tasks:?}");
     }

@@ -84,8 +84,14 @@ async fn a_report_sent_twice_is_answered_twice_and_another_token_is_refused() {
     assert_eq!(first, again);
     assert_eq!(first.outcome, "succeeded");
     let store = engine.store();
-    assert_eq!(common::count(store, &run, "step-succeeded", Some("a")), 1);
-    assert_eq!(common::count(store, &run, "stale-token-refused", None), 0);
+    assert_eq!(
+        common::count(store.as_ref(), &run, "step-succeeded", Some("a")).await,
+        1
+    );
+    assert_eq!(
+        common::count(store.as_ref(), &run, "stale-token-refused", None).await,
+        0
+    );
 
     let unknown = engine.complete_remote(9_999, done(a.token)).await;
     assert!(
@@ -99,7 +105,10 @@ async fn a_report_sent_twice_is_answered_twice_and_another_token_is_refused() {
         matches!(stale, Err(EngineError::LeaseLost { .. })),
         "{stale:?}"
     );
-    assert_eq!(common::count(store, &run, "stale-token-refused", None), 1);
+    assert_eq!(
+        common::count(store.as_ref(), &run, "stale-token-refused", None).await,
+        1
+    );
 
     // A failure report, sent twice: the retry strategy decides once.
     let b = engine
@@ -119,8 +128,11 @@ async fn a_report_sent_twice_is_answered_twice_and_another_token_is_refused() {
     assert_eq!(first.outcome, "dead-letter");
     assert_eq!(first, again);
     assert_eq!(
-        common::count(store, &run, "step-dead-lettered", Some("b")),
+        common::count(store.as_ref(), &run, "step-dead-lettered", Some("b")).await,
         1
     );
-    assert_eq!(common::count(store, &run, "stale-token-refused", None), 1);
+    assert_eq!(
+        common::count(store.as_ref(), &run, "stale-token-refused", None).await,
+        1
+    );
 }

@@ -12,7 +12,7 @@ mod common;
 
 use serde_json::json;
 use weft_engine::{EngineOptions, ProgressEvent, describe_decision};
-use weft_store::{FailDecision, RunStatus};
+use weft_store_api::{FailDecision, RunStatus};
 
 const FLOW: &str = r#"
 id: flaky
@@ -54,24 +54,28 @@ async fn transient_failures_are_retried_then_dead_lettered() {
     assert_eq!(run.status, RunStatus::Running);
     let store = engine.store();
     let run_id = sub.run_id.as_str();
-    assert_eq!(common::count(store, run_id, "step-failed", Some("ask")), 3);
     assert_eq!(
-        common::count(store, run_id, "step-retry-scheduled", Some("ask")),
+        common::count(store.as_ref(), run_id, "step-failed", Some("ask")).await,
+        3
+    );
+    assert_eq!(
+        common::count(store.as_ref(), run_id, "step-retry-scheduled", Some("ask")).await,
         2
     );
     assert_eq!(
-        common::count(store, run_id, "step-dead-lettered", Some("ask")),
+        common::count(store.as_ref(), run_id, "step-dead-lettered", Some("ask")).await,
         1
     );
     let attempts: Vec<u64> = store
         .ledger(run_id)
+        .await
         .unwrap()
         .iter()
         .filter(|e| e.kind == "step-failed")
         .map(|e| e.payload["attempt"].as_u64().unwrap())
         .collect();
     assert_eq!(attempts, [1, 2, 3]);
-    let dlq = store.dlq_list().unwrap();
+    let dlq = store.dlq_list().await.unwrap();
     assert_eq!(dlq.len(), 1);
     assert_eq!(dlq[0].run, sub.run_id);
     assert!(
@@ -84,7 +88,7 @@ async fn transient_failures_are_retried_then_dead_lettered() {
     );
     // Failed calls are not journaled: each attempt asked the adapter.
     assert_eq!(engine.adapter_calls(), 3);
-    assert!(store.verify(run_id).unwrap().is_ok());
+    assert!(store.verify(run_id).await.unwrap().is_ok());
 }
 
 /// The test project without `exp-backoff`: no default retry strategy.
@@ -129,11 +133,14 @@ async fn without_a_retry_policy_the_default_exp_backoff_retries() {
     assert_eq!(run.status, RunStatus::Running, "{:?}", run.error);
     let store = engine.store();
     let run_id = sub.run_id.as_str();
-    let count = |kind: &str| common::count(store, run_id, kind, Some("ask"));
-    assert_eq!(count("step-failed"), 5);
-    assert_eq!(count("step-retry-scheduled"), 4);
-    assert_eq!(count("step-dead-lettered"), 1);
-    assert_eq!(common::count(store, run_id, "run-failed", None), 0);
+    let count = async |kind: &str| common::count(store.as_ref(), run_id, kind, Some("ask")).await;
+    assert_eq!(count("step-failed").await, 5);
+    assert_eq!(count("step-retry-scheduled").await, 4);
+    assert_eq!(count("step-dead-lettered").await, 1);
+    assert_eq!(
+        common::count(store.as_ref(), run_id, "run-failed", None).await,
+        0
+    );
     assert_eq!(decisions.len(), 5, "{decisions:?}");
     // The decisions arrive typed: a retry and when, then the dead letter.
     for (decision, time_ms) in &decisions[..4] {
@@ -159,11 +166,11 @@ async fn without_a_retry_policy_the_default_exp_backoff_retries() {
         said.starts_with("dead-letter: gave up after 5 attempts"),
         "{said}"
     );
-    let dlq = store.dlq_list().unwrap();
+    let dlq = store.dlq_list().await.unwrap();
     assert_eq!(dlq.len(), 1);
     assert_eq!((dlq[0].run.as_str(), dlq[0].step.as_str()), (run_id, "ask"));
     assert_eq!(engine.adapter_calls(), 5);
-    assert!(store.verify(run_id).unwrap().is_ok());
+    assert!(store.verify(run_id).await.unwrap().is_ok());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -197,13 +204,19 @@ async fn without_exp_backoff_in_the_project_a_failure_fails_the_run_and_says_why
     assert!(error.contains("configured to fail (transient)"), "{error}");
     let store = engine.store();
     let run_id = sub.run_id.as_str();
-    assert_eq!(common::count(store, run_id, "step-failed", Some("ask")), 1);
     assert_eq!(
-        common::count(store, run_id, "step-retry-scheduled", None),
+        common::count(store.as_ref(), run_id, "step-failed", Some("ask")).await,
+        1
+    );
+    assert_eq!(
+        common::count(store.as_ref(), run_id, "step-retry-scheduled", None).await,
         0
     );
-    assert_eq!(common::count(store, run_id, "run-failed", None), 1);
+    assert_eq!(
+        common::count(store.as_ref(), run_id, "run-failed", None).await,
+        1
+    );
     assert_eq!(engine.adapter_calls(), 1);
-    assert!(store.dlq_list().unwrap().is_empty());
-    assert!(store.verify(run_id).unwrap().is_ok());
+    assert!(store.dlq_list().await.unwrap().is_empty());
+    assert!(store.verify(run_id).await.unwrap().is_ok());
 }

@@ -16,7 +16,7 @@ use serde_json::json;
 use weft_core::PluginError;
 use weft_core::worker_protocol::{CompleteRequest, FailRequest, LeaseRequest};
 use weft_engine::{EngineError, EngineOptions, ProgressEvent};
-use weft_store::{RunStatus, StoreError};
+use weft_store_api::{RunStatus, StoreError};
 
 const FLOW: &str = r#"
 id: one
@@ -99,12 +99,18 @@ async fn every_end_of_a_run_is_one_run_finished_event() {
         "dead-letter"
     );
     assert_eq!(
-        engine.store().run_get(&purged).unwrap().unwrap().status,
+        engine
+            .store()
+            .run_get(&purged)
+            .await
+            .unwrap()
+            .unwrap()
+            .status,
         RunStatus::Running
     );
     let answer = engine.dlq_purge(t.task).await.unwrap();
     assert_eq!(answer.run_ended, Some(RunStatus::Failed));
-    let run = engine.store().run_get(&purged).unwrap().unwrap();
+    let run = engine.store().run_get(&purged).await.unwrap().unwrap();
     assert_eq!(run.status, RunStatus::Failed);
     assert!(run.error.unwrap().contains("purged"));
 

@@ -20,7 +20,7 @@ use std::time::Duration;
 use serde_json::json;
 use weft_engine::{Clock, Engine, EngineError, EngineOptions, Fired, ManualClock, fire_key};
 use weft_flow::ProjectConfig;
-use weft_store::RunFilter;
+use weft_store_api::RunFilter;
 
 const MIN: u64 = 60_000;
 const DAY: u64 = 24 * 60 * MIN;
@@ -68,27 +68,25 @@ fn ms(text: &str) -> u64 {
 
 /// The idempotency keys of every run of `flow` in the store, from each run's
 /// `run-created` event, sorted; checks that each run came from the schedule.
-fn stored_keys(engine: &Engine, flow: &str) -> Vec<String> {
+async fn stored_keys(engine: &Engine, flow: &str) -> Vec<String> {
     let store = engine.store();
     let filter = RunFilter {
         flow_id: Some(flow.into()),
         ..RunFilter::default()
     };
-    let mut keys: Vec<String> = store
-        .runs_list(100_000, &filter)
-        .unwrap()
-        .iter()
-        .map(|run| {
-            assert_eq!(run.input, json!({"team": "billing"}));
-            let created = &store.ledger(&run.id).unwrap()[0];
-            assert_eq!(created.kind, "run-created");
-            assert_eq!(created.payload["origin"]["schedule"]["flow"], flow);
+    let mut keys = Vec::new();
+    for run in store.runs_list(100_000, &filter).await.unwrap() {
+        assert_eq!(run.input, json!({"team": "billing"}));
+        let created = &store.ledger(&run.id).await.unwrap()[0];
+        assert_eq!(created.kind, "run-created");
+        assert_eq!(created.payload["origin"]["schedule"]["flow"], flow);
+        keys.push(
             created.payload["idempotency_key"]
                 .as_str()
                 .unwrap()
-                .to_owned()
-        })
-        .collect();
+                .to_owned(),
+        );
+    }
     keys.sort();
     keys
 }
@@ -159,7 +157,7 @@ async fn every_minute_over_a_day_fires_1440_times() {
     // The first tick registers the schedule at day - 1 ms: its first fire is
     // midnight.
     assert!(engine.tick_schedules().await.unwrap().is_empty());
-    assert_eq!(engine.next_fire().unwrap(), Some(day));
+    assert_eq!(engine.next_fire().await.unwrap(), Some(day));
 
     let mut step = 0;
     let fired = tick_until(&engine, &clock, day + DAY - 1, &mut step).await;
@@ -176,9 +174,15 @@ async fn every_minute_over_a_day_fires_1440_times() {
         fired[0].idempotency_key,
         "cron:minutely:2026-06-01T00:00:00Z"
     );
-    assert_eq!(stored_keys(&engine, "minutely"), day_keys("minutely", day));
-    assert_eq!(engine.store().counters().unwrap().schedule_fires, 1440);
-    assert_eq!(engine.next_fire().unwrap(), Some(day + DAY));
+    assert_eq!(
+        stored_keys(&engine, "minutely").await,
+        day_keys("minutely", day)
+    );
+    assert_eq!(
+        engine.store().counters().await.unwrap().schedule_fires,
+        1440
+    );
+    assert_eq!(engine.next_fire().await.unwrap(), Some(day + DAY));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -208,8 +212,14 @@ async fn a_restart_in_the_middle_neither_loses_nor_doubles_a_fire() {
     let distinct: BTreeSet<u64> = fired.iter().map(|f| f.fire_ms).collect();
     assert_eq!(fired.len(), 1440);
     assert_eq!(distinct.len(), 1440);
-    assert_eq!(stored_keys(&engine, "minutely"), day_keys("minutely", day));
-    assert_eq!(engine.store().counters().unwrap().schedule_fires, 1440);
+    assert_eq!(
+        stored_keys(&engine, "minutely").await,
+        day_keys("minutely", day)
+    );
+    assert_eq!(
+        engine.store().counters().await.unwrap().schedule_fires,
+        1440
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -240,8 +250,8 @@ async fn after_ten_minutes_down_catch_up_fires_the_last_three_and_skip_none() {
     let next = tick_at(&engine, &clock, m0 + 12 * MIN + 5_000).await;
     assert_eq!(fires_of(&next, "catcher"), at(&[12]));
     assert_eq!(fires_of(&next, "skipper"), at(&[12]));
-    assert_eq!(stored_keys(&engine, "catcher").len(), 6);
-    assert_eq!(stored_keys(&engine, "skipper").len(), 3);
+    assert_eq!(stored_keys(&engine, "catcher").await.len(), 6);
+    assert_eq!(stored_keys(&engine, "skipper").await.len(), 3);
 }
 
 fn fires_of(fired: &[Fired], flow: &str) -> Vec<u64> {
@@ -265,7 +275,7 @@ async fn paris_fires(from: &str, to: &str, step: u64) -> Vec<String> {
         let next = (clock.now_ms() + step).min(ms(to));
         fired.extend(tick_at(&engine, &clock, next).await);
     }
-    assert_eq!(stored_keys(&engine, "paris").len(), fired.len());
+    assert_eq!(stored_keys(&engine, "paris").await.len(), fired.len());
     fired
         .iter()
         .map(|f| {
@@ -311,7 +321,7 @@ async fn the_same_instant_twice_or_a_clock_stepping_back_doubles_nothing() {
     assert!(engine.tick_schedules().await.unwrap().is_empty());
     // The clock steps back five minutes, then comes forward again.
     assert!(tick_at(&engine, &clock, m0 - 5 * MIN).await.is_empty());
-    assert_eq!(engine.next_fire().unwrap(), Some(m0 + 2 * MIN));
+    assert_eq!(engine.next_fire().await.unwrap(), Some(m0 + 2 * MIN));
     assert!(tick_at(&engine, &clock, m0).await.is_empty());
     assert!(tick_at(&engine, &clock, m0 + MIN + 30_000).await.is_empty());
     assert_eq!(
@@ -328,8 +338,8 @@ async fn the_same_instant_twice_or_a_clock_stepping_back_doubles_nothing() {
         .map(|f| f.fire_ms)
         .collect();
     assert_eq!(both, [m0 + 3 * MIN]);
-    assert_eq!(stored_keys(&engine, "steady").len(), 3);
-    assert_eq!(engine.store().counters().unwrap().schedule_fires, 3);
+    assert_eq!(stored_keys(&engine, "steady").await.len(), 3);
+    assert_eq!(engine.store().counters().await.unwrap().schedule_fires, 3);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -358,7 +368,7 @@ async fn a_caller_cannot_take_a_fire_key_before_the_schedule() {
     assert_eq!(fires_of(&fired, "guarded"), [m0 + MIN]);
     assert!(fired.iter().all(|f| f.created), "{fired:?}");
     assert_eq!(
-        stored_keys_of_schedule(&engine, "guarded"),
+        stored_keys_of_schedule(&engine, "guarded").await,
         std::slice::from_ref(&key)
     );
     // The caller's key still answers the caller's run.
@@ -378,24 +388,22 @@ async fn a_caller_cannot_take_a_fire_key_before_the_schedule() {
 }
 
 /// The idempotency keys of the runs of `flow` that its schedule fired.
-fn stored_keys_of_schedule(engine: &Engine, flow: &str) -> Vec<String> {
+async fn stored_keys_of_schedule(engine: &Engine, flow: &str) -> Vec<String> {
     let store = engine.store();
     let filter = RunFilter {
         flow_id: Some(flow.into()),
         ..RunFilter::default()
     };
-    store
-        .runs_list(100, &filter)
-        .unwrap()
-        .iter()
-        .filter_map(|run| {
-            let created = &store.ledger(&run.id).unwrap()[0];
-            created.payload["origin"]["schedule"]["flow"].as_str()?;
-            created.payload["idempotency_key"]
-                .as_str()
-                .map(str::to_owned)
-        })
-        .collect()
+    let mut keys = Vec::new();
+    for run in store.runs_list(100, &filter).await.unwrap() {
+        let created = &store.ledger(&run.id).await.unwrap()[0];
+        if created.payload["origin"]["schedule"]["flow"].is_string()
+            && let Some(key) = created.payload["idempotency_key"].as_str()
+        {
+            keys.push(key.to_owned());
+        }
+    }
+    keys
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -409,7 +417,7 @@ async fn pause_resume_and_trigger() {
         &[("pausable", "0 * * * * *", CATCH_ALL)],
     )
     .await;
-    let listed = engine.schedules_list().unwrap();
+    let listed = engine.schedules_list().await.unwrap();
     assert_eq!(listed.len(), 1);
     assert_eq!(
         listed[0].state, None,
@@ -418,7 +426,7 @@ async fn pause_resume_and_trigger() {
     assert_eq!(listed[0].key, "0|0 * * * * *|UTC");
     assert_eq!(listed[0].next_fire_ms, Some(m0 + MIN));
     assert_eq!(
-        engine.next_fire().unwrap(),
+        engine.next_fire().await.unwrap(),
         Some(m0 + 10_000),
         "a tick is due to register it"
     );
@@ -431,8 +439,8 @@ async fn pause_resume_and_trigger() {
             .await
             .is_empty()
     );
-    assert_eq!(engine.next_fire().unwrap(), None);
-    let listed = engine.schedules_list().unwrap();
+    assert_eq!(engine.next_fire().await.unwrap(), None);
+    let listed = engine.schedules_list().await.unwrap();
     assert!(listed[0].state.as_ref().unwrap().paused);
     assert_eq!(listed[0].next_fire_ms, None);
 
@@ -443,23 +451,31 @@ async fn pause_resume_and_trigger() {
         triggered.idempotency_key,
         "cron:pausable:manual:2026-06-05T08:03:01.000Z"
     );
-    let run = engine.store().run_get(&triggered.run_id).unwrap().unwrap();
+    let run = engine
+        .store()
+        .run_get(&triggered.run_id)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(run.input, json!({"team": "billing"}));
-    let created = &engine.store().ledger(&triggered.run_id).unwrap()[0];
+    let created = &engine.store().ledger(&triggered.run_id).await.unwrap()[0];
     assert_eq!(created.payload["origin"]["manual"], true);
 
     // Resume: the fires of 1, 2 and 3 min fell during the pause and are dropped.
     let resumed = engine.schedules_resume("pausable", 0).await.unwrap();
     assert!(!resumed.paused);
     assert_eq!(resumed.last_fire_ms, m0 + 3 * MIN + 1_000);
-    assert_eq!(engine.next_fire().unwrap(), Some(m0 + 4 * MIN));
+    assert_eq!(engine.next_fire().await.unwrap(), Some(m0 + 4 * MIN));
     assert!(engine.tick_schedules().await.unwrap().is_empty());
     let after = tick_at(&engine, &clock, m0 + 4 * MIN).await;
     assert_eq!(fires_of(&after, "pausable"), [m0 + 4 * MIN]);
-    let state = engine.schedules_list().unwrap()[0].state.clone().unwrap();
+    let state = engine.schedules_list().await.unwrap()[0]
+        .state
+        .clone()
+        .unwrap();
     assert_eq!(state.fires, 2);
     assert_eq!(state.last_run.as_deref(), Some(after[0].run_id.as_str()));
-    assert_eq!(stored_keys(&engine, "pausable").len(), 2);
+    assert_eq!(stored_keys(&engine, "pausable").await.len(), 2);
 
     let err = engine.schedules_pause("pausable", 1).await.unwrap_err();
     assert!(
@@ -491,7 +507,7 @@ async fn the_background_scheduler_fires_when_woken_after_the_clock_moved() {
         .await
         .unwrap()
         .unwrap();
-    assert!(engine.schedules_list().unwrap()[0].state.is_some());
+    assert!(engine.schedules_list().await.unwrap()[0].state.is_some());
 
     clock.set(m0 + 2 * MIN + 1_000);
     engine.wake();
@@ -501,7 +517,7 @@ async fn the_background_scheduler_fires_when_woken_after_the_clock_moved() {
         .unwrap();
     scheduler.shutdown().await;
     assert_eq!(
-        stored_keys(&engine, "woken"),
+        stored_keys(&engine, "woken").await,
         [
             fire_key("woken", 0, m0 + MIN),
             fire_key("woken", 0, m0 + 2 * MIN)

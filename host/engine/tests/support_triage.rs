@@ -12,7 +12,7 @@ mod common;
 use serde_json::json;
 use weft_engine::{Engine, ProgressEvent};
 use weft_flow::{ProjectConfig, load_flow};
-use weft_store::RunStatus;
+use weft_store_api::RunStatus;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn support_triage_runs_to_success_with_a_verified_ledger() {
@@ -41,10 +41,16 @@ async fn support_triage_runs_to_success_with_a_verified_ledger() {
             .unwrap()
             .starts_with("mock answer to: Summarise this ticket for the support team")
     );
-    let report = engine.store().verify(&sub.run_id).unwrap();
+    let report = engine.store().verify(&sub.run_id).await.unwrap();
     assert!(report.is_ok(), "{report:?}");
     for step in ["summarise", "extract", "stats", "audit", "report"] {
-        let n = common::count(engine.store(), &sub.run_id, "step-succeeded", Some(step));
+        let n = common::count(
+            engine.store().as_ref(),
+            &sub.run_id,
+            "step-succeeded",
+            Some(step),
+        )
+        .await;
         assert_eq!(n, 1, "step {step}");
     }
     assert_eq!(engine.adapter_calls(), 1);

@@ -14,11 +14,14 @@
 )]
 
 use std::path::Path;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
+use weft_store::RedbStore;
+use weft_store_api::SharedStore;
 
 use serde_json::json;
 use weft_index::{Filters, IndexOptions, KeywordIndex, RunDoc, SearchIndex, Sort, StepDoc};
-use weft_store::{NewRun, NewTask, Store};
+use weft_store_api::{NewRun, NewTask};
 
 const T0: u64 = 1_795_305_600_000;
 const FLOWS: [&str; 5] = ["billing", "shipping", "refunds", "onboarding", "reports"];
@@ -234,7 +237,7 @@ fn from_store(runs: u64) {
     let tmp = tempfile::tempdir().unwrap();
     let rt = tokio::runtime::Runtime::new().unwrap();
     let store = rt.block_on(async {
-        let store = Store::open(tmp.path().join("weft.redb")).unwrap();
+        let store: SharedStore = Arc::new(RedbStore::open(tmp.path().join("weft.redb")).unwrap());
         let mut set = tokio::task::JoinSet::new();
         for i in 0..runs {
             let store = store.clone();
@@ -271,7 +274,7 @@ fn from_store(runs: u64) {
     )
     .unwrap();
     let started = Instant::now();
-    let done = index.catch_up().unwrap();
+    let done = rt.block_on(index.catch_up()).unwrap();
     let took = started.elapsed();
     println!(
         "catch-up from the store: {} runs ({} changes) in {:.1} s: {:.0} runs/s",

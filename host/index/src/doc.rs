@@ -1,7 +1,7 @@
 //! The documents the index holds: one per run and one per step outcome, built
 //! from what the store has for the run at the time of indexing.
 
-use weft_store::{RunRecord, Store, TaskRecord};
+use weft_store_api::{RunRecord, Store, TaskRecord};
 
 use crate::error::IndexError;
 use crate::text::{json_text, summary_of, truncate};
@@ -55,16 +55,16 @@ pub struct StepDoc {
 impl RunDoc {
     /// The document of run `run_id` as the store has it now; `None` when the
     /// store has no such run. Texts are cut to `max_text_bytes` each.
-    pub fn from_store(
-        store: &Store,
+    pub async fn from_store(
+        store: &dyn Store,
         run_id: &str,
         max_text_bytes: usize,
     ) -> Result<Option<Self>, IndexError> {
-        let Some(run) = store.run_get(run_id)? else {
+        let Some(run) = store.run_get(run_id).await? else {
             return Ok(None);
         };
-        let tasks = store.tasks_of(run_id)?;
-        let outputs = store.step_outputs(run_id)?;
+        let tasks = store.tasks_of(run_id).await?;
+        let outputs = store.step_outputs(run_id).await?;
         Ok(Some(Self::build(&run, &tasks, &outputs, max_text_bytes)))
     }
 

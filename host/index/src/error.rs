@@ -48,7 +48,7 @@ pub enum IndexError {
     Tantivy(#[from] tantivy::TantivyError),
     /// The store could not be read.
     #[error(transparent)]
-    Store(#[from] weft_store::StoreError),
+    Store(#[from] weft_store_api::StoreError),
     /// Another thread panicked while holding the index.
     #[error("the search index lock is poisoned")]
     Poisoned,

@@ -47,27 +47,27 @@ pub struct IndexStatus {
 impl SearchIndex {
     /// Applies every store change the keyword index, then the semantic index
     /// (when there is one), has not seen yet.
-    pub fn catch_up(&self) -> Result<CatchUp, IndexError> {
-        let done = self.catch_up_keyword()?;
-        self.catch_up_semantic()?;
+    pub async fn catch_up(&self) -> Result<CatchUp, IndexError> {
+        let done = self.catch_up_keyword().await?;
+        self.catch_up_semantic().await?;
         Ok(done)
     }
 
     /// Applies every store change the keyword index has not seen yet; what a
     /// keyword search waits for (embedding runs can take far longer).
-    pub fn catch_up_keyword(&self) -> Result<CatchUp, IndexError> {
-        let _one = self.catching_up.lock().map_err(|_| IndexError::Poisoned)?;
+    pub async fn catch_up_keyword(&self) -> Result<CatchUp, IndexError> {
+        let _one = self.catching_up.lock().await;
         let mut done = CatchUp {
             seq: self.keyword.indexed_seq()?,
             ..CatchUp::default()
         };
         loop {
-            let changes = self.store.changes_since(done.seq, BATCH)?;
+            let changes = self.store.changes_since(done.seq, BATCH).await?;
             let Some(last) = changes.last().map(|c| c.seq) else {
                 return Ok(done);
             };
             let runs: BTreeSet<&str> = changes.iter().map(|c| c.run_id.as_str()).collect();
-            let (docs, removed) = self.documents(runs.into_iter())?;
+            let (docs, removed) = self.documents(runs.into_iter()).await?;
             self.keyword.apply(&docs, &removed, last)?;
             done.changes += changes.len() as u64;
             done.runs += (docs.len() + removed.len()) as u64;
@@ -77,44 +77,44 @@ impl SearchIndex {
 
     /// Deletes the index's documents and indexes every run of the store again;
     /// then embeds every run again into the semantic index, if there is one.
-    pub fn rebuild(&self) -> Result<CatchUp, IndexError> {
-        let one = self.catching_up.lock().map_err(|_| IndexError::Poisoned)?;
+    pub async fn rebuild(&self) -> Result<CatchUp, IndexError> {
+        let one = self.catching_up.lock().await;
         // Read the head first: every run indexed below is at least that new.
-        let head = self.store.change_head()?;
+        let head = self.store.change_head().await?;
         self.keyword.clear()?;
-        let ids = self.store.run_ids()?;
+        let ids = self.store.run_ids().await?;
         let mut done = CatchUp::default();
         for chunk in ids.chunks(BATCH) {
-            let (docs, _) = self.documents(chunk.iter().map(String::as_str))?;
+            let (docs, _) = self.documents(chunk.iter().map(String::as_str)).await?;
             done.runs += docs.len() as u64;
             self.keyword.apply(&docs, &[], 0)?;
         }
         self.keyword.apply(&[], &[], head)?;
         done.seq = head;
         drop(one);
-        self.rebuild_semantic(head, &ids)?;
+        self.rebuild_semantic(head, &ids).await?;
         Ok(done)
     }
 
     /// The index's seq against the store's head.
-    pub fn status(&self) -> Result<IndexStatus, IndexError> {
+    pub async fn status(&self) -> Result<IndexStatus, IndexError> {
         Ok(IndexStatus {
             indexed_seq: self.keyword.indexed_seq()?,
-            store_head: self.store.change_head()?,
+            store_head: self.store.change_head().await?,
             documents: self.keyword.doc_count(),
             semantic_seq: self.semantic_seq()?,
         })
     }
 
     /// The documents of `runs` as the store has them, and the runs it no longer has.
-    pub(crate) fn documents<'a>(
+    pub(crate) async fn documents<'a>(
         &self,
         runs: impl Iterator<Item = &'a str>,
     ) -> Result<(Vec<RunDoc>, Vec<String>), IndexError> {
         let mut docs = Vec::new();
         let mut removed = Vec::new();
         for id in runs {
-            match RunDoc::from_store(&self.store, id, self.options.max_text_bytes)? {
+            match RunDoc::from_store(&*self.store, id, self.options.max_text_bytes).await? {
                 Some(d) => docs.push(d),
                 None => removed.push(id.to_owned()),
             }
@@ -129,8 +129,8 @@ impl SearchIndex {
     /// Errors are logged and retried on the next commit; they never reach the
     /// store's writers.
     pub fn spawn_live(self: Arc<Self>, stop: watch::Receiver<bool>) -> JoinHandle<()> {
-        let keyword = Arc::clone(&self).follow(stop.clone(), |i| i.catch_up_keyword().map(drop));
-        let semantic = self.follow(stop, |i| i.catch_up_semantic().map(drop));
+        let keyword = Arc::clone(&self).follow(stop.clone(), Follow::Keyword);
+        let semantic = self.follow(stop, Follow::Semantic);
         tokio::spawn(async move {
             let _ = tokio::join!(keyword, semantic);
         })
@@ -138,16 +138,23 @@ impl SearchIndex {
 
     /// One loop of [`SearchIndex::spawn_live`]: `step` now and after each
     /// store commit.
-    fn follow(
-        self: Arc<Self>,
-        mut stop: watch::Receiver<bool>,
-        step: fn(&SearchIndex) -> Result<(), IndexError>,
-    ) -> JoinHandle<()> {
+    fn follow(self: Arc<Self>, mut stop: watch::Receiver<bool>, which: Follow) -> JoinHandle<()> {
         let mut commits = self.store.commits();
         tokio::spawn(async move {
             loop {
                 let index = Arc::clone(&self);
-                match tokio::task::spawn_blocking(move || step(&index)).await {
+                let runtime = tokio::runtime::Handle::current();
+                // Indexing and embedding are CPU work: off the async workers,
+                // with the store's reads driven from the blocking thread.
+                let step = move || {
+                    runtime.block_on(async {
+                        match which {
+                            Follow::Keyword => index.catch_up_keyword().await.map(drop),
+                            Follow::Semantic => index.catch_up_semantic().await.map(drop),
+                        }
+                    })
+                };
+                match tokio::task::spawn_blocking(step).await {
                     Ok(Ok(())) => {}
                     Ok(Err(e)) => tracing::warn!("search index: catching up failed: {e}"),
                     Err(e) => tracing::warn!("search index: the catch-up task died: {e}"),
@@ -163,4 +170,11 @@ impl SearchIndex {
             }
         })
     }
+}
+
+/// Which index a live loop keeps up to date.
+#[derive(Debug, Clone, Copy)]
+enum Follow {
+    Keyword,
+    Semantic,
 }

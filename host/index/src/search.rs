@@ -2,11 +2,10 @@
 //! over one store, and the search requests the CLI and the API make.
 
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use weft_store::Store;
+use weft_store_api::SharedStore;
 
 use crate::build::Filters;
 use crate::error::IndexError;
@@ -78,11 +77,13 @@ pub struct SearchResults {
 pub struct SearchIndex {
     pub(crate) dir: PathBuf,
     pub(crate) semantic: crate::semantic_link::SemanticSlot,
-    pub(crate) store: Store,
+    pub(crate) store: SharedStore,
     pub(crate) keyword: KeywordIndex,
     pub(crate) options: IndexOptions,
-    /// One catch-up or rebuild at a time.
-    pub(crate) catching_up: Mutex<()>,
+    /// One keyword catch-up or rebuild at a time (held across store reads).
+    pub(crate) catching_up: tokio::sync::Mutex<()>,
+    /// One semantic catch-up or rebuild at a time.
+    pub(crate) catching_up_semantic: tokio::sync::Mutex<()>,
 }
 
 impl std::fmt::Debug for SearchIndex {
@@ -96,7 +97,7 @@ impl std::fmt::Debug for SearchIndex {
 impl SearchIndex {
     /// Opens the keyword index in the index folder `dir` (`<state>/index`)
     /// over `store`; semantic search stays off until [`SearchIndex::with_semantic`].
-    pub fn open(dir: &Path, store: Store, options: IndexOptions) -> Result<Self, IndexError> {
+    pub fn open(dir: &Path, store: SharedStore, options: IndexOptions) -> Result<Self, IndexError> {
         let keyword = KeywordIndex::open_with(&dir.join("keyword"), options.threads)?;
         Ok(Self {
             dir: dir.to_owned(),
@@ -104,7 +105,8 @@ impl SearchIndex {
             store,
             keyword,
             options,
-            catching_up: Mutex::new(()),
+            catching_up: tokio::sync::Mutex::new(()),
+            catching_up_semantic: tokio::sync::Mutex::new(()),
         })
     }
 

@@ -72,41 +72,58 @@ impl SearchIndex {
     /// Embeds every run of the store again (in batches of [`BATCH`] runs) and
     /// marks the semantic index as reflecting store change `head`; nothing
     /// without a semantic index.
-    pub(crate) fn rebuild_semantic(&self, head: u64, ids: &[String]) -> Result<(), IndexError> {
+    pub(crate) async fn rebuild_semantic(
+        &self,
+        head: u64,
+        ids: &[String],
+    ) -> Result<(), IndexError> {
         let Ok(slot) = &self.semantic else {
             return Ok(());
         };
-        let mut sem = slot.lock().map_err(|_| IndexError::Poisoned)?;
+        let one = self.catching_up_semantic.lock().await;
         for chunk in ids.chunks(BATCH) {
-            let (docs, _) = self.documents(chunk.iter().map(String::as_str))?;
-            sem.upsert(&docs.iter().map(semantic_doc).collect::<Vec<_>>())?;
+            let (docs, _) = self.documents(chunk.iter().map(String::as_str)).await?;
+            let docs: Vec<_> = docs.iter().map(semantic_doc).collect();
+            slot.lock()
+                .map_err(|_| IndexError::Poisoned)?
+                .upsert(&docs)?;
         }
-        sem.set_indexed_seq(head)?;
-        drop(sem);
+        slot.lock()
+            .map_err(|_| IndexError::Poisoned)?
+            .set_indexed_seq(head)?;
+        drop(one);
         // Whatever was committed since `head`.
-        self.catch_up_semantic()?;
+        self.catch_up_semantic().await?;
         Ok(())
     }
 
     /// Embeds the runs changed since the semantic index's seq; 0 without one.
-    pub fn catch_up_semantic(&self) -> Result<u64, IndexError> {
+    pub async fn catch_up_semantic(&self) -> Result<u64, IndexError> {
         let Ok(slot) = &self.semantic else {
             return Ok(0);
         };
-        let mut sem = slot.lock().map_err(|_| IndexError::Poisoned)?;
-        let mut seq = sem.indexed_seq()?;
+        // One catch-up at a time; the index itself is locked only around its
+        // writes, never across the store's reads.
+        let _one = self.catching_up_semantic.lock().await;
+        let mut seq = slot
+            .lock()
+            .map_err(|_| IndexError::Poisoned)?
+            .indexed_seq()?;
         loop {
-            let changes = self.store.changes_since(seq, BATCH)?;
+            let changes = self.store.changes_since(seq, BATCH).await?;
             let Some(last) = changes.last().map(|c| c.seq) else {
                 return Ok(seq);
             };
             let runs: BTreeSet<&str> = changes.iter().map(|c| c.run_id.as_str()).collect();
-            let (docs, removed) = self.documents(runs.into_iter())?;
-            sem.upsert(&docs.iter().map(semantic_doc).collect::<Vec<_>>())?;
+            let (docs, removed) = self.documents(runs.into_iter()).await?;
+            let docs: Vec<_> = docs.iter().map(semantic_doc).collect();
+            let mut sem = slot.lock().map_err(|_| IndexError::Poisoned)?;
+            sem.upsert(&docs)?;
             for run in &removed {
                 sem.remove(run)?;
             }
             sem.set_indexed_seq(last)?;
+            drop(sem);
             seq = last;
         }
     }

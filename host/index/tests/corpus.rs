@@ -12,10 +12,12 @@
 mod common;
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
+use weft_store::RedbStore;
+use weft_store_api::SharedStore;
 
 use common::{ERRORS, Gen, STEP_MS, T0, generate, ids};
 use weft_index::{Filters, IndexOptions, SearchIndex, SearchRequest, Sort};
-use weft_store::Store;
 
 const RUNS: u64 = 320;
 const NOW: u64 = T0 + 330 * STEP_MS;
@@ -34,18 +36,18 @@ fn all(index: &SearchIndex, query: &str) -> BTreeSet<String> {
     found(index, query, &Filters::default())
 }
 
-async fn setup() -> (tempfile::TempDir, Store, SearchIndex, Vec<Gen>) {
+async fn setup() -> (tempfile::TempDir, SharedStore, SearchIndex, Vec<Gen>) {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path().join("weft.redb")).unwrap();
-    let corpus = generate(&store, 0, RUNS).await;
+    let store: SharedStore = Arc::new(RedbStore::open(dir.path().join("weft.redb")).unwrap());
+    let corpus = generate(&*store, 0, RUNS).await;
     let index = SearchIndex::open(
         &dir.path().join("index"),
         store.clone(),
         IndexOptions::default(),
     )
     .unwrap();
-    let done = index.catch_up().unwrap();
-    assert_eq!(done.seq, store.change_head().unwrap());
+    let done = index.catch_up().await.unwrap();
+    assert_eq!(done.seq, store.change_head().await.unwrap());
     assert_eq!(done.runs, RUNS);
     (dir, store, index, corpus)
 }
@@ -126,7 +128,7 @@ fn check_queries(index: &SearchIndex, c: &[Gen]) {
 async fn queries_return_exactly_the_generated_runs_and_a_rebuild_answers_the_same() {
     let (_dir, _store, index, corpus) = setup().await;
     check_queries(&index, &corpus);
-    let again = index.rebuild().unwrap();
+    let again = index.rebuild().await.unwrap();
     assert_eq!(again.runs, RUNS);
     check_queries(&index, &corpus);
 }
@@ -164,16 +166,16 @@ async fn tenants_never_see_each_other() {
 #[tokio::test]
 async fn the_index_catches_up_with_runs_committed_after_it() {
     let (_dir, store, index, mut corpus) = setup().await;
-    corpus.extend(generate(&store, RUNS, RUNS + 40).await);
-    let status = index.status().unwrap();
+    corpus.extend(generate(&*store, RUNS, RUNS + 40).await);
+    let status = index.status().await.unwrap();
     assert!(status.indexed_seq < status.store_head, "{status:?}");
     assert_eq!(
         all(&index, "flow:billing").len(),
         ids(&corpus[..RUNS as usize], |g| g.flow == "billing").len()
     );
-    let done = index.catch_up().unwrap();
+    let done = index.catch_up().await.unwrap();
     assert_eq!(done.runs, 40);
-    assert_eq!(done.seq, store.change_head().unwrap());
+    assert_eq!(done.seq, store.change_head().await.unwrap());
     check_queries(&index, &corpus);
 }
 

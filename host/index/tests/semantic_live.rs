@@ -11,11 +11,14 @@
 )]
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use weft_store::RedbStore;
+use weft_store_api::SharedStore;
 
 use serde_json::json;
 use weft_index::semantic::{MODEL_DIR_ENV, ORT_DYLIB_ENV, default_onnxruntime};
 use weft_index::{IndexError, IndexOptions, SearchIndex, SearchRequest};
-use weft_store::{NewRun, NewTask, Store};
+use weft_store_api::{NewRun, NewTask, Store};
 
 const T0: u64 = 1_795_305_600_000;
 
@@ -39,7 +42,7 @@ fn options() -> IndexOptions {
     }
 }
 
-async fn submit(store: &Store, i: u64, tenant: &str, flow: &str, text: &str) -> String {
+async fn submit(store: &dyn Store, i: u64, tenant: &str, flow: &str, text: &str) -> String {
     let run = NewRun {
         flow_id: flow.into(),
         flow_version: "1".into(),
@@ -70,7 +73,7 @@ fn semantic(index: &SearchIndex, query: &str, tenant: Option<&str>) -> Vec<Strin
     results.hits.into_iter().map(|h| h.run_id).collect()
 }
 
-fn open(dir: &Path, store: &Store) -> SearchIndex {
+fn open(dir: &Path, store: &SharedStore) -> SearchIndex {
     SearchIndex::open(&dir.join("index"), store.clone(), options())
         .unwrap()
         .with_semantic()
@@ -79,7 +82,7 @@ fn open(dir: &Path, store: &Store) -> SearchIndex {
 #[tokio::test]
 async fn runs_committed_while_closed_are_embedded_on_catch_up_and_tenants_stay_apart() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path().join("weft.redb")).unwrap();
+    let store: SharedStore = Arc::new(RedbStore::open(dir.path().join("weft.redb")).unwrap());
     let unrelated = [
         "the parcel was delivered to the wrong address",
         "password reset link expired",
@@ -87,25 +90,28 @@ async fn runs_committed_while_closed_are_embedded_on_catch_up_and_tenants_stay_a
         "the app crashes on start-up",
     ];
     for (i, text) in unrelated.iter().enumerate() {
-        submit(&store, i as u64, "acme", "support", text).await;
+        submit(&*store, i as u64, "acme", "support", text).await;
     }
     let index = open(dir.path(), &store);
     index.semantic_status().unwrap();
-    index.catch_up().unwrap();
-    let status = index.status().unwrap();
-    assert_eq!(status.semantic_seq, Some(store.change_head().unwrap()));
+    index.catch_up().await.unwrap();
+    let status = index.status().await.unwrap();
+    assert_eq!(
+        status.semantic_seq,
+        Some(store.change_head().await.unwrap())
+    );
     drop(index);
 
     // Committed while no index is open: a crash or a stopped daemon.
-    let acme = submit(&store, 10, "acme", "support", "customer wants money back").await;
-    let globex = submit(&store, 11, "globex", "support", "please refund my money").await;
+    let acme = submit(&*store, 10, "acme", "support", "customer wants money back").await;
+    let globex = submit(&*store, 11, "globex", "support", "please refund my money").await;
     let index = open(dir.path(), &store);
-    let status = index.status().unwrap();
+    let status = index.status().await.unwrap();
     assert!(status.semantic_seq < Some(status.store_head), "{status:?}");
-    index.catch_up().unwrap();
+    index.catch_up().await.unwrap();
     assert_eq!(
-        index.status().unwrap().semantic_seq,
-        Some(store.change_head().unwrap())
+        index.status().await.unwrap().semantic_seq,
+        Some(store.change_head().await.unwrap())
     );
 
     let mine = semantic(&index, "refund request", Some("acme"));
@@ -122,11 +128,11 @@ async fn runs_committed_while_closed_are_embedded_on_catch_up_and_tenants_stay_a
     assert_eq!(top, want, "{everyone:?}");
 
     // A rebuild re-embeds every run and answers the same.
-    let rebuilt = index.rebuild().unwrap();
+    let rebuilt = index.rebuild().await.unwrap();
     assert_eq!(rebuilt.runs, 2 + unrelated.len() as u64);
     assert_eq!(
-        index.status().unwrap().semantic_seq,
-        Some(store.change_head().unwrap())
+        index.status().await.unwrap().semantic_seq,
+        Some(store.change_head().await.unwrap())
     );
     assert_eq!(semantic(&index, "refund request", Some("acme")), mine);
 
@@ -147,8 +153,8 @@ async fn runs_committed_while_closed_are_embedded_on_catch_up_and_tenants_stay_a
 #[tokio::test]
 async fn without_a_model_semantic_search_says_so_and_keywords_still_work() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path().join("weft.redb")).unwrap();
-    let run = submit(&store, 0, "acme", "support", "customer wants money back").await;
+    let store: SharedStore = Arc::new(RedbStore::open(dir.path().join("weft.redb")).unwrap());
+    let run = submit(&*store, 0, "acme", "support", "customer wants money back").await;
     // No `with_semantic`: what a process without a configured model gets.
     let index = SearchIndex::open(
         &dir.path().join("index"),
@@ -156,8 +162,8 @@ async fn without_a_model_semantic_search_says_so_and_keywords_still_work() {
         IndexOptions::default(),
     )
     .unwrap();
-    index.catch_up().unwrap();
-    assert!(index.status().unwrap().semantic_seq.is_none());
+    index.catch_up().await.unwrap();
+    assert!(index.status().await.unwrap().semantic_seq.is_none());
     let why = index.semantic_status().unwrap_err();
     assert!(why.contains("not configured"), "{why}");
     let req = SearchRequest {

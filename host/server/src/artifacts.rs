@@ -17,11 +17,11 @@ pub async fn list(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    visible_run(&state, &caller, &id)?;
+    visible_run(&state, &caller, &id).await?;
     let store = state.engine.store();
     let mut artifacts = Map::new();
-    for key in store.artifact_list(&id)? {
-        let value = store.artifact_get(&id, &key)?.unwrap_or(Value::Null);
+    for key in store.artifact_list(&id).await? {
+        let value = store.artifact_get(&id, &key).await?.unwrap_or(Value::Null);
         artifacts.insert(key, value);
     }
     Ok(Json(json!({ "run_id": id, "artifacts": artifacts })))
@@ -33,12 +33,12 @@ pub async fn get(
     caller: Caller,
     Path((id, key)): Path<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
-    visible_run(&state, &caller, &id)?;
+    visible_run(&state, &caller, &id).await?;
     let store = state.engine.store();
-    match store.artifact_get(&id, &key)? {
+    match store.artifact_get(&id, &key).await? {
         Some(value) => Ok(Json(json!({ "run_id": id, "key": key, "value": value }))),
         None => {
-            let keys = store.artifact_list(&id)?;
+            let keys = store.artifact_list(&id).await?;
             let there = if keys.is_empty() {
                 "it has none".to_owned()
             } else {

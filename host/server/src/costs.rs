@@ -4,7 +4,7 @@ use axum::Json;
 use axum::extract::{Query, State};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use weft_store::CostRow;
+use weft_store_api::CostRow;
 
 use crate::AppState;
 use crate::auth::Caller;
@@ -40,7 +40,11 @@ pub async fn list(
             "since `{since}`: expected a UTC day as yyyy-mm-dd"
         )));
     }
-    let rows = state.engine.store().costs(&since, tenant.as_deref())?;
+    let rows = state
+        .engine
+        .store()
+        .costs(&since, tenant.as_deref())
+        .await?;
     Ok(Json(costs_json(&since, &rows)))
 }
 

@@ -7,7 +7,7 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 use weft_engine::EngineError;
-use weft_store::StoreError;
+use weft_store_api::StoreError;
 
 /// An API error: what the client gets back.
 #[derive(Debug, thiserror::Error)]

@@ -1,5 +1,5 @@
 //! `/v1/locks...`: the operators' locks (a named mutex with a time to live and
-//! a fencing token; see `weft_store::Store::lock_acquire`).
+//! a fencing token; see `weft_store_api::Store::lock_acquire`).
 
 use axum::Json;
 use axum::extract::rejection::{JsonRejection, QueryRejection};
@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use weft_store::LockAcquire;
+use weft_store_api::LockAcquire;
 
 use crate::AppState;
 use crate::error::ApiError;
@@ -94,6 +94,6 @@ pub async fn release(
 /// `GET /v1/locks`: the locks held now, by key.
 pub async fn list(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
     let engine = &state.engine;
-    let locks = engine.store().locks_list(engine.now_ms())?;
+    let locks = engine.store().locks_list(engine.now_ms()).await?;
     Ok(Json(json!({ "locks": locks })))
 }

@@ -2,6 +2,7 @@
 //! and histograms fed by the engine's progress events.
 
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use axum::extract::State;
 use axum::http::{StatusCode, header};
@@ -11,7 +12,7 @@ use prometheus::{
     IntGaugeVec, Opts, Registry, TextEncoder,
 };
 use weft_engine::{Engine, ProgressEvent};
-use weft_store::{FailDecision, Store};
+use weft_store_api::{FailDecision, Store};
 
 use crate::AppState;
 use crate::live_workers::LiveWorkers;
@@ -77,6 +78,32 @@ pub struct Metrics {
     circuit_open: IntGaugeVec,
     pool_active: IntGaugeVec,
     pool_queued: IntGaugeVec,
+    /// Events being counted: a scrape waits for them (see [`Metrics::follow`]).
+    counting: Counting,
+}
+
+/// The progress events whose counting (it reads the run from the store) has
+/// not finished yet.
+#[derive(Default)]
+struct Counting {
+    pending: std::sync::atomic::AtomicUsize,
+    settled: tokio::sync::Notify,
+}
+
+impl Counting {
+    /// Resolves once no event taken before this call is still being counted.
+    async fn settled(&self) {
+        use std::sync::atomic::Ordering;
+        loop {
+            let notified = self.settled.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if self.pending.load(Ordering::SeqCst) == 0 {
+                return;
+            }
+            notified.await;
+        }
+    }
 }
 
 /// Why the registry could not be built (a metric defined twice: a bug).
@@ -113,6 +140,7 @@ impl Metrics {
             HistogramVec::new(opts, &["flow"])
         };
         Ok(Self {
+            counting: Counting::default(),
             queue_depth: register(
                 &r,
                 IntGaugeVec::new(
@@ -334,21 +362,36 @@ impl Metrics {
         let metrics = Arc::clone(self);
         // The store, not the engine: the engine keeps its observers alive.
         let store = engine.store().clone();
-        engine.observe(Arc::new(move |event| metrics.observe(&store, event)));
+        engine.observe(Arc::new(move |event| {
+            if !Self::counts(event) {
+                return;
+            }
+            // The emitting worker must not wait on the store: count in a task
+            // of its own, which a scrape waits for (so an event emitted before
+            // a scrape began is in it).
+            metrics.counting.pending.fetch_add(1, Ordering::SeqCst);
+            let (metrics, store, event) = (Arc::clone(&metrics), Arc::clone(&store), event.clone());
+            tokio::spawn(async move {
+                metrics.observe(&*store, &event).await;
+                if metrics.counting.pending.fetch_sub(1, Ordering::SeqCst) == 1 {
+                    metrics.counting.settled.notify_waiters();
+                }
+            });
+        }));
     }
 
-    fn observe(&self, store: &Store, event: &ProgressEvent) {
-        // This runs on the emitting worker: read the run only for the events
-        // that are counted.
-        if !matches!(
+    /// Whether `event` is one the metrics count.
+    fn counts(event: &ProgressEvent) -> bool {
+        matches!(
             event,
             ProgressEvent::StepSucceeded { .. }
                 | ProgressEvent::StepFailed { .. }
                 | ProgressEvent::RunFinished { .. }
-        ) {
-            return;
-        }
-        let run = match store.run_get(event.run()) {
+        )
+    }
+
+    async fn observe(&self, store: &dyn Store, event: &ProgressEvent) {
+        let run = match store.run_get(event.run()).await {
             Ok(Some(run)) => run,
             _ => return,
         };
@@ -381,10 +424,12 @@ impl Metrics {
 
     /// Reads the queue figures from the store and renders every metric in the
     /// Prometheus text format.
-    pub fn render(&self, engine: &Engine) -> Result<String, String> {
+    pub async fn render(&self, engine: &Engine) -> Result<String, String> {
+        self.counting.settled().await;
         let store = engine.store();
         let stats = store
             .queue_stats(engine.now_ms())
+            .await
             .map_err(|e| e.to_string())?;
         self.queue_depth.reset();
         for (pool, n) in &stats.ready_by_pool {
@@ -393,7 +438,7 @@ impl Metrics {
                 .set(i64::try_from(*n).unwrap_or(i64::MAX));
         }
         let gauge = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
-        let pools = engine.pools_status().map_err(|e| e.to_string())?;
+        let pools = engine.pools_status().await.map_err(|e| e.to_string())?;
         self.pool_active.reset();
         self.pool_queued.reset();
         for pool in &pools {
@@ -415,12 +460,12 @@ impl Metrics {
         );
         self.workers_live
             .set(i64::try_from(self.live_workers.count()).unwrap_or(i64::MAX));
-        let counters = store.counters().map_err(|e| e.to_string())?;
+        let counters = store.counters().await.map_err(|e| e.to_string())?;
         catch_up(&self.redelivered, counters.redelivered);
         catch_up(&self.stale_refusals, counters.stale_refusals);
         catch_up(&self.schedule_fires, counters.schedule_fires);
         catch_up(&self.tasks_enqueued, counters.tasks_created);
-        self.catch_up_costs(store)?;
+        self.catch_up_costs(store.as_ref()).await?;
         for (model, outcome, n) in engine.model_requests() {
             let c = self
                 .model_requests
@@ -442,10 +487,10 @@ impl Metrics {
 impl Metrics {
     /// Raises `weft_cost_usd_total` to the store's all-time totals per
     /// (tenant, pool, model), so it survives restarts.
-    fn catch_up_costs(&self, store: &Store) -> Result<(), String> {
+    async fn catch_up_costs(&self, store: &dyn Store) -> Result<(), String> {
         let mut totals: std::collections::BTreeMap<(String, String, String), u64> =
             std::collections::BTreeMap::new();
-        for row in store.costs("", None).map_err(|e| e.to_string())? {
+        for row in store.costs("", None).await.map_err(|e| e.to_string())? {
             *totals.entry((row.tenant, row.pool, row.model)).or_default() += row.micro_usd;
         }
         for ((tenant, pool, model), micro) in totals {
@@ -481,7 +526,7 @@ fn catch_up(counter: &IntCounter, value: u64) {
 
 /// `GET /metrics`.
 pub async fn scrape(State(state): State<AppState>) -> impl IntoResponse {
-    match state.metrics.render(&state.engine) {
+    match state.metrics.render(&state.engine).await {
         Ok(text) => (
             StatusCode::OK,
             [(

@@ -29,7 +29,7 @@ pub async fn list(
     Query(q): Query<PoolsQuery>,
 ) -> Result<Json<Value>, ApiError> {
     let engine = &state.engine;
-    let mut pools = engine.pools_status()?;
+    let mut pools = engine.pools_status().await?;
     if let Some(name) = q.pool.as_deref().filter(|p| !p.is_empty()) {
         pools.retain(|p| p.name == name);
         if pools.is_empty() {

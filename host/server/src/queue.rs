@@ -12,7 +12,7 @@ use crate::{AppState, views};
 /// `GET /v1/queue/stats`.
 pub async fn stats(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
     let engine = &state.engine;
-    let stats = engine.store().queue_stats(engine.now_ms())?;
+    let stats = engine.store().queue_stats(engine.now_ms()).await?;
     Ok(Json(views::queue_stats(&stats)))
 }
 
@@ -37,7 +37,8 @@ pub async fn next(
     let project = q.project.as_deref().filter(|p| !p.is_empty());
     let next = engine
         .store()
-        .queue_next_of(pool, project, engine.now_ms())?;
+        .queue_next(pool, project, engine.now_ms())
+        .await?;
     Ok(Json(json!({ "next": next })))
 }
 
@@ -56,8 +57,8 @@ pub async fn dlq_list(
     State(state): State<AppState>,
     Query(q): Query<DlqQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    let letters = state.engine.store().dlq_list()?;
-    let letters = weft_store::DeadLetter::recent(letters, q.since_ms, q.limit);
+    let letters = state.engine.store().dlq_list().await?;
+    let letters = weft_store_api::DeadLetter::recent(letters, q.since_ms, q.limit);
     Ok(Json(json!({ "dead_letters": letters })))
 }
 
@@ -83,8 +84,9 @@ pub async fn dlq_purge(
         None => state
             .engine
             .store()
-            .run_get(&purged.run)?
-            .map_or(weft_store::RunStatus::Failed, |r| r.status),
+            .run_get(&purged.run)
+            .await?
+            .map_or(weft_store_api::RunStatus::Failed, |r| r.status),
     };
     Ok(Json(json!({
         "task": task,

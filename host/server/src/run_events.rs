@@ -8,7 +8,7 @@ use axum::extract::{Path, Query, State};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tokio::time::Instant;
-use weft_store::RunEvents;
+use weft_store_api::RunEvents;
 
 use crate::AppState;
 use crate::auth::Caller;
@@ -36,7 +36,7 @@ pub async fn events(
     Path(id): Path<String>,
     Query(q): Query<EventsQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    visible_run(&state, &caller, &id)?;
+    visible_run(&state, &caller, &id).await?;
     let store = state.engine.store();
     let after = q.after.unwrap_or(0);
     let wait = Duration::from_secs(q.wait.unwrap_or(0).min(MAX_WAIT_SECS));
@@ -46,7 +46,8 @@ pub async fn events(
     let mut commits = store.commits();
     loop {
         let page = store
-            .run_events(&id, after)?
+            .run_events(&id, after)
+            .await?
             .ok_or_else(|| ApiError::NotFound(format!("no run `{id}`")))?;
         let answer_now =
             !page.events.is_empty() || page.run.status.is_final() || Instant::now() >= deadline;

@@ -11,7 +11,7 @@ use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use weft_engine::{ProgressEvent, SubmitOptions};
-use weft_store::{DeadLetter, RunFilter, RunRecord, RunStatus};
+use weft_store_api::{DeadLetter, RunFilter, RunRecord, RunStatus};
 
 use crate::auth::Caller;
 use crate::error::ApiError;
@@ -23,7 +23,7 @@ fn no_run(id: &str) -> ApiError {
 }
 
 /// Run `id`, if it exists and `caller` may see it.
-pub(crate) fn visible_run(
+pub(crate) async fn visible_run(
     state: &AppState,
     caller: &Caller,
     id: &str,
@@ -31,7 +31,8 @@ pub(crate) fn visible_run(
     state
         .engine
         .store()
-        .run_get(id)?
+        .run_get(id)
+        .await?
         .filter(|run| caller.may_see(&run.tenant))
         .ok_or_else(|| no_run(id))
 }
@@ -115,7 +116,8 @@ pub async fn list(
     let runs = state
         .engine
         .store()
-        .runs_list(q.limit.unwrap_or(100), &filter)?;
+        .runs_list(q.limit.unwrap_or(100), &filter)
+        .await?;
     Ok(Json(json!({ "runs": runs })))
 }
 
@@ -135,15 +137,16 @@ pub async fn get(
     Query(q): Query<GetQuery>,
 ) -> Result<Json<Value>, ApiError> {
     if let Some(secs) = q.wait {
-        visible_run(&state, &caller, &id)?;
+        visible_run(&state, &caller, &id).await?;
         wait_for_end(&state, &id, Duration::from_secs(secs.min(300))).await?;
     }
     let store = state.engine.store();
-    let run = visible_run(&state, &caller, &id)?;
-    let tasks: Vec<Value> = store.tasks_of(&id)?.iter().map(views::task).collect();
-    let outputs = store.step_outputs(&id)?;
+    let run = visible_run(&state, &caller, &id).await?;
+    let tasks: Vec<Value> = store.tasks_of(&id).await?.iter().map(views::task).collect();
+    let outputs = store.step_outputs(&id).await?;
     let dead: Vec<DeadLetter> = store
-        .dlq_list()?
+        .dlq_list()
+        .await?
         .into_iter()
         .filter(|d| d.run == id)
         .collect();
@@ -163,7 +166,8 @@ async fn wait_for_end(state: &AppState, id: &str, wait: Duration) -> Result<(), 
     let run = state
         .engine
         .store()
-        .run_get(id)?
+        .run_get(id)
+        .await?
         .ok_or_else(|| no_run(id))?;
     if run.status.is_final() {
         return Ok(());
@@ -185,8 +189,10 @@ pub async fn verify(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    visible_run(&state, &caller, &id)?;
-    Ok(Json(views::verify(&state.engine.store().verify(&id)?)))
+    visible_run(&state, &caller, &id).await?;
+    Ok(Json(views::verify(
+        &state.engine.store().verify(&id).await?,
+    )))
 }
 
 /// `POST /v1/runs/{id}/cancel`: through `Engine::cancel`, so that the end is
@@ -196,7 +202,7 @@ pub async fn cancel(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    visible_run(&state, &caller, &id)?;
+    visible_run(&state, &caller, &id).await?;
     state.engine.cancel(&id).await?;
     Ok(Json(json!({ "run_id": id, "status": "cancelled" })))
 }
@@ -210,7 +216,7 @@ pub async fn resume(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let before = visible_run(&state, &caller, &id)?;
+    let before = visible_run(&state, &caller, &id).await?;
     let engine = &state.engine;
     let store = engine.store();
     let redelivered = if before.status.is_final() {
@@ -221,13 +227,15 @@ pub async fn resume(
         handed_back
     };
     let page = store
-        .run_events(&id, u64::MAX)?
+        .run_events(&id, u64::MAX)
+        .await?
         .ok_or_else(|| no_run(&id))?;
     // What the run still waits for: leases not run out yet (a worker that
     // died holding one; its task comes back when it runs out).
     let now = engine.now_ms();
     let held: Vec<Value> = engine
-        .held_leases(&id)?
+        .held_leases(&id)
+        .await?
         .into_iter()
         .map(|l| {
             json!({

@@ -46,7 +46,7 @@ fn fired(f: &Fired) -> Value {
 
 /// `GET /v1/schedules`.
 pub async fn list(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
-    let all = state.engine.schedules_list()?;
+    let all = state.engine.schedules_list().await?;
     Ok(Json(
         json!({ "schedules": all.iter().map(info).collect::<Vec<_>>() }),
     ))

@@ -104,14 +104,19 @@ pub async fn search(
         limit: p.limit.unwrap_or(20).clamp(1, 1000),
     };
     let index = index_of(&state)?;
+    // Indexing and searching are CPU work: off the async workers, with the
+    // store's reads driven from the blocking thread.
+    let runtime = tokio::runtime::Handle::current();
     let results = tokio::task::spawn_blocking(move || {
-        // A semantic hit is shown from its keyword document: both must be current.
-        if request.semantic {
-            index.catch_up()?;
-        } else {
-            index.catch_up_keyword()?;
-        }
-        index.search(&request, now_ms())
+        runtime.block_on(async {
+            // A semantic hit is shown from its keyword document: both must be current.
+            if request.semantic {
+                index.catch_up().await?;
+            } else {
+                index.catch_up_keyword().await?;
+            }
+            index.search(&request, now_ms())
+        })
     })
     .await
     .map_err(|e| ApiError::Internal(e.to_string()))?
@@ -122,17 +127,15 @@ pub async fn search(
 /// `GET /v1/index`: the index's seq against the store's head.
 pub async fn status(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
     let index = index_of(&state)?;
-    let status = tokio::task::spawn_blocking(move || index.status())
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?
-        .map_err(api_error)?;
+    let status = index.status().await.map_err(api_error)?;
     Ok(Json(json!(status)))
 }
 
 /// `POST /v1/index/rebuild`: empties the index and indexes every run again.
 pub async fn rebuild(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
     let index = index_of(&state)?;
-    let done = tokio::task::spawn_blocking(move || index.rebuild())
+    let runtime = tokio::runtime::Handle::current();
+    let done = tokio::task::spawn_blocking(move || runtime.block_on(index.rebuild()))
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))?
         .map_err(api_error)?;

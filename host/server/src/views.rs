@@ -2,7 +2,7 @@
 //! itself).
 
 use serde_json::{Value, json};
-use weft_store::{QueueStats, TaskRecord, VerifyReport};
+use weft_store_api::{QueueStats, TaskRecord, VerifyReport};
 
 /// A verification report.
 pub fn verify(report: &VerifyReport) -> Value {

@@ -75,9 +75,13 @@ async fn one_key_sent_by_a_hundred_callers_at_once_makes_one_run() {
         assert!(*status == 201 || *status == 200, "{status} {body}");
         assert_eq!(&body["run_id"], run_id);
     }
-    let runs = engine.store().runs_list(1000, &Default::default()).unwrap();
+    let runs = engine
+        .store()
+        .runs_list(1000, &Default::default())
+        .await
+        .unwrap();
     assert_eq!(runs.len(), 1);
-    let text = counted.render(&engine).unwrap();
+    let text = counted.render(&engine).await.unwrap();
     assert!(
         text.lines()
             .any(|l| l == "weft_idempotency_hits_total{instance=\"node-a\"} 99"),

@@ -7,54 +7,15 @@
 //! the run's ledger — all in the transaction that journals the answer, so a
 //! journal replay (the answer is already there) is never charged again.
 
+use crate::db::OrDb;
 use redb::{ReadTransaction, ReadableTable};
-use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use crate::error::StoreError;
 use crate::ledger::{self, EventKind};
 use crate::ops::common::{get_run, put_run};
-use crate::store::Store;
+use crate::store::RedbStore;
 use crate::tables::{self, Tables};
-
-/// What one model call costs, charged with its journaled answer.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Charge {
-    /// The UTC day (`yyyy-mm-dd`) it counts for: the day its budget was
-    /// checked, even if the answer came after midnight.
-    pub day: String,
-    /// The task's pool.
-    pub pool: String,
-    /// The model (its name in `weft.yaml`).
-    pub model: String,
-    /// Input tokens the adapter reported.
-    pub input_tokens: u64,
-    /// Output tokens the adapter reported.
-    pub output_tokens: u64,
-    /// The cost in micro-dollars.
-    pub micro_usd: u64,
-}
-
-/// One row of the cost table: a (UTC day, tenant, pool, model) total.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CostRow {
-    /// UTC day, `yyyy-mm-dd`.
-    pub day: String,
-    /// The tenant of the runs.
-    pub tenant: String,
-    /// The pool of the tasks.
-    pub pool: String,
-    /// The model.
-    pub model: String,
-    /// Model calls charged.
-    pub calls: u64,
-    /// Input tokens.
-    pub input_tokens: u64,
-    /// Output tokens.
-    pub output_tokens: u64,
-    /// Micro-dollars.
-    pub micro_usd: u64,
-}
+use weft_store_api::{Charge, CostRow, CostStore, StoreError};
 
 /// Journals a model call's answer and, if this call stored it, charges
 /// `charge` to the run's tenant. Returns whether it
@@ -79,33 +40,42 @@ pub(crate) fn journal_put_charged(
     cost.micro_usd = cost.micro_usd.saturating_add(charge.micro_usd);
     put_run(t, &record)?;
     let day = &charge.day;
-    let (calls, spent) = t.run_cost.get(run)?.map_or((0, 0), |g| g.value());
+    let (calls, spent) = t.run_cost.get(run).db()?.map_or((0, 0), |g| g.value());
     t.run_cost
-        .insert(run, (calls + 1, spent.saturating_add(charge.micro_usd)))?;
+        .insert(run, (calls + 1, spent.saturating_add(charge.micro_usd)))
+        .db()?;
     let key = (day.as_str(), record.tenant.as_str());
-    let total = t.cost_tenant_day.get(key)?.map_or(0, |g| g.value());
+    let total = t.cost_tenant_day.get(key).db()?.map_or(0, |g| g.value());
     t.cost_tenant_day
-        .insert(key, total.saturating_add(charge.micro_usd))?;
+        .insert(key, total.saturating_add(charge.micro_usd))
+        .db()?;
     let key = (day.as_str(), charge.pool.as_str());
-    let total = t.cost_pool_day.get(key)?.map_or(0, |g| g.value());
+    let total = t.cost_pool_day.get(key).db()?.map_or(0, |g| g.value());
     t.cost_pool_day
-        .insert(key, total.saturating_add(charge.micro_usd))?;
+        .insert(key, total.saturating_add(charge.micro_usd))
+        .db()?;
     let key = (
         day.as_str(),
         record.tenant.as_str(),
         charge.pool.as_str(),
         charge.model.as_str(),
     );
-    let (c, i, o, m) = t.cost_detail.get(key)?.map_or((0, 0, 0, 0), |g| g.value());
-    t.cost_detail.insert(
-        key,
-        (
-            c + 1,
-            i.saturating_add(charge.input_tokens),
-            o.saturating_add(charge.output_tokens),
-            m.saturating_add(charge.micro_usd),
-        ),
-    )?;
+    let (c, i, o, m) = t
+        .cost_detail
+        .get(key)
+        .db()?
+        .map_or((0, 0, 0, 0), |g| g.value());
+    t.cost_detail
+        .insert(
+            key,
+            (
+                c + 1,
+                i.saturating_add(charge.input_tokens),
+                o.saturating_add(charge.output_tokens),
+                m.saturating_add(charge.micro_usd),
+            ),
+        )
+        .db()?;
     let payload = json!({
         "step": step,
         "index": index,
@@ -125,10 +95,10 @@ fn cost_rows(
     since_day: &str,
     tenant: Option<&str>,
 ) -> Result<Vec<CostRow>, StoreError> {
-    let table = rt.open_table(tables::COST_DETAIL)?;
+    let table = rt.open_table(tables::COST_DETAIL).db()?;
     let mut rows = Vec::new();
-    for entry in table.range((since_day, "", "", "")..)? {
-        let (k, v) = entry?;
+    for entry in table.range((since_day, "", "", "")..).db()? {
+        let (k, v) = entry.db()?;
         let (day, row_tenant, pool, model) = k.value();
         if tenant.is_some_and(|t| t != row_tenant) {
             continue;
@@ -148,10 +118,9 @@ fn cost_rows(
     Ok(rows)
 }
 
-impl Store {
-    /// Journals model call `index` of `step` with its answer and charges
-    /// `charge` in the same transaction; see [`journal_put_charged`].
-    pub async fn journal_put_charged(
+#[async_trait::async_trait]
+impl CostStore for RedbStore {
+    async fn journal_put_charged(
         &self,
         run: &str,
         step: &str,
@@ -165,33 +134,32 @@ impl Store {
             .await
     }
 
-    /// The (model calls, micro-dollars) charged to `run`.
-    pub fn run_cost(&self, run: &str) -> Result<(u64, u64), StoreError> {
+    async fn run_cost(&self, run: &str) -> Result<(u64, u64), StoreError> {
         self.read(|rt| {
-            let table = rt.open_table(tables::RUN_COST)?;
-            Ok(table.get(run)?.map_or((0, 0), |g| g.value()))
+            let table = rt.open_table(tables::RUN_COST).db()?;
+            Ok(table.get(run).db()?.map_or((0, 0), |g| g.value()))
         })
     }
 
-    /// Micro-dollars charged to `tenant` on UTC day `day` (`yyyy-mm-dd`).
-    pub fn tenant_day_cost(&self, day: &str, tenant: &str) -> Result<u64, StoreError> {
+    async fn tenant_day_cost(&self, day: &str, tenant: &str) -> Result<u64, StoreError> {
         self.read(|rt| {
-            let table = rt.open_table(tables::COST_TENANT_DAY)?;
-            Ok(table.get((day, tenant))?.map_or(0, |g| g.value()))
+            let table = rt.open_table(tables::COST_TENANT_DAY).db()?;
+            Ok(table.get((day, tenant)).db()?.map_or(0, |g| g.value()))
         })
     }
 
-    /// Micro-dollars charged to `pool` on UTC day `day`.
-    pub fn pool_day_cost(&self, day: &str, pool: &str) -> Result<u64, StoreError> {
+    async fn pool_day_cost(&self, day: &str, pool: &str) -> Result<u64, StoreError> {
         self.read(|rt| {
-            let table = rt.open_table(tables::COST_POOL_DAY)?;
-            Ok(table.get((day, pool))?.map_or(0, |g| g.value()))
+            let table = rt.open_table(tables::COST_POOL_DAY).db()?;
+            Ok(table.get((day, pool)).db()?.map_or(0, |g| g.value()))
         })
     }
 
-    /// The cost rows from UTC day `since_day` (`yyyy-mm-dd`, inclusive) on,
-    /// of `tenant` only if given, ordered by day, tenant, pool, model.
-    pub fn costs(&self, since_day: &str, tenant: Option<&str>) -> Result<Vec<CostRow>, StoreError> {
+    async fn costs(
+        &self,
+        since_day: &str,
+        tenant: Option<&str>,
+    ) -> Result<Vec<CostRow>, StoreError> {
         self.read(|rt| cost_rows(rt, since_day, tenant))
     }
 }

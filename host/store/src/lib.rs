@@ -1,57 +1,31 @@
-//! The durable store of weft, on redb.
+//! The embedded store of weft, on redb: the default backend of the store
+//! contract (`weft_store_api`).
 //!
-//! One [`Store`] handle (cheap to clone) fronts one redb file. Every write goes
-//! to a single writer thread that applies all pending operations in one
+//! One [`RedbStore`] handle (cheap to clone) fronts one redb file. Every write
+//! goes to a single writer thread that applies all pending operations in one
 //! transaction, commits it with `Durability::Immediate` and only then answers
-//! the callers (group commit). Reads open their own MVCC snapshot.
+//! the callers (group commit). Reads open their own MVCC snapshot. Leases of
+//! workers in this process commit without fsync (see [`weft_store_api::WorkerSite`]).
 //!
-//! What is kept: runs, tasks with a ready queue (pool, priority, ready time),
-//! delayed tasks, leases with per-task fencing tokens, a hash-chained ledger per
-//! run, a journal of model calls, idempotency keys with a TTL, dead letters and
-//! artifacts, the state of cron schedules (a fire's run is submitted and its
-//! schedule advanced in one transaction), and the operators' locks (a TTL and
-//! a fencing token each). See `docs/storage.md` for the tables
-//! and the commit protocol.
+//! See `docs/storage.md` for the tables and the commit protocol.
 
-mod canonical;
 mod changes;
 mod costs;
-mod error;
-mod idempotency;
+mod db;
+mod journal;
+mod leasing;
 mod ledger;
-mod lock_types;
 mod locks;
 mod ops;
 mod pool_view;
 mod queue_next;
 mod read;
 mod run_events;
-mod run_id;
-mod schedule_types;
+mod runs;
 mod schedules;
 mod store;
 mod swaps;
 pub mod tables;
-mod types;
 mod writer;
 
-pub use canonical::event_bytes as canonical_event_bytes;
-pub use changes::Change;
-pub use costs::{Charge, CostRow};
-pub use error::StoreError;
-pub use ledger::{BadEvent, EventKind, LedgerEvent, VerifyReport, chain_hash};
-pub use lock_types::{LockAcquire, LockRecord, MAX_LOCK_KEY, MAX_LOCK_OWNER};
-pub use pool_view::{PoolTask, PoolView, ViewLimits};
-pub use queue_next::NextTask;
-pub use run_events::RunEvents;
-pub use run_id::{utc_date, utc_datetime};
-pub use schedule_types::{
-    FiredRun, ScheduleFired, ScheduleId, ScheduleState, ScheduleTick, ScheduledRun,
-};
-pub use store::Store;
-pub use swaps::{Override, Swap};
-pub use types::{
-    Advance, Counters, DeadLetter, FailDecision, Lease, LeaseRecord, NewRun, NewTask,
-    NextCandidate, NextLease, Purged, QueueStats, RunCost, RunFilter, RunOutcome, RunRecord,
-    RunStatus, StepCompleted, Submitted, TaskRecord, TaskState, ToolCall, WriterStats,
-};
+pub use store::RedbStore;

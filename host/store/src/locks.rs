@@ -1,22 +1,18 @@
 //! [`Store`] methods for the operators' locks (see `ops::lock`): a named mutex
 //! with a time to live and a fencing token, for scripts and flows.
 
+use crate::db::OrDb;
 use redb::{ReadTransaction, ReadableTable};
 
-use crate::error::StoreError;
-use crate::lock_types::{LockAcquire, LockRecord};
 use crate::ops::lock;
-use crate::store::Store;
+use crate::store::RedbStore;
 use crate::tables::{self, decode};
+use weft_store_api::{LockAcquire, LockRecord};
+use weft_store_api::{LockStore, StoreError};
 
-impl Store {
-    /// Takes the lock `key` for `owner` until `now + ttl_ms` (durably).
-    /// A free or expired lock gets a new fencing token, greater than every
-    /// token handed out before; a lock `owner` already holds is renewed and
-    /// keeps its token; a lock held by another owner is answered with
-    /// [`LockAcquire::Held`]. A bad key, an empty owner or a zero TTL is
-    /// [`StoreError::Invalid`].
-    pub async fn lock_acquire(
+#[async_trait::async_trait]
+impl LockStore for RedbStore {
+    async fn lock_acquire(
         &self,
         key: &str,
         owner: &str,
@@ -28,11 +24,7 @@ impl Store {
             .await
     }
 
-    /// Releases the lock `key` held with `token` (durably) and returns it.
-    /// Refused with [`StoreError::LockNotHeld`] when it is not held at `now`
-    /// (expired included), with [`StoreError::LockTokenMismatch`] for another
-    /// token.
-    pub async fn lock_release(
+    async fn lock_release(
         &self,
         key: &str,
         token: u64,
@@ -43,19 +35,19 @@ impl Store {
             .await
     }
 
-    /// The locks held at `now`, by key; expired ones are left out (the next
-    /// acquire of any key removes them).
-    pub fn locks_list(&self, now: u64) -> Result<Vec<LockRecord>, StoreError> {
+    async fn locks_list(&self, now: u64) -> Result<Vec<LockRecord>, StoreError> {
         self.read(|rt| locks_list(rt, now))
     }
 
-    /// The lock `key` if it is held at `now`.
-    pub fn lock_get(&self, key: &str, now: u64) -> Result<Option<LockRecord>, StoreError> {
+    async fn lock_get(&self, key: &str, now: u64) -> Result<Option<LockRecord>, StoreError> {
         lock::check_key(key)?;
         self.read(|rt| {
-            let table = rt.open_table(tables::LOCKS)?;
-            let lock: Option<LockRecord> =
-                table.get(key)?.map(|g| decode(g.value())).transpose()?;
+            let table = rt.open_table(tables::LOCKS).db()?;
+            let lock: Option<LockRecord> = table
+                .get(key)
+                .db()?
+                .map(|g| decode(g.value()))
+                .transpose()?;
             Ok(lock.filter(|l| l.is_live(now)))
         })
     }
@@ -63,10 +55,10 @@ impl Store {
 
 /// The live locks, by key.
 fn locks_list(rt: &ReadTransaction, now: u64) -> Result<Vec<LockRecord>, StoreError> {
-    let table = rt.open_table(tables::LOCKS)?;
+    let table = rt.open_table(tables::LOCKS).db()?;
     let mut out = Vec::new();
-    for entry in table.iter()? {
-        let lock: LockRecord = decode(entry?.1.value())?;
+    for entry in table.iter().db()? {
+        let lock: LockRecord = decode(entry.db()?.1.value())?;
         if lock.is_live(now) {
             out.push(lock);
         }

@@ -1,144 +1,73 @@
-//! [`Store::pool_view`]: what a pool holds now — its running tasks (live
+//! `QueueStore::pool_view` on redb: what a pool holds now — its running tasks (live
 //! leases) and its queued tasks — read from one snapshot, for admission and
 //! for `weft pools`.
 
-use std::collections::{BTreeMap, HashMap};
+use crate::db::OrDb;
+use std::collections::HashMap;
 
 use redb::{ReadTransaction, ReadableTable};
-use serde::{Deserialize, Serialize};
 
-use crate::error::StoreError;
-use crate::store::Store;
 use crate::tables::{self, decode};
-use crate::types::{LeaseRecord, RunRecord, TaskRecord};
+use weft_store_api::StoreError;
+use weft_store_api::{LeaseRecord, PoolTask, PoolView, RunRecord, TaskRecord, ViewLimits};
 
-/// A task of a pool, running or queued.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PoolTask {
-    /// The task.
-    pub task: u64,
-    /// Its run.
-    pub run: String,
-    /// The run's flow.
-    pub flow: String,
-    /// Its step.
-    pub step: String,
-    /// The run's tenant.
-    pub tenant: String,
-    /// Its priority (higher first).
-    pub priority: u32,
-    /// Running: when its lease was handed out; queued: when it became ready
-    /// (ms since the Unix epoch).
-    pub since_ms: u64,
+/// The pools that have a task in the ready queue, sorted (one key read per
+/// pool).
+pub(crate) fn ready_pools(rt: &ReadTransaction) -> Result<Vec<String>, StoreError> {
+    let ready = rt.open_table(tables::READY).db()?;
+    let mut pools = Vec::new();
+    let mut next = ready.iter().db()?.next();
+    while let Some(entry) = next {
+        let pool = entry.db()?.0.value().0.to_owned();
+        // `pool + "\0"` sorts after every key of `pool`.
+        let skip = format!("{pool}\0");
+        next = ready
+            .range((skip.as_str(), 0u32, 0u64, 0u64)..)
+            .db()?
+            .next();
+        pools.push(pool);
+    }
+    Ok(pools)
 }
 
-/// How many candidates a view gathers, and how far it looks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ViewLimits {
-    /// At most this many queued tasks are returned.
-    pub candidates: usize,
-    /// At most this many of them per tenant, so that a tenant queued behind a
-    /// flood still shows up among the candidates.
-    pub per_tenant: usize,
-    /// At most this many queue entries are read (a bound on the number of
-    /// tenants looked at, never reached by the depth of one tenant's queue).
-    pub scan: usize,
-}
-
-/// A pool as [`Store::pool_view`] sees it.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub struct PoolView {
-    /// Tasks holding a lease that has not run out, oldest first.
-    pub running: Vec<PoolTask>,
-    /// Queued tasks in lease order (priority, then ready time): the first of
-    /// every tenant with work, then more, up to `limits.candidates` in all and
-    /// `limits.per_tenant` per tenant.
-    pub queued: Vec<PoolTask>,
-    /// How many tasks are in the pool's ready queue (all of them).
-    pub queued_total: u64,
-}
-
-impl PoolView {
-    /// Running tasks per tenant.
-    pub fn active_by_tenant(&self) -> BTreeMap<String, u32> {
-        let mut out = BTreeMap::new();
-        for t in &self.running {
-            *out.entry(t.tenant.clone()).or_insert(0) += 1;
+/// The pools that have a queued task or a live lease, sorted.
+pub(crate) fn busy_pools(rt: &ReadTransaction, now: u64) -> Result<Vec<String>, StoreError> {
+    let mut pools = std::collections::BTreeSet::new();
+    let ready = rt.open_table(tables::READY).db()?;
+    for entry in ready.iter().db()? {
+        pools.insert(entry.db()?.0.value().0.to_owned());
+    }
+    let leases = rt.open_table(tables::LEASES).db()?;
+    let tasks = rt.open_table(tables::TASKS).db()?;
+    for entry in leases.iter().db()? {
+        let (id, lease) = entry.db()?;
+        let lease: LeaseRecord = decode(lease.value())?;
+        if lease.expires_at > now
+            && let Some(t) = tasks.get(id.value()).db()?
+        {
+            pools.insert(decode::<TaskRecord>(t.value())?.pool);
         }
-        out
     }
+    Ok(pools.into_iter().collect())
 }
 
-impl Store {
-    /// The running and queued tasks of `pool` at `now`. Leases that ran out
-    /// do not count as running (the next lease hands them back). Reads a
-    /// snapshot; writes nothing.
-    pub fn pool_view(
-        &self,
-        pool: &str,
-        limits: ViewLimits,
-        now: u64,
-    ) -> Result<PoolView, StoreError> {
-        self.read(|rt| pool_view(rt, pool, limits, now))
-    }
-
-    /// The pools that have a task in the ready queue, sorted (one key read per
-    /// pool).
-    pub fn ready_pools(&self) -> Result<Vec<String>, StoreError> {
-        self.read(|rt| {
-            let ready = rt.open_table(tables::READY)?;
-            let mut pools = Vec::new();
-            let mut next = ready.iter()?.next();
-            while let Some(entry) = next {
-                let pool = entry?.0.value().0.to_owned();
-                // `pool + "\0"` sorts after every key of `pool`.
-                let skip = format!("{pool}\0");
-                next = ready.range((skip.as_str(), 0u32, 0u64, 0u64)..)?.next();
-                pools.push(pool);
-            }
-            Ok(pools)
-        })
-    }
-
-    /// The pools that have a queued task or a live lease, sorted.
-    pub fn busy_pools(&self, now: u64) -> Result<Vec<String>, StoreError> {
-        self.read(|rt| {
-            let mut pools = std::collections::BTreeSet::new();
-            let ready = rt.open_table(tables::READY)?;
-            for entry in ready.iter()? {
-                pools.insert(entry?.0.value().0.to_owned());
-            }
-            let leases = rt.open_table(tables::LEASES)?;
-            let tasks = rt.open_table(tables::TASKS)?;
-            for entry in leases.iter()? {
-                let (id, lease) = entry?;
-                let lease: LeaseRecord = decode(lease.value())?;
-                if lease.expires_at > now
-                    && let Some(t) = tasks.get(id.value())?
-                {
-                    pools.insert(decode::<TaskRecord>(t.value())?.pool);
-                }
-            }
-            Ok(pools.into_iter().collect())
-        })
-    }
-}
-
-fn pool_view(
+/// The running and queued tasks of `pool` at `now`. Leases that ran out do not
+/// count as running (the next lease hands them back).
+pub(crate) fn pool_view(
     rt: &ReadTransaction,
     pool: &str,
     limits: ViewLimits,
     now: u64,
 ) -> Result<PoolView, StoreError> {
-    let tasks = rt.open_table(tables::TASKS)?;
-    let runs = rt.open_table(tables::RUNS)?;
+    let tasks = rt.open_table(tables::TASKS).db()?;
+    let runs = rt.open_table(tables::RUNS).db()?;
     // (tenant, flow) per run, read once per run.
     let mut run_info: HashMap<String, (String, String)> = HashMap::new();
     let mut info = |run: &str| -> Result<(String, String), StoreError> {
         if let Some(found) = run_info.get(run) {
             return Ok(found.clone());
         }
-        let found = match runs.get(run)? {
+        let found = match runs.get(run).db()? {
             Some(g) => {
                 let r: RunRecord = decode(g.value())?;
                 (r.tenant, r.flow_id)
@@ -150,14 +79,14 @@ fn pool_view(
     };
     let mut view = PoolView::default();
 
-    let leases = rt.open_table(tables::LEASES)?;
-    for entry in leases.iter()? {
-        let (id, lease) = entry?;
+    let leases = rt.open_table(tables::LEASES).db()?;
+    for entry in leases.iter().db()? {
+        let (id, lease) = entry.db()?;
         let lease: LeaseRecord = decode(lease.value())?;
         if lease.expires_at <= now {
             continue;
         }
-        let Some(t) = tasks.get(id.value())? else {
+        let Some(t) = tasks.get(id.value()).db()? else {
             continue;
         };
         let t: TaskRecord = decode(t.value())?;
@@ -178,11 +107,13 @@ fn pool_view(
     view.running.sort_by_key(|t| (t.since_ms, t.task));
 
     view.queued_total = rt
-        .open_table(tables::POOL_QUEUED)?
-        .get(pool)?
+        .open_table(tables::POOL_QUEUED)
+        .db()?
+        .get(pool)
+        .db()?
         .map_or(0, |g| g.value());
     for (inv, ready_at, id) in queued_keys(rt, pool, limits)? {
-        let Some(t) = tasks.get(id)? else {
+        let Some(t) = tasks.get(id).db()? else {
             continue;
         };
         let t: TaskRecord = decode(t.value())?;
@@ -212,20 +143,22 @@ fn queued_keys(
     pool: &str,
     limits: ViewLimits,
 ) -> Result<Vec<(u32, u64, u64)>, StoreError> {
-    let index = rt.open_table(tables::READY_BY_TENANT)?;
+    let index = rt.open_table(tables::READY_BY_TENANT).db()?;
     let mut heads = Vec::new();
     let mut rest = Vec::new();
     let mut read = 0usize;
     let mut from = String::new();
     'tenants: while read < limits.scan {
-        let mut range = index.range((pool, from.as_str(), 0u32, 0u64, 0u64)..)?;
+        let mut range = index
+            .range((pool, from.as_str(), 0u32, 0u64, 0u64)..)
+            .db()?;
         let mut tenant: Option<String> = None;
         let mut taken = 0usize;
         while taken < limits.per_tenant.max(1) && read < limits.scan {
             let Some(entry) = range.next() else {
                 break;
             };
-            let key = entry?.0;
+            let key = entry.db()?.0;
             let (p, tn, inv, at, id) = key.value();
             if p != pool {
                 break;

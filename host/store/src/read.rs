@@ -1,24 +1,25 @@
 //! Queries on a read transaction (MVCC snapshot; never waits for the writer).
 
+use crate::db::OrDb;
 use std::collections::BTreeMap;
 
 use redb::{ReadTransaction, ReadableTable, ReadableTableMetadata};
 use serde_json::Value;
 
-use crate::error::StoreError;
 use crate::ledger::{self, LedgerEvent, VerifyReport};
 use crate::ops::common::{NEXT_TASK_ID, REDELIVERED, STALE_REFUSALS, task_ids_of};
 use crate::ops::schedule::SCHEDULE_FIRES;
-use crate::schedule_types::{ScheduleId, ScheduleState};
 use crate::tables::{self, decode};
-use crate::types::{
+use weft_store_api::StoreError;
+use weft_store_api::{
     Counters, DeadLetter, LeaseRecord, QueueStats, RunFilter, RunRecord, TaskRecord,
 };
+use weft_store_api::{ScheduleId, ScheduleState};
 
 /// One run.
 pub fn run_get(rt: &ReadTransaction, id: &str) -> Result<Option<RunRecord>, StoreError> {
-    let table = rt.open_table(tables::RUNS)?;
-    table.get(id)?.map(|g| decode(g.value())).transpose()
+    let table = rt.open_table(tables::RUNS).db()?;
+    table.get(id).db()?.map(|g| decode(g.value())).transpose()
 }
 
 /// Up to `limit` runs matching `filter`, newest first.
@@ -27,16 +28,18 @@ pub fn runs_list(
     limit: usize,
     filter: &RunFilter,
 ) -> Result<Vec<RunRecord>, StoreError> {
-    let by_time = rt.open_table(tables::RUNS_BY_TIME)?;
-    let runs = rt.open_table(tables::RUNS)?;
+    let by_time = rt.open_table(tables::RUNS_BY_TIME).db()?;
+    let runs = rt.open_table(tables::RUNS).db()?;
     let mut out = Vec::new();
-    for entry in by_time.iter()?.rev() {
+    for entry in by_time.iter().db()?.rev() {
         if out.len() >= limit {
             break;
         }
-        let key = entry?.0;
+        let key = entry.db()?.0;
         let (_, id) = key.value();
-        let Some(g) = runs.get(id)? else { continue };
+        let Some(g) = runs.get(id).db()? else {
+            continue;
+        };
         let run: RunRecord = decode(g.value())?;
         let keep = filter.tenant.as_ref().is_none_or(|t| *t == run.tenant)
             && filter.flow_id.as_ref().is_none_or(|f| *f == run.flow_id)
@@ -50,17 +53,17 @@ pub fn runs_list(
 
 /// One task.
 pub fn task_get(rt: &ReadTransaction, id: u64) -> Result<Option<TaskRecord>, StoreError> {
-    let table = rt.open_table(tables::TASKS)?;
-    table.get(id)?.map(|g| decode(g.value())).transpose()
+    let table = rt.open_table(tables::TASKS).db()?;
+    table.get(id).db()?.map(|g| decode(g.value())).transpose()
 }
 
 /// The tasks of a run, by task id.
 pub fn tasks_of(rt: &ReadTransaction, run: &str) -> Result<Vec<TaskRecord>, StoreError> {
-    let index = rt.open_table(tables::RUN_TASKS)?;
-    let tasks = rt.open_table(tables::TASKS)?;
+    let index = rt.open_table(tables::RUN_TASKS).db()?;
+    let tasks = rt.open_table(tables::TASKS).db()?;
     let mut out = Vec::new();
     for id in task_ids_of(&index, run)? {
-        if let Some(g) = tasks.get(id)? {
+        if let Some(g) = tasks.get(id).db()? {
             out.push(decode(g.value())?);
         }
     }
@@ -69,13 +72,13 @@ pub fn tasks_of(rt: &ReadTransaction, run: &str) -> Result<Vec<TaskRecord>, Stor
 
 /// The current lease of a task, if it is leased.
 pub fn lease_of(rt: &ReadTransaction, task: u64) -> Result<Option<LeaseRecord>, StoreError> {
-    let table = rt.open_table(tables::LEASES)?;
-    table.get(task)?.map(|g| decode(g.value())).transpose()
+    let table = rt.open_table(tables::LEASES).db()?;
+    table.get(task).db()?.map(|g| decode(g.value())).transpose()
 }
 
 /// A run's ledger in order; an undecodable event is an error.
 pub fn ledger(rt: &ReadTransaction, run: &str) -> Result<Vec<LedgerEvent>, StoreError> {
-    let table = rt.open_table(tables::LEDGER)?;
+    let table = rt.open_table(tables::LEDGER).db()?;
     ledger::read_events(&table, run)?
         .into_iter()
         .map(|e| {
@@ -86,10 +89,10 @@ pub fn ledger(rt: &ReadTransaction, run: &str) -> Result<Vec<LedgerEvent>, Store
 
 /// Recomputes a run's hash chain.
 pub fn verify(rt: &ReadTransaction, run: &str) -> Result<VerifyReport, StoreError> {
-    let table = rt.open_table(tables::LEDGER)?;
-    let heads = rt.open_table(tables::LEDGER_HEAD)?;
+    let table = rt.open_table(tables::LEDGER).db()?;
+    let heads = rt.open_table(tables::LEDGER_HEAD).db()?;
     let events = ledger::read_events(&table, run)?;
-    let head = heads.get(run)?.map(|g| g.value());
+    let head = heads.get(run).db()?.map(|g| g.value());
     if events.is_empty() && head.is_none() && run_get(rt, run)?.is_none() {
         return Err(StoreError::RunNotFound(run.to_owned()));
     }
@@ -101,10 +104,10 @@ pub fn step_outputs(
     rt: &ReadTransaction,
     run: &str,
 ) -> Result<BTreeMap<String, Value>, StoreError> {
-    let table = rt.open_table(tables::STEP_OUTPUTS)?;
+    let table = rt.open_table(tables::STEP_OUTPUTS).db()?;
     let mut out = BTreeMap::new();
-    for entry in table.range((run, "")..)? {
-        let (k, v) = entry?;
+    for entry in table.range((run, "")..).db()? {
+        let (k, v) = entry.db()?;
         let (r, step) = k.value();
         if r != run {
             break;
@@ -116,10 +119,10 @@ pub fn step_outputs(
 
 /// The earliest delayed `ready_at` or lease expiry, if any.
 pub fn next_due(rt: &ReadTransaction) -> Result<Option<u64>, StoreError> {
-    let delayed = rt.open_table(tables::DELAYED)?;
-    let expiry = rt.open_table(tables::LEASE_EXPIRY)?;
-    let a = delayed.first()?.map(|(k, _)| k.value().0);
-    let b = expiry.first()?.map(|(k, _)| k.value().0);
+    let delayed = rt.open_table(tables::DELAYED).db()?;
+    let expiry = rt.open_table(tables::LEASE_EXPIRY).db()?;
+    let a = delayed.first().db()?.map(|(k, _)| k.value().0);
+    let b = expiry.first().db()?.map(|(k, _)| k.value().0);
     Ok(match (a, b) {
         (Some(a), Some(b)) => Some(a.min(b)),
         (a, b) => a.or(b),
@@ -128,8 +131,8 @@ pub fn next_due(rt: &ReadTransaction) -> Result<Option<u64>, StoreError> {
 
 /// When the first lease still in `lease_expiry` runs out.
 pub fn next_lease_expiry(rt: &ReadTransaction) -> Result<Option<u64>, StoreError> {
-    let expiry = rt.open_table(tables::LEASE_EXPIRY)?;
-    Ok(expiry.first()?.map(|(k, _)| k.value().0))
+    let expiry = rt.open_table(tables::LEASE_EXPIRY).db()?;
+    Ok(expiry.first().db()?.map(|(k, _)| k.value().0))
 }
 
 /// A journaled model call answer.
@@ -139,8 +142,11 @@ pub fn journal_get(
     step: &str,
     index: u32,
 ) -> Result<Option<Value>, StoreError> {
-    let table = rt.open_table(tables::JOURNAL)?;
-    let text = table.get((run, step, index))?.map(|g| g.value().to_owned());
+    let table = rt.open_table(tables::JOURNAL).db()?;
+    let text = table
+        .get((run, step, index))
+        .db()?
+        .map(|g| g.value().to_owned());
     Ok(text.map(|t| serde_json::from_str(&t)).transpose()?)
 }
 
@@ -150,17 +156,17 @@ pub fn artifact_get(
     run: &str,
     key: &str,
 ) -> Result<Option<Value>, StoreError> {
-    let table = rt.open_table(tables::ARTIFACTS)?;
-    let text = table.get((run, key))?.map(|g| g.value().to_owned());
+    let table = rt.open_table(tables::ARTIFACTS).db()?;
+    let text = table.get((run, key)).db()?.map(|g| g.value().to_owned());
     Ok(text.map(|t| serde_json::from_str(&t)).transpose()?)
 }
 
 /// The artifact keys of a run, sorted.
 pub fn artifact_list(rt: &ReadTransaction, run: &str) -> Result<Vec<String>, StoreError> {
-    let table = rt.open_table(tables::ARTIFACTS)?;
+    let table = rt.open_table(tables::ARTIFACTS).db()?;
     let mut out = Vec::new();
-    for entry in table.range((run, "")..)? {
-        let (k, _) = entry?;
+    for entry in table.range((run, "")..).db()? {
+        let (k, _) = entry.db()?;
         let (r, key) = k.value();
         if r != run {
             break;
@@ -172,10 +178,10 @@ pub fn artifact_list(rt: &ReadTransaction, run: &str) -> Result<Vec<String>, Sto
 
 /// Every dead-lettered task, by task id.
 pub fn dlq_list(rt: &ReadTransaction) -> Result<Vec<DeadLetter>, StoreError> {
-    let table = rt.open_table(tables::DEAD_LETTERS)?;
+    let table = rt.open_table(tables::DEAD_LETTERS).db()?;
     let mut out = Vec::new();
-    for entry in table.iter()? {
-        out.push(decode(entry?.1.value())?);
+    for entry in table.iter().db()? {
+        out.push(decode(entry.db()?.1.value())?);
     }
     Ok(out)
 }
@@ -183,31 +189,32 @@ pub fn dlq_list(rt: &ReadTransaction) -> Result<Vec<DeadLetter>, StoreError> {
 /// A snapshot of the queue at `now`.
 pub fn queue_stats(rt: &ReadTransaction, now: u64) -> Result<QueueStats, StoreError> {
     let mut stats = QueueStats::default();
-    let ready = rt.open_table(tables::READY)?;
+    let ready = rt.open_table(tables::READY).db()?;
     let mut oldest: Option<u64> = None;
-    for entry in ready.iter()? {
-        let (key, _) = entry?;
+    for entry in ready.iter().db()? {
+        let (key, _) = entry.db()?;
         let (pool, _, ready_at, _) = key.value();
         *stats.ready_by_pool.entry(pool.to_owned()).or_default() += 1;
         oldest = Some(oldest.map_or(ready_at, |o| o.min(ready_at)));
     }
     stats.oldest_ready_age_ms = oldest.map(|o| now.saturating_sub(o));
-    stats.inflight = rt.open_table(tables::LEASES)?.len()?;
-    let delayed = rt.open_table(tables::DELAYED)?;
-    stats.delayed = delayed.len()?;
-    for entry in delayed.range((0u64, 0u64)..=(now, u64::MAX))? {
-        entry?;
+    stats.inflight = rt.open_table(tables::LEASES).db()?.len().db()?;
+    let delayed = rt.open_table(tables::DELAYED).db()?;
+    stats.delayed = delayed.len().db()?;
+    for entry in delayed.range((0u64, 0u64)..=(now, u64::MAX)).db()? {
+        entry.db()?;
         stats.delayed_due += 1;
     }
-    stats.dlq = rt.open_table(tables::DEAD_LETTERS)?.len()?;
+    stats.dlq = rt.open_table(tables::DEAD_LETTERS).db()?.len().db()?;
     Ok(stats)
 }
 
 /// The persistent counters.
 pub fn counters(rt: &ReadTransaction) -> Result<Counters, StoreError> {
-    let table = rt.open_table(tables::COUNTERS)?;
-    let get =
-        |name: &str| -> Result<u64, StoreError> { Ok(table.get(name)?.map_or(0, |g| g.value())) };
+    let table = rt.open_table(tables::COUNTERS).db()?;
+    let get = |name: &str| -> Result<u64, StoreError> {
+        Ok(table.get(name).db()?.map_or(0, |g| g.value()))
+    };
     Ok(Counters {
         stale_refusals: get(STALE_REFUSALS)?,
         redelivered: get(REDELIVERED)?,
@@ -218,10 +225,10 @@ pub fn counters(rt: &ReadTransaction) -> Result<Counters, StoreError> {
 
 /// Every schedule's state, by flow id then key.
 pub fn schedules_list(rt: &ReadTransaction) -> Result<Vec<ScheduleState>, StoreError> {
-    let table = rt.open_table(tables::SCHEDULES)?;
+    let table = rt.open_table(tables::SCHEDULES).db()?;
     let mut out = Vec::new();
-    for entry in table.iter()? {
-        out.push(decode(entry?.1.value())?);
+    for entry in table.iter().db()? {
+        out.push(decode(entry.db()?.1.value())?);
     }
     Ok(out)
 }
@@ -231,7 +238,7 @@ pub fn schedule_get(
     rt: &ReadTransaction,
     id: &ScheduleId,
 ) -> Result<Option<ScheduleState>, StoreError> {
-    let table = rt.open_table(tables::SCHEDULES)?;
+    let table = rt.open_table(tables::SCHEDULES).db()?;
     let key = (id.flow_id.as_str(), id.key.as_str());
-    table.get(key)?.map(|g| decode(g.value())).transpose()
+    table.get(key).db()?.map(|g| decode(g.value())).transpose()
 }

@@ -1,11 +1,12 @@
 //! The redb tables (see `docs/storage.md` for the layout) and the set of them a
 //! write batch opens once and hands to every operation.
 
+use crate::db::OrDb;
 use redb::{ReadableDatabase, Table, TableDefinition, WriteTransaction};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::error::StoreError;
+use weft_store_api::StoreError;
 
 /// Run id → `RunRecord` (JSON).
 pub const RUNS: TableDefinition<&str, &[u8]> = TableDefinition::new("runs");
@@ -148,48 +149,48 @@ impl<'t> Tables<'t> {
     /// Opens (creating on first use) every table in `tx`.
     pub fn open(tx: &'t WriteTransaction) -> Result<Self, StoreError> {
         Ok(Self {
-            runs: tx.open_table(RUNS)?,
-            runs_by_time: tx.open_table(RUNS_BY_TIME)?,
-            tasks: tx.open_table(TASKS)?,
-            run_tasks: tx.open_table(RUN_TASKS)?,
-            ready: tx.open_table(READY)?,
-            ready_by_tenant: tx.open_table(READY_BY_TENANT)?,
-            pool_queued: tx.open_table(POOL_QUEUED)?,
-            delayed: tx.open_table(DELAYED)?,
-            leases: tx.open_table(LEASES)?,
-            lease_expiry: tx.open_table(LEASE_EXPIRY)?,
-            ledger: tx.open_table(LEDGER)?,
-            ledger_head: tx.open_table(LEDGER_HEAD)?,
-            journal: tx.open_table(JOURNAL)?,
-            idempotency: tx.open_table(IDEMPOTENCY)?,
-            idempotency_expiry: tx.open_table(IDEMPOTENCY_EXPIRY)?,
-            dead_letters: tx.open_table(DEAD_LETTERS)?,
-            artifacts: tx.open_table(ARTIFACTS)?,
-            step_outputs: tx.open_table(STEP_OUTPUTS)?,
-            day_seq: tx.open_table(DAY_SEQ)?,
-            schedules: tx.open_table(SCHEDULES)?,
-            locks: tx.open_table(LOCKS)?,
-            lock_expiry: tx.open_table(LOCK_EXPIRY)?,
-            changes: tx.open_table(CHANGES)?,
-            counters: tx.open_table(COUNTERS)?,
-            run_cost: tx.open_table(RUN_COST)?,
-            cost_tenant_day: tx.open_table(COST_TENANT_DAY)?,
-            cost_pool_day: tx.open_table(COST_POOL_DAY)?,
-            cost_detail: tx.open_table(COST_DETAIL)?,
-            overrides: tx.open_table(OVERRIDES)?,
+            runs: tx.open_table(RUNS).db()?,
+            runs_by_time: tx.open_table(RUNS_BY_TIME).db()?,
+            tasks: tx.open_table(TASKS).db()?,
+            run_tasks: tx.open_table(RUN_TASKS).db()?,
+            ready: tx.open_table(READY).db()?,
+            ready_by_tenant: tx.open_table(READY_BY_TENANT).db()?,
+            pool_queued: tx.open_table(POOL_QUEUED).db()?,
+            delayed: tx.open_table(DELAYED).db()?,
+            leases: tx.open_table(LEASES).db()?,
+            lease_expiry: tx.open_table(LEASE_EXPIRY).db()?,
+            ledger: tx.open_table(LEDGER).db()?,
+            ledger_head: tx.open_table(LEDGER_HEAD).db()?,
+            journal: tx.open_table(JOURNAL).db()?,
+            idempotency: tx.open_table(IDEMPOTENCY).db()?,
+            idempotency_expiry: tx.open_table(IDEMPOTENCY_EXPIRY).db()?,
+            dead_letters: tx.open_table(DEAD_LETTERS).db()?,
+            artifacts: tx.open_table(ARTIFACTS).db()?,
+            step_outputs: tx.open_table(STEP_OUTPUTS).db()?,
+            day_seq: tx.open_table(DAY_SEQ).db()?,
+            schedules: tx.open_table(SCHEDULES).db()?,
+            locks: tx.open_table(LOCKS).db()?,
+            lock_expiry: tx.open_table(LOCK_EXPIRY).db()?,
+            changes: tx.open_table(CHANGES).db()?,
+            counters: tx.open_table(COUNTERS).db()?,
+            run_cost: tx.open_table(RUN_COST).db()?,
+            cost_tenant_day: tx.open_table(COST_TENANT_DAY).db()?,
+            cost_pool_day: tx.open_table(COST_POOL_DAY).db()?,
+            cost_detail: tx.open_table(COST_DETAIL).db()?,
+            overrides: tx.open_table(OVERRIDES).db()?,
         })
     }
 }
 
 /// Creates every table, so that read transactions never meet a missing one.
 pub fn create_all(db: &redb::Database) -> Result<(), StoreError> {
-    let mut tx = db.begin_write()?;
-    tx.set_durability(redb::Durability::Immediate)?;
+    let mut tx = db.begin_write().db()?;
+    tx.set_durability(redb::Durability::Immediate).db()?;
     drop(Tables::open(&tx)?);
     crate::ops::ready_index::rebuild(&tx)?;
-    tx.commit()?;
+    tx.commit().db()?;
     // A read straight after open must see the tables.
-    drop(db.begin_read()?);
+    drop(db.begin_read().db()?);
     Ok(())
 }
 
@@ -202,26 +203,32 @@ const IDEMPOTENCY_INDEXED: &str = "idempotency_indexed";
 pub fn index_idempotency(db: &redb::Database) -> Result<(), StoreError> {
     use redb::ReadableTable;
     let indexed = db
-        .begin_read()?
-        .open_table(COUNTERS)?
-        .get(IDEMPOTENCY_INDEXED)?
+        .begin_read()
+        .db()?
+        .open_table(COUNTERS)
+        .db()?
+        .get(IDEMPOTENCY_INDEXED)
+        .db()?
         .is_some_and(|g| g.value() == 1);
     if indexed {
         return Ok(());
     }
-    let mut tx = db.begin_write()?;
-    tx.set_durability(redb::Durability::Immediate)?;
+    let mut tx = db.begin_write().db()?;
+    tx.set_durability(redb::Durability::Immediate).db()?;
     {
-        let keys = tx.open_table(IDEMPOTENCY)?;
-        let mut expiry = tx.open_table(IDEMPOTENCY_EXPIRY)?;
-        for entry in keys.iter()? {
-            let (key, value) = entry?;
+        let keys = tx.open_table(IDEMPOTENCY).db()?;
+        let mut expiry = tx.open_table(IDEMPOTENCY_EXPIRY).db()?;
+        for entry in keys.iter().db()? {
+            let (key, value) = entry.db()?;
             let (_, expires_at) = value.value();
-            expiry.insert((expires_at, key.value()), ())?;
+            expiry.insert((expires_at, key.value()), ()).db()?;
         }
-        tx.open_table(COUNTERS)?.insert(IDEMPOTENCY_INDEXED, 1)?;
+        tx.open_table(COUNTERS)
+            .db()?
+            .insert(IDEMPOTENCY_INDEXED, 1)
+            .db()?;
     }
-    tx.commit()?;
+    tx.commit().db()?;
     Ok(())
 }
 
@@ -231,15 +238,18 @@ const EPOCH: &str = "epoch";
 /// Counts this open of the database (durably, before any lease) and returns the
 /// count: every process that opens the store gets a new epoch.
 pub fn open_epoch(db: &redb::Database) -> Result<u64, StoreError> {
-    let mut tx = db.begin_write()?;
-    tx.set_durability(redb::Durability::Immediate)?;
+    let mut tx = db.begin_write().db()?;
+    tx.set_durability(redb::Durability::Immediate).db()?;
     let epoch = {
-        let mut counters = tx.open_table(COUNTERS)?;
-        let epoch = redb::ReadableTable::get(&counters, EPOCH)?.map_or(0, |g| g.value()) + 1;
-        counters.insert(EPOCH, epoch)?;
+        let mut counters = tx.open_table(COUNTERS).db()?;
+        let epoch = redb::ReadableTable::get(&counters, EPOCH)
+            .db()?
+            .map_or(0, |g| g.value())
+            + 1;
+        counters.insert(EPOCH, epoch).db()?;
         epoch
     };
-    tx.commit()?;
+    tx.commit().db()?;
     Ok(epoch)
 }
 

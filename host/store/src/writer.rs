@@ -6,7 +6,7 @@
 //! `Durability::Immediate` and only then replies to each caller: group commit.
 //!
 //! A job may be *volatile* (the leases and renewals of workers in this process,
-//! `Store::lease_in_process`): a batch of volatile jobs only commits with
+//! `WorkerSite::InProcess`): a batch of volatile jobs only commits with
 //! `Durability::None` (no fsync). redb makes such a commit durable with the next
 //! durable one, and a crash that loses it loses only leases that the same crash
 //! ends (fencing tokens stay unique: see `ops::queue::LeaseAsk`).
@@ -17,15 +17,16 @@
 //! the writer then re-runs each job of the batch in a transaction of its own so
 //! that only the job that cannot commit gets the error.
 
+use crate::db::OrDb;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use redb::{Database, Durability};
 use tokio::sync::{mpsc, oneshot, watch};
 
-use crate::error::StoreError;
 use crate::tables::Tables;
-use crate::types::WriterStats;
+use weft_store_api::StoreError;
+use weft_store_api::WriterStats;
 
 /// The most jobs one transaction takes.
 pub const MAX_BATCH: usize = 1024;
@@ -162,7 +163,7 @@ pub fn spawn(
     std::thread::Builder::new()
         .name("weft-store-writer".into())
         .spawn(move || run(db, rx, &stats))
-        .map_err(|e| StoreError::Db(e.into()))?;
+        .map_err(StoreError::storage)?;
     Ok(tx)
 }
 
@@ -225,14 +226,14 @@ fn apply_all(db: &Database, batch: &mut [Box<dyn Job>]) -> Result<bool, StoreErr
     } else {
         Durability::None
     };
-    let mut tx = db.begin_write()?;
-    tx.set_durability(durability)?;
+    let mut tx = db.begin_write().db()?;
+    tx.set_durability(durability).db()?;
     {
         let mut tables = Tables::open(&tx)?;
         for job in batch.iter_mut() {
             job.apply(&mut tables)?;
         }
     }
-    tx.commit()?;
+    tx.commit().db()?;
     Ok(durable)
 }

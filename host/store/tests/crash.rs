@@ -12,10 +12,13 @@ mod common;
 
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
+use weft_store_api::WorkerSite;
+use weft_store_api::prelude::*;
 
 use common::{T0, run, task};
 use serde_json::json;
-use weft_store::{RunOutcome, RunStatus, Store, TaskState};
+use weft_store::RedbStore;
+use weft_store_api::{RunOutcome, RunStatus, TaskState};
 
 const CHILD_ENV: &str = "WEFT_STORE_CRASH_CHILD";
 const ACKS_BEFORE_KILL: usize = 300;
@@ -28,13 +31,15 @@ fn crash_child() {
     };
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async move {
-        let store = Store::open(&path).unwrap();
+        let store = RedbStore::open(&path).unwrap();
         // One lease held until the kill, so some task always comes back.
         store
             .submit_run(run(vec![task("held", "p", 9)]), T0)
             .await
             .unwrap();
-        let held = store.lease_in_process("holder", None, 60_000, T0).await;
+        let held = store
+            .lease("holder", None, 60_000, WorkerSite::InProcess, T0)
+            .await;
         let held = held.unwrap().unwrap();
         ack(&format!("LEASE {} {}", held.task, held.token));
         let mut workers = Vec::new();
@@ -50,7 +55,7 @@ fn crash_child() {
                     ack(&format!("RUN {}", sub.run_id));
                     let owner = format!("w{w}");
                     let Some(l) = store
-                        .lease_in_process(&owner, None, 60_000, now)
+                        .lease(&owner, None, 60_000, WorkerSite::InProcess, now)
                         .await
                         .unwrap()
                     else {
@@ -121,19 +126,22 @@ async fn acknowledged_ops_survive_sigkill() {
         "child stopped early: {acks:?}"
     );
 
-    let store = Store::open(&path).unwrap();
+    let store = RedbStore::open(&path).unwrap();
     let (mut runs, mut journals, mut done) = (0, 0, 0);
     let mut leased: std::collections::BTreeMap<u64, u64> = Default::default();
     for a in &acks {
         let parts: Vec<&str> = a.split(' ').collect();
         match parts.as_slice() {
             ["RUN", id] => {
-                assert!(store.run_get(id).unwrap().is_some(), "acked run {id} lost");
+                assert!(
+                    store.run_get(id).await.unwrap().is_some(),
+                    "acked run {id} lost"
+                );
                 runs += 1;
             }
             ["JOURNAL", run, step] => {
                 assert!(
-                    store.journal_get(run, step, 0).unwrap().is_some(),
+                    store.journal_get(run, step, 0).await.unwrap().is_some(),
                     "journal lost"
                 );
                 journals += 1;
@@ -144,19 +152,32 @@ async fn acknowledged_ops_survive_sigkill() {
                 *max = (*max).max(token);
             }
             ["DONE", task, run] => {
-                let t = store.task_get(task.parse().unwrap()).unwrap().unwrap();
+                let t = store
+                    .task_get(task.parse().unwrap())
+                    .await
+                    .unwrap()
+                    .unwrap();
                 assert_eq!(t.state, TaskState::Done, "acked completion of {task} lost");
-                assert!(store.step_outputs(run).unwrap().contains_key(&t.step_id));
+                assert!(
+                    store
+                        .step_outputs(run)
+                        .await
+                        .unwrap()
+                        .contains_key(&t.step_id)
+                );
                 done += 1;
             }
             other => panic!("unexpected ack {other:?}"),
         }
     }
     assert!(runs > 0 && journals > 0 && done > 0);
-    let all = store.runs_list(usize::MAX, &Default::default()).unwrap();
+    let all = store
+        .runs_list(usize::MAX, &Default::default())
+        .await
+        .unwrap();
     assert!(all.len() >= runs);
     for r in &all {
-        let report = store.verify(&r.id).unwrap();
+        let report = store.verify(&r.id).await.unwrap();
         assert!(
             report.is_ok(),
             "{} does not verify: {:?}",
@@ -171,7 +192,7 @@ async fn acknowledged_ops_survive_sigkill() {
     store.expire_leases(u64::MAX / 2).await.unwrap();
     let mut reissued = 0;
     while let Some(l) = store
-        .lease("after", None, 1_000, u64::MAX / 2)
+        .lease("after", None, 1_000, WorkerSite::Remote, u64::MAX / 2)
         .await
         .unwrap()
     {

@@ -11,7 +11,10 @@ mod common;
 
 use common::{T0, run, task};
 use serde_json::json;
-use weft_store::{Advance, NextCandidate, RunStatus, Store};
+use weft_store::RedbStore;
+use weft_store_api::WorkerSite;
+use weft_store_api::prelude::*;
+use weft_store_api::{Advance, NextCandidate, RunStatus};
 
 fn dag_advance() -> Advance {
     Advance {
@@ -24,9 +27,10 @@ fn dag_advance() -> Advance {
     }
 }
 
-fn join_tasks(store: &Store, run: &str) -> usize {
+async fn join_tasks(store: &RedbStore, run: &str) -> usize {
     store
         .tasks_of(run)
+        .await
         .unwrap()
         .iter()
         .filter(|t| t.step_id == "join")
@@ -41,15 +45,23 @@ async fn concurrent_branches_enqueue_the_join_exactly_once() {
             .submit_run(run(vec![task("left", "p", 0), task("right", "p", 0)]), T0)
             .await
             .unwrap();
-        let a = store.lease("w1", None, 1_000, T0).await.unwrap().unwrap();
-        let b = store.lease("w2", None, 1_000, T0).await.unwrap().unwrap();
+        let a = store
+            .lease("w1", None, 1_000, WorkerSite::Remote, T0)
+            .await
+            .unwrap()
+            .unwrap();
+        let b = store
+            .lease("w2", None, 1_000, WorkerSite::Remote, T0)
+            .await
+            .unwrap()
+            .unwrap();
         let (ra, rb) = tokio::join!(
             store.complete_step(a.task, a.token, json!({"side": 1}), dag_advance(), T0 + 1),
             store.complete_step(b.task, b.token, json!({"side": 2}), dag_advance(), T0 + 1),
         );
         let enqueued = ra.unwrap().enqueued.len() + rb.unwrap().enqueued.len();
         assert_eq!(enqueued, 1, "exactly one completion enqueues the join");
-        assert_eq!(join_tasks(&store, &sub.run_id), 1);
+        assert_eq!(join_tasks(&store, &sub.run_id).await, 1);
     }
 }
 
@@ -60,16 +72,20 @@ async fn one_branch_alone_does_not_enqueue_the_join_and_the_last_step_finishes_t
         .submit_run(run(vec![task("left", "p", 0), task("right", "p", 0)]), T0)
         .await
         .unwrap();
-    let a = store.lease("w1", None, 1_000, T0).await.unwrap().unwrap();
+    let a = store
+        .lease("w1", None, 1_000, WorkerSite::Remote, T0)
+        .await
+        .unwrap()
+        .unwrap();
     let done = store
         .complete_step(a.task, a.token, json!(1), dag_advance(), T0 + 1)
         .await
         .unwrap();
     assert!(done.enqueued.is_empty());
-    assert_eq!(join_tasks(&store, &sub.run_id), 0);
+    assert_eq!(join_tasks(&store, &sub.run_id).await, 0);
 
     let b = store
-        .lease("w2", None, 1_000, T0 + 2)
+        .lease("w2", None, 1_000, WorkerSite::Remote, T0 + 2)
         .await
         .unwrap()
         .unwrap();
@@ -81,12 +97,12 @@ async fn one_branch_alone_does_not_enqueue_the_join_and_the_last_step_finishes_t
     assert_eq!(done.run_output, None);
 
     let j = store
-        .lease("w1", None, 1_000, T0 + 4)
+        .lease("w1", None, 1_000, WorkerSite::Remote, T0 + 4)
         .await
         .unwrap()
         .unwrap();
     assert_eq!(j.step, "join");
-    assert_eq!(store.next_due().unwrap(), Some(T0 + 4 + 1_000));
+    assert_eq!(store.next_due().await.unwrap(), Some(T0 + 4 + 1_000));
     let done = store
         .complete_step(
             j.task,
@@ -98,14 +114,14 @@ async fn one_branch_alone_does_not_enqueue_the_join_and_the_last_step_finishes_t
         .await
         .unwrap();
     assert_eq!(done.run_output, Some(json!({"joined": true})));
-    let record = store.run_get(&sub.run_id).unwrap().unwrap();
+    let record = store.run_get(&sub.run_id).await.unwrap().unwrap();
     assert_eq!(record.status, RunStatus::Succeeded);
     assert_eq!(record.output, Some(json!({"joined": true})));
-    let ledger = store.ledger(&sub.run_id).unwrap();
+    let ledger = store.ledger(&sub.run_id).await.unwrap();
     assert_eq!(
         ledger.last().map(|e| e.kind.as_str()),
         Some("run-succeeded")
     );
-    assert!(store.verify(&sub.run_id).unwrap().is_ok());
-    assert_eq!(store.next_due().unwrap(), None);
+    assert!(store.verify(&sub.run_id).await.unwrap().is_ok());
+    assert_eq!(store.next_due().await.unwrap(), None);
 }

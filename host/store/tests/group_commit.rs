@@ -9,15 +9,17 @@
 mod common;
 
 use std::time::Instant;
+use weft_store_api::prelude::*;
 
 use common::{T0, run, task};
-use weft_store::{Store, StoreError};
+use weft_store::RedbStore;
+use weft_store_api::StoreError;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_submitters_are_batched_and_all_durable() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("weft.redb");
-    let store = Store::open(&path).unwrap();
+    let store = RedbStore::open(&path).unwrap();
     const N: usize = 400;
     let mut handles = Vec::new();
     for i in 0..N {
@@ -44,19 +46,24 @@ async fn concurrent_submitters_are_batched_and_all_durable() {
         stats.commits, stats.max_batch
     );
     store.close().await;
+    drop(store);
 
-    let store = Store::open(&path).unwrap();
+    let store = RedbStore::open(&path).unwrap();
     for id in &ids {
         let r = store
             .run_get(id)
+            .await
             .unwrap()
             .expect("acknowledged run survives reopen");
         assert_eq!(&r.id, id);
-        assert!(store.verify(id).unwrap().is_ok());
+        assert!(store.verify(id).await.unwrap().is_ok());
     }
     let unique: std::collections::BTreeSet<_> = ids.iter().collect();
     assert_eq!(unique.len(), N, "run ids are unique");
-    assert_eq!(store.queue_stats(T0).unwrap().ready_by_pool["p"], N as u64);
+    assert_eq!(
+        store.queue_stats(T0).await.unwrap().ready_by_pool["p"],
+        N as u64
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -82,7 +89,7 @@ async fn a_refused_op_does_not_abort_its_batch() {
         }
     }
     assert_eq!(ok, 40);
-    assert_eq!(store.queue_stats(T0).unwrap().ready_by_pool["p"], 40);
+    assert_eq!(store.queue_stats(T0).await.unwrap().ready_by_pool["p"], 40);
 }
 
 /// Measures throughput with group commit against one commit per op (awaiting

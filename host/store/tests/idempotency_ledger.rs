@@ -10,8 +10,11 @@ mod common;
 use common::{T0, run, task};
 use redb::{Database, ReadableTable, ReadableTableMetadata};
 use serde_json::json;
+use weft_store::RedbStore;
 use weft_store::tables::LEDGER;
-use weft_store::{LedgerEvent, Store};
+use weft_store_api::LedgerEvent;
+use weft_store_api::WorkerSite;
+use weft_store_api::prelude::*;
 
 #[tokio::test]
 async fn same_key_returns_the_same_run_until_the_ttl_runs_out() {
@@ -24,7 +27,7 @@ async fn same_key_returns_the_same_run_until_the_ttl_runs_out() {
     assert_eq!(again.run_id, first.run_id);
     assert!(!again.created);
     assert_eq!(
-        store.queue_stats(T0).unwrap().ready_by_pool["p"],
+        store.queue_stats(T0).await.unwrap().ready_by_pool["p"],
         1,
         "no second task"
     );
@@ -44,7 +47,7 @@ async fn same_key_with_another_input_or_flow_is_refused() {
     let err = store.submit_run(other_input, T0 + 1).await.unwrap_err();
     let text = err.to_string();
     assert!(
-        matches!(err, weft_store::StoreError::IdempotencyConflict { .. }),
+        matches!(err, weft_store_api::StoreError::IdempotencyConflict { .. }),
         "{text}"
     );
     assert!(
@@ -55,7 +58,7 @@ async fn same_key_with_another_input_or_flow_is_refused() {
     other_flow.flow_id = "another-flow".into();
     assert!(store.submit_run(other_flow, T0 + 2).await.is_err());
     // Nothing was created by the refusals.
-    assert_eq!(store.queue_stats(T0).unwrap().ready_by_pool["p"], 1);
+    assert_eq!(store.queue_stats(T0).await.unwrap().ready_by_pool["p"], 1);
 }
 
 #[tokio::test]
@@ -84,6 +87,7 @@ async fn run_ids_count_per_prefix_per_utc_day() {
     // Newest first.
     let listed: Vec<_> = store
         .runs_list(10, &Default::default())
+        .await
         .unwrap()
         .into_iter()
         .map(|r| r.id)
@@ -95,13 +99,13 @@ async fn run_ids_count_per_prefix_per_utc_day() {
 async fn a_tampered_event_is_named_by_verify() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("weft.redb");
-    let store = Store::open(&path).unwrap();
+    let store = RedbStore::open(&path).unwrap();
     let sub = store
         .submit_run(run(vec![task("a", "p", 0)]), T0)
         .await
         .unwrap();
     let l = store
-        .lease("w", None, 1_000, T0 + 1)
+        .lease("w", None, 1_000, WorkerSite::Remote, T0 + 1)
         .await
         .unwrap()
         .unwrap();
@@ -113,10 +117,11 @@ async fn a_tampered_event_is_named_by_verify() {
         .artifact_put(&sub.run_id, "k", json!([1]), T0 + 3)
         .await
         .unwrap();
-    let report = store.verify(&sub.run_id).unwrap();
+    let report = store.verify(&sub.run_id).await.unwrap();
     assert!(report.is_ok());
     assert_eq!(report.events, 4);
     store.close().await;
+    drop(store);
 
     // Rewrite event 3 (step-succeeded) behind the store's back.
     {
@@ -141,8 +146,8 @@ async fn a_tampered_event_is_named_by_verify() {
         tx.commit().unwrap();
     }
 
-    let store = Store::open(&path).unwrap();
-    let report = store.verify(&sub.run_id).unwrap();
+    let store = RedbStore::open(&path).unwrap();
+    let report = store.verify(&sub.run_id).await.unwrap();
     let bad = report.first_bad.expect("tampering is detected");
     assert_eq!(bad.seq, 3);
     assert_eq!(report.events, 2);
@@ -152,7 +157,7 @@ async fn a_tampered_event_is_named_by_verify() {
 async fn truncation_is_caught_by_the_head() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("weft.redb");
-    let store = Store::open(&path).unwrap();
+    let store = RedbStore::open(&path).unwrap();
     let sub = store
         .submit_run(run(vec![task("a", "p", 0)]), T0)
         .await
@@ -162,6 +167,7 @@ async fn truncation_is_caught_by_the_head() {
         .await
         .unwrap();
     store.close().await;
+    drop(store);
     {
         let db = Database::open(&path).unwrap();
         let tx = db.begin_write().unwrap();
@@ -171,8 +177,17 @@ async fn truncation_is_caught_by_the_head() {
             .unwrap();
         tx.commit().unwrap();
     }
-    let store = Store::open(&path).unwrap();
-    assert_eq!(store.verify(&sub.run_id).unwrap().first_bad.unwrap().seq, 2);
+    let store = RedbStore::open(&path).unwrap();
+    assert_eq!(
+        store
+            .verify(&sub.run_id)
+            .await
+            .unwrap()
+            .first_bad
+            .unwrap()
+            .seq,
+        2
+    );
 }
 
 #[tokio::test]
@@ -185,18 +200,18 @@ async fn expired_keys_are_purged_and_live_ones_still_dedup() {
     };
     let short = store.submit_run(keyed("short", 1_000), T0).await.unwrap();
     let long = store.submit_run(keyed("long", 60_000), T0).await.unwrap();
-    assert_eq!(store.idempotency_count().unwrap(), 2);
+    assert_eq!(store.idempotency_count().await.unwrap(), 2);
 
     // Nothing has run out yet: nothing is purged.
     assert_eq!(store.purge_idempotency(T0 + 999, 100).await.unwrap(), 0);
     // `short` runs out at T0 + 1000 (a key names its run until `expires_at`).
     assert_eq!(store.purge_idempotency(T0 + 1_000, 100).await.unwrap(), 1);
-    assert_eq!(store.idempotency_get("short").unwrap(), None);
+    assert_eq!(store.idempotency_get("short").await.unwrap(), None);
     assert_eq!(
-        store.idempotency_get("long").unwrap(),
+        store.idempotency_get("long").await.unwrap(),
         Some((long.run_id.clone(), T0 + 60_000))
     );
-    assert_eq!(store.idempotency_count().unwrap(), 1);
+    assert_eq!(store.idempotency_count().await.unwrap(), 1);
 
     // The purged key makes a new run; the live one still names its run.
     let again = store
@@ -224,7 +239,7 @@ async fn expired_keys_are_purged_and_live_ones_still_dedup() {
     // expiry of `taken` went with the takeover.
     assert_eq!(store.purge_idempotency(T0 + 5_000, 100).await.unwrap(), 1);
     assert_eq!(
-        store.idempotency_get("taken").unwrap(),
+        store.idempotency_get("taken").await.unwrap(),
         Some((over.run_id.clone(), T0 + 15_000))
     );
 
@@ -237,17 +252,22 @@ async fn expired_keys_are_purged_and_live_ones_still_dedup() {
     }
     // `taken` (T0 + 15 s), then `batch-0` and `batch-1`.
     assert_eq!(store.purge_idempotency(T0 + 30_000, 3).await.unwrap(), 3);
-    assert_eq!(store.idempotency_get("taken").unwrap(), None);
-    assert_eq!(store.idempotency_get("batch-1").unwrap(), None);
-    assert!(store.idempotency_get("batch-2").unwrap().is_some());
+    assert_eq!(store.idempotency_get("taken").await.unwrap(), None);
+    assert_eq!(store.idempotency_get("batch-1").await.unwrap(), None);
+    assert!(store.idempotency_get("batch-2").await.unwrap().is_some());
     assert_eq!(store.purge_idempotency(T0 + 30_000, 100).await.unwrap(), 3);
-    assert_eq!(store.idempotency_count().unwrap(), 1, "`long` is left");
+    assert_eq!(
+        store.idempotency_count().await.unwrap(),
+        1,
+        "`long` is left"
+    );
 
     // The expiry index survives a reopen.
     store.close().await;
-    let store = Store::open(dir.path().join("weft.redb")).unwrap();
+    drop(store);
+    let store = RedbStore::open(dir.path().join("weft.redb")).unwrap();
     assert_eq!(store.purge_idempotency(T0 + 60_000, 100).await.unwrap(), 1);
-    assert_eq!(store.idempotency_count().unwrap(), 0);
+    assert_eq!(store.idempotency_count().await.unwrap(), 0);
 }
 
 /// A store written before the `idempotency_expiry` table existed: its keys get
@@ -258,11 +278,12 @@ async fn keys_of_an_older_store_are_indexed_at_open_and_purged() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("weft.redb");
     {
-        let store = Store::open(&path).unwrap();
+        let store = RedbStore::open(&path).unwrap();
         let mut r = run(vec![task("a", "p", 0)]);
         r.idempotency_key = Some(("old".into(), 1_000));
         store.submit_run(r, T0).await.unwrap();
         store.close().await;
+        drop(store);
     }
     {
         // Back to the old layout: no expiry entries, never indexed.
@@ -276,7 +297,7 @@ async fn keys_of_an_older_store_are_indexed_at_open_and_purged() {
         assert_eq!(tx.open_table(IDEMPOTENCY).unwrap().len().unwrap(), 1);
         tx.commit().unwrap();
     }
-    let store = Store::open(&path).unwrap();
+    let store = RedbStore::open(&path).unwrap();
     assert_eq!(store.purge_idempotency(T0 + 1_000, 100).await.unwrap(), 1);
-    assert_eq!(store.idempotency_count().unwrap(), 0);
+    assert_eq!(store.idempotency_count().await.unwrap(), 0);
 }

@@ -13,7 +13,10 @@ mod common;
 
 use common::{T0, run, task};
 use serde_json::json;
-use weft_store::{Advance, NextCandidate, NextLease, Store, StoreError};
+use weft_store::RedbStore;
+use weft_store_api::WorkerSite;
+use weft_store_api::prelude::*;
+use weft_store_api::{Advance, NextCandidate, NextLease, StoreError};
 
 fn chain_advance() -> Advance {
     Advance {
@@ -42,20 +45,28 @@ async fn in_process_leases_skip_the_fsync_and_the_rest_do_not() {
         store.submit_run(new, T0).await.unwrap();
     }
     let before = store.writer_stats();
-    let local = store.lease_in_process("w", None, 1_000, T0).await;
+    let local = store
+        .lease("w", None, 1_000, WorkerSite::InProcess, T0)
+        .await;
     let local = local.unwrap().unwrap();
-    let renewed = store.renew_in_process(local.task, local.token, 1_000, T0 + 1);
+    let renewed = store.renew(
+        local.task,
+        local.token,
+        1_000,
+        WorkerSite::InProcess,
+        T0 + 1,
+    );
     renewed.await.unwrap();
     let after_local = store.writer_stats();
     assert_eq!(after_local.commits, before.commits + 2);
     assert_eq!(after_local.durable_commits, before.durable_commits);
 
     let remote = store
-        .lease("remote", None, 1_000, T0)
+        .lease("remote", None, 1_000, WorkerSite::Remote, T0)
         .await
         .unwrap()
         .unwrap();
-    let renewed = store.renew(remote.task, remote.token, 1_000, T0 + 1);
+    let renewed = store.renew(remote.task, remote.token, 1_000, WorkerSite::Remote, T0 + 1);
     renewed.await.unwrap();
     let after_remote = store.writer_stats();
     assert_eq!(
@@ -76,7 +87,11 @@ async fn a_completion_leases_the_next_ready_task_in_the_same_commit() {
         .submit_run(run(vec![task("a", "p", 0)]), T0)
         .await
         .unwrap();
-    let a = store.lease("w", None, 1_000, T0).await.unwrap().unwrap();
+    let a = store
+        .lease("w", None, 1_000, WorkerSite::Remote, T0)
+        .await
+        .unwrap()
+        .unwrap();
     let before = store.writer_stats();
     let (done, b) = store
         .complete_step_and_lease(
@@ -98,13 +113,14 @@ async fn a_completion_leases_the_next_ready_task_in_the_same_commit() {
     );
     let kinds: Vec<String> = store
         .ledger(&sub.run_id)
+        .await
         .unwrap()
         .into_iter()
         .map(|e| e.kind)
         .collect();
     assert_eq!(kinds[kinds.len() - 2..], ["step-succeeded", "step-started"]);
-    assert_eq!(store.lease_of(b.task).unwrap().unwrap().owner, "w");
-    assert!(store.verify(&sub.run_id).unwrap().is_ok());
+    assert_eq!(store.lease_of(b.task).await.unwrap().unwrap().owner, "w");
+    assert!(store.verify(&sub.run_id).await.unwrap().is_ok());
 }
 
 #[tokio::test]
@@ -114,7 +130,11 @@ async fn a_refused_completion_takes_no_lease() {
         .submit_run(run(vec![task("a", "p", 0)]), T0)
         .await
         .unwrap();
-    let a = store.lease("w", None, 1_000, T0).await.unwrap().unwrap();
+    let a = store
+        .lease("w", None, 1_000, WorkerSite::Remote, T0)
+        .await
+        .unwrap()
+        .unwrap();
     store
         .submit_run(run(vec![task("a", "p", 0)]), T0)
         .await
@@ -134,14 +154,17 @@ async fn a_refused_completion_takes_no_lease() {
         "{refused:?}"
     );
     // The other run's task is still waiting for a worker.
-    assert_eq!(store.queue_stats(T0 + 1).unwrap().ready_by_pool["p"], 1);
+    assert_eq!(
+        store.queue_stats(T0 + 1).await.unwrap().ready_by_pool["p"],
+        1
+    );
 }
 
 #[tokio::test]
 async fn tokens_after_a_reopen_are_above_every_token_before_it() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("weft.redb");
-    let store = Store::open(&path).unwrap();
+    let store = RedbStore::open(&path).unwrap();
     store
         .submit_run(run(vec![task("a", "p", 0)]), T0)
         .await
@@ -150,14 +173,23 @@ async fn tokens_after_a_reopen_are_above_every_token_before_it() {
     for i in 0..3 {
         // Each lease expires before the next one is taken.
         let now = T0 + i * 10;
-        let lease = store.lease("w", None, 5, now).await.unwrap().unwrap();
+        let lease = store
+            .lease("w", None, 5, WorkerSite::Remote, now)
+            .await
+            .unwrap()
+            .unwrap();
         assert!(lease.token > last);
         last = lease.token;
     }
     store.close().await;
+    drop(store);
 
-    let store = Store::open(&path).unwrap();
-    let lease = store.lease("w2", None, 5, T0 + 100).await.unwrap().unwrap();
+    let store = RedbStore::open(&path).unwrap();
+    let lease = store
+        .lease("w2", None, 5, WorkerSite::Remote, T0 + 100)
+        .await
+        .unwrap()
+        .unwrap();
     assert!(
         lease.token >= 1 << 32,
         "a token of the new epoch is above any of the old one: {}",

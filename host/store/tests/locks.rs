@@ -11,8 +11,10 @@ mod common;
 
 use common::T0;
 use redb::{Database, ReadableDatabase, ReadableTableMetadata};
+use weft_store::RedbStore;
 use weft_store::tables::{LOCK_EXPIRY, LOCKS};
-use weft_store::{LockAcquire, LockRecord, Store, StoreError};
+use weft_store_api::prelude::*;
+use weft_store_api::{LockAcquire, LockRecord, StoreError};
 
 /// The lock of an `Acquired` answer, and whether it was a renewal.
 fn acquired(answer: LockAcquire) -> (LockRecord, bool) {
@@ -98,7 +100,7 @@ async fn a_lock_is_held_until_it_expires_then_taken_over_with_a_greater_token() 
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::LockNotHeld { .. }), "{err:?}");
-    assert!(store.locks_list(T0 + 2_700).unwrap().is_empty());
+    assert!(store.locks_list(T0 + 2_700).await.unwrap().is_empty());
 }
 
 #[tokio::test]
@@ -107,14 +109,14 @@ async fn an_expired_lock_cannot_be_released_and_is_not_listed() {
     let (a, _) = acquired(store.lock_acquire("a", "ada", 100, T0).await.unwrap());
     let (b, _) = acquired(store.lock_acquire("b", "bob", 10_000, T0).await.unwrap());
     assert_eq!(
-        store.locks_list(T0 + 99).unwrap(),
+        store.locks_list(T0 + 99).await.unwrap(),
         vec![a.clone(), b.clone()]
     );
-    assert_eq!(store.lock_get("a", T0 + 99).unwrap(), Some(a.clone()));
+    assert_eq!(store.lock_get("a", T0 + 99).await.unwrap(), Some(a.clone()));
 
     // At T0 + 100 `a` has run out: listed no more, and its token releases nothing.
-    assert_eq!(store.locks_list(T0 + 100).unwrap(), vec![b.clone()]);
-    assert_eq!(store.lock_get("a", T0 + 100).unwrap(), None);
+    assert_eq!(store.locks_list(T0 + 100).await.unwrap(), vec![b.clone()]);
+    assert_eq!(store.lock_get("a", T0 + 100).await.unwrap(), None);
     let err = store
         .lock_release("a", a.token, T0 + 100)
         .await
@@ -134,16 +136,17 @@ async fn tokens_grow_across_keys_and_reopens_and_expired_locks_are_reaped() {
     let path = dir.path().join("weft.redb");
     let mut tokens = Vec::new();
     {
-        let store = Store::open(&path).unwrap();
+        let store = RedbStore::open(&path).unwrap();
         for key in ["a", "b", "c"] {
             let (lock, _) = acquired(store.lock_acquire(key, "ada", 1_000, T0).await.unwrap());
             tokens.push(lock.token);
         }
         store.close().await;
+        drop(store);
     }
-    let store = Store::open(&path).unwrap();
+    let store = RedbStore::open(&path).unwrap();
     // Still held after the reopen.
-    assert_eq!(store.locks_list(T0 + 1).unwrap().len(), 3);
+    assert_eq!(store.locks_list(T0 + 1).await.unwrap().len(), 3);
     // Long after they ran out, a new acquire (of another key) reaps all three.
     let (d, _) = acquired(
         store
@@ -163,6 +166,7 @@ async fn tokens_grow_across_keys_and_reopens_and_expired_locks_are_reaped() {
     sorted.dedup();
     assert_eq!(sorted, tokens, "every token is new and greater: {tokens:?}");
     store.close().await;
+    drop(store);
 
     let db = Database::open(&path).unwrap();
     let rt = db.begin_read().unwrap();
@@ -210,7 +214,7 @@ async fn bad_keys_owners_and_ttls_are_refused_saying_what_is_expected() {
     let err = store.lock_acquire("k", "ada", 0, T0).await.unwrap_err();
     assert!(err.to_string().contains("at least 1 ms"), "{err}");
     assert!(
-        store.locks_list(T0).unwrap().is_empty(),
+        store.locks_list(T0).await.unwrap().is_empty(),
         "nothing was taken"
     );
     // The longest key and the allowed punctuation are fine.

@@ -10,10 +10,13 @@
 mod common;
 
 use std::collections::BTreeMap;
+use weft_store_api::WorkerSite;
+use weft_store_api::prelude::*;
 
 use common::{T0, run, task};
 use serde_json::json;
-use weft_store::{FailDecision, QueueStats, Store, StoreError, TaskState};
+use weft_store::RedbStore;
+use weft_store_api::{FailDecision, QueueStats, StoreError, TaskState};
 
 /// xorshift64*: small, deterministic, good enough to pick operations.
 struct Rng(u64);
@@ -135,21 +138,21 @@ impl Model {
     }
 }
 
-async fn check_same(store: &Store, model: &Model, now: u64, step: usize) {
+async fn check_same(store: &RedbStore, model: &Model, now: u64, step: usize) {
     let stats = model.stats(now);
     assert_eq!(
-        store.queue_stats(now).unwrap(),
+        store.queue_stats(now).await.unwrap(),
         stats,
         "stats after op {step}"
     );
     // The per-tenant index and the counts admission reads agree with the queue.
-    let limits = weft_store::ViewLimits {
+    let limits = weft_store_api::ViewLimits {
         candidates: 32,
         per_tenant: 8,
         scan: 4096,
     };
     for (pool, ready) in &stats.ready_by_pool {
-        let view = store.pool_view(pool, limits, now).unwrap();
+        let view = store.pool_view(pool, limits, now).await.unwrap();
         assert_eq!(view.queued_total, *ready, "{pool} queued after op {step}");
         let head = view.queued.first().map(|t| t.task);
         let want = model
@@ -161,7 +164,7 @@ async fn check_same(store: &Store, model: &Model, now: u64, step: usize) {
         assert_eq!(head, want, "{pool} head after op {step}");
     }
     for (id, m) in &model.tasks {
-        let t = store.task_get(*id).unwrap().unwrap();
+        let t = store.task_get(*id).await.unwrap().unwrap();
         let seen = (
             t.state,
             t.attempt,
@@ -209,7 +212,7 @@ async fn run_sequence(seed: u64, steps: usize) {
                 };
                 let lease_ms = 200 + rng.below(800);
                 let got = store
-                    .lease("w", pools.as_deref(), lease_ms, now)
+                    .lease("w", pools.as_deref(), lease_ms, WorkerSite::Remote, now)
                     .await
                     .unwrap();
                 let want = model.lease(pools.as_deref(), lease_ms, now);
@@ -236,7 +239,7 @@ async fn run_sequence(seed: u64, steps: usize) {
                     1 => {
                         let at = now + rng.below(1_000);
                         let r = store
-                            .fail(id, token, "e", FailDecision::Retry { at_ms: at }, now)
+                            .fail(id, token, "e", FailDecision::Retry { at_ms: at }, None, now)
                             .await;
                         if holds {
                             let t = model.tasks.get_mut(&id).unwrap();
@@ -248,10 +251,13 @@ async fn run_sequence(seed: u64, steps: usize) {
                     }
                     2 => {
                         let d = FailDecision::DeadLetter { reason: "r".into() };
-                        store.fail(id, token, "e", d, now).await
+                        store.fail(id, token, "e", d, None, now).await
                     }
                     _ => {
-                        let r = store.renew(id, token, 500, now).await.map(|_| ());
+                        let r = store
+                            .renew(id, token, 500, WorkerSite::Remote, now)
+                            .await
+                            .map(|_| ());
                         if holds {
                             model.tasks.get_mut(&id).unwrap().expires_at = now + 500;
                         }
@@ -298,11 +304,18 @@ async fn run_sequence(seed: u64, steps: usize) {
         leased > 10 && refused > 10,
         "seed {seed}: too few leases/refusals"
     );
-    assert_eq!(store.counters().unwrap().stale_refusals, refused as u64);
+    assert_eq!(
+        store.counters().await.unwrap().stale_refusals,
+        refused as u64
+    );
     // Every run's ledger still verifies after the whole sequence.
-    for r in store.runs_list(usize::MAX, &Default::default()).unwrap() {
+    for r in store
+        .runs_list(usize::MAX, &Default::default())
+        .await
+        .unwrap()
+    {
         assert!(
-            store.verify(&r.id).unwrap().is_ok(),
+            store.verify(&r.id).await.unwrap().is_ok(),
             "seed {seed}: {}",
             r.id
         );

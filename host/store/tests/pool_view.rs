@@ -11,7 +11,10 @@
 mod common;
 
 use common::{T0, run, task};
-use weft_store::{NewRun, PoolView, Store, ViewLimits};
+use weft_store::RedbStore;
+use weft_store_api::WorkerSite;
+use weft_store_api::prelude::*;
+use weft_store_api::{NewRun, PoolView, ViewLimits};
 
 const LIMITS: ViewLimits = ViewLimits {
     candidates: 32,
@@ -28,7 +31,7 @@ fn run_of(tenant: &str, step: &str, priority: u32) -> NewRun {
 
 /// Submits `n` runs of `tenant` concurrently (so their commits group), one
 /// task each in pool `p`.
-async fn flood(store: &Store, tenant: &str, n: usize, at: u64) {
+async fn flood(store: &RedbStore, tenant: &str, n: usize, at: u64) {
     let mut submits = tokio::task::JoinSet::new();
     for i in 0..n {
         let store = store.clone();
@@ -57,7 +60,7 @@ async fn a_tenant_behind_a_flood_deeper_than_the_scan_is_a_candidate() {
         .await
         .unwrap();
 
-    let view = store.pool_view("p", LIMITS, T0 + 200).unwrap();
+    let view = store.pool_view("p", LIMITS, T0 + 200).await.unwrap();
     assert_eq!(view.queued_total, 5_001);
     let seen = tenants(&view);
     assert!(seen.contains(&"late".to_owned()), "{seen:?}");
@@ -85,32 +88,32 @@ async fn priority_orders_candidates_across_tenants_and_counts_follow_leases() {
         .await
         .unwrap();
 
-    let view = store.pool_view("p", LIMITS, T0 + 3).unwrap();
+    let view = store.pool_view("p", LIMITS, T0 + 3).await.unwrap();
     let steps: Vec<&str> = view.queued.iter().map(|t| t.step.as_str()).collect();
     assert_eq!(steps, ["high", "mid", "low"]);
     assert_eq!(view.queued.first().map(|t| t.priority), Some(9));
     assert_eq!(view.queued_total, 3);
 
     let lease = store
-        .lease("w", None, 60_000, T0 + 4)
+        .lease("w", None, 60_000, WorkerSite::Remote, T0 + 4)
         .await
         .unwrap()
         .unwrap();
     assert_eq!(lease.step, "high");
-    let view = store.pool_view("p", LIMITS, T0 + 5).unwrap();
+    let view = store.pool_view("p", LIMITS, T0 + 5).await.unwrap();
     assert_eq!(view.queued_total, 2);
     assert_eq!(tenants(&view), ["a", "a"]);
     assert_eq!(view.running.len(), 1);
 
     store.cancel(&lease.run, T0 + 6).await.unwrap();
-    let filter = weft_store::RunFilter {
+    let filter = weft_store_api::RunFilter {
         tenant: Some("a".into()),
         ..Default::default()
     };
-    let of_a = store.runs_list(10, &filter).unwrap();
+    let of_a = store.runs_list(10, &filter).await.unwrap();
     assert_eq!(of_a.len(), 2);
     store.cancel(&of_a[0].id, T0 + 7).await.unwrap();
-    let view = store.pool_view("p", LIMITS, T0 + 8).unwrap();
+    let view = store.pool_view("p", LIMITS, T0 + 8).await.unwrap();
     assert_eq!(
         view.queued_total, 1,
         "a cancelled run's ready task leaves the count"
@@ -118,6 +121,7 @@ async fn priority_orders_candidates_across_tenants_and_counts_follow_leases() {
     assert!(
         store
             .pool_view("q", LIMITS, T0 + 8)
+            .await
             .unwrap()
             .queued
             .is_empty()
@@ -129,11 +133,12 @@ async fn a_store_without_the_per_tenant_index_gets_it_rebuilt_at_open() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("weft.redb");
     let before = {
-        let store = Store::open(&path).unwrap();
+        let store = RedbStore::open(&path).unwrap();
         flood(&store, "a", 20, T0).await;
         store.submit_run(run_of("b", "x", 0), T0 + 1).await.unwrap();
-        let view = store.pool_view("p", LIMITS, T0 + 2).unwrap();
+        let view = store.pool_view("p", LIMITS, T0 + 2).await.unwrap();
         store.close().await;
+        drop(store);
         view
     };
     // Make the file look like one written before the index existed.
@@ -149,8 +154,8 @@ async fn a_store_without_the_per_tenant_index_gets_it_rebuilt_at_open() {
             .unwrap();
         tx.commit().unwrap();
     }
-    let store = Store::open(&path).unwrap();
-    let after = store.pool_view("p", LIMITS, T0 + 2).unwrap();
+    let store = RedbStore::open(&path).unwrap();
+    let after = store.pool_view("p", LIMITS, T0 + 2).await.unwrap();
     assert_eq!(after, before);
     assert_eq!(after.queued_total, 21);
     assert!(tenants(&after).contains(&"b".to_owned()));

@@ -11,15 +11,17 @@
 mod common;
 
 use std::time::Duration;
+use weft_store_api::WorkerSite;
+use weft_store_api::prelude::*;
 
 use common::{T0, run, task};
 use serde_json::json;
-use weft_store::{Advance, FailDecision, NextTask, TaskState};
+use weft_store_api::{Advance, FailDecision, NextTask, TaskState};
 
 #[tokio::test]
 async fn the_peek_names_each_task_the_next_lease_takes_and_leases_nothing() {
     let (_dir, store) = common::temp_store();
-    assert_eq!(store.queue_next(None, T0).unwrap(), None);
+    assert_eq!(store.queue_next(None, None, T0).await.unwrap(), None);
     store
         .submit_run(run(vec![task("low", "p", 0), task("high", "p", 10)]), T0)
         .await
@@ -33,7 +35,7 @@ async fn the_peek_names_each_task_the_next_lease_takes_and_leases_nothing() {
         .unwrap();
 
     let now = T0 + 1_000;
-    let first = store.queue_next(None, now).unwrap().unwrap();
+    let first = store.queue_next(None, None, now).await.unwrap().unwrap();
     assert_eq!(
         (first.step.as_str(), first.pool.as_str(), first.priority),
         ("high", "p", 10)
@@ -42,28 +44,48 @@ async fn the_peek_names_each_task_the_next_lease_takes_and_leases_nothing() {
     assert_eq!((first.attempt, first.state), (1, TaskState::Ready));
     assert_eq!((first.ready_since_ms, first.lag_ms), (T0, 1_000));
     // Peeking twice gives the same answer and leaves the queue as it was.
-    let stats = store.queue_stats(now).unwrap();
-    assert_eq!(store.queue_next(None, now).unwrap(), Some(first.clone()));
-    assert_eq!(store.queue_stats(now).unwrap(), stats);
+    let stats = store.queue_stats(now).await.unwrap();
     assert_eq!(
-        store.task_get(first.task).unwrap().unwrap().state,
+        store.queue_next(None, None, now).await.unwrap(),
+        Some(first.clone())
+    );
+    assert_eq!(store.queue_stats(now).await.unwrap(), stats);
+    assert_eq!(
+        store.task_get(first.task).await.unwrap().unwrap().state,
         TaskState::Ready
     );
 
     // A pool filter peeks at that pool only.
-    let q = store.queue_next(Some("q"), now).unwrap().unwrap();
+    let q = store
+        .queue_next(Some("q"), None, now)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(q.step, "q-mid");
-    assert_eq!(store.queue_next(Some("none"), now).unwrap(), None);
+    assert_eq!(
+        store.queue_next(Some("none"), None, now).await.unwrap(),
+        None
+    );
 
     // Peek, lease, compare, until the queue is empty.
     let mut order = Vec::new();
-    while let Some(next) = store.queue_next(None, now).unwrap() {
-        let lease = store.lease("w", None, 60_000, now).await.unwrap().unwrap();
+    while let Some(next) = store.queue_next(None, None, now).await.unwrap() {
+        let lease = store
+            .lease("w", None, 60_000, WorkerSite::Remote, now)
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!((lease.task, &lease.run), (next.task, &next.run));
         order.push(next.step);
     }
     assert_eq!(order, ["high", "p-high-later", "q-mid", "low"]);
-    assert_eq!(store.lease("w", None, 60_000, now).await.unwrap(), None);
+    assert_eq!(
+        store
+            .lease("w", None, 60_000, WorkerSite::Remote, now)
+            .await
+            .unwrap(),
+        None
+    );
 }
 
 #[tokio::test]
@@ -73,23 +95,36 @@ async fn due_retries_and_expired_leases_count_as_ready() {
         .submit_run(run(vec![task("retry", "p", 0), task("expire", "p", 0)]), T0)
         .await
         .unwrap();
-    let retry = store.lease("w", None, 60_000, T0).await.unwrap().unwrap();
-    let expire = store.lease("w", None, 300, T0).await.unwrap().unwrap();
+    let retry = store
+        .lease("w", None, 60_000, WorkerSite::Remote, T0)
+        .await
+        .unwrap()
+        .unwrap();
+    let expire = store
+        .lease("w", None, 300, WorkerSite::Remote, T0)
+        .await
+        .unwrap()
+        .unwrap();
     store
         .fail(
             retry.task,
             retry.token,
             "flaky",
             FailDecision::Retry { at_ms: T0 + 500 },
+            None,
             T0 + 1,
         )
         .await
         .unwrap();
-    assert_eq!(store.queue_next(None, T0 + 299).unwrap(), None);
+    assert_eq!(store.queue_next(None, None, T0 + 299).await.unwrap(), None);
 
     // At T0 + 300 the lease has run out: the next lease hands the task back
     // ("now") and takes it.
-    let next = store.queue_next(None, T0 + 400).unwrap().unwrap();
+    let next = store
+        .queue_next(None, None, T0 + 400)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!((next.task, next.state), (expire.task, TaskState::Leased));
     assert_eq!(
         (next.ready_since_ms, next.lag_ms, next.attempt),
@@ -97,24 +132,32 @@ async fn due_retries_and_expired_leases_count_as_ready() {
     );
 
     // At T0 + 700 the retry is due too, ready since T0 + 500: it comes first.
-    let next: NextTask = store.queue_next(Some("p"), T0 + 700).unwrap().unwrap();
+    let next: NextTask = store
+        .queue_next(Some("p"), None, T0 + 700)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!((next.task, next.state), (retry.task, TaskState::Delayed));
     assert_eq!(
         (next.ready_since_ms, next.lag_ms, next.attempt),
         (T0 + 500, 200, 2)
     );
     let lease = store
-        .lease("w", None, 60_000, T0 + 700)
+        .lease("w", None, 60_000, WorkerSite::Remote, T0 + 700)
         .await
         .unwrap()
         .unwrap();
     assert_eq!((lease.task, lease.attempt), (retry.task, 2));
     // That lease handed the expired one back: now it is plainly ready.
-    let next = store.queue_next(None, T0 + 800).unwrap().unwrap();
+    let next = store
+        .queue_next(None, None, T0 + 800)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!((next.task, next.state), (expire.task, TaskState::Ready));
     assert_eq!((next.ready_since_ms, next.lag_ms), (T0 + 700, 100));
     let lease = store
-        .lease("w", None, 60_000, T0 + 800)
+        .lease("w", None, 60_000, WorkerSite::Remote, T0 + 800)
         .await
         .unwrap()
         .unwrap();
@@ -135,14 +178,18 @@ async fn run_events_pages_the_ledger_and_commits_signal_each_write() {
         .unwrap()
         .unwrap();
 
-    let page = store.run_events(&sub.run_id, 0).unwrap().unwrap();
+    let page = store.run_events(&sub.run_id, 0).await.unwrap().unwrap();
     assert_eq!(page.open_tasks, 1);
     assert!(page.is_moving());
     let kinds: Vec<&str> = page.events.iter().map(|e| e.kind.as_str()).collect();
     assert_eq!(kinds, ["run-created"]);
     assert_eq!(page.last_seq, 1);
 
-    let lease = store.lease("w", None, 60_000, T0).await.unwrap().unwrap();
+    let lease = store
+        .lease("w", None, 60_000, WorkerSite::Remote, T0)
+        .await
+        .unwrap()
+        .unwrap();
     let advance = Advance {
         candidates: vec![],
         all_steps: vec!["a".into()],
@@ -158,7 +205,7 @@ async fn run_events_pages_the_ledger_and_commits_signal_each_write() {
         )
         .await
         .unwrap();
-    let page = store.run_events(&sub.run_id, 1).unwrap().unwrap();
+    let page = store.run_events(&sub.run_id, 1).await.unwrap().unwrap();
     let seqs: Vec<u64> = page.events.iter().map(|e| e.seq).collect();
     assert_eq!(seqs, [2, 3, 4], "only the events after seq 1");
     assert_eq!(page.last_seq, 4);
@@ -167,6 +214,7 @@ async fn run_events_pages_the_ledger_and_commits_signal_each_write() {
     assert!(
         store
             .run_events(&sub.run_id, 4)
+            .await
             .unwrap()
             .unwrap()
             .events
@@ -175,13 +223,17 @@ async fn run_events_pages_the_ledger_and_commits_signal_each_write() {
     assert!(
         store
             .run_events(&sub.run_id, u64::MAX)
+            .await
             .unwrap()
             .unwrap()
             .events
             .is_empty()
     );
     assert_eq!(
-        store.run_events("acme-2020-01-01-001-abc", 0).unwrap(),
+        store
+            .run_events("acme-2020-01-01-001-abc", 0)
+            .await
+            .unwrap(),
         None
     );
 }
@@ -210,34 +262,41 @@ async fn a_project_filter_peeks_among_the_runs_of_that_prefix_only() {
         .unwrap();
     let now = T0 + 1_000;
 
-    let next = |pool: Option<&str>, project: Option<&str>| {
+    let next = async |pool: Option<&str>, project: Option<&str>| {
         store
-            .queue_next_of(pool, project, now)
+            .queue_next(pool, project, now)
+            .await
             .unwrap()
             .map(|n| n.run)
     };
-    assert_eq!(next(None, None), Some(team7.run_id.clone()));
-    assert_eq!(next(None, Some("team")), Some(team.run_id.clone()));
-    assert_eq!(next(None, Some("team-7")), Some(team7.run_id.clone()));
+    assert_eq!(next(None, None).await, Some(team7.run_id.clone()));
+    assert_eq!(next(None, Some("team")).await, Some(team.run_id.clone()));
+    assert_eq!(next(None, Some("team-7")).await, Some(team7.run_id.clone()));
     assert_eq!(
-        next(None, Some("billing")),
+        next(None, Some("billing")).await,
         Some(billing_high.run_id.clone())
     );
     assert_eq!(
-        next(Some("q"), Some("billing")),
+        next(Some("q"), Some("billing")).await,
         Some(billing.run_id.clone())
     );
-    assert_eq!(next(Some("q"), Some("team")), None);
-    assert_eq!(next(None, Some("nobody")), None);
+    assert_eq!(next(Some("q"), Some("team")).await, None);
+    assert_eq!(next(None, Some("nobody")).await, None);
     // Without a project it is `queue_next`.
     assert_eq!(
-        store.queue_next_of(Some("p"), None, now).unwrap(),
-        store.queue_next(Some("p"), now).unwrap()
+        store.queue_next(Some("p"), None, now).await.unwrap(),
+        store.queue_next(Some("p"), None, now).await.unwrap()
     );
 
     // A due retry of the project counts, like for a lease.
     let lease = store
-        .lease("w", Some(&["p".to_owned()]), 30_000, now)
+        .lease(
+            "w",
+            Some(&["p".to_owned()]),
+            30_000,
+            WorkerSite::Remote,
+            now,
+        )
         .await
         .unwrap()
         .unwrap();
@@ -248,12 +307,14 @@ async fn a_project_filter_peeks_among_the_runs_of_that_prefix_only() {
             lease.token,
             "boom",
             FailDecision::Retry { at_ms: now + 10 },
+            None,
             now,
         )
         .await
         .unwrap();
     let due = store
-        .queue_next_of(None, Some("team-7"), now + 10)
+        .queue_next(None, Some("team-7"), now + 10)
+        .await
         .unwrap()
         .unwrap();
     assert_eq!(

@@ -12,7 +12,9 @@ mod common;
 
 use common::{T0, run, task};
 use serde_json::json;
-use weft_store::{RunFilter, ScheduleId, ScheduleTick, ScheduledRun, Store, StoreError};
+use weft_store::RedbStore;
+use weft_store_api::prelude::*;
+use weft_store_api::{RunFilter, ScheduleId, ScheduleTick, ScheduledRun, StoreError};
 
 const MIN: u64 = 60_000;
 /// Far longer than any test's clock.
@@ -36,9 +38,10 @@ fn tick(fires: &[u64], handled_up_to: u64) -> ScheduleTick {
     }
 }
 
-fn runs(store: &Store) -> usize {
+async fn runs(store: &RedbStore) -> usize {
     store
         .runs_list(10_000, &RunFilter::default())
+        .await
         .unwrap()
         .len()
 }
@@ -68,8 +71,8 @@ async fn a_fire_and_the_new_last_fire_commit_together_and_never_twice() {
         done.state.last_run.as_deref(),
         Some(done.runs[1].run_id.as_str())
     );
-    assert_eq!(runs(&store), 2);
-    assert_eq!(store.counters().unwrap().schedule_fires, 2);
+    assert_eq!(runs(&store).await, 2);
+    assert_eq!(store.counters().await.unwrap().schedule_fires, 2);
 
     // The same tick again (a retry, a second ticker): nothing new.
     let replay = store
@@ -78,11 +81,11 @@ async fn a_fire_and_the_new_last_fire_commit_together_and_never_twice() {
         .unwrap();
     assert!(replay.runs.is_empty());
     assert_eq!(replay.state.last_fire_ms, T0 + 2 * MIN);
-    assert_eq!(runs(&store), 2);
-    assert_eq!(store.counters().unwrap().schedule_fires, 2);
+    assert_eq!(runs(&store).await, 2);
+    assert_eq!(store.counters().await.unwrap().schedule_fires, 2);
 
     // The run-created event says which schedule and fire made the run.
-    let created = &store.ledger(&done.runs[0].run_id).unwrap()[0];
+    let created = &store.ledger(&done.runs[0].run_id).await.unwrap()[0];
     assert_eq!(created.kind, "run-created");
     assert_eq!(created.payload["origin"]["schedule"]["flow"], "demo");
     assert_eq!(created.payload["origin"]["schedule"]["key"], id().key);
@@ -109,8 +112,8 @@ async fn the_idempotency_key_alone_stops_a_double_fire() {
     assert!(!second.runs[0].created);
     assert_eq!(second.runs[0].run_id, first.runs[0].run_id);
     assert_eq!(second.state.fires, 0);
-    assert_eq!(runs(&store), 1);
-    assert_eq!(store.counters().unwrap().schedule_fires, 1);
+    assert_eq!(runs(&store).await, 1);
+    assert_eq!(store.counters().await.unwrap().schedule_fires, 1);
 }
 
 #[tokio::test]
@@ -138,14 +141,15 @@ async fn a_refused_fire_writes_nothing_of_its_tick() {
         matches!(err, StoreError::IdempotencyConflict { .. }),
         "{err}"
     );
-    assert_eq!(runs(&store), 1);
+    assert_eq!(runs(&store).await, 1);
     assert_eq!(
         store
             .schedule_get(&ScheduleId::new("demo", "fresh"))
+            .await
             .unwrap(),
         None
     );
-    assert_eq!(store.counters().unwrap().schedule_fires, 1);
+    assert_eq!(store.counters().await.unwrap().schedule_fires, 1);
 }
 
 #[tokio::test]
@@ -158,7 +162,7 @@ async fn a_dropped_fire_moves_the_last_fire_without_a_run() {
         .unwrap();
     assert!(done.runs.is_empty());
     assert_eq!(done.state.last_fire_ms, T0 + 10 * MIN);
-    assert_eq!(runs(&store), 0);
+    assert_eq!(runs(&store).await, 0);
     // A fire older than the last fire is never submitted.
     let late = store
         .schedule_fire(tick(&[T0 + 5 * MIN], T0 + 5 * MIN), T0 + 11 * MIN)
@@ -166,7 +170,7 @@ async fn a_dropped_fire_moves_the_last_fire_without_a_run() {
         .unwrap();
     assert!(late.runs.is_empty());
     assert_eq!(late.state.last_fire_ms, T0 + 10 * MIN);
-    assert_eq!(runs(&store), 0);
+    assert_eq!(runs(&store).await, 0);
 }
 
 #[tokio::test]
@@ -200,11 +204,11 @@ async fn pause_resume_and_trigger() {
         .unwrap();
     assert_eq!(again.run_id, triggered.run_id);
     assert!(!again.created);
-    let state = store.schedule_get(&id()).unwrap().unwrap();
+    let state = store.schedule_get(&id()).await.unwrap().unwrap();
     assert_eq!(state.last_fire_ms, T0);
     assert_eq!(state.fires, 1);
     assert_eq!(state.last_run.as_deref(), Some(triggered.run_id.as_str()));
-    let created = &store.ledger(&triggered.run_id).unwrap()[0];
+    let created = &store.ledger(&triggered.run_id).await.unwrap()[0];
     assert_eq!(created.payload["origin"]["manual"], true);
 
     // Resume: what fell during the pause is behind the last fire now.
@@ -220,8 +224,8 @@ async fn pause_resume_and_trigger() {
         .unwrap();
     let fired: Vec<u64> = after.runs.iter().map(|r| r.fire_ms).collect();
     assert_eq!(fired, [T0 + 6 * MIN]);
-    assert_eq!(store.counters().unwrap().schedule_fires, 2);
-    assert_eq!(store.schedules_list().unwrap().len(), 1);
+    assert_eq!(store.counters().await.unwrap().schedule_fires, 2);
+    assert_eq!(store.schedules_list().await.unwrap().len(), 1);
 }
 
 #[tokio::test]
@@ -229,20 +233,21 @@ async fn schedule_state_survives_a_reopen() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("weft.redb");
     {
-        let store = Store::open(&path).unwrap();
+        let store = RedbStore::open(&path).unwrap();
         store
             .schedule_fire(tick(&[T0 + MIN], T0 + MIN), T0 + MIN)
             .await
             .unwrap();
         store.schedule_pause(id(), T0 + MIN).await.unwrap();
         store.close().await;
+        drop(store);
     }
-    let store = Store::open(&path).unwrap();
-    let state = store.schedule_get(&id()).unwrap().unwrap();
+    let store = RedbStore::open(&path).unwrap();
+    let state = store.schedule_get(&id()).await.unwrap().unwrap();
     assert_eq!(state.last_fire_ms, T0 + MIN);
     assert!(state.paused);
     assert_eq!(state.fires, 1);
-    assert_eq!(store.counters().unwrap().schedule_fires, 1);
+    assert_eq!(store.counters().await.unwrap().schedule_fires, 1);
     let bad = store
         .schedules_register(vec![ScheduleId::new("", "k")], T0)
         .await
@@ -263,19 +268,24 @@ async fn retain_removes_the_rows_of_schedules_no_longer_loaded() {
         .schedule_fire(tick(&[T0 + MIN], T0 + MIN), T0 + MIN)
         .await
         .unwrap();
-    assert_eq!(store.schedules_list().unwrap().len(), 3);
+    assert_eq!(store.schedules_list().await.unwrap().len(), 3);
 
     let removed = store.schedules_retain(vec![id()]).await.unwrap();
     assert_eq!(removed, vec![changed.clone(), gone.clone()]);
-    let left = store.schedules_list().unwrap();
+    let left = store.schedules_list().await.unwrap();
     assert_eq!(left.len(), 1);
     assert_eq!(left[0].id, id());
     assert_eq!(left[0].fires, 1, "the kept schedule keeps its state");
-    assert_eq!(store.schedule_get(&gone).unwrap(), None);
-    assert_eq!(runs(&store), 1, "the runs a removed schedule fired stay");
+    assert_eq!(store.schedule_get(&gone).await.unwrap(), None);
+    assert_eq!(
+        runs(&store).await,
+        1,
+        "the runs a removed schedule fired stay"
+    );
     // Nothing more to remove; a reopen shows the same.
     assert!(store.schedules_retain(vec![id()]).await.unwrap().is_empty());
     store.close().await;
-    let store = Store::open(dir.path().join("weft.redb")).unwrap();
-    assert_eq!(store.schedules_list().unwrap().len(), 1);
+    drop(store);
+    let store = RedbStore::open(dir.path().join("weft.redb")).unwrap();
+    assert_eq!(store.schedules_list().await.unwrap().len(), 1);
 }

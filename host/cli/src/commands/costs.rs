@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use anyhow::{Result, bail};
 use serde_json::Value;
 use weft_server::costs_json;
-use weft_store::utc_date;
+use weft_store_api::utc_date;
 
 use super::daemon_client::DaemonClient;
 use super::state::{StateStore, now_ms, print_json};
@@ -15,7 +15,7 @@ use crate::cli::CostsArgs;
 const DAY_MS: u64 = 86_400_000;
 
 /// Prints the cost table of the daemon, or of the state folder's store.
-pub(crate) fn run(args: CostsArgs) -> Result<ExitCode> {
+pub(crate) async fn run(args: CostsArgs) -> Result<ExitCode> {
     let since = match &args.since {
         Some(text) => since_day(text, now_ms())?,
         None => String::new(),
@@ -30,7 +30,7 @@ pub(crate) fn run(args: CostsArgs) -> Result<ExitCode> {
         }
         None => {
             let state = StateStore::open(&args.state)?;
-            let rows = state.store.costs(&since, args.tenant.as_deref())?;
+            let rows = state.store.costs(&since, args.tenant.as_deref()).await?;
             costs_json(&since, &rows)
         }
     };

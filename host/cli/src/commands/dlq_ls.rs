@@ -6,14 +6,14 @@ use std::process::ExitCode;
 use anyhow::Result;
 use serde_json::json;
 
-use weft_store::DeadLetter;
+use weft_store_api::DeadLetter;
 
 use super::daemon_client::{DaemonClient, field};
 use super::state::{StateStore, now_ms, print_json, utc_time};
 use crate::cli::DlqLsArgs;
 
 /// Prints the dead-lettered tasks of the state folder (or the daemon's).
-pub(crate) fn run(args: DlqLsArgs) -> Result<ExitCode> {
+pub(crate) async fn run(args: DlqLsArgs) -> Result<ExitCode> {
     let since_ms = args
         .since
         .map(|ago| now_ms().saturating_sub(u64::try_from(ago.as_millis()).unwrap_or(u64::MAX)));
@@ -27,7 +27,10 @@ pub(crate) fn run(args: DlqLsArgs) -> Result<ExitCode> {
         }
         None => {
             let state = StateStore::open(&args.state)?;
-            (state.store.dlq_list()?, state.dir.display().to_string())
+            (
+                state.store.dlq_list().await?,
+                state.dir.display().to_string(),
+            )
         }
     };
     // The daemon filters too; an older one ignores the query.

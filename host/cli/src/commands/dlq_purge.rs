@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 use anyhow::{Result, bail};
 use serde_json::{Value, json};
-use weft_store::DeadLetter;
+use weft_store_api::DeadLetter;
 
 use super::daemon_client::DaemonClient;
 use super::dlq_select::{Target, confirm_purge, list, select};
@@ -39,16 +39,21 @@ pub(crate) async fn run(args: PurgeArgs) -> Result<ExitCode> {
             daemon.url(),
             "purge",
         ),
-        Holder::Local(state) => state.store.dlq_list().map_err(Into::into).and_then(|dead| {
-            select(
-                dead,
-                &target,
-                args.all,
-                false,
-                &state.dir.display().to_string(),
-                "purge",
-            )
-        }),
+        Holder::Local(state) => state
+            .store
+            .dlq_list()
+            .await
+            .map_err(Into::into)
+            .and_then(|dead| {
+                select(
+                    dead,
+                    &target,
+                    args.all,
+                    false,
+                    &state.dir.display().to_string(),
+                    "purge",
+                )
+            }),
     };
     let confirmed = chosen.and_then(|chosen| {
         if chosen.is_empty() || confirmed(&chosen, args.yes, target.is_one_task())? {

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use serde_json::{Value, json};
-use weft_store::DeadLetter;
+use weft_store_api::DeadLetter;
 
 use super::daemon_client::DaemonClient;
 use super::dlq_select::{Target, select};
@@ -30,7 +30,7 @@ pub(crate) async fn run(args: DlqRequeueArgs) -> Result<ExitCode> {
         None => {
             let state = StateStore::open(&args.state)?;
             let place = state.dir.display().to_string();
-            let chosen = pick(state.store.dlq_list()?, &place);
+            let chosen = pick(state.store.dlq_list().await?, &place);
             let chosen = match chosen {
                 Ok(c) => c,
                 Err(e) => {

@@ -5,7 +5,7 @@
 use std::io::{BufRead, Write};
 
 use anyhow::{Result, bail};
-use weft_store::DeadLetter;
+use weft_store_api::DeadLetter;
 
 use super::state::find_dead_letter;
 
@@ -122,7 +122,7 @@ pub(crate) fn confirm_purge(
 mod tests {
     #![allow(clippy::unwrap_used, reason = "a test should fail loudly")]
 
-    use weft_store::DeadLetter;
+    use weft_store_api::DeadLetter;
 
     use super::{Target, confirm_purge, select};
 

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
-use weft_store::{RunRecord, RunStatus};
+use weft_store_api::{RunRecord, RunStatus};
 
 use super::daemon_client::{DaemonClient, field, needs_daemon};
 use super::json_arg;

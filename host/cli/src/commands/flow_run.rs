@@ -40,7 +40,7 @@ pub(crate) async fn run(args: FlowRunArgs) -> Result<ExitCode> {
         ticker.abort();
         let run = run?;
         live.finish(run.status);
-        return report(&Outcome::local(&engine, run)?, args.json);
+        return report(&Outcome::local(&engine, run).await?, args.json);
     }
     if !args.json {
         eprintln!("run {} ({flow_id})", submitted.run_id);
@@ -48,7 +48,7 @@ pub(crate) async fn run(args: FlowRunArgs) -> Result<ExitCode> {
     let run = engine
         .run_to_completion(&submitted.run_id, |e| show(&e, tty))
         .await?;
-    report(&Outcome::local(&engine, run)?, args.json)
+    report(&Outcome::local(&engine, run).await?, args.json)
 }
 
 /// The flow named by `arg`: a flow file, or the id of a flow in flows/.

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 use weft_engine::ProgressEvent;
-use weft_store::{FailDecision, LedgerEvent, RunStatus};
+use weft_store_api::{FailDecision, LedgerEvent, RunStatus};
 
 /// Turns ledger events into the progress events `weft run` shows. Model calls
 /// are left out: the ledger does not keep their model and token counts.
@@ -80,7 +80,7 @@ mod tests {
 
     use serde_json::{Value, json};
     use weft_engine::ProgressEvent;
-    use weft_store::{FailDecision, LedgerEvent, RunStatus};
+    use weft_store_api::{FailDecision, LedgerEvent, RunStatus};
 
     use super::LedgerProgress;
 

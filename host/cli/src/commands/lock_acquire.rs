@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use anyhow::{Result, bail};
 use serde_json::{Value, json};
-use weft_store::{LockAcquire, LockRecord};
+use weft_store_api::{LockAcquire, LockRecord};
 
 use super::daemon_client::{DaemonClient, field, segment};
 use super::state::{StateStore, human_duration, now_ms, print_json, utc_time};

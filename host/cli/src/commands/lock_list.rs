@@ -4,14 +4,14 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use serde_json::json;
-use weft_store::LockRecord;
+use weft_store_api::LockRecord;
 
 use super::daemon_client::{DaemonClient, field};
 use super::state::{StateStore, human_duration, now_ms, print_json, utc_time};
 use crate::cli::StateArgs;
 
 /// Prints the locks held now (expired ones are not shown), by key.
-pub(crate) fn run(args: StateArgs) -> Result<ExitCode> {
+pub(crate) async fn run(args: StateArgs) -> Result<ExitCode> {
     let (locks, place) = match DaemonClient::from_flag(args.daemon.as_deref()) {
         Some(daemon) => (
             field::<Vec<LockRecord>>(&daemon.get("/v1/locks", &[])?, "locks")?,
@@ -20,7 +20,7 @@ pub(crate) fn run(args: StateArgs) -> Result<ExitCode> {
         None => {
             let state = StateStore::open_or_create(&args)?;
             (
-                state.store.locks_list(now_ms())?,
+                state.store.locks_list(now_ms()).await?,
                 state.dir.display().to_string(),
             )
         }

@@ -30,7 +30,7 @@ pub(crate) async fn run(args: PoolsArgs) -> Result<ExitCode> {
         }
         None => {
             let engine = open_local(&args.state).await?;
-            let mut pools = engine.pools_status()?;
+            let mut pools = engine.pools_status().await?;
             let now = engine.now_ms();
             let circuits = engine.circuits();
             engine.store().clone().close().await;

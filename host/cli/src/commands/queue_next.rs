@@ -6,14 +6,14 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use serde_json::json;
-use weft_store::{NextTask, TaskState};
+use weft_store_api::{NextTask, TaskState};
 
 use super::daemon_client::{DaemonClient, field};
 use super::state::{StateStore, human_duration, now_ms, print_json, utc_time};
 use crate::cli::QueueNextArgs;
 
 /// Prints the next task of the daemon's queue, or of the state folder's.
-pub(crate) fn run(args: QueueNextArgs) -> Result<ExitCode> {
+pub(crate) async fn run(args: QueueNextArgs) -> Result<ExitCode> {
     let pool = args.pool.as_deref().filter(|p| !p.is_empty());
     let project = args.project.as_deref().filter(|p| !p.is_empty());
     let next: Option<NextTask> = match DaemonClient::from_flag(args.state.daemon.as_deref()) {
@@ -24,9 +24,12 @@ pub(crate) fn run(args: QueueNextArgs) -> Result<ExitCode> {
                 .collect();
             field(&daemon.get("/v1/queue/next", &query)?, "next")?
         }
-        None => StateStore::open(&args.state)?
-            .store
-            .queue_next_of(pool, project, now_ms())?,
+        None => {
+            StateStore::open(&args.state)?
+                .store
+                .queue_next(pool, project, now_ms())
+                .await?
+        }
     };
     if args.state.json {
         print_json(&json!(next))?;

@@ -12,12 +12,12 @@ use super::state::{StateStore, human_duration, now_ms, print_json};
 use crate::cli::StateArgs;
 
 /// Prints the queue figures of the daemon, or of the state folder's store.
-pub(crate) fn run(args: StateArgs) -> Result<ExitCode> {
+pub(crate) async fn run(args: StateArgs) -> Result<ExitCode> {
     let stats = match DaemonClient::from_flag(args.daemon.as_deref()) {
         Some(daemon) => daemon.get("/v1/queue/stats", &[])?,
         None => {
             let state = StateStore::open(&args)?;
-            queue_stats_json(&state.store.queue_stats(now_ms())?)
+            queue_stats_json(&state.store.queue_stats(now_ms()).await?)
         }
     };
     if args.json {

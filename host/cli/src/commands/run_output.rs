@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 use serde_json::json;
 use weft_engine::{Engine, ProgressEvent, describe_decision};
-use weft_store::{DeadLetter, RunRecord, RunStatus, VerifyReport};
+use weft_store_api::{DeadLetter, RunRecord, RunStatus, VerifyReport};
 
 /// A run that has finished or cannot go on, with what its report shows.
 pub(crate) struct Outcome {
@@ -21,11 +21,12 @@ pub(crate) struct Outcome {
 
 impl Outcome {
     /// The outcome of `run` as the engine's store has it.
-    pub(crate) fn local(engine: &Engine, run: RunRecord) -> Result<Self> {
-        let verify = engine.store().verify(&run.id)?;
+    pub(crate) async fn local(engine: &Engine, run: RunRecord) -> Result<Self> {
+        let verify = engine.store().verify(&run.id).await?;
         let dead = engine
             .store()
-            .dlq_list()?
+            .dlq_list()
+            .await?
             .into_iter()
             .filter(|d| d.run == run.id)
             .collect();

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use weft_engine::{ProgressEvent, describe_decision};
 use weft_flow::CompiledFlow;
-use weft_store::{FailDecision, RunStatus};
+use weft_store_api::{FailDecision, RunStatus};
 
 use super::state::cut;
 
@@ -361,7 +361,7 @@ mod tests {
 
     use weft_engine::{ProgressEvent, describe_decision};
     use weft_flow::{CompiledFlow, CompiledStep, Location};
-    use weft_store::{FailDecision, RunStatus};
+    use weft_store_api::{FailDecision, RunStatus};
 
     use super::{RunView, cut, elapsed};
 

@@ -12,7 +12,7 @@ use super::state::{StateStore, print_json};
 use crate::cli::RunsArtifactsArgs;
 
 /// Prints a run's artifacts, or the one named.
-pub(crate) fn run(args: RunsArtifactsArgs) -> Result<ExitCode> {
+pub(crate) async fn run(args: RunsArtifactsArgs) -> Result<ExitCode> {
     let daemon = DaemonClient::from_flag(args.state.daemon.as_deref());
     if let Some(key) = &args.key {
         let value = match &daemon {
@@ -20,7 +20,7 @@ pub(crate) fn run(args: RunsArtifactsArgs) -> Result<ExitCode> {
                 let path = format!("/v1/runs/{}/artifacts/{}", segment(&args.run), segment(key));
                 field(&daemon.get(&path, &[])?, "value")?
             }
-            None => local_one(&args, key)?,
+            None => local_one(&args, key).await?,
         };
         print_json(&value)?;
         return Ok(ExitCode::SUCCESS);
@@ -31,7 +31,7 @@ pub(crate) fn run(args: RunsArtifactsArgs) -> Result<ExitCode> {
             let answer = daemon.get(&path, &[])?;
             (args.run.clone(), field(&answer, "artifacts")?)
         }
-        None => local_all(&args)?,
+        None => local_all(&args).await?,
     };
     if args.state.json {
         print_json(&Value::Object(artifacts))?;
@@ -46,14 +46,15 @@ pub(crate) fn run(args: RunsArtifactsArgs) -> Result<ExitCode> {
 }
 
 /// The run id and every artifact, from the state folder.
-fn local_all(args: &RunsArtifactsArgs) -> Result<(String, Map<String, Value>)> {
+async fn local_all(args: &RunsArtifactsArgs) -> Result<(String, Map<String, Value>)> {
     let state = StateStore::open(&args.state)?;
-    let run = state.run(&args.run)?;
+    let run = state.run(&args.run).await?;
     let mut artifacts = Map::new();
-    for key in state.store.artifact_list(&run.id)? {
+    for key in state.store.artifact_list(&run.id).await? {
         let value = state
             .store
-            .artifact_get(&run.id, &key)?
+            .artifact_get(&run.id, &key)
+            .await?
             .unwrap_or(Value::Null);
         artifacts.insert(key, value);
     }
@@ -61,13 +62,13 @@ fn local_all(args: &RunsArtifactsArgs) -> Result<(String, Map<String, Value>)> {
 }
 
 /// One artifact from the state folder; a missing one names the keys there are.
-fn local_one(args: &RunsArtifactsArgs, key: &str) -> Result<Value> {
+async fn local_one(args: &RunsArtifactsArgs, key: &str) -> Result<Value> {
     let state = StateStore::open(&args.state)?;
-    let run = state.run(&args.run)?;
-    if let Some(value) = state.store.artifact_get(&run.id, key)? {
+    let run = state.run(&args.run).await?;
+    if let Some(value) = state.store.artifact_get(&run.id, key).await? {
         return Ok(value);
     }
-    let keys = state.store.artifact_list(&run.id)?;
+    let keys = state.store.artifact_list(&run.id).await?;
     if keys.is_empty() {
         bail!("run `{}` has no artifact `{key}`; it has none", run.id);
     }

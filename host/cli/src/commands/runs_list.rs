@@ -4,14 +4,14 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use serde_json::json;
-use weft_store::{RunFilter, RunRecord, RunStatus};
+use weft_store_api::{RunFilter, RunRecord, RunStatus};
 
 use super::daemon_client::{DaemonClient, field};
 use super::state::{StateStore, human_duration, print_json, run_duration_ms, utc_time};
 use crate::cli::{RunStatusArg, RunsListArgs};
 
 /// Prints the runs of the state folder (or the daemon's), newest first.
-pub(crate) fn run(args: RunsListArgs) -> Result<ExitCode> {
+pub(crate) async fn run(args: RunsListArgs) -> Result<ExitCode> {
     let (runs, place) = match DaemonClient::from_flag(args.state.daemon.as_deref()) {
         Some(daemon) => (remote(&daemon, &args)?, daemon.url().to_owned()),
         None => {
@@ -21,7 +21,7 @@ pub(crate) fn run(args: RunsListArgs) -> Result<ExitCode> {
                 flow_id: args.flow.clone(),
                 status: args.status.map(status),
             };
-            let runs = state.store.runs_list(args.limit, &filter)?;
+            let runs = state.store.runs_list(args.limit, &filter).await?;
             (runs, state.dir.display().to_string())
         }
     };

@@ -18,7 +18,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 use serde::Deserialize;
 use weft_engine::{Engine, HeldLease, when};
-use weft_store::{BadEvent, DeadLetter, RunRecord, RunStatus, VerifyReport};
+use weft_store_api::{BadEvent, DeadLetter, RunRecord, RunStatus, VerifyReport};
 
 use super::daemon_client::{DaemonClient, field, segment};
 use super::flow_run::find_flow;
@@ -39,7 +39,7 @@ pub(crate) async fn run(args: RunIdArgs) -> Result<ExitCode> {
     let project = load_project(&find_project_file()?)?;
     // Look the run up first, for a clear error; the engine opens the store again.
     let state = StateStore::open(&args.state)?;
-    let record = state.run(&args.run)?;
+    let record = state.run(&args.run).await?;
     let dir = state.dir.clone();
     state.store.close().await;
     let flow = find_flow(&project, &record.flow_id)?;
@@ -48,11 +48,11 @@ pub(crate) async fn run(args: RunIdArgs) -> Result<ExitCode> {
         eprintln!("resuming run {} ({})", record.id, record.flow_id);
     }
     let now = engine.now_ms();
-    for held in engine.held_leases(&record.id)? {
+    for held in engine.held_leases(&record.id).await? {
         say_waiting(&held, now);
     }
     let run = engine.resume(&record.id, |e| show(&e, tty)).await?;
-    report(&Outcome::local(&engine, run)?, args.state.json)
+    report(&Outcome::local(&engine, run).await?, args.state.json)
 }
 
 /// Resumes the run on the daemon and shows its progress until it has finished

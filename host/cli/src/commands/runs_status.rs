@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use serde_json::{Value, json};
-use weft_store::{DeadLetter, RunCost, RunRecord, TaskRecord};
+use weft_store_api::{DeadLetter, RunCost, RunRecord, TaskRecord};
 
 use super::daemon_client::{DaemonClient, field};
 use super::state::{StateStore, human_duration, preview, print_json, run_duration_ms, utc_time};
@@ -23,23 +23,24 @@ struct RunView {
 }
 
 /// Prints a run and each of its tasks.
-pub(crate) fn run(args: RunIdArgs) -> Result<ExitCode> {
+pub(crate) async fn run(args: RunIdArgs) -> Result<ExitCode> {
     let view = match DaemonClient::from_flag(args.state.daemon.as_deref()) {
         Some(daemon) => remote(&daemon, &args.run)?,
-        None => local(&args)?,
+        None => local(&args).await?,
     };
     print(view, args.state.json)
 }
 
 /// The run from the state folder.
-fn local(args: &RunIdArgs) -> Result<RunView> {
+async fn local(args: &RunIdArgs) -> Result<RunView> {
     let state = StateStore::open(&args.state)?;
-    let run = state.run(&args.run)?;
-    let tasks = state.store.tasks_of(&run.id)?;
-    let outputs = state.store.step_outputs(&run.id)?;
+    let run = state.run(&args.run).await?;
+    let tasks = state.store.tasks_of(&run.id).await?;
+    let outputs = state.store.step_outputs(&run.id).await?;
     let dead = state
         .store
-        .dlq_list()?
+        .dlq_list()
+        .await?
         .into_iter()
         .filter(|d| d.run == run.id)
         .collect();

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use anyhow::Result;
 use serde_json::{Value, json};
-use weft_store::{LedgerEvent, RunStatus};
+use weft_store_api::{LedgerEvent, RunStatus};
 
 use super::daemon_client::{DaemonClient, field, segment};
 use super::state::{StateStore, cut, preview, utc_time};
@@ -53,16 +53,17 @@ pub(crate) async fn run(args: RunsTailArgs) -> Result<ExitCode> {
         return remote(&daemon, &args);
     }
     let state = StateStore::open(&args.state)?;
-    let run = state.run(&args.run)?;
+    let run = state.run(&args.run).await?;
     let mut shown = 0u64;
     let mut interval = tokio::time::interval(POLL);
     loop {
         // Status first: if it is final, the ledger read after it holds every event.
         let finished = state
             .store
-            .run_get(&run.id)?
+            .run_get(&run.id)
+            .await?
             .is_none_or(|r| r.status.is_final());
-        for event in state.store.ledger(&run.id)? {
+        for event in state.store.ledger(&run.id).await? {
             if event.seq > shown {
                 shown = event.seq;
                 print_event(&event, args.state.json)?;

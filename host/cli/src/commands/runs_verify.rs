@@ -30,22 +30,23 @@ struct Verified {
 }
 
 /// Verifies a run's hash chain; exit 1 names the first bad seq.
-pub(crate) fn run(args: RunIdArgs) -> Result<ExitCode> {
+pub(crate) async fn run(args: RunIdArgs) -> Result<ExitCode> {
     let verified = match DaemonClient::from_flag(args.state.daemon.as_deref()) {
         Some(daemon) => remote(&daemon, &args.run)?,
-        None => local(&args)?,
+        None => local(&args).await?,
     };
     print(&verified, args.state.json)
 }
 
 /// Verifies in the state folder.
-fn local(args: &RunIdArgs) -> Result<Verified> {
+async fn local(args: &RunIdArgs) -> Result<Verified> {
     let state = StateStore::open(&args.state)?;
-    let run = state.run(&args.run)?;
-    let report = state.store.verify(&run.id)?;
+    let run = state.run(&args.run).await?;
+    let report = state.store.verify(&run.id).await?;
     let head = state
         .store
-        .ledger(&run.id)?
+        .ledger(&run.id)
+        .await?
         .last()
         .map(|e| e.hash.clone())
         .unwrap_or_default();

@@ -28,14 +28,19 @@ pub(crate) async fn run(args: SearchArgs) -> Result<ExitCode> {
                 index = index.with_semantic();
             }
             let request = request(&args);
+            // Indexing is CPU work: on a blocking thread, which drives the
+            // store's reads itself.
+            let runtime = tokio::runtime::Handle::current();
             tokio::task::spawn_blocking(move || -> Result<SearchResults> {
-                if request.semantic {
-                    index.catch_up()
-                } else {
-                    index.catch_up_keyword()
-                }
-                .context("could not bring the search index up to date")?;
-                Ok(index.search(&request, now_ms())?)
+                runtime.block_on(async {
+                    if request.semantic {
+                        index.catch_up().await.map(drop)
+                    } else {
+                        index.catch_up_keyword().await.map(drop)
+                    }
+                    .context("could not bring the search index up to date")?;
+                    Ok(index.search(&request, now_ms())?)
+                })
             })
             .await??
         }
@@ -214,7 +219,8 @@ pub(crate) async fn rebuild(args: StateArgs) -> Result<ExitCode> {
         Some(daemon) => daemon.post("/v1/index/rebuild", None)?.1,
         None => {
             let index = open_local_or_anew(&args)?.with_semantic();
-            json!(tokio::task::spawn_blocking(move || index.rebuild()).await??)
+            let runtime = tokio::runtime::Handle::current();
+            json!(tokio::task::spawn_blocking(move || runtime.block_on(index.rebuild())).await??)
         }
     };
     if args.json {
@@ -234,7 +240,7 @@ pub(crate) async fn status(args: StateArgs) -> Result<ExitCode> {
         Some(daemon) => daemon.get("/v1/index", &[])?,
         None => {
             let index = open_local(&args)?.with_semantic();
-            json!(tokio::task::spawn_blocking(move || index.status()).await??)
+            json!(index.status().await?)
         }
     };
     if args.json {

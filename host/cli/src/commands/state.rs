@@ -2,11 +2,13 @@
 //! (`weft runs …`, `weft dlq …`), and the small formatting helpers they share.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result, bail};
 use serde_json::Value;
-use weft_store::{DeadLetter, RunRecord, Store, StoreError};
+use weft_store::RedbStore;
+use weft_store_api::{DeadLetter, RunRecord, SharedStore, StoreError};
 
 use super::project::{find_project_file, load_project};
 use crate::cli::StateArgs;
@@ -24,7 +26,7 @@ pub(crate) struct StateStore {
     /// The state folder, for messages.
     pub dir: PathBuf,
     /// The store at `<dir>/weft.redb`.
-    pub store: Store,
+    pub store: SharedStore,
 }
 
 impl StateStore {
@@ -53,13 +55,14 @@ impl StateStore {
     }
 
     /// The run `id`, or an error naming the state folder and a close id.
-    pub(crate) fn run(&self, id: &str) -> Result<RunRecord> {
-        if let Some(run) = self.store.run_get(id)? {
+    pub(crate) async fn run(&self, id: &str) -> Result<RunRecord> {
+        if let Some(run) = self.store.run_get(id).await? {
             return Ok(run);
         }
         let known = self
             .store
-            .runs_list(usize::MAX, &weft_store::RunFilter::default())?;
+            .runs_list(usize::MAX, &weft_store_api::RunFilter::default())
+            .await?;
         let hint = closest(id, known.iter().map(|r| r.id.as_str()))
             .map(|c| format!("; did you mean `{c}`?"))
             .unwrap_or_default();
@@ -88,10 +91,10 @@ pub(crate) fn find_dead_letter(
 
 /// Opens the store at `db`; a file another process holds (a running `weft
 /// daemon`, most likely) is an error that says how to reach the daemon instead.
-pub(crate) fn open_store(db: &Path) -> Result<Store> {
-    match Store::open(db) {
-        Ok(store) => Ok(store),
-        Err(StoreError::Db(redb::Error::DatabaseAlreadyOpen)) => bail!(
+pub(crate) fn open_store(db: &Path) -> Result<SharedStore> {
+    match RedbStore::open(db) {
+        Ok(store) => Ok(Arc::new(store)),
+        Err(StoreError::AlreadyOpen { .. }) => bail!(
             "{} is in use by another process, most likely a running `weft daemon`; \
              talk to the daemon with `--daemon URL` or `WEFT_DAEMON=URL` \
              (e.g. http://127.0.0.1:7878)",

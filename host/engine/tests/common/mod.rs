@@ -6,7 +6,7 @@ use std::path::Path;
 
 use weft_engine::{Engine, EngineOptions};
 use weft_flow::{CompiledFlow, ProjectConfig, compile_flow};
-use weft_store::Store;
+use weft_store_api::Store;
 
 /// A project on the Rust plugins of plugins/dist (quick to compile), with a
 /// healthy model `mock` and a model `flaky` whose every call fails transiently.
@@ -56,9 +56,10 @@ pub async fn engine(
 }
 
 /// How many ledger events of `kind` the run has (for `step` only, if given).
-pub fn count(store: &Store, run: &str, kind: &str, step: Option<&str>) -> usize {
+pub async fn count(store: &dyn Store, run: &str, kind: &str, step: Option<&str>) -> usize {
     store
         .ledger(run)
+        .await
         .unwrap()
         .iter()
         .filter(|e| e.kind == kind)

@@ -3,9 +3,10 @@
 #![allow(dead_code, reason = "each test binary uses a different subset")]
 
 use std::collections::BTreeSet;
+use weft_store_api::WorkerSite;
 
 use serde_json::json;
-use weft_store::{FailDecision, NewRun, NewTask, RunOutcome, Store};
+use weft_store_api::{FailDecision, NewRun, NewTask, RunOutcome, Store};
 
 /// 2026-11-22T00:00:00Z in ms.
 pub const T0: u64 = 1_795_305_600_000;
@@ -54,7 +55,7 @@ fn new_run(i: u64, flow: &str, tenant: &str, customer: &str, pool: &str) -> NewR
 }
 
 /// Writes runs `from..to` of the corpus into `store`.
-pub async fn generate(store: &Store, from: u64, to: u64) -> Vec<Gen> {
+pub async fn generate(store: &dyn Store, from: u64, to: u64) -> Vec<Gen> {
     let work = vec!["work".to_owned()];
     let mut out = Vec::new();
     for i in from..to {
@@ -79,7 +80,13 @@ pub async fn generate(store: &Store, from: u64, to: u64) -> Vec<Gen> {
         };
         if kind != 2 {
             let lease = store
-                .lease("gen", Some(&work), 1_000_000_000, created_ms + 10)
+                .lease(
+                    "gen",
+                    Some(&work),
+                    1_000_000_000,
+                    WorkerSite::Remote,
+                    created_ms + 10,
+                )
                 .await
                 .unwrap()
                 .unwrap();
@@ -108,7 +115,7 @@ pub async fn generate(store: &Store, from: u64, to: u64) -> Vec<Gen> {
                         reason: error.into(),
                     };
                     store
-                        .fail(lease.task, lease.token, error, decision, done)
+                        .fail(lease.task, lease.token, error, decision, None, done)
                         .await
                         .unwrap();
                     g.status = "failed";

@@ -5,19 +5,20 @@
 //! other by the single writer; the second sees the first's output, so a join
 //! step is enqueued exactly once (never missed, never doubled).
 
+use crate::db::OrDb;
 use std::collections::BTreeSet;
 
 use redb::ReadableTable;
 use serde_json::{Map, Value, json};
 
-use crate::error::StoreError;
 use crate::ledger::{self, EventKind};
 use crate::ops::common::{
     check_new_tasks, create_tasks, finish_run, get_task, put_run, task_ids_of,
 };
 use crate::ops::finish::record_output;
 use crate::tables::Tables;
-use crate::types::{Advance, NewTask, RunStatus, StepCompleted};
+use weft_store_api::StoreError;
+use weft_store_api::{Advance, NewTask, RunStatus, StepCompleted};
 
 /// Completes a leased task of a DAG run: stores its output, enqueues each
 /// candidate whose needs all have outputs and that has no task yet, and finishes
@@ -87,14 +88,15 @@ pub fn complete_step(
 fn output_of(t: &Tables<'_>, run: &str, step: &str) -> Result<Option<Value>, StoreError> {
     let text: Option<String> = t
         .step_outputs
-        .get((run, step))?
+        .get((run, step))
+        .db()?
         .map(|g| g.value().to_owned());
     Ok(text.map(|s| serde_json::from_str(&s)).transpose()?)
 }
 
 fn all_have_outputs(t: &Tables<'_>, run: &str, steps: &[String]) -> Result<bool, StoreError> {
     for step in steps {
-        if t.step_outputs.get((run, step.as_str()))?.is_none() {
+        if t.step_outputs.get((run, step.as_str())).db()?.is_none() {
             return Ok(false);
         }
     }

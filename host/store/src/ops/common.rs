@@ -1,14 +1,15 @@
 //! Helpers shared by the write operations: records in and out, queue indexes,
 //! counters, fencing and finishing a run.
 
+use crate::db::OrDb;
 use redb::ReadableTable;
 use serde_json::{Value, json};
 
-use crate::error::StoreError;
 use crate::ledger::{self, EventKind};
 use crate::ops::ready_index;
 use crate::tables::{Tables, decode, encode};
-use crate::types::{LeaseRecord, NewTask, RunRecord, RunStatus, TaskRecord, TaskState};
+use weft_store_api::StoreError;
+use weft_store_api::{LeaseRecord, NewTask, RunRecord, RunStatus, TaskRecord, TaskState};
 
 /// Counter: next task id.
 pub const NEXT_TASK_ID: &str = "next_task_id";
@@ -19,7 +20,7 @@ pub const REDELIVERED: &str = "redelivered";
 
 /// Loads a run.
 pub fn get_run(t: &Tables<'_>, id: &str) -> Result<RunRecord, StoreError> {
-    match t.runs.get(id)? {
+    match t.runs.get(id).db()? {
         Some(g) => decode(g.value()),
         None => Err(StoreError::RunNotFound(id.to_owned())),
     }
@@ -27,13 +28,15 @@ pub fn get_run(t: &Tables<'_>, id: &str) -> Result<RunRecord, StoreError> {
 
 /// Stores a run.
 pub fn put_run(t: &mut Tables<'_>, run: &RunRecord) -> Result<(), StoreError> {
-    t.runs.insert(run.id.as_str(), encode(run)?.as_slice())?;
+    t.runs
+        .insert(run.id.as_str(), encode(run)?.as_slice())
+        .db()?;
     Ok(())
 }
 
 /// Loads a task.
 pub fn get_task(t: &Tables<'_>, id: u64) -> Result<TaskRecord, StoreError> {
-    match t.tasks.get(id)? {
+    match t.tasks.get(id).db()? {
         Some(g) => decode(g.value()),
         None => Err(StoreError::TaskNotFound(id)),
     }
@@ -41,15 +44,15 @@ pub fn get_task(t: &Tables<'_>, id: u64) -> Result<TaskRecord, StoreError> {
 
 /// Stores a task.
 pub fn put_task(t: &mut Tables<'_>, task: &TaskRecord) -> Result<(), StoreError> {
-    t.tasks.insert(task.id, encode(task)?.as_slice())?;
+    t.tasks.insert(task.id, encode(task)?.as_slice()).db()?;
     Ok(())
 }
 
 /// Adds `by` to a counter and returns the new value.
 pub fn bump(t: &mut Tables<'_>, name: &str, by: u64) -> Result<u64, StoreError> {
-    let now = t.counters.get(name)?.map_or(0, |g| g.value());
+    let now = t.counters.get(name).db()?.map_or(0, |g| g.value());
     let next = now.saturating_add(by);
-    t.counters.insert(name, next)?;
+    t.counters.insert(name, next).db()?;
     Ok(next)
 }
 
@@ -90,7 +93,7 @@ pub fn create_tasks(
             error: None,
             tenant: tenant.to_owned(),
         };
-        t.run_tasks.insert((run, id), ())?;
+        t.run_tasks.insert((run, id), ()).db()?;
         make_ready(t, task, now)?;
         ids.push(id);
     }
@@ -115,15 +118,16 @@ pub fn unindex(t: &mut Tables<'_>, task: &TaskRecord) -> Result<(), StoreError> 
     match task.state {
         TaskState::Ready => ready_index::remove(t, task)?,
         TaskState::Delayed => {
-            t.delayed.remove((task.ready_at, task.id))?;
+            t.delayed.remove((task.ready_at, task.id)).db()?;
         }
         TaskState::Leased => {
             let lease = t
                 .leases
-                .remove(task.id)?
+                .remove(task.id)
+                .db()?
                 .map(|g| decode::<LeaseRecord>(g.value()));
             if let Some(lease) = lease {
-                t.lease_expiry.remove((lease?.expires_at, task.id))?;
+                t.lease_expiry.remove((lease?.expires_at, task.id)).db()?;
             }
         }
         TaskState::Done | TaskState::Dead | TaskState::Failed | TaskState::Cancelled => {}
@@ -151,7 +155,8 @@ pub fn check_fence(
     if task.state == TaskState::Leased {
         let lease = t
             .leases
-            .get(task_id)?
+            .get(task_id)
+            .db()?
             .map(|g| decode::<LeaseRecord>(g.value()));
         match lease.transpose()? {
             Some(lease) if lease.expires_at <= now => {
@@ -187,8 +192,8 @@ pub fn task_ids_of(
     run: &str,
 ) -> Result<Vec<u64>, StoreError> {
     let mut ids = Vec::new();
-    for entry in table.range((run, 0u64)..=(run, u64::MAX))? {
-        ids.push(entry?.0.value().1);
+    for entry in table.range((run, 0u64)..=(run, u64::MAX)).db()? {
+        ids.push(entry.db()?.0.value().1);
     }
     Ok(ids)
 }

@@ -1,15 +1,16 @@
 //! Fenced completion and failure of a task, and cancelling a run.
 
+use crate::db::OrDb;
 use serde_json::{Value, json};
 
-use crate::error::StoreError;
 use crate::ledger::{self, EventKind};
 use crate::ops::common::{
     check_fence, check_new_tasks, create_tasks, ensure_open, finish_run, get_run, put_run,
     put_task, unindex,
 };
 use crate::tables::{Tables, encode};
-use crate::types::{
+use weft_store_api::StoreError;
+use weft_store_api::{
     DeadLetter, FailDecision, NewTask, RunOutcome, RunRecord, RunStatus, TaskRecord, TaskState,
 };
 
@@ -30,10 +31,12 @@ pub fn record_output(
     task.state = TaskState::Done;
     put_task(t, &task)?;
     let output_text = serde_json::to_string(output)?;
-    t.step_outputs.insert(
-        (task.run_id.as_str(), task.step_id.as_str()),
-        output_text.as_str(),
-    )?;
+    t.step_outputs
+        .insert(
+            (task.run_id.as_str(), task.step_id.as_str()),
+            output_text.as_str(),
+        )
+        .db()?;
     Ok((task, run))
 }
 
@@ -113,7 +116,7 @@ pub fn fail(
             task.attempt += 1;
             task.state = TaskState::Delayed;
             task.ready_at = *at_ms;
-            t.delayed.insert((*at_ms, task.id), ())?;
+            t.delayed.insert((*at_ms, task.id), ()).db()?;
             put_task(t, &task)?;
             let payload = json!({
                 "task": task.id, "step": task.step_id, "attempt": task.attempt, "at_ms": at_ms,
@@ -133,7 +136,8 @@ pub fn fail(
                 time_ms: now,
             };
             t.dead_letters
-                .insert(task.id, encode(&letter)?.as_slice())?;
+                .insert(task.id, encode(&letter)?.as_slice())
+                .db()?;
             let payload = json!({"task": task.id, "step": task.step_id, "reason": reason});
             ledger::append(t, &task.run_id, now, EventKind::StepDeadLettered, payload)?;
             run.updated_ms = now;

@@ -7,12 +7,13 @@
 //! greater than every token handed out before, whatever the key; re-acquiring
 //! a lock one already holds renews it and keeps its token.
 
+use crate::db::OrDb;
 use redb::ReadableTable;
 
-use crate::error::StoreError;
-use crate::lock_types::{LockAcquire, LockRecord, MAX_LOCK_KEY, MAX_LOCK_OWNER};
 use crate::ops::common::bump;
 use crate::tables::{Tables, decode, encode};
+use weft_store_api::StoreError;
+use weft_store_api::{LockAcquire, LockRecord, MAX_LOCK_KEY, MAX_LOCK_OWNER};
 
 /// Counter: the last lock token handed out.
 pub const LOCK_TOKENS: &str = "lock_tokens";
@@ -45,38 +46,46 @@ fn check_owner_and_ttl(owner: &str, ttl_ms: u64) -> Result<(), StoreError> {
 
 /// The stored lock of `key`, live or not.
 fn get(t: &Tables<'_>, key: &str) -> Result<Option<LockRecord>, StoreError> {
-    t.locks.get(key)?.map(|g| decode(g.value())).transpose()
+    t.locks
+        .get(key)
+        .db()?
+        .map(|g| decode(g.value()))
+        .transpose()
 }
 
 /// Stores a lock and its expiry entry.
 fn put(t: &mut Tables<'_>, lock: &LockRecord) -> Result<(), StoreError> {
     t.locks
-        .insert(lock.key.as_str(), encode(lock)?.as_slice())?;
+        .insert(lock.key.as_str(), encode(lock)?.as_slice())
+        .db()?;
     t.lock_expiry
-        .insert((lock.expires_ms, lock.key.as_str()), ())?;
+        .insert((lock.expires_ms, lock.key.as_str()), ())
+        .db()?;
     Ok(())
 }
 
 /// Removes a lock and its expiry entry.
 fn remove(t: &mut Tables<'_>, lock: &LockRecord) -> Result<(), StoreError> {
-    t.locks.remove(lock.key.as_str())?;
-    t.lock_expiry.remove((lock.expires_ms, lock.key.as_str()))?;
+    t.locks.remove(lock.key.as_str()).db()?;
+    t.lock_expiry
+        .remove((lock.expires_ms, lock.key.as_str()))
+        .db()?;
     Ok(())
 }
 
 /// Removes every lock that has run out at `now`; returns how many.
 fn reap_expired(t: &mut Tables<'_>, now: u64) -> Result<usize, StoreError> {
     let mut expired = Vec::new();
-    for entry in t.lock_expiry.range((0u64, "")..=(now, "\u{10ffff}"))? {
-        let (guard, _) = entry?;
+    for entry in t.lock_expiry.range((0u64, "")..=(now, "\u{10ffff}")).db()? {
+        let (guard, _) = entry.db()?;
         let (expires_ms, key) = guard.value();
         expired.push((expires_ms, key.to_owned()));
     }
     for (expires_ms, key) in &expired {
-        t.lock_expiry.remove((*expires_ms, key.as_str()))?;
+        t.lock_expiry.remove((*expires_ms, key.as_str())).db()?;
         // Only if the lock still has that expiry (a renewal moved it otherwise).
         if get(t, key)?.is_some_and(|l| l.expires_ms == *expires_ms) {
-            t.locks.remove(key.as_str())?;
+            t.locks.remove(key.as_str()).db()?;
         }
     }
     Ok(expired.len())
@@ -103,7 +112,7 @@ pub fn acquire(
                 expires_ms: held.expires_ms,
             });
         }
-        t.lock_expiry.remove((held.expires_ms, key))?;
+        t.lock_expiry.remove((held.expires_ms, key)).db()?;
         held.expires_ms = expires_ms;
         put(t, &held)?;
         return Ok(LockAcquire::Acquired {

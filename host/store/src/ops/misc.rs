@@ -1,13 +1,14 @@
 //! The model-call journal, artifacts and the dead-letter queue.
 
+use crate::db::OrDb;
 use redb::ReadableTable;
 use serde_json::{Value, json};
 
-use crate::error::StoreError;
 use crate::ledger::{self, EventKind};
 use crate::ops::common::{ensure_open, finish_run, get_run, get_task, make_ready};
 use crate::tables::{Tables, decode};
-use crate::types::{DeadLetter, Purged, RunStatus, TaskState, ToolCall};
+use weft_store_api::StoreError;
+use weft_store_api::{DeadLetter, Purged, RunStatus, TaskState, ToolCall};
 
 /// Journals a model call's answer; the first answer for a key wins. Returns
 /// whether this call stored it (false: an answer was already journaled).
@@ -20,11 +21,11 @@ pub fn journal_put(
     now: u64,
 ) -> Result<bool, StoreError> {
     get_run(t, run)?;
-    if t.journal.get((run, step, index))?.is_some() {
+    if t.journal.get((run, step, index)).db()?.is_some() {
         return Ok(false);
     }
     let text = serde_json::to_string(value)?;
-    t.journal.insert((run, step, index), text.as_str())?;
+    t.journal.insert((run, step, index), text.as_str()).db()?;
     let payload = json!({"step": step, "index": index});
     ledger::append(t, run, now, EventKind::ModelCallJournaled, payload)?;
     Ok(true)
@@ -65,7 +66,7 @@ pub fn artifact_put(
         ));
     }
     let text = serde_json::to_string(value)?;
-    t.artifacts.insert((run, key), text.as_str())?;
+    t.artifacts.insert((run, key), text.as_str()).db()?;
     let payload = json!({"key": key, "bytes": text.len()});
     ledger::append(t, run, now, EventKind::ArtifactPut, payload)?;
     Ok(())
@@ -74,7 +75,7 @@ pub fn artifact_put(
 /// Puts a dead-lettered task back in the ready queue with attempt + 1.
 pub fn dlq_requeue(t: &mut Tables<'_>, task_id: u64, now: u64) -> Result<(), StoreError> {
     let mut task = get_task(t, task_id)?;
-    if task.state != TaskState::Dead || t.dead_letters.get(task_id)?.is_none() {
+    if task.state != TaskState::Dead || t.dead_letters.get(task_id).db()?.is_none() {
         return Err(StoreError::NotDeadLettered {
             task: task_id,
             state: task.state,
@@ -82,7 +83,7 @@ pub fn dlq_requeue(t: &mut Tables<'_>, task_id: u64, now: u64) -> Result<(), Sto
     }
     let run = get_run(t, &task.run_id)?;
     ensure_open(&run)?;
-    t.dead_letters.remove(task_id)?;
+    t.dead_letters.remove(task_id).db()?;
     task.attempt += 1;
     let payload = json!({"task": task.id, "step": task.step_id, "attempt": task.attempt});
     let run_id = task.run_id.clone();
@@ -100,7 +101,8 @@ pub fn dlq_purge(t: &mut Tables<'_>, task_id: u64, now: u64) -> Result<Purged, S
     let task = get_task(t, task_id)?;
     let Some(letter) = t
         .dead_letters
-        .remove(task_id)?
+        .remove(task_id)
+        .db()?
         .map(|g| decode::<DeadLetter>(g.value()))
         .transpose()?
     else {

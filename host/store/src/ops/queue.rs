@@ -1,17 +1,18 @@
 //! The queue side: promoting due delayed tasks, expiring leases, handing out
 //! leases in order, renewing them.
 
+use crate::db::OrDb;
 use redb::ReadableTable;
 use serde_json::json;
 
-use crate::error::StoreError;
 use crate::ledger::{self, EventKind};
 use crate::ops::common::{
     REDELIVERED, bump, check_fence, get_run, get_task, make_ready, put_run, put_task,
 };
 use crate::ops::ready_index;
 use crate::tables::{Tables, encode};
-use crate::types::{Lease, LeaseRecord, RunStatus, TaskState};
+use weft_store_api::StoreError;
+use weft_store_api::{Lease, LeaseRecord, RunStatus, TaskState};
 
 /// A ready-queue key: (pool, u32::MAX - priority, ready_at, task id).
 pub type ReadyKey = (String, u32, u64, u64);
@@ -19,11 +20,11 @@ pub type ReadyKey = (String, u32, u64, u64);
 /// Moves every delayed task with `ready_at <= now` to the ready queue.
 pub fn promote_due(t: &mut Tables<'_>, now: u64) -> Result<u64, StoreError> {
     let mut due = Vec::new();
-    for entry in t.delayed.range((0u64, 0u64)..=(now, u64::MAX))? {
-        due.push(entry?.0.value());
+    for entry in t.delayed.range((0u64, 0u64)..=(now, u64::MAX)).db()? {
+        due.push(entry.db()?.0.value());
     }
     for (ready_at, id) in &due {
-        t.delayed.remove((*ready_at, *id))?;
+        t.delayed.remove((*ready_at, *id)).db()?;
         let task = get_task(t, *id)?;
         make_ready(t, task, *ready_at)?;
     }
@@ -34,8 +35,8 @@ pub fn promote_due(t: &mut Tables<'_>, now: u64) -> Result<u64, StoreError> {
 /// queue, with a `lease-expired` ledger event; returns how many.
 pub fn expire_due(t: &mut Tables<'_>, now: u64) -> Result<u64, StoreError> {
     let mut expired = Vec::new();
-    for entry in t.lease_expiry.range((0u64, 0u64)..=(now, u64::MAX))? {
-        expired.push(entry?.0.value());
+    for entry in t.lease_expiry.range((0u64, 0u64)..=(now, u64::MAX)).db()? {
+        expired.push(entry.db()?.0.value());
     }
     for (expires_at, id) in &expired {
         expire_one(t, *expires_at, *id, now)?;
@@ -52,10 +53,11 @@ pub fn expire_one(
     id: u64,
     now: u64,
 ) -> Result<(), StoreError> {
-    t.lease_expiry.remove((expires_at, id))?;
+    t.lease_expiry.remove((expires_at, id)).db()?;
     let lease = t
         .leases
-        .remove(id)?
+        .remove(id)
+        .db()?
         .map(|g| crate::tables::decode::<LeaseRecord>(g.value()))
         .transpose()?;
     let task = get_task(t, id)?;
@@ -77,10 +79,12 @@ impl<T: ReadableTable<(&'static str, u32, u64, u64), ()>> ReadyTable for T {}
 
 /// The first ready key of one pool.
 fn first_of_pool(ready: &impl ReadyTable, pool: &str) -> Result<Option<ReadyKey>, StoreError> {
-    let mut range = ready.range((pool, 0u32, 0u64, 0u64)..=(pool, u32::MAX, u64::MAX, u64::MAX))?;
+    let mut range = ready
+        .range((pool, 0u32, 0u64, 0u64)..=(pool, u32::MAX, u64::MAX, u64::MAX))
+        .db()?;
     match range.next() {
         Some(entry) => {
-            let (key, _) = entry?;
+            let (key, _) = entry.db()?;
             let (p, inv, at, id) = key.value();
             Ok(Some((p.to_owned(), inv, at, id)))
         }
@@ -91,12 +95,12 @@ fn first_of_pool(ready: &impl ReadyTable, pool: &str) -> Result<Option<ReadyKey>
 /// The first ready key at or after pool `from` (any pool when `None`).
 fn first_from(ready: &impl ReadyTable, from: Option<&str>) -> Result<Option<ReadyKey>, StoreError> {
     let mut range = match from {
-        Some(p) => ready.range((p, 0u32, 0u64, 0u64)..)?,
-        None => ready.iter()?,
+        Some(p) => ready.range((p, 0u32, 0u64, 0u64)..).db()?,
+        None => ready.iter().db()?,
     };
     match range.next() {
         Some(entry) => {
-            let (key, _) = entry?;
+            let (key, _) = entry.db()?;
             let (p, inv, at, id) = key.value();
             Ok(Some((p.to_owned(), inv, at, id)))
         }
@@ -180,8 +184,9 @@ pub fn lease_task(
     expire_due(t, now)?;
     let Some(task) = t
         .tasks
-        .get(id)?
-        .map(|g| crate::tables::decode::<crate::types::TaskRecord>(g.value()))
+        .get(id)
+        .db()?
+        .map(|g| crate::tables::decode::<weft_store_api::TaskRecord>(g.value()))
         .transpose()?
     else {
         return Ok(None);
@@ -194,7 +199,8 @@ pub fn lease_task(
     );
     if task.state != TaskState::Ready
         || t.ready
-            .get((key.0.as_str(), key.1, key.2, key.3))?
+            .get((key.0.as_str(), key.1, key.2, key.3))
+            .db()?
             .is_none()
     {
         return Ok(None);
@@ -222,8 +228,8 @@ fn lease_key(
         expires_at,
         leased_at: now,
     };
-    t.leases.insert(id, encode(&record)?.as_slice())?;
-    t.lease_expiry.insert((expires_at, id), ())?;
+    t.leases.insert(id, encode(&record)?.as_slice()).db()?;
+    t.lease_expiry.insert((expires_at, id), ()).db()?;
     put_task(t, &task)?;
     let mut run = get_run(t, &task.run_id)?;
     if run.status == RunStatus::Queued {
@@ -259,9 +265,11 @@ pub fn renew(
     now: u64,
 ) -> Result<u64, StoreError> {
     let (_, mut lease) = check_fence(t, task_id, token, "renew", now)?;
-    t.lease_expiry.remove((lease.expires_at, task_id))?;
+    t.lease_expiry.remove((lease.expires_at, task_id)).db()?;
     lease.expires_at = now.saturating_add(lease_ms);
-    t.leases.insert(task_id, encode(&lease)?.as_slice())?;
-    t.lease_expiry.insert((lease.expires_at, task_id), ())?;
+    t.leases.insert(task_id, encode(&lease)?.as_slice()).db()?;
+    t.lease_expiry
+        .insert((lease.expires_at, task_id), ())
+        .db()?;
     Ok(lease.expires_at)
 }

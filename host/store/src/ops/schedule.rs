@@ -6,19 +6,20 @@
 //! handled once is never submitted again by this path; its idempotency key
 //! (`cron:<flow>:<time>`, given by the engine) guards it a second time.
 
+use crate::db::OrDb;
 use std::collections::BTreeSet;
 
 use redb::ReadableTable;
 use serde_json::json;
 
-use crate::error::StoreError;
 use crate::ops::common::bump;
 use crate::ops::submit::{check_submit, create_run};
-use crate::schedule_types::{
+use crate::tables::{Tables, decode, encode};
+use weft_store_api::StoreError;
+use weft_store_api::{
     FiredRun, ScheduleFired, ScheduleId, ScheduleState, ScheduleTick, ScheduledRun,
 };
-use crate::tables::{Tables, decode, encode};
-use crate::types::{NewRun, Submitted};
+use weft_store_api::{NewRun, Submitted};
 
 /// Counter: runs created by schedules.
 pub const SCHEDULE_FIRES: &str = "schedule_fires";
@@ -26,7 +27,8 @@ pub const SCHEDULE_FIRES: &str = "schedule_fires";
 /// Loads a schedule's state.
 fn get(t: &Tables<'_>, id: &ScheduleId) -> Result<Option<ScheduleState>, StoreError> {
     t.schedules
-        .get((id.flow_id.as_str(), id.key.as_str()))?
+        .get((id.flow_id.as_str(), id.key.as_str()))
+        .db()?
         .map(|g| decode(g.value()))
         .transpose()
 }
@@ -34,7 +36,7 @@ fn get(t: &Tables<'_>, id: &ScheduleId) -> Result<Option<ScheduleState>, StoreEr
 /// Stores a schedule's state.
 fn put(t: &mut Tables<'_>, state: &ScheduleState) -> Result<(), StoreError> {
     let key = (state.id.flow_id.as_str(), state.id.key.as_str());
-    t.schedules.insert(key, encode(state)?.as_slice())?;
+    t.schedules.insert(key, encode(state)?.as_slice()).db()?;
     Ok(())
 }
 
@@ -203,8 +205,8 @@ pub fn retain(
     keep: &BTreeSet<ScheduleId>,
 ) -> Result<Vec<ScheduleId>, StoreError> {
     let mut stale = Vec::new();
-    for entry in t.schedules.iter()? {
-        let (guard, _) = entry?;
+    for entry in t.schedules.iter().db()? {
+        let (guard, _) = entry.db()?;
         let (flow_id, key) = guard.value();
         let id = ScheduleId::new(flow_id, key);
         if !keep.contains(&id) {
@@ -212,7 +214,9 @@ pub fn retain(
         }
     }
     for id in &stale {
-        t.schedules.remove((id.flow_id.as_str(), id.key.as_str()))?;
+        t.schedules
+            .remove((id.flow_id.as_str(), id.key.as_str()))
+            .db()?;
     }
     Ok(stale)
 }

@@ -1,14 +1,14 @@
 //! `submit_run`: idempotency, run id allocation, the run record, its first tasks.
 
+use crate::db::OrDb;
 use redb::ReadableTable;
 use serde_json::{Value, json};
 
-use crate::error::StoreError;
 use crate::ledger::{self, EventKind};
 use crate::ops::common::{check_new_tasks, create_tasks, get_run, put_run};
-use crate::run_id;
 use crate::tables::Tables;
-use crate::types::{NewRun, RunCost, RunRecord, RunStatus, Submitted};
+use weft_store_api::StoreError;
+use weft_store_api::{NewRun, RunCost, RunRecord, RunStatus, Submitted};
 
 /// Submits a run, or returns the live run of its idempotency key.
 pub fn submit_run(t: &mut Tables<'_>, new: &NewRun, now: u64) -> Result<Submitted, StoreError> {
@@ -28,7 +28,7 @@ pub fn submit_run(t: &mut Tables<'_>, new: &NewRun, now: u64) -> Result<Submitte
 /// idempotency key still names a run (with the same flow and input), `None`
 /// when the run is to be created, an error when it is refused.
 pub fn check_submit(t: &Tables<'_>, new: &NewRun, now: u64) -> Result<Option<String>, StoreError> {
-    run_id::check_prefix(&new.id_prefix)?;
+    weft_store_api::check_prefix(&new.id_prefix)?;
     if new.flow_id.is_empty() {
         return Err(StoreError::Invalid("a run needs a flow id".into()));
     }
@@ -41,7 +41,7 @@ pub fn check_submit(t: &Tables<'_>, new: &NewRun, now: u64) -> Result<Option<Str
             "an idempotency key must not be empty".into(),
         ));
     }
-    let Some(g) = t.idempotency.get(key.as_str())? else {
+    let Some(g) = t.idempotency.get(key.as_str()).db()? else {
         return Ok(None);
     };
     let (run, expires_at) = g.value();
@@ -84,7 +84,7 @@ pub fn create_run(
         cost: RunCost::default(),
     };
     put_run(t, &run)?;
-    t.runs_by_time.insert((now, id.as_str()), ())?;
+    t.runs_by_time.insert((now, id.as_str()), ()).db()?;
     if let Some((key, ttl)) = &new.idempotency_key {
         crate::ops::idempotency::put(t, key, &id, now.saturating_add(*ttl))?;
     }
@@ -111,16 +111,22 @@ pub fn create_run(
 /// Takes the next sequence number of `prefix` on the UTC day of `now` and forms
 /// a run id that is not taken yet.
 fn allocate_id(t: &mut Tables<'_>, prefix: &str, now: u64) -> Result<String, StoreError> {
-    let date = run_id::utc_date(now);
+    let date = weft_store_api::utc_date(now);
     let seq = t
         .day_seq
-        .get((prefix, date.as_str()))?
+        .get((prefix, date.as_str()))
+        .db()?
         .map_or(0, |g| g.value())
         + 1;
-    t.day_seq.insert((prefix, date.as_str()), seq)?;
+    t.day_seq.insert((prefix, date.as_str()), seq).db()?;
     for salt in 0..8 {
-        let id = run_id::format_id(prefix, &date, seq, &run_id::random_suffix(now ^ seq ^ salt));
-        if t.runs.get(id.as_str())?.is_none() {
+        let id = weft_store_api::format_id(
+            prefix,
+            &date,
+            seq,
+            &weft_store_api::random_suffix(now ^ seq ^ salt),
+        );
+        if t.runs.get(id.as_str()).db()?.is_none() {
             return Ok(id);
         }
     }

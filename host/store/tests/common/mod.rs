@@ -2,15 +2,16 @@
 #![allow(dead_code, reason = "each test binary uses a different subset")]
 
 use serde_json::json;
-use weft_store::{NewRun, NewTask, Store};
+use weft_store::RedbStore;
+use weft_store_api::{NewRun, NewTask};
 
 /// 2026-11-22T00:00:00Z in ms.
 pub const T0: u64 = 1_795_305_600_000;
 
 /// A fresh store in a temporary folder (kept alive by the returned guard).
-pub fn temp_store() -> (tempfile::TempDir, Store) {
+pub fn temp_store() -> (tempfile::TempDir, RedbStore) {
     let dir = tempfile::tempdir().expect("tempdir");
-    let store = Store::open(dir.path().join("weft.redb")).expect("open");
+    let store = RedbStore::open(dir.path().join("weft.redb")).expect("open");
     (dir, store)
 }
 

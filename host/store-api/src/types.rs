@@ -118,7 +118,7 @@ pub struct RunRecord {
     /// Its priority (higher first).
     pub priority: u32,
     /// What its model calls were charged so far (zero for a run stored before
-    /// runs carried their cost; `Store::run_cost` has its calls and dollars).
+    /// runs carried their cost; `CostStore::run_cost` has its calls and dollars).
     #[serde(default)]
     pub cost: RunCost,
 }
@@ -210,7 +210,7 @@ pub struct NextCandidate {
 }
 
 /// What completing a step of a DAG may lead to; the store decides inside the
-/// completion's transaction (see `Store::complete_step`).
+/// completion's transaction (see `QueueStore::complete_step`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Advance {
     /// Steps that may become ready: each is enqueued only if every step it needs

@@ -1,19 +1,27 @@
 //! The one error type of the store.
 //!
 //! Errors fall in two groups. *Refusals* (a stale fencing token, an unknown run, bad
-//! input) are decided by an operation before it writes anything, so the writer can
+//! input) are decided by an operation before it writes anything, so a backend can
 //! commit the rest of a batch and hand the refusal to that one caller. *Storage
-//! failures* (redb, a corrupt record) abort the whole batch; the writer then retries
-//! each operation of the batch in a transaction of its own.
+//! failures* (the backend's database failed, a stored record is corrupt) abort the
+//! whole transaction. Every backend answers with this one type, so no caller ever
+//! names a backend's own error.
 
 use crate::types::{RunStatus, TaskState};
 
 /// Everything that can go wrong in the store.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    /// redb failed (I/O, a full disk, a poisoned transaction, ...).
+    /// The backend's database failed (I/O, a full disk, a lost connection, ...).
     #[error("storage error: {0}")]
-    Db(#[from] redb::Error),
+    Storage(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// The store is already open in another process (an embedded store has
+    /// one owner at a time).
+    #[error("the store {path} is already open in another process")]
+    AlreadyOpen {
+        /// Where the store is.
+        path: String,
+    },
     /// A stored record could not be decoded.
     #[error("stored record is corrupt: {0}")]
     Corrupt(String),
@@ -100,31 +108,17 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    /// A backend's failure, kept as the source of [`StoreError::Storage`].
+    pub fn storage(e: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self::Storage(Box::new(e))
+    }
+
     /// Whether this error means the transaction can no longer be trusted, so the
     /// whole batch must be rolled back (as opposed to a refusal of one operation).
     pub fn is_storage_failure(&self) -> bool {
-        matches!(self, Self::Db(_) | Self::Corrupt(_))
+        matches!(self, Self::Storage(_) | Self::Corrupt(_))
     }
 }
-
-macro_rules! from_redb {
-    ($($t:ty),*) => {$(
-        impl From<$t> for StoreError {
-            fn from(e: $t) -> Self {
-                Self::Db(e.into())
-            }
-        }
-    )*};
-}
-
-from_redb!(
-    redb::DatabaseError,
-    redb::TransactionError,
-    redb::TableError,
-    redb::StorageError,
-    redb::CommitError,
-    redb::SetDurabilityError
-);
 
 impl From<serde_json::Error> for StoreError {
     fn from(e: serde_json::Error) -> Self {

@@ -1,0 +1,21 @@
+//! redb's errors as the contract's [`StoreError`]: every redb failure becomes
+//! [`StoreError::Storage`], so no caller above the store names redb.
+
+use weft_store_api::StoreError;
+
+/// `.db()?` on any redb result turns its error into a [`StoreError`].
+pub(crate) trait OrDb<T> {
+    /// The value, or the redb error as [`StoreError::Storage`].
+    fn db(self) -> Result<T, StoreError>;
+}
+
+impl<T, E: Into<redb::Error>> OrDb<T> for Result<T, E> {
+    fn db(self) -> Result<T, StoreError> {
+        self.map_err(|e| db_error(e.into()))
+    }
+}
+
+/// A redb failure as the contract's error.
+pub(crate) fn db_error(e: redb::Error) -> StoreError {
+    StoreError::storage(e)
+}
