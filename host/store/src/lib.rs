@@ -15,8 +15,11 @@
 
 mod canonical;
 mod changes;
+mod check;
+mod check_walk;
 mod costs;
 mod error;
+mod guard;
 mod idempotency;
 mod ledger;
 mod lock_types;
@@ -25,6 +28,7 @@ mod ops;
 mod pool_view;
 mod queue_next;
 mod read;
+mod repair;
 mod run_events;
 mod run_id;
 mod schedule_types;
@@ -37,12 +41,14 @@ mod writer;
 
 pub use canonical::event_bytes as canonical_event_bytes;
 pub use changes::Change;
+pub use check::{CheckReport, PageCheck, TableRows, Walk, Walked, check_file};
 pub use costs::{Charge, CostRow};
 pub use error::StoreError;
 pub use ledger::{BadEvent, EventKind, LedgerEvent, VerifyReport, chain_hash};
 pub use lock_types::{LockAcquire, LockRecord, MAX_LOCK_KEY, MAX_LOCK_OWNER};
 pub use pool_view::{PoolTask, PoolView, ViewLimits};
 pub use queue_next::NextTask;
+pub use repair::{RepairOutcome, RepairReport, repair_file};
 pub use run_events::RunEvents;
 pub use run_id::{utc_date, utc_datetime};
 pub use schedule_types::{

@@ -6,6 +6,8 @@ use std::path::Path;
 use std::sync::Arc;
 
 use redb::{Database, ReadTransaction, ReadableDatabase};
+
+use crate::guard::GuardedDb;
 use serde_json::Value;
 use tokio::sync::{mpsc, oneshot};
 
@@ -27,7 +29,7 @@ use crate::writer::{self, Msg, Stats, TypedJob};
 /// in by the caller: the store never reads a clock.
 #[derive(Clone)]
 pub struct Store {
-    db: Arc<Database>,
+    db: Arc<GuardedDb>,
     /// The least fencing token this process hands out (see `LeaseAsk`).
     token_floor: u64,
     tx: mpsc::UnboundedSender<Msg>,
@@ -45,11 +47,15 @@ impl std::fmt::Debug for Store {
 impl Store {
     /// Opens (or creates) the database at `path` and starts its writer thread.
     /// redb recovers a database that was not closed cleanly while opening it.
+    /// A damaged file is [`StoreError::Damaged`] naming it, never a panic
+    /// (see `guard`).
     pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
-        let db = Database::builder().create(path)?;
-        tables::create_all(&db)?;
-        tables::index_idempotency(&db)?;
-        let epoch = tables::open_epoch(&db)?;
+        let db = GuardedDb::create(path.as_ref(), &Database::builder())?;
+        let epoch = db.with(|db| {
+            tables::create_all(db)?;
+            tables::index_idempotency(db)?;
+            tables::open_epoch(db)
+        })?;
         let db = Arc::new(db);
         let stats = Arc::new(Stats::default());
         let tx = writer::spawn(Arc::clone(&db), Arc::clone(&stats))?;
@@ -118,8 +124,7 @@ impl Store {
         &self,
         f: impl FnOnce(&ReadTransaction) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        let rt = self.db.begin_read()?;
-        f(&rt)
+        self.db.with(|db| f(&db.begin_read()?))
     }
 
     /// Submits a run with its first tasks; an idempotency key still alive returns
