@@ -8,6 +8,7 @@ use weft_core::PluginKind;
 
 pub use crate::cli_search::*;
 pub use crate::cli_service::*;
+pub use crate::cli_store::*;
 pub use crate::cli_workers::*;
 use crate::units::{parse_duration, parse_size};
 
@@ -79,6 +80,9 @@ pub enum Command {
     /// Retry strategies: swap a flow's retry strategy component at run time.
     #[command(subcommand)]
     Retry(RetryCommand),
+    /// The store file: check it for damage, and repair it.
+    #[command(subcommand)]
+    Store(StoreCommand),
 }
 
 /// `weft pools [--pool NAME]`

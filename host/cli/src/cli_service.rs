@@ -82,7 +82,7 @@ pub struct EnqueueArgs {
     pub priority: Option<u32>,
     /// Wait up to this many seconds (at most 300) for the run to finish; the exit
     /// code then says whether it succeeded.
-    #[arg(long, value_name = "SECONDS")]
+    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(0..=300))]
     pub wait: Option<u64>,
     #[command(flatten)]
     pub out: DaemonOutArgs,

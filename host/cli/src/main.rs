@@ -55,6 +55,7 @@ mod out;
 mod cli;
 mod cli_search;
 mod cli_service;
+mod cli_store;
 mod cli_workers;
 mod commands;
 mod embedded;

@@ -8,6 +8,7 @@
 mod host_rule;
 mod plugin_kind;
 mod plugin_types;
+mod text_cap;
 pub mod worker_protocol;
 
 pub use host_rule::{HostRule, HostRuleError, Target, check_target};
@@ -16,6 +17,7 @@ pub use plugin_types::{
     AttemptInfo, Candidate, ChatMessage, Completion, CompletionRequest, LogLevel, PluginError,
     PoolState, RetryDecision, RunInfo, TenantLoad, Usage,
 };
+pub use text_cap::cap_text;
 
 /// The version of the WIT package `weft:plugin` this host implements.
 pub const WIT_PACKAGE_VERSION: &str = "0.1.0";

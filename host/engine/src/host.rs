@@ -331,6 +331,7 @@ impl StepHost for TaskHost {
     }
 
     async fn artifact_put(&self, key: &str, value: String) -> Result<(), PluginError> {
+        crate::caps::check_artifact(&self.inner.project.limits, key, &value)?;
         let value: Value = serde_json::from_str(&value)
             .map_err(|e| PluginError::InvalidInput(format!("artifact `{key}`: {e}")))?;
         let now = self.inner.now();

@@ -56,6 +56,7 @@ mod admission;
 mod args;
 mod budgets;
 mod capabilities;
+mod caps;
 mod catalog;
 mod circuit;
 mod clock;

@@ -289,6 +289,9 @@ impl Engine {
         value: &str,
     ) -> Result<Result<(), PluginError>, EngineError> {
         let lease = self.current_lease(task, token).await?;
+        if let Err(refused) = crate::caps::check_artifact(&self.inner.project.limits, key, value) {
+            return Ok(Err(refused));
+        }
         let value = match serde_json::from_str(value) {
             Ok(v) => v,
             Err(e) => {

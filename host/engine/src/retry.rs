@@ -32,6 +32,9 @@ pub(crate) async fn decide(
     error: PluginError,
     elapsed_ms: u64,
 ) -> (FailDecision, Option<String>) {
+    // A huge message would be copied into the strategy's sandbox and every
+    // reason that quotes it.
+    let error = crate::caps::cap_error(&inner.project.limits, error);
     let swapped = inner.swaps.retry_for(&flow.id);
     let policy = match &step.retry {
         Some(policy) => Cow::Borrowed(policy),

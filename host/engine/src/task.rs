@@ -376,6 +376,9 @@ pub(crate) async fn record_failure(
     decision: FailDecision,
     decided_by: Option<&str>,
 ) -> TaskOutcome {
+    let limits = &inner.project.limits;
+    let error = &*crate::caps::cap_message(limits, error);
+    let decision = crate::caps::cap_decision(limits, decision);
     let now = inner.now();
     let _guard = inner.admission.lock().await;
     let recorded = match decided_by {

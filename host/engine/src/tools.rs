@@ -146,7 +146,9 @@ impl TaskHost {
             index,
             plugin: plugin.to_owned(),
             sha256,
-            error: result.as_ref().err().map(ToString::to_string),
+            error: result.as_ref().err().map(|e| {
+                crate::caps::cap_message(&inner.project.limits, &e.to_string()).into_owned()
+            }),
         };
         inner
             .store

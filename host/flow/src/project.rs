@@ -31,6 +31,7 @@ const TOP_KEYS: &[&str] = &[
     "pools",
     "auto_assign",
     "idempotency",
+    "limits",
 ];
 const IDEMPOTENCY_KEYS: &[&str] = &["ttl"];
 
@@ -145,6 +146,8 @@ pub struct ProjectConfig {
     pub pools: Pools,
     /// `auto_assign.by_model`: (model name glob, pool), in file order.
     pub auto_assign: Vec<(String, String)>,
+    /// `limits:`: caps on artifacts, their keys and error messages.
+    pub limits: crate::limits::Limits,
 }
 
 impl ProjectConfig {
@@ -208,6 +211,7 @@ impl ProjectConfig {
             search: crate::search_decl::SearchDecl::default(),
             pools: Pools::new(),
             auto_assign: Vec::new(),
+            limits: crate::limits::Limits::default(),
         }
         .with_default_pool()
     }
@@ -261,6 +265,9 @@ fn decode(ctx: &mut Ctx<'_>, root: &yaml::Node, base: &Path) -> Option<ProjectCo
         && let Some(ttl) = ctx.duration(ttl, "idempotency.ttl")
     {
         project.idempotency_ttl = ttl.value;
+    }
+    if let Some((key, n)) = fields.entry("limits") {
+        project.limits = crate::limits::decode_limits(ctx, n, key.pos);
     }
     if let Some(n) = fields.get("plugins") {
         for (key, value) in ctx.entries(n, "plugins").unwrap_or_default() {

@@ -1,17 +1,13 @@
 //! `GET /v1/flows`: the flows the daemon serves, the flow files it does not
 //! serve as written, and a long poll on changes to both.
 
-use std::time::Duration;
-
 use axum::Json;
 use axum::extract::{Query, State};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::AppState;
-
-/// The longest a request may wait for a change.
-const MAX_WAIT_SECS: u64 = 300;
+use crate::error::ApiError;
 
 /// Query of `GET /v1/flows`.
 #[derive(Debug, Deserialize)]
@@ -19,7 +15,7 @@ pub struct FlowsQuery {
     /// Answer once the status revision is above this (default with `wait`:
     /// the revision current when the request arrives).
     after: Option<u64>,
-    /// Wait up to this many seconds (at most 300) for that.
+    /// Wait up to this many seconds (at most 300; more is a `400`) for that.
     wait: Option<u64>,
 }
 
@@ -27,11 +23,14 @@ pub struct FlowsQuery {
 /// file each comes from), the errors of the files not served as written, the
 /// generation of the flow set and the status revision. With `wait`, answers
 /// when the revision passes `after` or the wait is over.
-pub async fn list(State(state): State<AppState>, Query(q): Query<FlowsQuery>) -> Json<Value> {
+pub async fn list(
+    State(state): State<AppState>,
+    Query(q): Query<FlowsQuery>,
+) -> Result<Json<Value>, ApiError> {
     let mut status = state.flows.clone();
     if let Some(secs) = q.wait {
         let after = q.after.unwrap_or_else(|| status.borrow().revision);
-        let wait = Duration::from_secs(secs.min(MAX_WAIT_SECS));
+        let wait = crate::wait::wait_secs(secs)?;
         // A watcher that is gone cannot change anything: answer at once.
         let _ = tokio::time::timeout(wait, status.wait_for(|s| s.revision > after)).await;
     }
@@ -57,11 +56,11 @@ pub async fn list(State(state): State<AppState>, Query(q): Query<FlowsQuery>) ->
         .iter()
         .map(|e| json!({ "file": e.file, "message": e.message }))
         .collect();
-    Json(json!({
+    Ok(Json(json!({
         "flows": flows,
         "errors": errors,
         "generation": current.generation,
         "revision": current.revision,
         "reloaded_ms": current.reloaded_ms,
-    }))
+    })))
 }

@@ -26,6 +26,7 @@ mod schedules;
 mod search;
 mod serve;
 mod views;
+mod wait;
 mod worker;
 
 use std::sync::Arc;

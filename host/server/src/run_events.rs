@@ -1,8 +1,6 @@
 //! `GET /v1/runs/{id}/events`: a run's ledger, or its events after a seq, with
 //! a long-poll (`wait`) that answers as soon as a new event is committed.
 
-use std::time::Duration;
-
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use serde::Deserialize;
@@ -15,16 +13,13 @@ use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::runs::visible_run;
 
-/// The longest `wait`, in seconds.
-const MAX_WAIT_SECS: u64 = 300;
-
 /// Query of `GET /v1/runs/{id}/events`.
 #[derive(Debug, Deserialize)]
 pub struct EventsQuery {
     /// Only events with a greater seq (default 0: all).
     after: Option<u64>,
     /// When there is none yet and the run has not finished, wait up to this
-    /// many seconds (at most 300) for one.
+    /// many seconds (at most 300; more is a `400`) for one.
     wait: Option<u64>,
 }
 
@@ -39,7 +34,7 @@ pub async fn events(
     visible_run(&state, &caller, &id).await?;
     let store = state.engine.store();
     let after = q.after.unwrap_or(0);
-    let wait = Duration::from_secs(q.wait.unwrap_or(0).min(MAX_WAIT_SECS));
+    let wait = crate::wait::wait_secs(q.wait.unwrap_or(0))?;
     let deadline = Instant::now() + wait;
     // Subscribe before looking, so that a commit between the look and the
     // wait is not missed.

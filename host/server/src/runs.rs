@@ -124,7 +124,8 @@ pub async fn list(
 /// Query of `GET /v1/runs/{id}`.
 #[derive(Debug, Deserialize)]
 pub struct GetQuery {
-    /// Wait up to this many seconds (at most 300) for the run to finish.
+    /// Wait up to this many seconds (at most 300; more is a `400`) for the
+    /// run to finish.
     wait: Option<u64>,
 }
 
@@ -137,8 +138,9 @@ pub async fn get(
     Query(q): Query<GetQuery>,
 ) -> Result<Json<Value>, ApiError> {
     if let Some(secs) = q.wait {
+        let wait = crate::wait::wait_secs(secs)?;
         visible_run(&state, &caller, &id).await?;
-        wait_for_end(&state, &id, Duration::from_secs(secs.min(300))).await?;
+        wait_for_end(&state, &id, wait).await?;
     }
     let store = state.engine.store();
     let run = visible_run(&state, &caller, &id).await?;

@@ -25,6 +25,19 @@ pub enum StoreError {
     /// A stored record could not be decoded.
     #[error("stored record is corrupt: {0}")]
     Corrupt(String),
+    /// The store file is damaged: redb found it corrupted or failed on it, or
+    /// a record in it does not decode (see `guard`).
+    #[error(
+        "the store file {} is damaged: {detail}; `weft store check` reports what is damaged \
+         and `weft store check --repair` recovers what it can (after copying the file aside)",
+        path.display()
+    )]
+    Damaged {
+        /// The redb file.
+        path: std::path::PathBuf,
+        /// What was found.
+        detail: String,
+    },
     /// The caller passed something the store cannot accept.
     #[error("invalid input: {0}")]
     Invalid(String),
@@ -116,7 +129,10 @@ impl StoreError {
     /// Whether this error means the transaction can no longer be trusted, so the
     /// whole batch must be rolled back (as opposed to a refusal of one operation).
     pub fn is_storage_failure(&self) -> bool {
-        matches!(self, Self::Storage(_) | Self::Corrupt(_))
+        matches!(
+            self,
+            Self::Storage(_) | Self::Corrupt(_) | Self::Damaged { .. }
+        )
     }
 }
 

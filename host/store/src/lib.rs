@@ -10,8 +10,11 @@
 //! See `docs/storage.md` for the tables and the commit protocol.
 
 mod changes;
+mod check;
+mod check_walk;
 mod costs;
 mod db;
+mod guard;
 mod journal;
 mod leasing;
 mod ledger;
@@ -20,6 +23,7 @@ mod ops;
 mod pool_view;
 mod queue_next;
 mod read;
+mod repair;
 mod run_events;
 mod runs;
 mod schedules;
@@ -28,4 +32,6 @@ mod swaps;
 pub mod tables;
 mod writer;
 
+pub use check::{CheckReport, PageCheck, TableRows, Walk, Walked, check_file};
+pub use repair::{RepairOutcome, RepairReport, repair_file};
 pub use store::RedbStore;

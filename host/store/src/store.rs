@@ -6,11 +6,12 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use redb::{Database, DatabaseError, ReadTransaction, ReadableDatabase};
+use redb::{Database, ReadTransaction, ReadableDatabase};
 use tokio::sync::{mpsc, oneshot, watch};
 use weft_store_api::{Store, StoreError, WriterStats};
 
 use crate::db::OrDb;
+use crate::guard::GuardedDb;
 use crate::ops::queue::LeaseAsk;
 use crate::tables::{self, Tables};
 use crate::writer::{self, Msg, Stats, TypedJob};
@@ -21,7 +22,7 @@ use crate::writer::{self, Msg, Stats, TypedJob};
 #[derive(Clone)]
 pub struct RedbStore {
     path: Arc<str>,
-    db: Arc<Database>,
+    db: Arc<GuardedDb>,
     /// The least fencing token this process hands out (see `LeaseAsk`).
     token_floor: u64,
     tx: mpsc::UnboundedSender<Msg>,
@@ -40,20 +41,16 @@ impl std::fmt::Debug for RedbStore {
 impl RedbStore {
     /// Opens (or creates) the database at `path` and starts its writer thread.
     /// redb recovers a database that was not closed cleanly while opening it.
+    /// A damaged file is [`StoreError::Damaged`] naming it, never a panic
+    /// (see `guard`).
     pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
         let path = path.as_ref();
-        let db = match Database::builder().create(path) {
-            Ok(db) => db,
-            Err(DatabaseError::DatabaseAlreadyOpen) => {
-                return Err(StoreError::AlreadyOpen {
-                    path: path.display().to_string(),
-                });
-            }
-            Err(e) => return Err(crate::db::db_error(e.into())),
-        };
-        tables::create_all(&db)?;
-        tables::index_idempotency(&db)?;
-        let epoch = tables::open_epoch(&db)?;
+        let db = GuardedDb::create(path, &Database::builder())?;
+        let epoch = db.with(|db| {
+            tables::create_all(db)?;
+            tables::index_idempotency(db)?;
+            tables::open_epoch(db)
+        })?;
         let db = Arc::new(db);
         let stats = Arc::new(Stats::default());
         let tx = writer::spawn(Arc::clone(&db), Arc::clone(&stats))?;
@@ -102,8 +99,7 @@ impl RedbStore {
         &self,
         f: impl FnOnce(&ReadTransaction) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        let rt = self.db.begin_read().db()?;
-        f(&rt)
+        self.db.with(|db| f(&db.begin_read().db()?))
     }
 
     /// The lease request with this process's token floor.

@@ -22,6 +22,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use redb::{Database, Durability};
+
+use crate::guard::{GuardedDb, guarded};
 use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::tables::Tables;
@@ -156,7 +158,7 @@ impl Stats {
 
 /// Starts the writer thread.
 pub fn spawn(
-    db: Arc<Database>,
+    db: Arc<GuardedDb>,
     stats: Arc<Stats>,
 ) -> Result<mpsc::UnboundedSender<Msg>, StoreError> {
     let (tx, rx) = mpsc::unbounded_channel();
@@ -167,7 +169,7 @@ pub fn spawn(
     Ok(tx)
 }
 
-fn run(db: Arc<Database>, mut rx: mpsc::UnboundedReceiver<Msg>, stats: &Stats) {
+fn run(db: Arc<GuardedDb>, mut rx: mpsc::UnboundedReceiver<Msg>, stats: &Stats) {
     while let Some(first) = rx.blocking_recv() {
         let mut batch: Vec<Box<dyn Job>> = Vec::new();
         let mut close = None;
@@ -195,8 +197,9 @@ fn run(db: Arc<Database>, mut rx: mpsc::UnboundedReceiver<Msg>, stats: &Stats) {
     }
 }
 
-fn commit_batch(db: &Database, mut batch: Vec<Box<dyn Job>>, stats: &Stats) {
-    match apply_all(db, &mut batch) {
+fn commit_batch(db: &GuardedDb, mut batch: Vec<Box<dyn Job>>, stats: &Stats) {
+    // A damaged file can make redb panic mid-batch: that is an error of the batch.
+    match guarded(db.path(), || apply_all(db.get()?, &mut batch)) {
         Ok(durable) => {
             stats.committed(batch.len(), durable);
             for job in batch {

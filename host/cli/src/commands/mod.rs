@@ -8,7 +8,8 @@ use weft_runtime::{Runtime, RuntimeConfig};
 
 use crate::cli::{
     Cli, Command, DlqCommand, IndexCommand, LockCommand, PluginCommand, PolicyCommand,
-    QueueCommand, RetryCommand, RunsCommand, SchedulesCommand, TokenCommand, WorkersCommand,
+    QueueCommand, RetryCommand, RunsCommand, SchedulesCommand, StoreCommand, TokenCommand,
+    WorkersCommand,
 };
 
 mod costs;
@@ -45,6 +46,7 @@ mod schedules_pause;
 mod schedules_trigger;
 mod search;
 mod state;
+mod store_check;
 mod swap_set;
 mod token_new;
 mod unix_transport;
@@ -105,6 +107,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             Command::Retry(RetryCommand::Set { flow, swap }) => {
                 swap_set::run(swap_set::Target::Retry(flow), swap).await
             }
+            Command::Store(StoreCommand::Check(args)) => store_check::run(&args),
         }
     })
 }

@@ -12,7 +12,7 @@ use weft_core::worker_protocol::{
     CompleteRequest, FailRequest, HeartbeatRequest, HeartbeatResponse, LeaseRequest, LeaseResponse,
     RemoteTask, ReportResponse,
 };
-use weft_core::{PluginError, PluginKind, RunInfo};
+use weft_core::{PluginError, PluginKind, RunInfo, cap_text};
 use weft_runtime::{CallContext, CallLimits, Plugin, Runtime};
 
 use super::api::{ApiError, WorkerApi};
@@ -20,6 +20,20 @@ use super::step_host::RemoteStepHost;
 
 /// The longest back-off after the daemon could not be reached.
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
+
+/// The most bytes of a failed attempt's error (and of its message) a worker
+/// sends: the highest `limits.error_message_bytes` a daemon may have.
+const MAX_ERROR_BYTES: usize = 16 * 1024 * 1024;
+
+/// `error` with its message cut to [`MAX_ERROR_BYTES`].
+fn cap_error(error: PluginError) -> PluginError {
+    let cut = |m: String| cap_text(&m, MAX_ERROR_BYTES).into_owned();
+    match error {
+        PluginError::Transient(m) => PluginError::Transient(cut(m)),
+        PluginError::Permanent(m) => PluginError::Permanent(cut(m)),
+        PluginError::InvalidInput(m) => PluginError::InvalidInput(cut(m)),
+    }
+}
 
 /// What every slot of one worker process shares.
 pub(crate) struct WorkerShared {
@@ -119,10 +133,12 @@ async fn run_task(shared: &WorkerShared, owner: &str, task: RemoteTask) {
             }
         }
         Err((error, message)) => {
+            // The daemon keeps at most `limits.error_message_bytes` (16 MiB at
+            // most) of each; more would only risk the request's size cap.
             let body = FailRequest {
                 token: task.token,
-                error,
-                message,
+                error: cap_error(error),
+                message: cap_text(&message, MAX_ERROR_BYTES).into_owned(),
                 elapsed_ms,
             };
             send_report(shared, &path("fail"), &body).await

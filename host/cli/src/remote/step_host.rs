@@ -86,6 +86,7 @@ impl StepHost for RemoteStepHost {
     }
 
     async fn artifact_put(&self, key: &str, value: String) -> Result<(), PluginError> {
+        let value_len = value.len();
         let body = ArtifactRequest {
             token: self.token,
             key: key.to_owned(),
@@ -101,6 +102,16 @@ impl StepHost for RemoteStepHost {
                     message,
                     ..
                 } => PluginError::InvalidInput(message),
+                // Over the daemon's request cap: as over the artifact cap, the
+                // same value would be refused again.
+                super::api::ApiError::Refused {
+                    status: 413,
+                    message,
+                    ..
+                } => PluginError::InvalidInput(format!(
+                    "artifact `{key}` ({} bytes of JSON) is too big for the daemon to take: {message}",
+                    value_len
+                )),
                 other => PluginError::Transient(format!("artifact `{key}`: {other}")),
             })
     }

@@ -1,0 +1,35 @@
+//! The command line of `weft store …`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand};
+
+/// `weft store …`
+#[derive(Debug, Subcommand)]
+pub enum StoreCommand {
+    /// Check the store file: redb's page checksums, every table read, every
+    /// record decoded, every run's ledger verified. Changes nothing (unless
+    /// `--repair`); exits non-zero when something is damaged.
+    Check(StoreCheckArgs),
+}
+
+/// Arguments of `weft store check`.
+#[derive(Debug, Args)]
+pub struct StoreCheckArgs {
+    /// The project folder (the one with weft.yaml; default: found from here).
+    #[arg(long, value_name = "DIR", conflicts_with = "state")]
+    pub project: Option<PathBuf>,
+    /// The state folder itself (default: the project's, `.weft/` next to weft.yaml).
+    #[arg(long, value_name = "DIR")]
+    pub state: Option<PathBuf>,
+    /// Let redb repair the file, after copying it to `weft.redb.bak-<time>`;
+    /// then check it again and report what was saved.
+    #[arg(long)]
+    pub repair: bool,
+    /// Show at most this many problems (all are counted).
+    #[arg(long, default_value_t = 20)]
+    pub max_problems: usize,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}

@@ -1,0 +1,185 @@
+//! The store's boundary with redb for a damaged file.
+//!
+//! redb trusts the pages of a file it did not see corrupted: a plain open or
+//! read of a file whose bytes were changed outside redb may panic inside redb
+//! (`Malformed allocator state`, an index out of range, …) instead of returning
+//! an error. Every call from the store into redb therefore runs in [`guarded`],
+//! which turns such a panic into [`StoreError::Damaged`] naming the file, and
+//! every error that says the file is damaged is given its path too
+//! ([`name_file`]).
+//!
+//! A caught panic would still be printed by the process's panic hook. The
+//! first guarded call installs a hook that stays silent for panics raised
+//! inside a guarded call on the same thread (their message goes into the
+//! error instead) and hands every other panic to the hook it replaced.
+
+use std::cell::{Cell, RefCell};
+use std::panic::{self, AssertUnwindSafe};
+use std::path::Path;
+use std::sync::Once;
+
+use weft_store_api::StoreError;
+
+thread_local! {
+    /// How many guarded calls this thread is inside.
+    static DEPTH: Cell<u32> = const { Cell::new(0) };
+    /// The message and place of the last panic caught on this thread.
+    static CAUGHT: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+static HOOK: Once = Once::new();
+
+/// Installs the hook that keeps guarded panics quiet (once per process).
+fn install_hook() {
+    HOOK.call_once(|| {
+        let previous = panic::take_hook();
+        panic::set_hook(Box::new(move |info| {
+            if DEPTH.with(Cell::get) == 0 {
+                previous(info);
+                return;
+            }
+            let payload = info.payload();
+            let message = payload
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "a panic without a message".to_owned());
+            let place = info
+                .location()
+                .map(|l| format!(" (at {}:{})", l.file(), l.line()))
+                .unwrap_or_default();
+            CAUGHT.with(|c| *c.borrow_mut() = Some(format!("{message}{place}")));
+        }));
+    });
+}
+
+/// Leaves a guarded call even when it unwinds.
+struct Depth;
+
+impl Depth {
+    fn enter() -> Self {
+        DEPTH.with(|d| d.set(d.get().saturating_add(1)));
+        Self
+    }
+}
+
+impl Drop for Depth {
+    fn drop(&mut self) {
+        DEPTH.with(|d| d.set(d.get().saturating_sub(1)));
+    }
+}
+
+/// Runs `f` (which calls into redb on the store file `path`); a panic in it
+/// becomes [`StoreError::Damaged`], and so does an error that says the file
+/// is damaged (see [`name_file`]).
+pub(crate) fn guarded<T>(
+    path: &Path,
+    f: impl FnOnce() -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    install_hook();
+    let outcome = {
+        let _depth = Depth::enter();
+        panic::catch_unwind(AssertUnwindSafe(f))
+    };
+    match outcome {
+        Ok(result) => result.map_err(|e| name_file(path, e)),
+        Err(_) => {
+            let detail = CAUGHT
+                .with(|c| c.borrow_mut().take())
+                .unwrap_or_else(|| "redb panicked".to_owned());
+            Err(StoreError::Damaged {
+                path: path.to_owned(),
+                detail: format!("redb failed on it: {detail}"),
+            })
+        }
+    }
+}
+
+/// Drops `value` (a redb handle whose drop writes to the file) inside a
+/// guarded call, so a damaged file cannot panic the process as it closes.
+pub(crate) fn guarded_drop<T>(path: &Path, value: T) {
+    if let Err(e) = guarded(path, move || {
+        drop(value);
+        Ok(())
+    }) {
+        tracing::warn!(path = %path.display(), "closing the store: {e}");
+    }
+}
+
+/// `e`, as [`StoreError::Damaged`] naming `path` if it says that the file is
+/// damaged: redb found it corrupted, a lock inside redb was poisoned by an
+/// earlier panic, or a record in it does not decode.
+pub(crate) fn name_file(path: &Path, e: StoreError) -> StoreError {
+    let detail = match &e {
+        StoreError::Corrupt(what) => format!("a record does not decode: {what}"),
+        StoreError::Storage(inner) if crate::db::redb_error(&e).is_some_and(is_damage) => {
+            inner.to_string()
+        }
+        _ => return e,
+    };
+    StoreError::Damaged {
+        path: path.to_owned(),
+        detail,
+    }
+}
+
+/// Whether a redb error means the file (or redb's view of it) is damaged.
+fn is_damage(e: &redb::Error) -> bool {
+    matches!(
+        e,
+        redb::Error::Corrupted(_)
+            | redb::Error::LockPoisoned(_)
+            | redb::Error::TableTypeMismatch { .. }
+            | redb::Error::TypeDefinitionChanged { .. }
+    )
+}
+
+/// The open database and the file it is, closed inside a guarded call when
+/// the last handle goes away (closing writes to the file).
+pub(crate) struct GuardedDb {
+    db: Option<redb::Database>,
+    path: std::path::PathBuf,
+}
+
+impl GuardedDb {
+    /// Opens (or creates) the database at `path` as `builder` says, guarded.
+    pub(crate) fn create(path: &Path, builder: &redb::Builder) -> Result<Self, StoreError> {
+        let db = guarded(path, || {
+            builder
+                .create(path)
+                .map_err(|e| crate::db::open_error(path, e))
+        })?;
+        Ok(Self {
+            db: Some(db),
+            path: path.to_owned(),
+        })
+    }
+
+    /// The database; an error once it was closed.
+    pub(crate) fn get(&self) -> Result<&redb::Database, StoreError> {
+        self.db
+            .as_ref()
+            .ok_or_else(|| crate::db::db_error(redb::Error::DatabaseClosed))
+    }
+
+    /// The file.
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Runs `f` on the database, guarded.
+    pub(crate) fn with<T>(
+        &self,
+        f: impl FnOnce(&redb::Database) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        guarded(&self.path, || f(self.get()?))
+    }
+}
+
+impl Drop for GuardedDb {
+    fn drop(&mut self) {
+        if let Some(db) = self.db.take() {
+            guarded_drop(&self.path, db);
+        }
+    }
+}
