@@ -42,6 +42,8 @@ pub(crate) async fn run(args: RunIdArgs) -> Result<ExitCode> {
     let record = state.run(&args.run).await?;
     let dir = state.dir.clone();
     state.store.close().await;
+    // The file is free once the last handle is gone.
+    drop(state);
     let flow = find_flow(&project, &record.flow_id)?;
     let engine = Engine::open(project, vec![flow], &dir).await?;
     if !args.state.json {

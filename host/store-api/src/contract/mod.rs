@@ -63,6 +63,7 @@ pub trait Store:
     /// at work).
     fn writer_stats(&self) -> WriterStats;
 
-    /// Stops taking writes after those already taken, and waits for them.
+    /// Stops taking writes after those already taken, and waits for them. An
+    /// embedded store releases its file once the last handle is dropped.
     async fn close(&self);
 }
