@@ -32,6 +32,7 @@ pub mod pools;
 pub mod project;
 mod render;
 mod schedule;
+mod schedule_lint;
 mod search_decl;
 pub mod template;
 mod template_check;
@@ -59,5 +60,6 @@ pub use project::{
 };
 pub use render::{TemplateContext, TemplateError, lookup, render};
 pub use schedule::{Missed, Schedule};
+pub use schedule_lint::schedule_warnings;
 pub use search_decl::SearchDecl;
 pub use tenants::{AuthDecl, TenantDecl, TokenDecl, check_tenant_name};
