@@ -43,7 +43,9 @@ pub mod yaml;
 pub use authored::{FLOW_KEYS, STEP_KEYS};
 pub use capabilities::{Capabilities, OnBudgetExceeded, glob_match};
 pub use common::{DEFAULT_RETRY_STRATEGY, DEFAULT_TIMEOUT, RetryPolicy};
-pub use compiled::{CompiledFlow, CompiledStep};
+pub use compiled::{
+    CompiledFlow, CompiledStep, DEFAULT_MAX_MODEL_CALLS, DEFAULT_MAX_TOOL_CALLS, MAX_CALLS_CAP,
+};
 pub use decode::{Spanned, check_name};
 pub use default_retry::NoDefaultRetry;
 pub use diagnostic::{Diagnostic, Diagnostics, Location};
