@@ -414,3 +414,68 @@ async fn hostile_calls_leak_no_instance_slots() {
         assert_eq!(out, input);
     }
 }
+
+/// Loads `plugins/tests/hostile-memory-decl/<file>`; the refusal.
+async fn load_memory_decl(rt: &Runtime, file: &str) -> LoadError {
+    let path = repo_root()
+        .join("plugins/tests/hostile-memory-decl")
+        .join(file);
+    let bytes = step_component_from_wat(&path);
+    rt.load(file, &bytes, PluginKind::Step)
+        .await
+        .err()
+        .expect("refused")
+}
+
+#[tokio::test]
+async fn a_memory_declared_over_the_runtime_limit_is_refused_saying_so() {
+    let rt = runtime();
+    let err = load_memory_decl(&rt, "memory-huge.wat").await;
+    let text = err.to_string();
+    assert!(
+        matches!(
+            err,
+            LoadError::MemoryDeclared {
+                declared: 1_310_720_000,
+                limit: 1_073_741_824,
+                ..
+            }
+        ),
+        "{text}"
+    );
+    for part in [
+        "declares an initial memory of 1250 MiB (1310720000 bytes)",
+        "1024 MiB (1073741824 bytes)",
+        "RuntimeConfig::max_memory_bytes",
+    ] {
+        assert!(text.contains(part), "no `{part}` in: {text}");
+    }
+    assert!(!text.contains("0x") && !text.contains("invalid"), "{text}");
+    assert_echo_still_works(&rt).await;
+}
+
+#[tokio::test]
+async fn a_memory_declared_over_a_calls_cap_is_refused_saying_so() {
+    let rt = runtime();
+    let err = load_memory_decl(&rt, "memory-over-cap.wat").await;
+    let text = err.to_string();
+    assert!(
+        matches!(
+            err,
+            LoadError::MemoryDeclared {
+                declared: 209_715_200,
+                limit: 134_217_728,
+                ..
+            }
+        ),
+        "{text}"
+    );
+    for part in [
+        "declares an initial memory of 200 MiB",
+        "128 MiB (134217728 bytes)",
+        "CallLimits::memory_bytes",
+    ] {
+        assert!(text.contains(part), "no `{part}` in: {text}");
+    }
+    assert_echo_still_works(&rt).await;
+}

@@ -112,3 +112,47 @@ fn validate_json_lists_each_diagnostic_with_its_place_and_code() {
     assert_eq!(report["diagnostics"], serde_json::json!([]));
     assert_eq!(report["flows"][0]["steps"], 1);
 }
+
+#[test]
+fn a_cron_line_that_never_fires_is_a_warning_with_its_place() {
+    let dir = tempfile::tempdir().unwrap();
+    write_project(dir.path());
+    std::fs::remove_file(dir.path().join("flows/broken.yaml")).unwrap();
+    std::fs::write(
+        dir.path().join("flows/feb30.yaml"),
+        "id: feb30\nsteps:\n  a: { uses: echo }\nschedule:\n  - cron: \"0 0 9 * * *\"\n  \
+         - cron: \"0 0 0 30 2 *\"\n    timezone: Europe/Paris\n",
+    )
+    .unwrap();
+    let out = weft(dir.path(), &["validate"]);
+    let err = text(&out.stderr);
+    assert!(out.status.success(), "a warning does not fail: {err}");
+    assert!(
+        err.contains("warning: cron line `0 0 0 30 2 *` never fires"),
+        "{err}"
+    );
+    assert!(err.contains("flows/feb30.yaml:6:"), "{err}");
+    assert_eq!(
+        err.matches("never fires").count(),
+        1,
+        "only the Feb 30 line: {err}"
+    );
+    assert!(text(&out.stdout).contains("ok: feb30"));
+
+    let out = weft(dir.path(), &["validate", "--json"]);
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (report["ok"].clone(), report["warnings"].clone()),
+        (true.into(), 1.into())
+    );
+    let warning = &report["diagnostics"][0];
+    assert_eq!(warning["severity"], "warning", "{report}");
+    assert_eq!(warning["code"], "schedule", "{report}");
+    assert_eq!(warning["line"], 6, "{report}");
+    assert!(
+        warning["file"]
+            .as_str()
+            .unwrap()
+            .ends_with("flows/feb30.yaml")
+    );
+}

@@ -113,6 +113,8 @@ pub(crate) struct Inner {
     pub starts: AtomicU64,
     /// Reservations of model calls in flight and budget refusals.
     pub budgets: Arc<crate::budgets::Budgets>,
+    /// Attempts that went past their step's `max_model_calls`/`max_tool_calls`.
+    pub(crate) call_caps: crate::call_caps::CallCapHits,
     /// Pool admission: its lock, rate-limit buckets, policy failures.
     pub admission: crate::admission::Admission,
     /// Components swapped in at run time.
@@ -231,6 +233,7 @@ impl Engine {
                 observers: Mutex::new(Vec::new()),
                 starts: AtomicU64::new(0),
                 budgets: Arc::default(),
+                call_caps: crate::call_caps::CallCapHits::default(),
                 admission: crate::admission::Admission::default(),
                 swaps: crate::swap::Swaps::new(state_dir.join("components")),
                 reaper: Arc::default(),

@@ -23,6 +23,7 @@ use weft_store_api::Charge;
 
 use crate::args::plugin_config;
 use crate::budgets::{self, CallScope, Refusal, Reservation, ReserveError};
+use crate::call_caps::{CallCaps, CapKind};
 use crate::circuit::Verdict;
 use crate::engine::Inner;
 use crate::model_policy::{ModelOutcome, model_http_policy};
@@ -80,6 +81,8 @@ pub(crate) struct TaskHost {
     /// `None` for a tool's own host: tools cannot call tools.
     tools: Option<ToolScope>,
     next_tool: AtomicU32,
+    /// The step's `max_model_calls` and `max_tool_calls`.
+    caps: CallCaps,
 }
 
 impl TaskHost {
@@ -101,7 +104,33 @@ impl TaskHost {
             next_call: AtomicU32::new(0),
             tools: None,
             next_tool: AtomicU32::new(0),
+            caps: CallCaps::NONE,
         }
+    }
+
+    /// The same host, with `step`'s caps on its model and tool calls.
+    pub fn with_caps(mut self, step: &weft_flow::CompiledStep) -> Self {
+        self.caps = CallCaps {
+            model: step.max_model_calls,
+            tool: step.max_tool_calls,
+        };
+        self
+    }
+
+    /// The refusal of call `index` if it is past the cap of `kind`.
+    pub(crate) fn past_cap(&self, kind: CapKind, index: u32) -> Result<(), PluginError> {
+        let cap = match kind {
+            CapKind::Model => self.caps.model,
+            CapKind::Tool => self.caps.tool,
+        };
+        if index < cap {
+            return Ok(());
+        }
+        let attempt = (self.scope.task, self.scope.token);
+        Err(self
+            .inner
+            .call_caps
+            .refuse(attempt, &self.step, kind, index, cap))
     }
 
     /// The same host, able to run tools for the step described by `scope`.
@@ -113,14 +142,16 @@ impl TaskHost {
     /// The host of tool call `index` of this step: its model calls are
     /// journaled under `<step>/tool-<index>`, and it runs no tools.
     pub(crate) fn tool_host(&self, index: u32) -> Self {
-        Self::new(
+        let mut host = Self::new(
             Arc::clone(&self.inner),
             self.scope.clone(),
             &self.run,
             &format!("{}/tool-{index}", self.step),
             self.default_model.clone(),
             self.timeout,
-        )
+        );
+        host.caps = self.caps;
+        host
     }
 
     pub(crate) fn inner(&self) -> &Inner {
@@ -394,6 +425,7 @@ impl TaskHost {
         index: u32,
         req: &CompletionRequest,
     ) -> Result<Completion, PluginError> {
+        self.past_cap(CapKind::Model, index)?;
         if let Some(answer) = self.journaled(index).await? {
             self.called(index, true, &answer);
             return Ok(answer);

@@ -55,6 +55,7 @@
 mod admission;
 mod args;
 mod budgets;
+mod call_caps;
 mod capabilities;
 mod caps;
 mod catalog;

@@ -178,6 +178,18 @@ impl Engine {
         if let Some(answer) = self.already_reported(&record, report.token).await? {
             return Ok(answer);
         }
+        // A model or tool call past the step's cap fails the attempt, even
+        // though the step went on to an output.
+        if let Some(message) = inner.call_caps.take(task, report.token) {
+            let error = PluginError::Permanent(message);
+            let failed = FailRequest {
+                token: report.token,
+                message: error.to_string(),
+                error,
+                elapsed_ms: report.elapsed_ms,
+            };
+            return self.fail_remote(task, failed).await;
+        }
         let lease = lease_from(record, report.token);
         // The step got over a budget refusal (or made its own answer of it).
         inner.budgets.take_refusal(task, report.token);
@@ -213,6 +225,12 @@ impl Engine {
         let lease = lease_from(record, report.token);
         let catalog = inner.catalog();
         let refusal = inner.budgets.take_refusal(task, report.token);
+        // The call past a cap is why the attempt failed, whatever the step said.
+        let mut report = report;
+        if let Some(message) = inner.call_caps.take(task, report.token) {
+            report.error = PluginError::Permanent(message);
+            report.message = report.error.to_string();
+        }
         let (decision, by) = match (locate(inner, &catalog, &lease).await, refusal) {
             (Err(reason), _) => (FailDecision::DeadLetter { reason }, None),
             (Ok(_), Some(refusal)) => (budget_decision(inner, refusal), None),
@@ -259,7 +277,8 @@ impl Engine {
             &step.id,
             step.model.clone(),
             step.timeout,
-        );
+        )
+        .with_caps(step);
         Ok(host.complete_at(call.index, &call.request).await)
     }
 

@@ -74,8 +74,18 @@ pub(crate) async fn execute(
     let call = call_step(inner, &catalog, &lease, &run, flow, step);
     let result = with_renewal(inner, &lease, call).await;
     let refusal = inner.budgets.take_refusal(lease.task, lease.token);
+    let over_cap = inner.call_caps.take(lease.task, lease.token);
     let Some(result) = result else {
         return (TaskOutcome::LeaseLost, None);
+    };
+    // A call past the step's cap fails the attempt, whatever the step did next.
+    let result = match over_cap {
+        Some(message) => {
+            let error = PluginError::Permanent(message);
+            let text = error.to_string();
+            Err((error, text))
+        }
+        None => result,
     };
     let elapsed_ms = inner.now().saturating_sub(started);
     match result {
@@ -237,6 +247,7 @@ async fn call_step(
         step.model.clone(),
         step.timeout,
     )
+    .with_caps(step)
     .with_tools(ToolScope {
         info: info.clone(),
         caller: step.uses.clone(),

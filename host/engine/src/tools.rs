@@ -126,6 +126,7 @@ impl TaskHost {
                 "call-tool: a tool cannot call tools (asked for `{plugin}`): tools nest one level deep"
             )));
         };
+        self.past_cap(crate::call_caps::CapKind::Tool, index)?;
         let inner = self.inner();
         let allowed = may_use_tool(inner, &scope.info, &scope.caller, plugin);
         let loaded = match allowed {
@@ -223,6 +224,7 @@ impl Engine {
             step.model.clone(),
             step.timeout,
         )
+        .with_caps(step)
         .with_tools(ToolScope {
             info,
             caller: step.uses.clone(),

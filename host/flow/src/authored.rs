@@ -23,7 +23,17 @@ pub const FLOW_KEYS: &[&str] = &[
 ];
 
 /// Keys of a step.
-pub const STEP_KEYS: &[&str] = &["uses", "with", "needs", "timeout", "retry", "pool", "model"];
+pub const STEP_KEYS: &[&str] = &[
+    "uses",
+    "with",
+    "needs",
+    "timeout",
+    "retry",
+    "pool",
+    "model",
+    "max_model_calls",
+    "max_tool_calls",
+];
 
 /// A flow as written.
 pub(crate) struct AuthoredFlow {
@@ -52,6 +62,8 @@ pub(crate) struct AuthoredStep {
     pub retry: Option<AuthoredRetry>,
     pub pool: Option<Spanned<String>>,
     pub model: Option<Spanned<String>>,
+    pub max_model_calls: Option<u32>,
+    pub max_tool_calls: Option<u32>,
 }
 
 /// Decode a flow file's root node. Returns `None` only when the root is not a
@@ -170,6 +182,14 @@ fn decode_step(ctx: &mut Ctx<'_>, key: &Key, node: &Node) -> Option<AuthoredStep
     let model = fields
         .get("model")
         .and_then(|n| ctx.string(n, &fields.child("model")));
+    let cap = |ctx: &mut Ctx<'_>, name: &str| {
+        fields
+            .get(name)
+            .and_then(|n| ctx.integer(n, &fields.child(name), 0, crate::compiled::MAX_CALLS_CAP))
+            .and_then(|v| u32::try_from(v).ok())
+    };
+    let max_model_calls = cap(ctx, "max_model_calls");
+    let max_tool_calls = cap(ctx, "max_tool_calls");
     Some(AuthoredStep {
         id: key.name.clone(),
         pos: key.pos,
@@ -180,5 +200,7 @@ fn decode_step(ctx: &mut Ctx<'_>, key: &Key, node: &Node) -> Option<AuthoredStep
         retry,
         pool,
         model,
+        max_model_calls,
+        max_tool_calls,
     })
 }

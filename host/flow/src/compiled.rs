@@ -65,7 +65,21 @@ pub struct CompiledStep {
     pub pool: Option<String>,
     /// The model its host calls are routed to, if any.
     pub model: Option<String>,
+    /// The most model calls one attempt may make (`max_model_calls:`, default
+    /// [`DEFAULT_MAX_MODEL_CALLS`]); each tool it runs may make as many of
+    /// its own. The call past it fails the attempt.
+    pub max_model_calls: u32,
+    /// The most tool calls one attempt may make (`max_tool_calls:`, default
+    /// [`DEFAULT_MAX_TOOL_CALLS`]). The call past it fails the attempt.
+    pub max_tool_calls: u32,
 }
+
+/// A step's `max_model_calls` when it sets none.
+pub const DEFAULT_MAX_MODEL_CALLS: u32 = 100;
+/// A step's `max_tool_calls` when it sets none.
+pub const DEFAULT_MAX_TOOL_CALLS: u32 = 100;
+/// The highest `max_model_calls` / `max_tool_calls` a step may set.
+pub const MAX_CALLS_CAP: i64 = 100_000;
 
 impl CompiledFlow {
     /// The step with id `id`.

@@ -32,6 +32,7 @@ pub mod pools;
 pub mod project;
 mod render;
 mod schedule;
+mod schedule_lint;
 mod search_decl;
 pub mod template;
 mod template_check;
@@ -42,7 +43,9 @@ pub mod yaml;
 pub use authored::{FLOW_KEYS, STEP_KEYS};
 pub use capabilities::{Capabilities, OnBudgetExceeded, glob_match};
 pub use common::{DEFAULT_RETRY_STRATEGY, DEFAULT_TIMEOUT, RetryPolicy};
-pub use compiled::{CompiledFlow, CompiledStep};
+pub use compiled::{
+    CompiledFlow, CompiledStep, DEFAULT_MAX_MODEL_CALLS, DEFAULT_MAX_TOOL_CALLS, MAX_CALLS_CAP,
+};
 pub use decode::{Spanned, check_name};
 pub use default_retry::NoDefaultRetry;
 pub use diagnostic::{Diagnostic, Diagnostics, Location};
@@ -59,5 +62,6 @@ pub use project::{
 };
 pub use render::{TemplateContext, TemplateError, lookup, render};
 pub use schedule::{Missed, Schedule};
+pub use schedule_lint::schedule_warnings;
 pub use search_decl::SearchDecl;
 pub use tenants::{AuthDecl, TenantDecl, TokenDecl, check_tenant_name};

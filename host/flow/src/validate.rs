@@ -373,5 +373,11 @@ fn compile_step(
             .as_ref()
             .or(d.model.as_ref())
             .map(|m| m.value.clone()),
+        max_model_calls: step
+            .max_model_calls
+            .unwrap_or(crate::compiled::DEFAULT_MAX_MODEL_CALLS),
+        max_tool_calls: step
+            .max_tool_calls
+            .unwrap_or(crate::compiled::DEFAULT_MAX_TOOL_CALLS),
     })
 }

@@ -239,7 +239,10 @@ impl Runtime {
             }
             WasmEncoding::NotWasm(first_bytes) => return Err(LoadError::NotWasm { first_bytes }),
         }
-        self.inner.cache.get_or_compile(&self.inner.engine, bytes)
+        self.inner
+            .cache
+            .get_or_compile(&self.inner.engine, bytes)
+            .map_err(|e| crate::memory_decl::compile_error(e, self.inner.max_memory_bytes))
     }
 }
 

@@ -61,6 +61,21 @@ pub enum LoadError {
         /// What wasmtime found wrong.
         detail: String,
     },
+    /// The component declares more initial memory than a call may have.
+    #[error(
+        "the component declares an initial memory of {} ({declared} bytes), over {set_by}: {} \
+         ({limit} bytes); declare a smaller initial memory (it may grow at run time up to the cap)",
+        bytes(usize::try_from(*declared).unwrap_or(usize::MAX)),
+        bytes(usize::try_from(*limit).unwrap_or(usize::MAX))
+    )]
+    MemoryDeclared {
+        /// What it declares, in bytes.
+        declared: u64,
+        /// The limit, in bytes.
+        limit: u64,
+        /// Which limit that is and where it is set.
+        set_by: &'static str,
+    },
     /// The component could not be linked or instantiated for a trial call.
     #[error("component could not be instantiated: {0}")]
     Instantiate(String),

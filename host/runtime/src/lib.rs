@@ -30,6 +30,7 @@ mod error;
 mod host_api;
 mod http_policy;
 mod limits;
+mod memory_decl;
 mod plugin;
 mod sniff;
 mod state;

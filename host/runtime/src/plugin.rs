@@ -163,9 +163,13 @@ impl Plugin {
                 export: self.kind.export_name(),
                 detail: format!("{e:#}"),
             }),
-            Ok(Err(failed @ Stage::Instantiate(_))) => Err(LoadError::Instantiate(
-                classify(failed, &store, ctx).to_string(),
-            )),
+            Ok(Err(failed @ Stage::Instantiate(_))) => match classify(failed, &store, ctx) {
+                // Instantiating sizes the memory as declared: the declaration is too big.
+                CallError::MemoryLimit { cap, requested } => {
+                    Err(crate::memory_decl::over_call_cap(cap, requested))
+                }
+                other => Err(LoadError::Instantiate(other.to_string())),
+            },
             Err(_) => Err(LoadError::Instantiate(format!(
                 "instantiation did not finish within {:?}",
                 ctx.limits.timeout

@@ -389,6 +389,8 @@ mod tests {
                     retry: None,
                     pool: None,
                     model: None,
+                    max_model_calls: weft_flow::DEFAULT_MAX_MODEL_CALLS,
+                    max_tool_calls: weft_flow::DEFAULT_MAX_TOOL_CALLS,
                 })
                 .collect(),
             schedules: Vec::new(),

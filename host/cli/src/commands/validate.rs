@@ -1,6 +1,7 @@
 //! `weft validate [FILES…] [--json]`: every error of weft.yaml and the flows,
 //! then one `error: N errors found` line; with `--json`, the same as one JSON
-//! object on stdout for editors and CI annotations.
+//! object on stdout for editors and CI annotations. Warnings (a cron line that
+//! never fires) are shown too and do not fail the check.
 
 use std::process::ExitCode;
 
@@ -76,7 +77,7 @@ pub(crate) async fn run(args: ValidateArgs) -> Result<ExitCode> {
         Ok(p) => p,
         Err(e) => {
             let invalid = format!("{} is invalid", project_file.display());
-            return finish(&Problem::of(e), &[], args.json, Some(&invalid));
+            return finish(&Problem::of(e), &[], &[], args.json, Some(&invalid));
         }
     };
     let set = if args.files.is_empty() {
@@ -95,7 +96,46 @@ pub(crate) async fn run(args: ValidateArgs) -> Result<ExitCode> {
     let runtime = super::standalone_runtime()?;
     let kinds = Engine::check_plugins(&runtime, &project, &set.flows).await;
     problems.extend(kinds.0.into_iter().map(Problem::Diagnostic));
-    finish(&problems, &set.flows, args.json, None)
+    let now = chrono::Utc::now();
+    let warnings: Vec<Diagnostic> = set
+        .flows
+        .iter()
+        .flat_map(|f| weft_flow::schedule_warnings(f, now))
+        .map(with_source_line)
+        .collect();
+    print_warnings(&warnings, args.json);
+    finish(&problems, &warnings, &set.flows, args.json, None)
+}
+
+/// `d` with the line of its file it points at, when the file can be read.
+fn with_source_line(mut d: Diagnostic) -> Diagnostic {
+    if d.source_line.is_none()
+        && let Ok(source) = std::fs::read_to_string(&d.file)
+    {
+        d.source_line = d
+            .line
+            .checked_sub(1)
+            .and_then(|i| source.lines().nth(i))
+            .map(|l| l.trim_end().to_owned());
+    }
+    d
+}
+
+/// Prints each warning on stderr (text output; JSON lists them instead).
+fn print_warnings(warnings: &[Diagnostic], as_json: bool) {
+    if as_json {
+        return;
+    }
+    for w in warnings {
+        eprintln!("{}\n", w.warning_text());
+    }
+}
+
+/// A warning as `weft validate --json` lists it.
+fn warning_json(d: &Diagnostic) -> Value {
+    let mut v = Problem::Diagnostic(d.clone()).to_json();
+    v["severity"] = json!("warning");
+    v
 }
 
 /// Prints the problems (each once, then their count once) or the flows that
@@ -103,6 +143,7 @@ pub(crate) async fn run(args: ValidateArgs) -> Result<ExitCode> {
 /// mean when they are not the flows' (weft.yaml is invalid).
 fn finish(
     problems: &[Problem],
+    warnings: &[Diagnostic],
     flows: &[CompiledFlow],
     as_json: bool,
     why: Option<&str>,
@@ -116,7 +157,10 @@ fn finish(
         print_json(&json!({
             "ok": problems.is_empty(),
             "errors": problems.len(),
-            "diagnostics": problems.iter().map(Problem::to_json).collect::<Vec<_>>(),
+            "warnings": warnings.len(),
+            "diagnostics": problems.iter().map(Problem::to_json)
+                .chain(warnings.iter().map(warning_json))
+                .collect::<Vec<_>>(),
             "flows": flows.iter().map(|f| json!({
                 "id": f.id, "file": f.file, "steps": f.steps.len(),
             })).collect::<Vec<_>>(),
