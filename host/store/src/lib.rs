@@ -37,6 +37,7 @@ mod store;
 mod swaps;
 pub mod tables;
 mod types;
+mod verify_run;
 mod writer;
 
 pub use canonical::event_bytes as canonical_event_bytes;
