@@ -30,6 +30,7 @@ mod schedules;
 mod store;
 mod swaps;
 pub mod tables;
+mod verify_run;
 mod writer;
 
 pub use check::{CheckReport, PageCheck, TableRows, Walk, Walked, check_file};

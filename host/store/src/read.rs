@@ -87,16 +87,10 @@ pub fn ledger(rt: &ReadTransaction, run: &str) -> Result<Vec<LedgerEvent>, Store
         .collect()
 }
 
-/// Recomputes a run's hash chain.
+/// Recomputes a run's hash chain and checks it against the run (see
+/// `verify_run`).
 pub fn verify(rt: &ReadTransaction, run: &str) -> Result<VerifyReport, StoreError> {
-    let table = rt.open_table(tables::LEDGER).db()?;
-    let heads = rt.open_table(tables::LEDGER_HEAD).db()?;
-    let events = ledger::read_events(&table, run)?;
-    let head = heads.get(run).db()?.map(|g| g.value());
-    if events.is_empty() && head.is_none() && run_get(rt, run)?.is_none() {
-        return Err(StoreError::RunNotFound(run.to_owned()));
-    }
-    Ok(ledger::verify_events(run, events, head))
+    crate::verify_run::verify(rt, run)
 }
 
 /// Step id → output of every completed step of a run.
