@@ -93,7 +93,6 @@ struct Counting {
 impl Counting {
     /// Resolves once no event taken before this call is still being counted.
     async fn settled(&self) {
-        use std::sync::atomic::Ordering;
         loop {
             let notified = self.settled.notified();
             tokio::pin!(notified);
