@@ -25,15 +25,16 @@ pub enum StoreError {
     /// A stored record could not be decoded.
     #[error("stored record is corrupt: {0}")]
     Corrupt(String),
-    /// The store file is damaged: redb found it corrupted or failed on it, or
-    /// a record in it does not decode (see `guard`).
+    /// An embedded store's file is damaged: its database found it corrupted
+    /// or failed on it, or a record in it does not decode (for redb, see
+    /// `weft-store`'s `guard`).
     #[error(
         "the store file {} is damaged: {detail}; `weft store check` reports what is damaged \
          and `weft store check --repair` recovers what it can (after copying the file aside)",
         path.display()
     )]
     Damaged {
-        /// The redb file.
+        /// The store file.
         path: std::path::PathBuf,
         /// What was found.
         detail: String,
