@@ -4,21 +4,22 @@
 //!
 //! Per pool, in this order: a free slot (`max_concurrent` minus its live
 //! leases, read from the store, so it is right after a restart and after a
-//! lease runs out), a token in its rate-limit bucket, its daily cost limit not
-//! reached. Among the pools that pass, the one whose best task comes first
-//! (priority, then ready time) is served: its policy component picks among a
-//! bounded list of candidates, and the host leases the first id it names that
-//! is a candidate. A policy that fails, traps, times out or names nothing
-//! valid is logged and counted, and priority order decides instead.
+//! lease runs out), a token in its rate-limit bucket (kept by the store), its
+//! daily cost limit not reached. Among the pools that pass, the one whose best
+//! task comes first (priority, then ready time) is served: its policy component
+//! picks among a bounded list of candidates, and the host leases the first id
+//! it names that is a candidate. A policy that fails, traps, times out or names
+//! nothing valid is logged and counted, and priority order decides instead.
 //!
-//! Admission is serialised (one lock), so two workers can't both take a
-//! pool's last slot; completions and failures record under the same lock, so
-//! a freed slot is seen by the next admission and observers see a task end
-//! before another starts in its slot.
+//! The store makes the final check: the lease is conditional
+//! ([`weft_store_api::QueueStore::lease_task`] with the pool's [`PoolCap`]), so
+//! a pool's cap and rate limit hold across processes and daemons. The lock
+//! here only keeps this process's workers from racing one another for the same
+//! head task (an optimisation: a lost race costs a retry, never a broken cap);
+//! completions do not take it, so they commit together in one group commit.
 
-use std::collections::HashMap;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 use weft_store_api::WorkerSite;
 
@@ -26,7 +27,9 @@ use tokio::sync::{Mutex as AsyncMutex, MutexGuard};
 use weft_core::{Candidate, PoolState, TenantLoad};
 use weft_flow::{PoolDecl, RateLimit};
 use weft_runtime::{CallContext, CallLimits};
-use weft_store_api::{Lease, PoolView, StoreError, ViewLimits};
+use weft_store_api::{
+    Lease, LeaseTry, PoolCap, PoolView, RateCap, StoreError, TokenBucket, ViewLimits,
+};
 
 use crate::engine::Inner;
 use crate::swap::PolicyChoice;
@@ -53,41 +56,10 @@ pub(crate) const LIMITS: ViewLimits = ViewLimits {
     scan: SCAN_LIMIT,
 };
 
-/// A token bucket on the engine's clock.
-#[derive(Debug, Clone, Copy)]
-struct Bucket {
-    tokens: f64,
-    at_ms: u64,
-}
-
-impl Bucket {
-    fn full(limit: RateLimit, now: u64) -> Self {
-        Self {
-            tokens: f64::from(limit.burst),
-            at_ms: now,
-        }
-    }
-
-    fn refill(&mut self, limit: RateLimit, now: u64) {
-        let elapsed = now.saturating_sub(self.at_ms) as f64;
-        self.tokens =
-            (self.tokens + elapsed * limit.per_minute / 60_000.0).min(f64::from(limit.burst));
-        self.at_ms = now.max(self.at_ms);
-    }
-
-    /// When the next whole token is there (ms since the epoch).
-    fn next_token_at(&self, limit: RateLimit) -> u64 {
-        let missing = (1.0 - self.tokens).max(0.0);
-        let ms = (missing * 60_000.0 / limit.per_minute).ceil();
-        self.at_ms.saturating_add(ms as u64)
-    }
-}
-
 /// Admission state shared by every worker.
 #[derive(Default)]
 pub(crate) struct Admission {
     lock: AsyncMutex<()>,
-    buckets: Mutex<HashMap<String, Bucket>>,
     /// Policy calls that failed (priority order decided instead).
     pub policy_failures: AtomicU64,
 }
@@ -116,46 +88,32 @@ impl Admission {
     pub async fn lock(&self) -> MutexGuard<'_, ()> {
         self.lock.lock().await
     }
+}
 
-    /// Tokens in `pool`'s bucket now (`None`: no rate limit).
-    pub fn tokens(&self, pool: &PoolDecl, now: u64) -> Option<f64> {
-        let limit = pool.rate_limit?;
-        let mut buckets = self.buckets.lock().unwrap_or_else(PoisonError::into_inner);
-        let b = buckets
-            .entry(pool.name.clone())
-            .or_insert_with(|| Bucket::full(limit, now));
-        b.refill(limit, now);
-        Some(b.tokens)
-    }
+/// The store's rate cap for `pool`'s rate limit.
+pub(crate) fn rate_cap(pool: &PoolDecl) -> Option<RateCap> {
+    pool.rate_limit.map(|r: RateLimit| RateCap {
+        per_minute: r.per_minute,
+        burst: r.burst,
+    })
+}
 
-    /// `Ok(())` if `pool` has a token now; else when the next one comes.
-    fn has_token(&self, pool: &PoolDecl, now: u64) -> Result<(), u64> {
-        let Some(limit) = pool.rate_limit else {
-            return Ok(());
-        };
-        let mut buckets = self.buckets.lock().unwrap_or_else(PoisonError::into_inner);
-        let b = buckets
-            .entry(pool.name.clone())
-            .or_insert_with(|| Bucket::full(limit, now));
-        b.refill(limit, now);
-        if b.tokens >= 1.0 {
-            Ok(())
-        } else {
-            Err(b.next_token_at(limit))
-        }
+/// What the store checks when it leases a task of `pool`.
+pub(crate) fn pool_cap(pool: &PoolDecl) -> PoolCap {
+    PoolCap {
+        max_concurrent: pool.max_concurrent,
+        rate: rate_cap(pool),
     }
+}
 
-    fn take_token(&self, pool: &PoolDecl) {
-        if pool.rate_limit.is_some()
-            && let Some(b) = self
-                .buckets
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .get_mut(&pool.name)
-        {
-            b.tokens -= 1.0;
-        }
-    }
+/// The pool's bucket as `view` shows it, refilled to `now` (a pool with no
+/// bucket yet has a full one); `None` without a rate limit.
+pub(crate) fn bucket_now(pool: &PoolDecl, view: &PoolView, now: u64) -> Option<TokenBucket> {
+    let rate = rate_cap(pool)?;
+    Some(match view.bucket {
+        Some(b) => b.refilled(rate, now),
+        None => TokenBucket::full(rate, now),
+    })
 }
 
 /// The declared pool `name`, or for a pool `weft.yaml` does not declare (a
@@ -193,10 +151,7 @@ pub(crate) async fn admit(inner: &Arc<Inner>, ask: &Ask<'_>) -> Result<Admitted,
 }
 
 /// [`admit`] with the admission lock already held by the caller.
-pub(crate) async fn admit_locked(
-    inner: &Arc<Inner>,
-    ask: &Ask<'_>,
-) -> Result<Admitted, StoreError> {
+async fn admit_locked(inner: &Arc<Inner>, ask: &Ask<'_>) -> Result<Admitted, StoreError> {
     // A chosen task may be gone by the time it is leased only if something
     // outside admission took it (a direct store lease, a cancel); try again.
     for _ in 0..4 {
@@ -218,7 +173,10 @@ pub(crate) async fn admit_locked(
             if view.running.len() >= pool.max_concurrent as usize {
                 continue;
             }
-            if let Err(at) = inner.admission.has_token(&pool, now) {
+            if let (Some(bucket), Some(rate)) = (bucket_now(&pool, &view, now), rate_cap(&pool))
+                && !bucket.has_token()
+            {
+                let at = bucket.next_token_at(rate);
                 wake = Some(wake.map_or(at, |w| w.min(at)));
                 continue;
             }
@@ -236,14 +194,30 @@ pub(crate) async fn admit_locked(
             return Ok(Admitted::Wait(wake));
         };
         let (task, admitted_by) = choose(inner, &pool, &view, now).await;
-        if let Some(lease) = inner
+        let cap = pool_cap(&pool);
+        match inner
             .store
-            .lease_task(ask.owner, task, &admitted_by, ask.lease_ms, ask.site, now)
+            .lease_task(
+                ask.owner,
+                task,
+                &admitted_by,
+                ask.lease_ms,
+                ask.site,
+                cap,
+                now,
+            )
             .await?
         {
-            inner.admission.take_token(&pool);
-            inner.reaper.leased(lease.expires_at);
-            return Ok(Admitted::Lease(lease));
+            LeaseTry::Leased(lease) => {
+                inner.reaper.leased(lease.expires_at);
+                return Ok(Admitted::Lease(lease));
+            }
+            // Another worker (here or in another process) took the task or the
+            // pool's last slot or token first: look again.
+            LeaseTry::Gone | LeaseTry::Full => {}
+            LeaseTry::RateLimited { next_token_at } => {
+                return Ok(Admitted::Wait(Some(next_token_at)));
+            }
         }
     }
     Ok(Admitted::Wait(None))

@@ -1,22 +1,24 @@
 //! Budgets: a model call that could overspend its tenant's daily budget (or
 //! its pool's daily limit) is refused before the adapter is called.
 //!
-//! Before the call, an upper bound of its cost is *reserved*. Reservations are
-//! made one at a time (an async gate held across the store's reads), so
-//! concurrent calls cannot together pass a budget; each takes a snapshot of what
-//! is reserved *before* reading the spent totals. The charge is committed (with
-//! the journaled answer) before the reservation is released, so a call released
-//! between the snapshot and the read is counted in one or both, never in
-//! neither: spent + reserved never under-counts. Money is whole micro-dollars.
-//! (The gate is in this process's memory: the store-contract work moves the
-//! check into the store so that it holds across daemons.)
+//! Before the call, an upper bound of its cost is *reserved* in the store
+//! ([`weft_store_api::CostStore::reserve_budget`]): "reserve if spent +
+//! reserved + this ≤ limit", in one transaction, so concurrent calls — in this
+//! process or in other daemons on the same store — cannot together pass a
+//! budget. The charge is committed with the journaled answer and releases the
+//! reservation in that same transaction, so spent + reserved never
+//! under-counts; a call that fails releases its reservation, and a reservation
+//! of a process that died lapses by itself at its expiry. Money is whole
+//! micro-dollars.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::time::Duration;
 
 use weft_core::CompletionRequest;
 use weft_flow::{ModelDecl, OnBudgetExceeded, ProjectConfig};
-use weft_store_api::{Store, StoreError, utc_date};
+pub use weft_store_api::Limited;
+use weft_store_api::{BudgetAsk, BudgetReply, SharedStore, StoreError, utc_date};
 
 /// Tokens added per message for the role and the chat template's markers.
 pub const MESSAGE_OVERHEAD_TOKENS: u64 = 16;
@@ -35,37 +37,30 @@ pub(crate) struct Refusal {
     pub mode: OnBudgetExceeded,
 }
 
-#[derive(Default)]
-struct Reserved {
-    /// (UTC day, tenant) → micro-dollars reserved by calls in flight.
-    tenant: HashMap<(String, String), u64>,
-    /// (UTC day, pool) → micro-dollars reserved.
-    pool: HashMap<(String, String), u64>,
-}
-
 /// Where pools' daily cost limits come from: pool name → US dollars per UTC
 /// day, `None` for no limit.
 pub type PoolLimitUsd = dyn Fn(&str) -> Option<f64> + Send + Sync;
 
-/// The engine's budget book-keeping (in memory; the spent totals are the
-/// store's).
+/// The engine's budget book-keeping: where pool limits come from, and the
+/// refusals not yet recorded (reservations and spent totals are the store's).
 #[derive(Default)]
 pub(crate) struct Budgets {
     /// Set by [`crate::Engine::set_pool_limit_usd`].
     pool_limits: RwLock<Option<Arc<PoolLimitUsd>>>,
-    reserved: Mutex<Reserved>,
-    /// Held by the one reservation being decided (across its store reads).
-    gate: tokio::sync::Mutex<()>,
     /// (task, lease token) → the refusal of that attempt's model call.
     refusals: Mutex<HashMap<(u64, u64), Refusal>>,
 }
 
-/// A reservation; released when dropped.
+/// How long after a call's timeout its reservation lapses by itself, if
+/// neither its charge nor its release reached the store.
+const RESERVATION_GRACE: Duration = Duration::from_secs(60);
+
+/// A reservation held in the store; released when dropped unless its charge
+/// took it over ([`Reservation::charged`]).
 pub(crate) struct Reservation {
-    budgets: Arc<Budgets>,
+    store: SharedStore,
+    id: Option<u64>,
     day: String,
-    tenant: String,
-    pool: String,
     micro_usd: u64,
 }
 
@@ -79,24 +74,29 @@ impl Reservation {
     pub fn day(&self) -> &str {
         &self.day
     }
+
+    /// The reservation's id, for the charge that releases it in its own
+    /// transaction; after this, dropping the reservation releases nothing.
+    pub fn charged(&mut self) -> Option<u64> {
+        self.id.take()
+    }
 }
 
 impl Drop for Reservation {
     fn drop(&mut self) {
-        let mut guard = self
-            .budgets
-            .reserved
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        let r = &mut *guard;
-        for (map, who) in [(&mut r.tenant, &self.tenant), (&mut r.pool, &self.pool)] {
-            let key = (self.day.clone(), who.clone());
-            if let Some(v) = map.get_mut(&key) {
-                *v = v.saturating_sub(self.micro_usd);
-                if *v == 0 {
-                    map.remove(&key);
+        let Some(id) = self.id.take() else { return };
+        // A release that cannot run (no runtime, the store failing) leaves the
+        // reservation to lapse at its expiry.
+        if let Ok(handle) = tokio::runtime::Handle::try_current() {
+            let store = Arc::clone(&self.store);
+            handle.spawn(async move {
+                if let Err(e) = store.release_budget(id, 0).await {
+                    tracing::warn!(
+                        reservation = id,
+                        "releasing a budget reservation failed: {e}"
+                    );
                 }
-            }
+            });
         }
     }
 }
@@ -109,15 +109,6 @@ pub(crate) struct CallScope<'a> {
     pub tenant_budget: Option<u64>,
     /// The pool's daily limit in micro-dollars, if any.
     pub pool_limit: Option<u64>,
-}
-
-/// What a refused model call would have overspent.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Limited {
-    /// The tenant's `budget_usd_daily`.
-    Tenant,
-    /// The pool's daily cost limit.
-    Pool,
 }
 
 /// A model call refused before it was made: the tenant's (or pool's) spent and
@@ -159,73 +150,57 @@ pub(crate) enum ReserveError {
 }
 
 impl Budgets {
-    /// Reserves `bound` micro-dollars for a call at `now` if the tenant's and
-    /// the pool's spent + reserved + `bound` stay within their limits.
+    /// Reserves `bound` micro-dollars in the store for a call at `now` that
+    /// may run for `timeout`, if the tenant's and the pool's spent + reserved
+    /// + `bound` stay within their limits.
     pub async fn reserve(
-        self: &Arc<Self>,
-        store: &dyn Store,
+        &self,
+        store: &SharedStore,
         scope: &CallScope<'_>,
         bound: u64,
+        timeout: Duration,
         now: u64,
     ) -> Result<Reservation, ReserveError> {
         let day = utc_date(now);
-        let tkey = (day.clone(), scope.tenant.to_owned());
-        let pkey = (day.clone(), scope.pool.to_owned());
-        let _gate = self.gate.lock().await;
-        // Reserved amounts before spent: see the module docs.
-        let (tenant_reserved, pool_reserved) = {
-            let r = self.reserved.lock().unwrap_or_else(PoisonError::into_inner);
-            (
-                r.tenant.get(&tkey).copied().unwrap_or(0),
-                r.pool.get(&pkey).copied().unwrap_or(0),
-            )
-        };
-        if let Some(budget) = scope.tenant_budget {
-            let spent = store
-                .tenant_day_cost(&day, scope.tenant)
-                .await
-                .map_err(ReserveError::Store)?;
-            let reserved = tenant_reserved;
-            if spent.saturating_add(reserved).saturating_add(bound) > budget {
-                return Err(ReserveError::Exceeded(BudgetExceeded {
-                    limited: Limited::Tenant,
-                    name: scope.tenant.to_owned(),
-                    day,
-                    spent_micro_usd: spent,
-                    reserved_micro_usd: reserved,
-                    limit_micro_usd: budget,
-                    bound_micro_usd: bound,
-                }));
-            }
-        }
-        if let Some(limit) = scope.pool_limit {
-            let spent = store
-                .pool_day_cost(&day, scope.pool)
-                .await
-                .map_err(ReserveError::Store)?;
-            let reserved = pool_reserved;
-            if spent.saturating_add(reserved).saturating_add(bound) > limit {
-                return Err(ReserveError::Exceeded(BudgetExceeded {
-                    limited: Limited::Pool,
-                    name: scope.pool.to_owned(),
-                    day,
-                    spent_micro_usd: spent,
-                    reserved_micro_usd: reserved,
-                    limit_micro_usd: limit,
-                    bound_micro_usd: bound,
-                }));
-            }
-        }
-        let mut r = self.reserved.lock().unwrap_or_else(PoisonError::into_inner);
-        *r.tenant.entry(tkey).or_default() += bound;
-        *r.pool.entry(pkey).or_default() += bound;
-        Ok(Reservation {
-            budgets: Arc::clone(self),
-            day,
+        let lapse = timeout.saturating_add(RESERVATION_GRACE).as_millis();
+        let ask = BudgetAsk {
+            day: day.clone(),
             tenant: scope.tenant.to_owned(),
             pool: scope.pool.to_owned(),
             micro_usd: bound,
-        })
+            tenant_limit: scope.tenant_budget,
+            pool_limit: scope.pool_limit,
+            expires_at: now.saturating_add(u64::try_from(lapse).unwrap_or(u64::MAX)),
+        };
+        match store
+            .reserve_budget(ask, now)
+            .await
+            .map_err(ReserveError::Store)?
+        {
+            BudgetReply::Reserved { id } => Ok(Reservation {
+                store: Arc::clone(store),
+                id: Some(id),
+                day,
+                micro_usd: bound,
+            }),
+            BudgetReply::Exceeded {
+                limited,
+                spent,
+                reserved,
+                limit,
+            } => Err(ReserveError::Exceeded(BudgetExceeded {
+                limited,
+                name: match limited {
+                    Limited::Tenant => scope.tenant.to_owned(),
+                    Limited::Pool => scope.pool.to_owned(),
+                },
+                day,
+                spent_micro_usd: spent,
+                reserved_micro_usd: reserved,
+                limit_micro_usd: limit,
+                bound_micro_usd: bound,
+            })),
+        }
     }
 
     /// Replaces the source of pools' daily cost limits.

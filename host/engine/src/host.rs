@@ -326,7 +326,7 @@ impl TaskHost {
         };
         match inner
             .budgets
-            .reserve(inner.store.as_ref(), &scope, bound, inner.now())
+            .reserve(&inner.store, &scope, bound, self.timeout, inner.now())
             .await
         {
             Ok(r) => Ok(r),
@@ -415,6 +415,7 @@ impl TaskHost {
             input_tokens: usage.input_tokens,
             output_tokens: usage.output_tokens,
             micro_usd,
+            reservation: None,
         }
     }
 
@@ -431,13 +432,16 @@ impl TaskHost {
             return Ok(answer);
         }
         let (name, model) = self.model_of(req)?;
-        let reservation = self.reserve(&name, &model, req).await?;
+        let mut reservation = self.reserve(&name, &model, req).await?;
         let answer = self.call_adapter(&name, &model, req).await?;
         let value = serde_json::to_value(&answer)
             .map_err(|e| PluginError::Permanent(format!("cannot journal the answer: {e}")))?;
-        let charge = self.charge(&name, &model, &answer, &reservation);
-        // The charge is committed before the reservation is released, even if
-        // this call is dropped meanwhile (a lost lease): spawned, it goes on.
+        let mut charge = self.charge(&name, &model, &answer, &reservation);
+        // The charge releases the reservation in its own transaction; it is
+        // committed even if this call is dropped meanwhile (a lost lease):
+        // spawned, it goes on.
+        let reserved = reservation.charged();
+        charge.reservation = reserved;
         let (inner, run, step, now) = (
             Arc::clone(&self.inner),
             self.run.clone(),
@@ -449,6 +453,16 @@ impl TaskHost {
                 .store
                 .journal_put_charged(&run, &step, index, value, charge, now)
                 .await;
+            // A charge that failed wrote nothing: the reservation still holds.
+            if stored.is_err()
+                && let Some(id) = reserved
+                && let Err(e) = inner.store.release_budget(id, now).await
+            {
+                tracing::warn!(
+                    reservation = id,
+                    "releasing a budget reservation failed: {e}"
+                );
+            }
             drop(reservation);
             stored
         })

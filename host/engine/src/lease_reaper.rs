@@ -106,11 +106,7 @@ async fn reap(inner: &Inner, watch: &ReaperWatch) -> Option<Duration> {
     let now = inner.now();
     match inner.store.next_lease_expiry().await {
         Ok(Some(at)) if at <= now => {
-            let handed_back = {
-                // Under the admission lock, as every change of a pool's slots.
-                let _guard = inner.admission.lock().await;
-                inner.store.promote_and_expire(now).await
-            };
+            let handed_back = inner.store.promote_and_expire(now).await;
             match handed_back {
                 Ok(0) => Some(ERROR_WAIT),
                 Ok(_) => {

@@ -86,7 +86,7 @@ impl Engine {
                 queued: view.queued_total,
                 cost_today_usd: pool_spent_today(inner, &name).await,
                 cost_limit_daily_usd: pool.cost_limit_daily_usd,
-                rate_tokens: inner.admission.tokens(&pool, now),
+                rate_tokens: admission::bucket_now(&pool, &view, now).map(|b| b.tokens()),
                 rate_limit: pool.rate_limit.map(|r| (r.per_minute, r.burst)),
                 on_exhausted: match pool.on_exhausted {
                     OnExhausted::Queue => "queue".into(),

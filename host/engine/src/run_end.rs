@@ -33,11 +33,7 @@ impl Engine {
     /// end is reported as every end of a run is ([`Inner::run_ended`]).
     pub async fn cancel(&self, run_id: &str) -> Result<(), EngineError> {
         let inner = &self.inner;
-        {
-            // Under the admission lock, as every change of a pool's slots.
-            let _guard = inner.admission.lock().await;
-            inner.store.cancel(run_id, inner.now()).await?;
-        }
+        inner.store.cancel(run_id, inner.now()).await?;
         inner.run_ended(run_id, RunStatus::Cancelled);
         Ok(())
     }
@@ -47,10 +43,7 @@ impl Engine {
     /// that end is reported as every end of a run is.
     pub async fn dlq_purge(&self, task: u64) -> Result<Purged, EngineError> {
         let inner = &self.inner;
-        let purged = {
-            let _guard = inner.admission.lock().await;
-            inner.store.dlq_purge(task, inner.now()).await?
-        };
+        let purged = inner.store.dlq_purge(task, inner.now()).await?;
         if let Some(status) = purged.run_ended {
             inner.run_ended(&purged.run, status);
         }

@@ -322,19 +322,16 @@ pub(crate) async fn record_success(
         final_steps: flow.final_steps().map(|s| s.id.clone()).collect(),
     };
     let (task, token, now) = (lease.task, lease.token, inner.now());
-    // Under the admission lock: the freed slot and the next admission are
-    // seen in order (see `admission`).
-    let guard = inner.admission.lock().await;
+    // Not under the admission lock: completions of many workers share one
+    // group commit, and the slot is freed by this commit, before any lease the
+    // store could make into it (see `admission`).
     let done = match inner
         .store
         .complete_step(task, token, success.output, advance, now)
         .await
     {
         Ok(done) => done,
-        Err(e) => {
-            drop(guard);
-            return (store_refusal(inner, lease, e), None);
-        }
+        Err(e) => return (store_refusal(inner, lease, e), None),
     };
     inner.emit(ProgressEvent::StepSucceeded {
         run: lease.run.clone(),
@@ -350,7 +347,7 @@ pub(crate) async fn record_success(
                 lease_ms: next.lease_ms,
                 site: WorkerSite::InProcess,
             };
-            match admission::admit_locked(inner, &ask).await {
+            match admission::admit(inner, &ask).await {
                 Ok(Admitted::Lease(l)) => Some(l),
                 Ok(Admitted::Wait(_)) => None,
                 Err(e) => {
@@ -361,7 +358,6 @@ pub(crate) async fn record_success(
         }
         None => None,
     };
-    drop(guard);
     // Wake one idle worker per new task this worker did not take itself, and
     // one for the slot this task freed.
     let taken = next_lease.as_ref().map(|l| l.task);
@@ -391,7 +387,6 @@ pub(crate) async fn record_failure(
     let error = &*crate::caps::cap_message(limits, error);
     let decision = crate::caps::cap_decision(limits, decision);
     let now = inner.now();
-    let _guard = inner.admission.lock().await;
     let recorded = match decided_by {
         Some(by) => {
             inner

@@ -11,6 +11,7 @@
 //! above the store holds an `Arc<dyn Store>`. `docs/storage.md` states the
 //! contract in words.
 
+mod admission;
 mod canonical;
 mod contract;
 mod error;
@@ -21,6 +22,9 @@ mod schedules;
 mod types;
 mod views;
 
+pub use admission::{
+    BudgetAsk, BudgetReply, LeaseTry, Limited, MICRO_TOKENS, PoolCap, RateCap, TokenBucket,
+};
 pub use canonical::{event_bytes as canonical_event_bytes, push_value as canonical_value};
 pub use contract::{
     ChangeFeed, CostStore, LedgerStore, LockStore, QueueStore, RunStore, ScheduleStore,

@@ -35,6 +35,8 @@ pub struct Charge {
     pub output_tokens: u64,
     /// The cost in micro-dollars.
     pub micro_usd: u64,
+    /// The budget reservation the charge replaces (released with it).
+    pub reservation: Option<u64>,
 }
 
 /// One row of the cost table: a (UTC day, tenant, pool, model) total.
@@ -153,6 +155,11 @@ pub struct PoolView {
     pub queued: Vec<PoolTask>,
     /// How many tasks are in the pool's ready queue (all of them).
     pub queued_total: u64,
+    /// The pool's token bucket as last written (`None` before its first
+    /// rate-limited lease); refill it to now with
+    /// [`TokenBucket::refilled`](crate::TokenBucket::refilled).
+    #[serde(default)]
+    pub bucket: Option<crate::TokenBucket>,
 }
 
 impl PoolView {

@@ -15,7 +15,7 @@ use crate::ledger::{self, EventKind};
 use crate::ops::common::{get_run, put_run};
 use crate::store::RedbStore;
 use crate::tables::{self, Tables};
-use weft_store_api::{Charge, CostRow, CostStore, StoreError};
+use weft_store_api::{BudgetAsk, BudgetReply, Charge, CostRow, CostStore, StoreError};
 
 /// Journals a model call's answer and, if this call stored it, charges
 /// `charge` to the run's tenant. Returns whether it
@@ -30,6 +30,9 @@ pub(crate) fn journal_put_charged(
     now: u64,
 ) -> Result<bool, StoreError> {
     let mut record = get_run(t, run)?;
+    if let Some(id) = charge.reservation {
+        crate::ops::reservations::release(t, id)?;
+    }
     if !crate::ops::misc::journal_put(t, run, step, index, value, now)? {
         return Ok(false);
     }
@@ -131,6 +134,19 @@ impl CostStore for RedbStore {
     ) -> Result<bool, StoreError> {
         let (run, step) = (run.to_owned(), step.to_owned());
         self.write(move |t| journal_put_charged(t, &run, &step, index, &value, &charge, now))
+            .await
+    }
+
+    // Reservations are volatile commits: the call holding one runs in this
+    // process, so a crash that loses it also ends the call; one made durable
+    // by a later commit lapses at its `expires_at`.
+    async fn reserve_budget(&self, ask: BudgetAsk, now: u64) -> Result<BudgetReply, StoreError> {
+        self.write_volatile(move |t| crate::ops::reservations::reserve(t, &ask, now))
+            .await
+    }
+
+    async fn release_budget(&self, id: u64, _now: u64) -> Result<(), StoreError> {
+        self.write_volatile(move |t| crate::ops::reservations::release(t, id))
             .await
     }
 

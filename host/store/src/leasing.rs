@@ -4,8 +4,9 @@
 
 use serde_json::Value;
 use weft_store_api::{
-    Advance, Counters, DeadLetter, FailDecision, Lease, NewTask, NextLease, NextTask, PoolView,
-    Purged, QueueStats, QueueStore, RunOutcome, StepCompleted, StoreError, ViewLimits, WorkerSite,
+    Advance, Counters, DeadLetter, FailDecision, Lease, LeaseTry, NewTask, NextLease, NextTask,
+    PoolCap, PoolView, Purged, QueueStats, QueueStore, RunOutcome, StepCompleted, StoreError,
+    ViewLimits, WorkerSite,
 };
 
 use crate::ops::{advance, finish, misc, queue};
@@ -50,12 +51,15 @@ impl QueueStore for RedbStore {
         admitted_by: &str,
         lease_ms: u64,
         site: WorkerSite,
+        cap: PoolCap,
         now: u64,
-    ) -> Result<Option<Lease>, StoreError> {
+    ) -> Result<LeaseTry, StoreError> {
         let ask = self.ask(owner, None, lease_ms);
         let by = admitted_by.to_owned();
-        self.write_for(site, move |t| queue::lease_task(t, &ask, task, &by, now))
-            .await
+        self.write_for(site, move |t| {
+            queue::lease_task(t, &ask, task, &by, cap, now)
+        })
+        .await
     }
 
     async fn renew(

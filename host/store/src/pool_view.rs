@@ -112,6 +112,18 @@ pub(crate) fn pool_view(
         .get(pool)
         .db()?
         .map_or(0, |g| g.value());
+    view.bucket = rt
+        .open_table(tables::POOL_BUCKETS)
+        .db()?
+        .get(pool)
+        .db()?
+        .map(|g| {
+            let (micro_tokens, at_ms) = g.value();
+            weft_store_api::TokenBucket {
+                micro_tokens,
+                at_ms,
+            }
+        });
     for (inv, ready_at, id) in queued_keys(rt, pool, limits)? {
         let Some(t) = tasks.get(id).db()? else {
             continue;

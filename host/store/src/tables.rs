@@ -79,6 +79,24 @@ pub const CHANGES: TableDefinition<u64, &str> = TableDefinition::new("changes");
 /// Override key (`pool:<name>`, `retry:<flow>`) → `Override` (JSON): a
 /// component swapped in at run time (see `swaps`).
 pub const OVERRIDES: TableDefinition<&str, &[u8]> = TableDefinition::new("overrides");
+/// (pool, task id) → `()`: the tasks of a pool that hold a lease, so that a
+/// conditional lease counts a pool's leases in a few key reads (written with
+/// [`LEASES`]).
+pub const POOL_LEASES: TableDefinition<(&str, u64), ()> = TableDefinition::new("pool_leases");
+/// Pool → its rate-limit token bucket (micro-tokens, ms), taken from by
+/// conditional leases.
+pub const POOL_BUCKETS: TableDefinition<&str, (u64, u64)> = TableDefinition::new("pool_buckets");
+/// Reservation id → `Reservation` (JSON): budget held by a model call in flight.
+pub const RESERVATIONS: TableDefinition<u64, &[u8]> = TableDefinition::new("reservations");
+/// (expires_at ms, reservation id) → `()`: reservations in the order they lapse.
+pub const RESERVATION_EXPIRY: TableDefinition<(u64, u64), ()> =
+    TableDefinition::new("reservation_expiry");
+/// (UTC day, tenant) → micro-dollars reserved by calls in flight.
+pub const RESERVED_TENANT_DAY: TableDefinition<(&str, &str), u64> =
+    TableDefinition::new("reserved_tenant_day");
+/// (UTC day, pool) → micro-dollars reserved by calls in flight.
+pub const RESERVED_POOL_DAY: TableDefinition<(&str, &str), u64> =
+    TableDefinition::new("reserved_pool_day");
 /// Counter name → value (`next_task_id`, `stale_refusals`, `redelivered`,
 /// `schedule_fires`, `epoch`, `lock_tokens`).
 pub const COUNTERS: TableDefinition<&str, u64> = TableDefinition::new("counters");
@@ -143,6 +161,18 @@ pub struct Tables<'t> {
     pub cost_detail: Table<'t, CostKey<'static>, CostTotals>,
     /// See [`OVERRIDES`].
     pub overrides: Table<'t, &'static str, &'static [u8]>,
+    /// See [`POOL_LEASES`].
+    pub pool_leases: Table<'t, (&'static str, u64), ()>,
+    /// See [`POOL_BUCKETS`].
+    pub pool_buckets: Table<'t, &'static str, (u64, u64)>,
+    /// See [`RESERVATIONS`].
+    pub reservations: Table<'t, u64, &'static [u8]>,
+    /// See [`RESERVATION_EXPIRY`].
+    pub reservation_expiry: Table<'t, (u64, u64), ()>,
+    /// See [`RESERVED_TENANT_DAY`].
+    pub reserved_tenant_day: Table<'t, (&'static str, &'static str), u64>,
+    /// See [`RESERVED_POOL_DAY`].
+    pub reserved_pool_day: Table<'t, (&'static str, &'static str), u64>,
 }
 
 impl<'t> Tables<'t> {
@@ -178,6 +208,12 @@ impl<'t> Tables<'t> {
             cost_pool_day: tx.open_table(COST_POOL_DAY).db()?,
             cost_detail: tx.open_table(COST_DETAIL).db()?,
             overrides: tx.open_table(OVERRIDES).db()?,
+            pool_leases: tx.open_table(POOL_LEASES).db()?,
+            pool_buckets: tx.open_table(POOL_BUCKETS).db()?,
+            reservations: tx.open_table(RESERVATIONS).db()?,
+            reservation_expiry: tx.open_table(RESERVATION_EXPIRY).db()?,
+            reserved_tenant_day: tx.open_table(RESERVED_TENANT_DAY).db()?,
+            reserved_pool_day: tx.open_table(RESERVED_POOL_DAY).db()?,
         })
     }
 }
@@ -188,6 +224,7 @@ pub fn create_all(db: &redb::Database) -> Result<(), StoreError> {
     tx.set_durability(redb::Durability::Immediate).db()?;
     drop(Tables::open(&tx)?);
     crate::ops::ready_index::rebuild(&tx)?;
+    crate::ops::pool_leases::rebuild(&tx)?;
     tx.commit().db()?;
     // A read straight after open must see the tables.
     drop(db.begin_read().db()?);

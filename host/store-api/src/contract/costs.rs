@@ -2,6 +2,7 @@
 
 use serde_json::Value;
 
+use crate::admission::{BudgetAsk, BudgetReply};
 use crate::error::StoreError;
 use crate::views::{Charge, CostRow};
 
@@ -11,8 +12,10 @@ pub trait CostStore: Send + Sync {
     /// Journals model call `index` of `step` with its answer and charges
     /// `charge` in the same transaction (run, tenant-day, pool-day and cost
     /// row totals, a `model-call-charged` ledger event), so that a journal
-    /// replay — the answer is already there — is never charged again. Returns
-    /// whether this call stored the answer.
+    /// replay — the answer is already there — is never charged again; the
+    /// reservation `charge.reservation` names is released in the same
+    /// transaction, so spent + reserved never under-counts. Returns whether
+    /// this call stored the answer.
     async fn journal_put_charged(
         &self,
         run: &str,
@@ -22,6 +25,17 @@ pub trait CostStore: Send + Sync {
         charge: Charge,
         now: u64,
     ) -> Result<bool, StoreError>;
+
+    /// Reserves `ask.micro_usd` if, in one transaction, the tenant's and the
+    /// pool's charges of `ask.day` plus every reservation that has not lapsed
+    /// (`expires_at > now`) plus this one stay within each given limit. Lapsed
+    /// reservations are dropped first. This is the check that makes a budget
+    /// hold across processes; a refusal writes nothing.
+    async fn reserve_budget(&self, ask: BudgetAsk, now: u64) -> Result<BudgetReply, StoreError>;
+
+    /// Releases reservation `id` (a call that failed, or was not charged); a
+    /// reservation already released or lapsed is not an error.
+    async fn release_budget(&self, id: u64, now: u64) -> Result<(), StoreError>;
 
     /// The (model calls, micro-dollars) charged to `run`.
     async fn run_cost(&self, run: &str) -> Result<(u64, u64), StoreError>;

@@ -4,6 +4,7 @@
 use serde_json::Value;
 
 use super::WorkerSite;
+use crate::admission::{LeaseTry, PoolCap};
 use crate::error::StoreError;
 use crate::types::{
     Advance, Counters, DeadLetter, FailDecision, Lease, NewTask, NextLease, Purged, QueueStats,
@@ -32,9 +33,14 @@ pub trait QueueStore: Send + Sync {
         now: u64,
     ) -> Result<Option<Lease>, StoreError>;
 
-    /// Leases task `task` (chosen by a pool policy) to `owner` if it is ready
-    /// now; `None` if it is not any more. The `step-started` ledger event names
-    /// the pool and `admitted_by`.
+    /// Leases task `task` (chosen by a pool policy) to `owner` if, in one
+    /// transaction, it is ready now, its pool holds fewer than
+    /// `cap.max_concurrent` live leases and the pool's token bucket (kept by
+    /// the store, refilled with [`crate::TokenBucket::refilled`]) has a token,
+    /// which the lease takes. This is the check that makes a pool's cap hold
+    /// across processes; a refusal writes nothing. The `step-started` ledger
+    /// event names the pool and `admitted_by`.
+    #[allow(clippy::too_many_arguments)]
     async fn lease_task(
         &self,
         owner: &str,
@@ -42,8 +48,9 @@ pub trait QueueStore: Send + Sync {
         admitted_by: &str,
         lease_ms: u64,
         site: WorkerSite,
+        cap: PoolCap,
         now: u64,
-    ) -> Result<Option<Lease>, StoreError>;
+    ) -> Result<LeaseTry, StoreError>;
 
     /// Extends a lease to `now + lease_ms` and returns the new expiry.
     async fn renew(

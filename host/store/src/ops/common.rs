@@ -129,6 +129,7 @@ pub fn unindex(t: &mut Tables<'_>, task: &TaskRecord) -> Result<(), StoreError> 
             if let Some(lease) = lease {
                 t.lease_expiry.remove((lease?.expires_at, task.id)).db()?;
             }
+            crate::ops::pool_leases::remove(t, &task.pool, task.id)?;
         }
         TaskState::Done | TaskState::Dead | TaskState::Failed | TaskState::Cancelled => {}
     }

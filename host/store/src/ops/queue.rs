@@ -9,10 +9,11 @@ use crate::ledger::{self, EventKind};
 use crate::ops::common::{
     REDELIVERED, bump, check_fence, get_run, get_task, make_ready, put_run, put_task,
 };
+use crate::ops::pool_leases::{self, Refused};
 use crate::ops::ready_index;
 use crate::tables::{Tables, encode};
 use weft_store_api::StoreError;
-use weft_store_api::{Lease, LeaseRecord, RunStatus, TaskState};
+use weft_store_api::{Lease, LeaseRecord, LeaseTry, PoolCap, RunStatus, TaskState};
 
 /// A ready-queue key: (pool, u32::MAX - priority, ready_at, task id).
 pub type ReadyKey = (String, u32, u64, u64);
@@ -61,6 +62,7 @@ pub fn expire_one(
         .map(|g| crate::tables::decode::<LeaseRecord>(g.value()))
         .transpose()?;
     let task = get_task(t, id)?;
+    pool_leases::remove(t, &task.pool, id)?;
     let payload = json!({
         "task": task.id, "step": task.step_id, "attempt": task.attempt,
         "owner": lease.as_ref().map(|l| l.owner.clone()),
@@ -167,16 +169,18 @@ pub fn lease(t: &mut Tables<'_>, ask: &LeaseAsk, now: u64) -> Result<Option<Leas
 }
 
 /// Leases task `id` to `ask.owner` if it is ready now (after promoting due
-/// delayed tasks and expiring stale leases); `None` if it is not (another
-/// worker took it, or its run ended). `admitted_by` (the pool policy
-/// component's sha256) goes into the `step-started` ledger event.
+/// delayed tasks and expiring stale leases) and its pool passes `cap` (fewer
+/// than `max_concurrent` leases, a token in its bucket, taken); else says
+/// why not. `admitted_by` (the pool policy component's sha256) goes into the
+/// `step-started` ledger event.
 pub fn lease_task(
     t: &mut Tables<'_>,
     ask: &LeaseAsk,
     id: u64,
     admitted_by: &str,
+    cap: PoolCap,
     now: u64,
-) -> Result<Option<Lease>, StoreError> {
+) -> Result<LeaseTry, StoreError> {
     if ask.owner.is_empty() {
         return Err(StoreError::Invalid("a lease needs an owner".into()));
     }
@@ -189,7 +193,7 @@ pub fn lease_task(
         .map(|g| crate::tables::decode::<weft_store_api::TaskRecord>(g.value()))
         .transpose()?
     else {
-        return Ok(None);
+        return Ok(LeaseTry::Gone);
     };
     let key = (
         task.pool.clone(),
@@ -203,9 +207,13 @@ pub fn lease_task(
             .db()?
             .is_none()
     {
-        return Ok(None);
+        return Ok(LeaseTry::Gone);
     }
-    lease_key(t, ask, key, Some(admitted_by), now).map(Some)
+    match pool_leases::admit(t, &task.pool, cap, now)? {
+        Some(Refused::Full) => Ok(LeaseTry::Full),
+        Some(Refused::RateLimited(next_token_at)) => Ok(LeaseTry::RateLimited { next_token_at }),
+        None => lease_key(t, ask, key, Some(admitted_by), now).map(LeaseTry::Leased),
+    }
 }
 
 /// Leases the ready task at `key`: out of the ready queue, a new token, a
@@ -230,6 +238,7 @@ fn lease_key(
     };
     t.leases.insert(id, encode(&record)?.as_slice()).db()?;
     t.lease_expiry.insert((expires_at, id), ()).db()?;
+    pool_leases::insert(t, &task.pool, id)?;
     put_task(t, &task)?;
     let mut run = get_run(t, &task.run_id)?;
     if run.status == RunStatus::Queued {
