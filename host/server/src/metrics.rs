@@ -49,6 +49,9 @@ pub const METRIC_NAMES: &[&str] = &[
     "weft_circuit_open",
     "weft_pool_active",
     "weft_pool_queued",
+    "weft_store_commits_total",
+    "weft_store_durable_commits_total",
+    "weft_store_operations_total",
 ];
 
 /// Every metric the daemon exports, in one registry.
@@ -78,6 +81,9 @@ pub struct Metrics {
     circuit_open: IntGaugeVec,
     pool_active: IntGaugeVec,
     pool_queued: IntGaugeVec,
+    store_commits: IntCounter,
+    store_durable_commits: IntCounter,
+    store_operations: IntCounter,
     /// Events being counted: a scrape waits for them (see [`Metrics::follow`]).
     counting: Counting,
 }
@@ -301,6 +307,27 @@ impl Metrics {
                     &["pool"],
                 )?,
             )?,
+            store_commits: register(
+                &r,
+                IntCounter::new(
+                    "weft_store_commits_total",
+                    "Write transactions the store committed since the daemon started.",
+                )?,
+            )?,
+            store_durable_commits: register(
+                &r,
+                IntCounter::new(
+                    "weft_store_durable_commits_total",
+                    "Of those, the ones synced to disk.",
+                )?,
+            )?,
+            store_operations: register(
+                &r,
+                IntCounter::new(
+                    "weft_store_operations_total",
+                    "Store operations acknowledged; divided by commits, how well group commit batches.",
+                )?,
+            )?,
             registry: r,
         })
     }
@@ -459,6 +486,10 @@ impl Metrics {
         );
         self.workers_live
             .set(i64::try_from(self.live_workers.count()).unwrap_or(i64::MAX));
+        let writer = store.writer_stats();
+        catch_up(&self.store_commits, writer.commits);
+        catch_up(&self.store_durable_commits, writer.durable_commits);
+        catch_up(&self.store_operations, writer.ops);
         let counters = store.counters().await.map_err(|e| e.to_string())?;
         catch_up(&self.redelivered, counters.redelivered);
         catch_up(&self.stale_refusals, counters.stale_refusals);
