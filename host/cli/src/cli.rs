@@ -83,6 +83,9 @@ pub enum Command {
     /// The store file: check it for damage, and repair it.
     #[command(subcommand)]
     Store(StoreCommand),
+    /// Measure the path users run: a real daemon, HTTP clients, the pool
+    /// policy and the search index; prints a table (see docs/performance.md).
+    Bench(crate::cli_bench::BenchArgs),
 }
 
 /// `weft pools [--pool NAME]`

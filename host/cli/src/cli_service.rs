@@ -217,4 +217,7 @@ pub struct DaemonArgs {
     /// Unix socket).
     #[arg(long)]
     pub no_auth: bool,
+    /// Serve without the search index (the search endpoints say it is off).
+    #[arg(long)]
+    pub no_index: bool,
 }

@@ -53,6 +53,7 @@ macro_rules! eprint {
 mod out;
 
 mod cli;
+mod cli_bench;
 mod cli_search;
 mod cli_service;
 mod cli_store;

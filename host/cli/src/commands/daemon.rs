@@ -60,14 +60,18 @@ pub(crate) async fn run(args: DaemonArgs) -> Result<ExitCode> {
     let index_dir = state_dir.join("index");
     // A broken index costs search, never the engine: the daemon serves
     // without it (its endpoints say so) until `weft index rebuild`.
-    let search = match SearchIndex::open(&index_dir, engine.store().clone(), search_options) {
-        Ok(index) => Some(Arc::new(index.with_semantic())),
-        Err(e) => {
-            tracing::error!(
-                "search is off: cannot open the search index in {}: {e} (stop the daemon, run `weft index rebuild`)",
-                index_dir.display()
-            );
-            None
+    let search = if args.no_index {
+        None
+    } else {
+        match SearchIndex::open(&index_dir, engine.store().clone(), search_options) {
+            Ok(index) => Some(Arc::new(index.with_semantic())),
+            Err(e) => {
+                tracing::error!(
+                    "search is off: cannot open the search index in {}: {e} (stop the daemon, run `weft index rebuild`)",
+                    index_dir.display()
+                );
+                None
+            }
         }
     };
     let watcher = events.serve(engine.clone(), folder);

@@ -12,6 +12,9 @@ use crate::cli::{
     WorkersCommand,
 };
 
+mod bench;
+mod bench_daemon;
+mod bench_load;
 mod costs;
 mod daemon;
 mod daemon_auth;
@@ -108,6 +111,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 swap_set::run(swap_set::Target::Retry(flow), swap).await
             }
             Command::Store(StoreCommand::Check(args)) => store_check::run(&args),
+            Command::Bench(args) => bench::run(args).await,
         }
     })
 }
