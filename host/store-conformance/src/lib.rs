@@ -63,6 +63,7 @@ macro_rules! conformance_tests {
             dead_letters_requeue_and_purge,
             ledger_bytes_match_redb,
             every_ledger_append_is_one_change_in_order,
+            a_follower_never_sees_a_gap,
             commits_move_on_every_write,
             queue_views_name_what_the_next_lease_takes,
             a_cron_fire_fires_once,

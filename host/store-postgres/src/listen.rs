@@ -14,10 +14,12 @@ use crate::tx::CHANNEL;
 
 /// Starts the task; aborting the handle ends it and its connection.
 pub(crate) fn spawn(
-    pg: tokio_postgres::Config,
+    mut pg: tokio_postgres::Config,
     schema: String,
     stats: Arc<Stats>,
 ) -> tokio::task::AbortHandle {
+    // Named, so that an operator (or a test) can tell it from the pool's.
+    pg.application_name(format!("weft-listen {schema}"));
     tokio::spawn(async move {
         let mut delay = Duration::from_millis(100);
         loop {
@@ -61,6 +63,9 @@ async fn listen_once(pg: &tokio_postgres::Config, schema: &str, stats: &Stats) -
     // (before saying so, so that a caller who waited for `listening` only
     // sees later moves).
     stats.bump();
+    stats
+        .listens
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     stats.listening.send_replace(true);
     while let Some(payload) = rx.recv().await {
         if payload == schema {

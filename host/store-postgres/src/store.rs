@@ -43,6 +43,8 @@ pub(crate) struct Stats {
     commits: AtomicU64,
     pub(crate) committed: watch::Sender<u64>,
     pub(crate) listening: watch::Sender<bool>,
+    /// How many times the `LISTEN` connection has started listening.
+    pub(crate) listens: AtomicU64,
 }
 
 impl Stats {
@@ -84,6 +86,7 @@ impl PgStore {
             commits: AtomicU64::new(0),
             committed: watch::Sender::new(0),
             listening: watch::Sender::new(false),
+            listens: AtomicU64::new(0),
         });
         let listener =
             crate::listen::spawn(parsed.pg.clone(), parsed.schema.clone(), Arc::clone(&stats));
@@ -139,6 +142,12 @@ impl PgStore {
     pub async fn listening(&self) {
         let mut rx = self.inner.stats.listening.subscribe();
         let _ = rx.wait_for(|l| *l).await;
+    }
+
+    /// How many times the `LISTEN` connection has started listening (more
+    /// than once after it was lost and made again).
+    pub fn listens(&self) -> u64 {
+        self.inner.stats.listens.load(Ordering::Relaxed)
     }
 
     async fn direct(&self) -> Result<tokio_postgres::Client, StoreError> {

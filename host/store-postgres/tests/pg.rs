@@ -1,0 +1,267 @@
+//! What only the PostgreSQL store has: migrations, a server that other
+//! processes share (two handles leasing from one queue, commits heard over
+//! `LISTEN`, a listener that reconnects), passwords kept out of every
+//! message, and the figures of a lease → complete loop.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "a test should fail loudly"
+)]
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+use support::{config, fresh_store, server};
+use weft_pg_harness::unique_name;
+use weft_store_api::prelude::*;
+use weft_store_api::{NewRun, NewTask, RunStatus, StoreError, WorkerSite};
+use weft_store_postgres::{MIGRATIONS, PgConfig, PgStore};
+
+const T0: u64 = 1_795_305_600_000;
+
+fn one_task(step: &str) -> NewRun {
+    NewRun {
+        flow_id: "demo".into(),
+        flow_version: "1".into(),
+        tenant: "acme".into(),
+        input: json!({}),
+        priority: 0,
+        idempotency_key: None,
+        id_prefix: "acme".into(),
+        initial_tasks: vec![NewTask {
+            step_id: step.into(),
+            pool: "p".into(),
+            priority: 0,
+        }],
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn daemons_connecting_together_apply_each_migration_once() {
+    let schema = unique_name("m");
+    let mut set = tokio::task::JoinSet::new();
+    for _ in 0..6 {
+        let config = config(&schema);
+        set.spawn(async move { PgStore::connect(config).await.unwrap() });
+    }
+    let mut stores = Vec::new();
+    while let Some(store) = set.join_next().await {
+        stores.push(store.unwrap());
+    }
+    let all: Vec<i32> = MIGRATIONS.iter().map(|m| m.version).collect();
+    assert_eq!(stores[0].applied_migrations().await.unwrap(), all);
+    assert!(stores[0].pending_migrations().await.unwrap().is_empty());
+    assert!(
+        stores[0].migrate().await.unwrap().is_empty(),
+        "nothing left to apply"
+    );
+    // Every handle works on the one schema.
+    stores[1].submit_run(one_task("a"), T0).await.unwrap();
+    assert_eq!(
+        stores[5].queue_stats(T0).await.unwrap().ready_by_pool["p"],
+        1
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_message_shows_the_password() {
+    let port = server().port();
+    let url = format!("postgres://postgres:hunter2-secret@127.0.0.1:{port}/postgres");
+    let schema = unique_name("pw");
+    let store = PgStore::connect(PgConfig {
+        url,
+        schema: schema.clone(),
+        pool_size: 2,
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        store.describe(),
+        format!("postgres 127.0.0.1:{port}/postgres schema {schema}")
+    );
+    assert!(!format!("{store:?}").contains("hunter2"));
+    // Nothing listens on this port: unavailable, naming the server only.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead = closed.local_addr().unwrap().port();
+    drop(closed);
+    let config = PgConfig::new(format!("postgres://u:hunter2-secret@127.0.0.1:{dead}/weft"));
+    assert!(!format!("{config:?}").contains("hunter2"));
+    let err = PgStore::connect(config).await.unwrap_err();
+    let text = err.to_string();
+    assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
+    assert!(text.contains(&format!("127.0.0.1:{dead}/weft")), "{text}");
+    assert!(!text.contains("hunter2"), "{text}");
+    let bad = PgStore::connect(PgConfig::new("postgres://u:hunter2@h:x/d"))
+        .await
+        .unwrap_err();
+    assert!(!bad.to_string().contains("hunter2"), "{bad}");
+}
+
+/// Two handles on one schema (two daemons) with eight workers each drain one
+/// queue: every task is completed once, none is refused, every run ends.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_daemons_drain_one_queue_and_lease_each_task_once() {
+    let (a, schema) = fresh_store().await;
+    let b = PgStore::connect(config(&schema)).await.unwrap();
+    let mut runs = Vec::new();
+    for i in 0..120 {
+        runs.push(
+            a.submit_run(one_task(&format!("s{i}")), T0)
+                .await
+                .unwrap()
+                .run_id,
+        );
+    }
+    let mut set = tokio::task::JoinSet::new();
+    for (n, store) in [a.clone(), b.clone()]
+        .into_iter()
+        .cycle()
+        .take(16)
+        .enumerate()
+    {
+        set.spawn(async move {
+            let mut done = Vec::new();
+            while let Some(l) = store
+                .lease(&format!("w{n}"), None, 60_000, WorkerSite::Remote, T0 + 1)
+                .await
+                .unwrap()
+            {
+                store
+                    .complete(
+                        l.task,
+                        l.token,
+                        json!(n),
+                        vec![],
+                        Some(weft_store_api::RunOutcome::Succeeded { output: json!(n) }),
+                        T0 + 2,
+                    )
+                    .await
+                    .unwrap();
+                done.push(l.task);
+            }
+            done
+        });
+    }
+    let mut count: BTreeMap<u64, usize> = BTreeMap::new();
+    while let Some(done) = set.join_next().await {
+        for task in done.unwrap() {
+            *count.entry(task).or_default() += 1;
+        }
+    }
+    assert_eq!(count.len(), 120);
+    assert!(
+        count.values().all(|n| *n == 1),
+        "a task leased twice: {count:?}"
+    );
+    assert_eq!(a.counters().await.unwrap().stale_refusals, 0);
+    for run in &runs {
+        assert_eq!(
+            b.run_get(run).await.unwrap().unwrap().status,
+            RunStatus::Succeeded
+        );
+        assert!(b.verify(run).await.unwrap().is_ok());
+    }
+    assert!(
+        b.writer_stats().commits > 0 && a.writer_stats().commits > b.writer_stats().commits / 2
+    );
+}
+
+/// The `LISTEN` connection comes back after the server drops it, and commits
+/// of another handle wake this one again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_listener_reconnects_after_its_connection_is_killed() {
+    let (a, schema) = fresh_store().await;
+    let b = PgStore::connect(config(&schema)).await.unwrap();
+    b.listening().await;
+    assert_eq!(b.listens(), 1);
+    let (client, conn) = tokio_postgres::connect(&server().url(), tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    let n = client
+        .execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1",
+            &[&format!("weft-listen {schema}")],
+        )
+        .await
+        .unwrap();
+    assert_eq!(n, 2, "both handles' listeners");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while b.listens() < 2 {
+        assert!(Instant::now() < deadline, "the listener did not come back");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let mut rx = b.commits();
+    rx.borrow_and_update();
+    a.submit_run(one_task("z"), T0).await.unwrap();
+    tokio::time::timeout(Duration::from_secs(10), rx.changed())
+        .await
+        .expect("a commit of the other handle is heard again")
+        .unwrap();
+}
+
+/// Figures: a sequential lease → complete loop, and eight workers at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn lease_complete_loop_figures() {
+    let (store, _) = fresh_store().await;
+    let n = 300;
+    for i in 0..n {
+        store
+            .submit_run(one_task(&format!("s{i}")), T0)
+            .await
+            .unwrap();
+    }
+    let start = Instant::now();
+    for _ in 0..n / 2 {
+        let l = store
+            .lease("w", None, 60_000, WorkerSite::InProcess, T0 + 1)
+            .await
+            .unwrap()
+            .unwrap();
+        store
+            .complete(l.task, l.token, json!(1), vec![], None, T0 + 2)
+            .await
+            .unwrap();
+    }
+    let sequential = f64::from(n / 2) / start.elapsed().as_secs_f64();
+    let start = Instant::now();
+    let mut set = tokio::task::JoinSet::new();
+    for w in 0..8 {
+        let store = store.clone();
+        set.spawn(async move {
+            let mut done = 0u32;
+            while let Some(l) = store
+                .lease(
+                    &format!("w{w}"),
+                    None,
+                    60_000,
+                    WorkerSite::InProcess,
+                    T0 + 3,
+                )
+                .await
+                .unwrap()
+            {
+                store
+                    .complete(l.task, l.token, json!(1), vec![], None, T0 + 4)
+                    .await
+                    .unwrap();
+                done += 1;
+            }
+            done
+        });
+    }
+    let mut done = 0;
+    while let Some(d) = set.join_next().await {
+        done += d.unwrap();
+    }
+    let parallel = f64::from(done) / start.elapsed().as_secs_f64();
+    assert_eq!(done, n / 2);
+    println!(
+        "postgres lease→complete: {sequential:.0} steps/s sequential, {parallel:.0} steps/s with 8 workers"
+    );
+    assert!(sequential > 5.0, "{sequential}");
+}
