@@ -82,61 +82,92 @@ pub(crate) enum End<T> {
     Retry(StoreError),
 }
 
-/// An open transaction on one connection.
+/// An open transaction on one pooled connection.
+///
+/// A `Tx` dropped before [`Tx::end`] or [`Tx::end_read`] (its caller's
+/// future was cancelled mid-transaction) takes its connection out of the
+/// pool and closes it, so the server rolls the transaction back and no later
+/// caller runs inside it.
 pub(crate) struct Tx<'a> {
-    c: &'a deadpool_postgres::Client,
+    c: Option<deadpool_postgres::Client>,
     schema: &'a str,
     changes: Mutex<Vec<String>>,
     dirty: AtomicBool,
+}
+
+impl Drop for Tx<'_> {
+    fn drop(&mut self) {
+        if let Some(c) = self.c.take() {
+            drop(deadpool_postgres::Object::take(c));
+        }
+    }
 }
 
 impl<'a> Tx<'a> {
     /// `BEGIN` (read committed: every statement sees what committed before
     /// it; the operations lock the rows they decide on).
     pub(crate) async fn begin(
-        c: &'a deadpool_postgres::Client,
+        c: deadpool_postgres::Client,
         schema: &'a str,
     ) -> Result<Self, StoreError> {
-        c.batch_execute("BEGIN").await.map_err(pg)?;
-        Ok(Self::new(c, schema))
+        let tx = Self::new(c, schema);
+        tx.c()?.batch_execute("BEGIN").await.map_err(pg)?;
+        Ok(tx)
     }
 
     /// `BEGIN` a read-only snapshot: every statement sees the same commits.
     pub(crate) async fn snapshot(
-        c: &'a deadpool_postgres::Client,
+        c: deadpool_postgres::Client,
         schema: &'a str,
     ) -> Result<Self, StoreError> {
-        c.batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        let tx = Self::new(c, schema);
+        tx.c()?
+            .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
             .await
             .map_err(pg)?;
-        Ok(Self::new(c, schema))
+        Ok(tx)
     }
 
-    fn new(c: &'a deadpool_postgres::Client, schema: &'a str) -> Self {
+    fn new(c: deadpool_postgres::Client, schema: &'a str) -> Self {
         Self {
-            c,
+            c: Some(c),
             schema,
             changes: Mutex::new(Vec::new()),
             dirty: AtomicBool::new(false),
         }
     }
 
+    /// The connection (there until the transaction ended).
+    fn c(&self) -> Result<&deadpool_postgres::Client, StoreError> {
+        self.c
+            .as_ref()
+            .ok_or_else(|| StoreError::Unavailable("the transaction has ended".into()))
+    }
+
+    /// Hands the connection back to the pool (the transaction is over).
+    fn release(mut self) {
+        drop(self.c.take());
+    }
+
     /// Rows of a statement that writes nothing (or only locks).
     pub(crate) async fn rows(&self, sql: &str, p: Params<'_>) -> Result<Vec<Row>, StoreError> {
-        let st = self.c.prepare_cached(sql).await.map_err(pg)?;
-        self.c.query(&st, p).await.map_err(pg)
+        let c = self.c()?;
+        let st = c.prepare_cached(sql).await.map_err(pg)?;
+        c.query(&st, p).await.map_err(pg)
     }
 
     /// At most one row of a statement that writes nothing.
     pub(crate) async fn row(&self, sql: &str, p: Params<'_>) -> Result<Option<Row>, StoreError> {
-        let st = self.c.prepare_cached(sql).await.map_err(pg)?;
-        self.c.query_opt(&st, p).await.map_err(pg)
+        let c = self.c()?;
+        let st = c.prepare_cached(sql).await.map_err(pg)?;
+        c.query_opt(&st, p).await.map_err(pg)
     }
 
     /// Runs a statement that writes; returns how many rows it changed.
     pub(crate) async fn exec(&self, sql: &str, p: Params<'_>) -> Result<u64, StoreError> {
-        let st = self.c.prepare_cached(sql).await.map_err(pg)?;
-        let n = self.c.execute(&st, p).await.map_err(pg)?;
+        let c = self.c()?;
+        let st = c.prepare_cached(sql).await.map_err(pg)?;
+        let n = c.execute(&st, p).await.map_err(pg)?;
         if n > 0 {
             self.dirty.store(true, Ordering::Relaxed);
         }
@@ -166,7 +197,7 @@ impl<'a> Tx<'a> {
 
     /// Commits or rolls back after `result` (see the module docs).
     pub(crate) async fn end<T>(self, result: Result<T, StoreError>) -> End<T> {
-        match result {
+        let end = match result {
             Err(e) if is_retryable(&e) => {
                 self.rollback().await;
                 End::Retry(e)
@@ -186,17 +217,22 @@ impl<'a> Tx<'a> {
                     End::Failed(e)
                 }
             },
-        }
+        };
+        self.release();
+        end
     }
 
     /// Ends a read-only snapshot.
     pub(crate) async fn end_read(self) {
         self.rollback().await;
+        self.release();
     }
 
     async fn rollback(&self) {
         // A connection whose rollback fails is broken; the pool drops it.
-        let _ = self.c.batch_execute("ROLLBACK").await;
+        if let Ok(c) = self.c() {
+            let _ = c.batch_execute("ROLLBACK").await;
+        }
     }
 
     async fn commit(&self) -> Result<(), StoreError> {
@@ -229,7 +265,7 @@ impl<'a> Tx<'a> {
             self.rows("SELECT pg_notify($1, $2)", &[&CHANNEL, &self.schema])
                 .await?;
         }
-        self.c.batch_execute("COMMIT").await.map_err(pg)
+        self.c()?.batch_execute("COMMIT").await.map_err(pg)
     }
 }
 
@@ -241,7 +277,7 @@ macro_rules! write_tx {
         let mut attempt: u32 = 0;
         loop {
             let client = store.client().await?;
-            let $t = $crate::tx::Tx::begin(&client, store.schema()).await?;
+            let $t = $crate::tx::Tx::begin(client, store.schema()).await?;
             let result = $body;
             let dirty = $t.is_dirty();
             match $t.end(result).await {
@@ -267,7 +303,7 @@ macro_rules! read_tx {
     ($store:expr, $t:ident => $body:expr) => {{
         let store: &$crate::store::PgStore = $store;
         let client = store.client().await?;
-        let $t = $crate::tx::Tx::snapshot(&client, store.schema()).await?;
+        let $t = $crate::tx::Tx::snapshot(client, store.schema()).await?;
         let result = $body;
         $t.end_read().await;
         result

@@ -265,3 +265,62 @@ async fn lease_complete_loop_figures() {
     );
     assert!(sequential > 5.0, "{sequential}");
 }
+
+/// A caller that gives up mid-transaction (its future dropped) leaves no
+/// connection inside an open transaction: the connection is closed, and the
+/// pool keeps serving.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancelled_operation_leaves_no_open_transaction() {
+    let schema = unique_name("cancel");
+    let app = format!("weft-cancel-{schema}");
+    let url = format!("{}?application_name={app}", server().url());
+    let store = PgStore::connect(PgConfig {
+        url,
+        schema,
+        pool_size: 2,
+    })
+    .await
+    .unwrap();
+    store.submit_run(one_task("warm"), T0).await.unwrap();
+    for i in 0..40u64 {
+        // Give up after a varying sliver of time: somewhere inside the
+        // transaction, or before it, or after.
+        let _ = tokio::time::timeout(
+            Duration::from_micros(50 * (i % 10)),
+            store.submit_run(one_task("c"), T0),
+        )
+        .await;
+    }
+    let (client, conn) = tokio_postgres::connect(&server().url(), tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let open: i64 = client
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1 \
+                 AND state LIKE 'idle in transaction%'",
+                &[&app],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        if open == 0 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{open} connections stay inside a transaction"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    for i in 0..10 {
+        store
+            .submit_run(one_task(&format!("after{i}")), T0)
+            .await
+            .unwrap();
+    }
+    let stats = store.queue_stats(T0).await.unwrap();
+    assert!(stats.ready_by_pool["p"] >= 11);
+}
