@@ -10,7 +10,7 @@
 use std::sync::Arc;
 
 use weft_pg_harness::{PgServer, unique_name};
-use weft_store_api::SharedStore;
+use weft_store_api::{NewRun, NewTask, SharedStore};
 use weft_store_conformance::Backend;
 use weft_store_postgres::{PgConfig, PgStore};
 
@@ -59,4 +59,38 @@ impl Backend for PgBackend {
         store.listening().await;
         Some(Arc::new(store))
     }
+}
+
+/// 2026-11-22T00:00:00Z in ms.
+pub const T0: u64 = 1_795_305_600_000;
+
+/// A one-task run of flow `demo` (tenant `acme`) in pool `p`.
+pub fn one_task(step: &str) -> NewRun {
+    NewRun {
+        flow_id: "demo".into(),
+        flow_version: "1".into(),
+        tenant: "acme".into(),
+        input: serde_json::json!({}),
+        priority: 0,
+        idempotency_key: None,
+        id_prefix: "acme".into(),
+        initial_tasks: vec![NewTask {
+            step_id: step.into(),
+            pool: "p".into(),
+            priority: 0,
+        }],
+    }
+}
+
+/// An admin connection to the shared server, its search path on `schema`.
+pub async fn admin(schema: &str) -> tokio_postgres::Client {
+    let (client, conn) = tokio_postgres::connect(&server().url(), tokio_postgres::NoTls)
+        .await
+        .expect("admin connection");
+    tokio::spawn(conn);
+    client
+        .batch_execute(&format!("SET search_path = {schema}"))
+        .await
+        .expect("admin connection");
+    client
 }

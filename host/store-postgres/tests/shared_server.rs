@@ -1,7 +1,7 @@
-//! What only the PostgreSQL store has: migrations, a server that other
-//! processes share (two handles leasing from one queue, commits heard over
-//! `LISTEN`, a listener that reconnects), passwords kept out of every
-//! message, and the figures of a lease → complete loop.
+//! One PostgreSQL store shared by several handles, as by several daemons:
+//! two handles drain one queue leasing each task once, the `LISTEN`
+//! connection comes back after it is killed, a cancelled caller leaves no
+//! open transaction behind, and the figures of a lease → complete loop.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -15,91 +15,11 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
-use support::{config, fresh_store, server};
+use support::{T0, config, fresh_store, one_task, server};
 use weft_pg_harness::unique_name;
 use weft_store_api::prelude::*;
-use weft_store_api::{NewRun, NewTask, RunStatus, StoreError, WorkerSite};
-use weft_store_postgres::{MIGRATIONS, PgConfig, PgStore};
-
-const T0: u64 = 1_795_305_600_000;
-
-fn one_task(step: &str) -> NewRun {
-    NewRun {
-        flow_id: "demo".into(),
-        flow_version: "1".into(),
-        tenant: "acme".into(),
-        input: json!({}),
-        priority: 0,
-        idempotency_key: None,
-        id_prefix: "acme".into(),
-        initial_tasks: vec![NewTask {
-            step_id: step.into(),
-            pool: "p".into(),
-            priority: 0,
-        }],
-    }
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn daemons_connecting_together_apply_each_migration_once() {
-    let schema = unique_name("m");
-    let mut set = tokio::task::JoinSet::new();
-    for _ in 0..6 {
-        let config = config(&schema);
-        set.spawn(async move { PgStore::connect(config).await.unwrap() });
-    }
-    let mut stores = Vec::new();
-    while let Some(store) = set.join_next().await {
-        stores.push(store.unwrap());
-    }
-    let all: Vec<i32> = MIGRATIONS.iter().map(|m| m.version).collect();
-    assert_eq!(stores[0].applied_migrations().await.unwrap(), all);
-    assert!(stores[0].pending_migrations().await.unwrap().is_empty());
-    assert!(
-        stores[0].migrate().await.unwrap().is_empty(),
-        "nothing left to apply"
-    );
-    // Every handle works on the one schema.
-    stores[1].submit_run(one_task("a"), T0).await.unwrap();
-    assert_eq!(
-        stores[5].queue_stats(T0).await.unwrap().ready_by_pool["p"],
-        1
-    );
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn no_message_shows_the_password() {
-    let port = server().port();
-    let url = format!("postgres://postgres:hunter2-secret@127.0.0.1:{port}/postgres");
-    let schema = unique_name("pw");
-    let store = PgStore::connect(PgConfig {
-        url,
-        schema: schema.clone(),
-        pool_size: 2,
-    })
-    .await
-    .unwrap();
-    assert_eq!(
-        store.describe(),
-        format!("postgres 127.0.0.1:{port}/postgres schema {schema}")
-    );
-    assert!(!format!("{store:?}").contains("hunter2"));
-    // Nothing listens on this port: unavailable, naming the server only.
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let dead = closed.local_addr().unwrap().port();
-    drop(closed);
-    let config = PgConfig::new(format!("postgres://u:hunter2-secret@127.0.0.1:{dead}/weft"));
-    assert!(!format!("{config:?}").contains("hunter2"));
-    let err = PgStore::connect(config).await.unwrap_err();
-    let text = err.to_string();
-    assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
-    assert!(text.contains(&format!("127.0.0.1:{dead}/weft")), "{text}");
-    assert!(!text.contains("hunter2"), "{text}");
-    let bad = PgStore::connect(PgConfig::new("postgres://u:hunter2@h:x/d"))
-        .await
-        .unwrap_err();
-    assert!(!bad.to_string().contains("hunter2"), "{bad}");
-}
+use weft_store_api::{RunStatus, WorkerSite};
+use weft_store_postgres::{PgConfig, PgStore};
 
 /// Two handles on one schema (two daemons) with eight workers each drain one
 /// queue: every task is completed once, none is refused, every run ends.
@@ -204,6 +124,65 @@ async fn the_listener_reconnects_after_its_connection_is_killed() {
         .unwrap();
 }
 
+/// A caller that gives up mid-transaction (its future dropped) leaves no
+/// connection inside an open transaction: the connection is closed, and the
+/// pool keeps serving.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancelled_operation_leaves_no_open_transaction() {
+    let schema = unique_name("cancel");
+    let app = format!("weft-cancel-{schema}");
+    let url = format!("{}?application_name={app}", server().url());
+    let store = PgStore::connect(PgConfig {
+        url,
+        schema,
+        pool_size: 2,
+    })
+    .await
+    .unwrap();
+    store.submit_run(one_task("warm"), T0).await.unwrap();
+    for i in 0..40u64 {
+        // Give up after a varying sliver of time: somewhere inside the
+        // transaction, or before it, or after.
+        let _ = tokio::time::timeout(
+            Duration::from_micros(50 * (i % 10)),
+            store.submit_run(one_task("c"), T0),
+        )
+        .await;
+    }
+    let (client, conn) = tokio_postgres::connect(&server().url(), tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let open: i64 = client
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1 \
+                 AND state LIKE 'idle in transaction%'",
+                &[&app],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        if open == 0 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{open} connections stay inside a transaction"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    for i in 0..10 {
+        store
+            .submit_run(one_task(&format!("after{i}")), T0)
+            .await
+            .unwrap();
+    }
+    let stats = store.queue_stats(T0).await.unwrap();
+    assert!(stats.ready_by_pool["p"] >= 11);
+}
+
 /// Figures: a sequential lease → complete loop, and eight workers at once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn lease_complete_loop_figures() {
@@ -264,63 +243,4 @@ async fn lease_complete_loop_figures() {
         "postgres lease→complete: {sequential:.0} steps/s sequential, {parallel:.0} steps/s with 8 workers"
     );
     assert!(sequential > 5.0, "{sequential}");
-}
-
-/// A caller that gives up mid-transaction (its future dropped) leaves no
-/// connection inside an open transaction: the connection is closed, and the
-/// pool keeps serving.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_cancelled_operation_leaves_no_open_transaction() {
-    let schema = unique_name("cancel");
-    let app = format!("weft-cancel-{schema}");
-    let url = format!("{}?application_name={app}", server().url());
-    let store = PgStore::connect(PgConfig {
-        url,
-        schema,
-        pool_size: 2,
-    })
-    .await
-    .unwrap();
-    store.submit_run(one_task("warm"), T0).await.unwrap();
-    for i in 0..40u64 {
-        // Give up after a varying sliver of time: somewhere inside the
-        // transaction, or before it, or after.
-        let _ = tokio::time::timeout(
-            Duration::from_micros(50 * (i % 10)),
-            store.submit_run(one_task("c"), T0),
-        )
-        .await;
-    }
-    let (client, conn) = tokio_postgres::connect(&server().url(), tokio_postgres::NoTls)
-        .await
-        .unwrap();
-    tokio::spawn(conn);
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let open: i64 = client
-            .query_one(
-                "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1 \
-                 AND state LIKE 'idle in transaction%'",
-                &[&app],
-            )
-            .await
-            .unwrap()
-            .get(0);
-        if open == 0 {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{open} connections stay inside a transaction"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    for i in 0..10 {
-        store
-            .submit_run(one_task(&format!("after{i}")), T0)
-            .await
-            .unwrap();
-    }
-    let stats = store.queue_stats(T0).await.unwrap();
-    assert!(stats.ready_by_pool["p"] >= 11);
 }
