@@ -29,9 +29,21 @@ pub(crate) const CHANNEL: &str = "weft_commits";
 /// SQL parameters.
 pub(crate) type Params<'p> = &'p [&'p (dyn ToSql + Sync)];
 
-/// A PostgreSQL error as the contract's.
+/// A PostgreSQL error as the contract's: a lost connection is
+/// [`StoreError::Unavailable`] (not run again: it may have been lost during
+/// the commit, whose outcome is then unknown), anything else
+/// [`StoreError::Storage`].
 pub(crate) fn pg(e: tokio_postgres::Error) -> StoreError {
-    StoreError::storage(e)
+    // Class 08: connection exceptions; 57P: the server shutting down or
+    // terminating the connection.
+    let lost_code = e
+        .code()
+        .is_some_and(|c| c.code().starts_with("08") || c.code().starts_with("57P"));
+    if e.is_closed() || lost_code {
+        StoreError::Unavailable(format!("the connection to PostgreSQL was lost: {e}"))
+    } else {
+        StoreError::storage(e)
+    }
 }
 
 /// An operation that found its premise changed under it (a racing insert

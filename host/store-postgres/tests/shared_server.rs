@@ -244,3 +244,57 @@ async fn lease_complete_loop_figures() {
     );
     assert!(sequential > 5.0, "{sequential}");
 }
+
+/// When the server drops the pool's connections, an operation in flight is
+/// answered `Unavailable` (never a panic, never a wrong answer) and the next
+/// ones work on new connections.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_pool_recovers_after_the_server_drops_its_connections() {
+    let schema = unique_name("drop");
+    let app = format!("weft-drop-{schema}");
+    let url = format!("{}?application_name={app}", server().url());
+    let store = PgStore::connect(PgConfig {
+        url,
+        schema,
+        pool_size: 3,
+    })
+    .await
+    .unwrap();
+    for i in 0..3 {
+        store
+            .submit_run(one_task(&format!("w{i}")), T0)
+            .await
+            .unwrap();
+    }
+    let (client, conn) = tokio_postgres::connect(&server().url(), tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    let killed = client
+        .execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1",
+            &[&app],
+        )
+        .await
+        .unwrap();
+    assert!(killed >= 1);
+    let mut failures = 0;
+    let mut done = 0;
+    for i in 0..12 {
+        match store.submit_run(one_task(&format!("a{i}")), T0).await {
+            Ok(_) => done += 1,
+            Err(weft_store_api::StoreError::Unavailable(why)) => {
+                assert!(why.contains("lost"), "{why}");
+                failures += 1;
+            }
+            Err(other) => panic!("unexpected {other:?}"),
+        }
+    }
+    assert!(
+        failures <= 3,
+        "{failures} operations failed on dropped connections"
+    );
+    assert!(done >= 9);
+    let ready = store.queue_stats(T0).await.unwrap().ready_by_pool["p"];
+    assert_eq!(ready, 3 + done);
+}
