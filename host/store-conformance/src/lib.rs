@@ -73,6 +73,7 @@ macro_rules! conformance_tests {
             of_concurrent_lock_acquires_exactly_one_wins,
             a_charge_is_made_once_with_its_answer,
             concurrent_reservations_admit_exactly_what_fits,
+            random_operations_agree_with_redb,
         );
     };
     (@cases $make:path; $($case:ident),* $(,)?) => {

@@ -9,6 +9,7 @@
 
 mod admission;
 mod dag;
+mod differential;
 mod leasing;
 mod ledger;
 mod ops;
@@ -16,6 +17,7 @@ mod runs;
 
 pub use admission::*;
 pub use dag::*;
+pub use differential::*;
 pub use leasing::*;
 pub use ledger::*;
 pub use ops::*;
