@@ -45,6 +45,8 @@ pub(crate) struct Stats {
     pub(crate) listening: watch::Sender<bool>,
     /// How many times the `LISTEN` connection has started listening.
     pub(crate) listens: AtomicU64,
+    /// Transactions run again (deadlock, serialisation failure, racing insert).
+    pub(crate) retries: AtomicU64,
 }
 
 impl Stats {
@@ -87,6 +89,7 @@ impl PgStore {
             committed: watch::Sender::new(0),
             listening: watch::Sender::new(false),
             listens: AtomicU64::new(0),
+            retries: AtomicU64::new(0),
         });
         let listener =
             crate::listen::spawn(parsed.pg.clone(), parsed.schema.clone(), Arc::clone(&stats));
@@ -172,6 +175,18 @@ impl PgStore {
     /// The schema the tables are in.
     pub(crate) fn schema(&self) -> &str {
         &self.inner.schema
+    }
+
+    /// How many transactions were run again since connect, after
+    /// PostgreSQL aborted them for a deadlock or a serialisation failure, or
+    /// after a racing insert on a unique key: contention at work.
+    pub fn retries(&self) -> u64 {
+        self.inner.stats.retries.load(Ordering::Relaxed)
+    }
+
+    /// Counts a transaction about to be run again.
+    pub(crate) fn note_retry(&self) {
+        self.inner.stats.retries.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Counts a committed write operation; moves the watch if it wrote.

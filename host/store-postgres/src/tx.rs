@@ -299,6 +299,7 @@ macro_rules! write_tx {
                 }
                 $crate::tx::End::Failed(e) => break Err(e),
                 $crate::tx::End::Retry(e) => {
+                    store.note_retry();
                     attempt += 1;
                     if attempt >= $crate::tx::MAX_ATTEMPTS {
                         break Err(e);

@@ -77,6 +77,11 @@ async fn two_daemons_drain_one_queue_and_lease_each_task_once() {
         count.values().all(|n| *n == 1),
         "a task leased twice: {count:?}"
     );
+    println!(
+        "two daemons: {} + {} transactions run again",
+        a.retries(),
+        b.retries()
+    );
     assert_eq!(a.counters().await.unwrap().stale_refusals, 0);
     for run in &runs {
         assert_eq!(

@@ -227,3 +227,41 @@ pub async fn concurrent_reservations_admit_exactly_what_fits(b: &dyn Backend) {
         BudgetReply::Reserved { .. }
     ));
 }
+
+/// A tenant queued behind another's flood deeper than a view may read is
+/// still a candidate, and the queued count is exact.
+pub async fn a_tenant_behind_a_flood_is_a_candidate(b: &dyn Backend) {
+    let (store, _) = b.fresh().await;
+    let run_of = |tenant: &str, step: String| {
+        let mut r = crate::support::run(vec![crate::support::task(&step, "p", 0)]);
+        r.tenant = tenant.into();
+        r.id_prefix = tenant.into();
+        r
+    };
+    for chunk in 0..6u64 {
+        let mut set = tokio::task::JoinSet::new();
+        for i in 0..50 {
+            let store = store.clone();
+            let new = run_of("flood", format!("s{chunk}-{i}"));
+            set.spawn(async move { store.submit_run(new, T0 + chunk).await.unwrap() });
+        }
+        while set.join_next().await.is_some() {}
+    }
+    store
+        .submit_run(run_of("late", "x".into()), T0 + 100)
+        .await
+        .unwrap();
+    let limits = ViewLimits {
+        candidates: 32,
+        per_tenant: 8,
+        scan: 64,
+    };
+    let view = store.pool_view("p", limits, T0 + 200).await.unwrap();
+    assert_eq!(view.queued_total, 301);
+    let seen: Vec<&str> = view.queued.iter().map(|t| t.tenant.as_str()).collect();
+    assert_eq!(seen.iter().filter(|t| **t == "flood").count(), 8);
+    assert_eq!(seen.last(), Some(&"late"), "{seen:?}");
+    let since: Vec<u64> = view.queued.iter().map(|t| t.since_ms).collect();
+    assert!(since.windows(2).all(|w| w[0] <= w[1]), "{since:?}");
+    assert_eq!(store.ready_pools().await.unwrap(), ["p"]);
+}

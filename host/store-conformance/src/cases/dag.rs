@@ -307,3 +307,80 @@ pub async fn dead_letters_requeue_and_purge(b: &dyn Backend) {
     assert_eq!(&kinds[kinds.len() - 2..], ["task-purged", "run-failed"]);
     assert!(store.verify(&s.run_id).await.unwrap().is_ok());
 }
+
+/// Cancels racing workers that lease and complete the same runs: every run
+/// ends (succeeded, or cancelled if a cancel came first), no task of an
+/// ended run is left open or leased, and every ledger verifies. The only
+/// refusals are a stale token and a finished run.
+pub async fn cancels_race_leases_and_completions(b: &dyn Backend) {
+    let (store, _) = b.fresh().await;
+    let steps: Vec<String> = (0..3).map(|i| format!("s{i}")).collect();
+    let advance = Advance {
+        candidates: vec![],
+        all_steps: steps.clone(),
+        final_steps: vec!["s2".into()],
+    };
+    let mut runs = Vec::new();
+    for _ in 0..24 {
+        let tasks = steps.iter().map(|s| task(s, "p", 0)).collect();
+        runs.push(store.submit_run(run(tasks), T0).await.unwrap().run_id);
+    }
+    let allowed = |e: &StoreError| {
+        matches!(
+            e,
+            StoreError::StaleToken { .. } | StoreError::RunFinished { .. }
+        )
+    };
+    let mut set = tokio::task::JoinSet::new();
+    for w in 0..6 {
+        let (store, advance) = (store.clone(), advance.clone());
+        set.spawn(async move {
+            let owner = format!("w{w}");
+            while let Some(l) = store
+                .lease(&owner, None, 60_000, WorkerSite::Remote, T0 + 1)
+                .await
+                .unwrap()
+            {
+                let r = store
+                    .complete_step(l.task, l.token, json!(w), advance.clone(), T0 + 2)
+                    .await;
+                if let Err(e) = r {
+                    assert!(allowed(&e), "a completion: {e:?}");
+                }
+            }
+        });
+    }
+    {
+        let store = store.clone();
+        let doomed: Vec<String> = runs.iter().step_by(3).cloned().collect();
+        set.spawn(async move {
+            for run in doomed {
+                if let Err(e) = store.cancel(&run, T0 + 2).await {
+                    assert!(allowed(&e), "a cancel: {e:?}");
+                }
+            }
+        });
+    }
+    while let Some(done) = set.join_next().await {
+        done.unwrap();
+    }
+    for (i, run) in runs.iter().enumerate() {
+        let r = store.run_get(run).await.unwrap().unwrap();
+        let ok = if i % 3 == 0 {
+            matches!(r.status, RunStatus::Succeeded | RunStatus::Cancelled)
+        } else {
+            r.status == RunStatus::Succeeded
+        };
+        assert!(ok, "run {i} is {}", r.status);
+        for t in store.tasks_of(run).await.unwrap() {
+            assert!(
+                matches!(t.state, TaskState::Done | TaskState::Cancelled),
+                "{t:?}"
+            );
+            assert!(store.lease_of(t.id).await.unwrap().is_none());
+        }
+        assert!(store.verify(run).await.unwrap().is_ok(), "run {i}");
+    }
+    let stats = store.queue_stats(T0 + 3).await.unwrap();
+    assert_eq!((stats.inflight, stats.ready_by_pool.len()), (0, 0));
+}

@@ -69,6 +69,8 @@ pub(crate) async fn busy_pools(t: &Tx<'_>, now: u64) -> Result<Vec<String>, Stor
 /// A pool's running and queued tasks at `now` (see `QueueStore::pool_view`),
 /// choosing the queued ones as redb does: every tenant's head first, then
 /// more of each up to `per_tenant`, `candidates` in all, `scan` rows read.
+/// The running tasks are read from the pool's leases, the queued from the
+/// per-tenant ready index, so neither reads the whole queue.
 pub(crate) async fn pool_view(
     t: &Tx<'_>,
     pool: &str,
@@ -117,16 +119,33 @@ pub(crate) async fn pool_view(
             })
         });
     let per_tenant = limits.per_tenant.max(1);
+    // A loose index scan of the per-tenant ready index: the next tenant after
+    // each one, at most `scan` of them, and the first `per_tenant` tasks of
+    // each; the cost follows the tenants with work, not the queue's depth.
     let rows = t
         .rows(
-            "SELECT id, run_id, flow_id, step_id, run_tenant, priority, ready_at, tenant, rn FROM (\
-               SELECT t.id, t.run_id, r.flow_id, t.step_id, r.tenant AS run_tenant, t.priority, \
-                 t.ready_at, t.tenant, row_number() OVER (PARTITION BY t.tenant \
-                 ORDER BY t.priority DESC, t.ready_at, t.id) AS rn \
-               FROM tasks t JOIN runs r ON r.id = t.run_id \
-               WHERE t.pool = $1 AND t.state = 'ready') x \
-             WHERE rn <= $2 ORDER BY tenant, rn",
-            &[&pool, &crate::conv::lim(per_tenant)],
+            "WITH RECURSIVE tenants (tenant, n) AS ( \
+               (SELECT tenant, 1::bigint FROM tasks WHERE pool = $1 AND state = 'ready' \
+                ORDER BY tenant LIMIT 1) \
+               UNION ALL \
+               SELECT (SELECT t.tenant FROM tasks t WHERE t.pool = $1 AND t.state = 'ready' \
+                       AND t.tenant > tenants.tenant ORDER BY t.tenant LIMIT 1), n + 1 \
+               FROM tenants WHERE tenants.tenant IS NOT NULL AND n < $3) \
+             SELECT x.id, x.run_id, r.flow_id, x.step_id, r.tenant, x.priority, x.ready_at, \
+               x.tenant, x.rn \
+             FROM tenants CROSS JOIN LATERAL ( \
+               SELECT q.*, row_number() OVER (ORDER BY q.priority DESC, q.ready_at, q.id) AS rn \
+               FROM (SELECT id, run_id, step_id, priority, ready_at, tenant FROM tasks \
+                     WHERE pool = $1 AND state = 'ready' AND tenant = tenants.tenant \
+                     ORDER BY priority DESC, ready_at, id LIMIT $2) q) x \
+             JOIN runs r ON r.id = x.run_id \
+             WHERE tenants.tenant IS NOT NULL \
+             ORDER BY x.tenant, x.rn",
+            &[
+                &pool,
+                &crate::conv::lim(per_tenant),
+                &crate::conv::lim(limits.scan.max(1)),
+            ],
         )
         .await?;
     let mut heads = Vec::new();
