@@ -28,6 +28,15 @@ struct Inner {
     password: Option<String>,
     stats: Arc<Stats>,
     listener: tokio::task::AbortHandle,
+    /// Every operation holds a read guard for its whole transaction; `close`
+    /// takes the write guard (waiting for those in flight) and sets it.
+    closed: Arc<tokio::sync::RwLock<bool>>,
+}
+
+/// A pooled connection and the guard that keeps `close` waiting for it.
+pub(crate) struct Conn {
+    pub(crate) client: deadpool_postgres::Client,
+    pub(crate) open: tokio::sync::OwnedRwLockReadGuard<bool>,
 }
 
 impl Drop for Inner {
@@ -102,6 +111,7 @@ impl PgStore {
                 password: parsed.password,
                 stats,
                 listener,
+                closed: Arc::new(tokio::sync::RwLock::new(false)),
             }),
         })
     }
@@ -162,14 +172,23 @@ impl PgStore {
         .await
     }
 
-    /// A pooled connection.
-    pub(crate) async fn client(&self) -> Result<deadpool_postgres::Client, StoreError> {
-        self.inner.pool.get().await.map_err(|e| {
+    /// A pooled connection, held open against `close`; refused once the
+    /// store is closed.
+    pub(crate) async fn client(&self) -> Result<Conn, StoreError> {
+        let open = Arc::clone(&self.inner.closed).read_owned().await;
+        if *open {
+            return Err(StoreError::Unavailable(format!(
+                "{}: the store is closed",
+                self.inner.describe
+            )));
+        }
+        let client = self.inner.pool.get().await.map_err(|e| {
             StoreError::Unavailable(config::scrub(
                 &format!("{}: {e}", self.inner.describe),
                 self.inner.password.as_deref(),
             ))
-        })
+        })?;
+        Ok(Conn { client, open })
     }
 
     /// The schema the tables are in.
@@ -220,7 +239,11 @@ impl Store for PgStore {
         }
     }
 
+    /// Waits for the operations in flight to end, then refuses new ones
+    /// ([`StoreError::Unavailable`]) and closes the pool and the `LISTEN`
+    /// connection.
     async fn close(&self) {
+        *self.inner.closed.write().await = true;
         self.inner.listener.abort();
         self.inner.pool.close();
     }

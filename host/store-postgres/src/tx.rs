@@ -102,6 +102,8 @@ pub(crate) enum End<T> {
 /// caller runs inside it.
 pub(crate) struct Tx<'a> {
     c: Option<deadpool_postgres::Client>,
+    /// Keeps `close` waiting until this transaction ended.
+    _open: tokio::sync::OwnedRwLockReadGuard<bool>,
     schema: &'a str,
     changes: Mutex<Vec<String>>,
     dirty: AtomicBool,
@@ -118,10 +120,7 @@ impl Drop for Tx<'_> {
 impl<'a> Tx<'a> {
     /// `BEGIN` (read committed: every statement sees what committed before
     /// it; the operations lock the rows they decide on).
-    pub(crate) async fn begin(
-        c: deadpool_postgres::Client,
-        schema: &'a str,
-    ) -> Result<Self, StoreError> {
+    pub(crate) async fn begin(c: crate::store::Conn, schema: &'a str) -> Result<Self, StoreError> {
         let tx = Self::new(c, schema);
         tx.c()?.batch_execute("BEGIN").await.map_err(pg)?;
         Ok(tx)
@@ -129,7 +128,7 @@ impl<'a> Tx<'a> {
 
     /// `BEGIN` a read-only snapshot: every statement sees the same commits.
     pub(crate) async fn snapshot(
-        c: deadpool_postgres::Client,
+        c: crate::store::Conn,
         schema: &'a str,
     ) -> Result<Self, StoreError> {
         let tx = Self::new(c, schema);
@@ -140,9 +139,10 @@ impl<'a> Tx<'a> {
         Ok(tx)
     }
 
-    fn new(c: deadpool_postgres::Client, schema: &'a str) -> Self {
+    fn new(c: crate::store::Conn, schema: &'a str) -> Self {
         Self {
-            c: Some(c),
+            c: Some(c.client),
+            _open: c.open,
             schema,
             changes: Mutex::new(Vec::new()),
             dirty: AtomicBool::new(false),

@@ -303,3 +303,51 @@ async fn the_pool_recovers_after_the_server_drops_its_connections() {
     let ready = store.queue_stats(T0).await.unwrap().ready_by_pool["p"];
     assert_eq!(ready, 3 + done);
 }
+
+/// `close` waits for the operations in flight and then refuses new ones:
+/// every submit answered `Ok` had committed when `close` returned, and none
+/// commits after.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn close_waits_for_operations_in_flight_then_refuses() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    let (store, schema) = fresh_store().await;
+    let acks = Arc::new(AtomicU64::new(0));
+    let started = Arc::new(tokio::sync::Notify::new());
+    let mut set = tokio::task::JoinSet::new();
+    for w in 0..12 {
+        let (store, acks, started) = (store.clone(), Arc::clone(&acks), Arc::clone(&started));
+        set.spawn(async move {
+            for i in 0.. {
+                match store.submit_run(one_task(&format!("c{w}-{i}")), T0).await {
+                    Ok(_) => {
+                        if acks.fetch_add(1, Ordering::SeqCst) == 40 {
+                            started.notify_one();
+                        }
+                    }
+                    Err(weft_store_api::StoreError::Unavailable(why)) => {
+                        assert!(why.contains("closed"), "{why}");
+                        return;
+                    }
+                    Err(other) => panic!("unexpected {other:?}"),
+                }
+            }
+        });
+    }
+    // Close while twelve writers are busy.
+    started.notified().await;
+    store.close().await;
+    let again = PgStore::connect(config(&schema)).await.unwrap();
+    let ready =
+        |stats: weft_store_api::QueueStats| stats.ready_by_pool.get("p").copied().unwrap_or(0);
+    let at_close = ready(again.queue_stats(T0).await.unwrap());
+    while let Some(done) = set.join_next().await {
+        done.unwrap();
+    }
+    let acked = acks.load(Ordering::SeqCst);
+    assert!(acked > 40);
+    assert_eq!(at_close, acked, "a write committed after close returned");
+    assert_eq!(ready(again.queue_stats(T0).await.unwrap()), acked);
+    let err = store.submit_run(one_task("late"), T0).await.unwrap_err();
+    assert!(err.to_string().contains("closed"), "{err}");
+}
