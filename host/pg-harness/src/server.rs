@@ -113,6 +113,7 @@ impl PgServer {
     /// stopped by a watchdog once the process has exited.
     pub fn shared() -> Result<&'static PgServer, HarnessError> {
         static SHARED: OnceLock<Result<PgServer, String>> = OnceLock::new();
+        binaries()?;
         let server = SHARED.get_or_init(|| {
             let server = Self::start().map_err(|e| e.to_string())?;
             server.watch_parent().map_err(|e| e.to_string())?;
@@ -226,6 +227,17 @@ impl Drop for PgServer {
     }
 }
 
+/// The folder of the PostgreSQL binaries, if they are there.
+fn binaries() -> Result<PathBuf, HarnessError> {
+    let bin =
+        std::env::var_os("WEFT_PG_BIN").map_or_else(|| PathBuf::from(DEFAULT_BIN), PathBuf::from);
+    if bin.join("postgres").exists() && bin.join("initdb").exists() {
+        Ok(bin)
+    } else {
+        Err(HarnessError::Missing(bin))
+    }
+}
+
 /// A free TCP port of 127.0.0.1 (bound and released; a race with another
 /// process taking it in between is possible but shows as a start failure).
 fn free_port() -> Result<u16, HarnessError> {
@@ -321,6 +333,36 @@ mod tests {
         server.create_database("made_here").unwrap();
         drop(server);
         assert!(!ready(port), "the server stops when dropped");
+    }
+
+    #[test]
+    fn missing_binaries_say_how_to_install_them() {
+        // WEFT_PG_BIN is read by `binaries`; point it nowhere in a child
+        // process so this test's environment stays as it is.
+        let exe = std::env::current_exe().unwrap();
+        let out = Command::new(exe)
+            .args([
+                "--exact",
+                "server::tests::missing_binaries_child",
+                "--nocapture",
+            ])
+            .env("WEFT_PG_BIN", "/nonexistent/pg/bin")
+            .env("WEFT_PG_HARNESS_CHILD", "1")
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains("apt-get install postgresql"), "{text}");
+        assert!(text.contains("/nonexistent/pg/bin"), "{text}");
+    }
+
+    #[test]
+    fn missing_binaries_child() {
+        if std::env::var_os("WEFT_PG_HARNESS_CHILD").is_none() {
+            return;
+        }
+        let err = PgServer::start().unwrap_err();
+        println!("{err}");
+        assert!(matches!(PgServer::shared(), Err(HarnessError::Missing(_))));
     }
 
     #[test]

@@ -247,13 +247,12 @@ pub(crate) async fn renew(
     lease_ms: u64,
     now: u64,
 ) -> Result<u64, StoreError> {
-    let (_, lease) = check_fence(t, task_id, token, "renew", now).await?;
+    check_fence(t, task_id, token, "renew", now).await?;
     let expires_at = now.saturating_add(lease_ms);
     t.exec(
         "UPDATE tasks SET lease_expires_at = $2 WHERE id = $1",
         &[&i(task_id), &i(expires_at)],
     )
     .await?;
-    let _ = lease;
     Ok(expires_at)
 }

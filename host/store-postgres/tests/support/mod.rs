@@ -4,6 +4,7 @@
 #![allow(
     dead_code,
     clippy::expect_used,
+    clippy::panic,
     reason = "each test binary uses a part; a test backend fails loudly"
 )]
 
@@ -16,7 +17,7 @@ use weft_store_postgres::{PgConfig, PgStore};
 
 /// The shared server of this test process.
 pub fn server() -> &'static PgServer {
-    PgServer::shared().expect("a PostgreSQL server for the tests (see the message above)")
+    PgServer::shared().unwrap_or_else(|e| panic!("no PostgreSQL server for the tests: {e}"))
 }
 
 /// The config of schema `schema` on the shared server.
