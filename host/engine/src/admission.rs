@@ -243,7 +243,7 @@ pub(crate) async fn admit(inner: &Arc<Inner>, ask: &Ask<'_>) -> Result<Admitted,
 /// What [`choose_next`] found.
 enum Chosen {
     /// Lease this task (chosen by this component) of this pool.
-    Task(u64, String, PoolDecl),
+    Task(u64, String, Box<PoolDecl>),
     /// Nothing to admit now; look again at this time (ms) at the latest.
     Wait(Option<u64>),
 }
@@ -291,7 +291,7 @@ async fn choose_next(inner: &Arc<Inner>, ask: &Ask<'_>) -> Result<Chosen, StoreE
         return Ok(Chosen::Wait(wake));
     };
     let (task, admitted_by) = choose(inner, &pool, &view, now).await;
-    Ok(Chosen::Task(task, admitted_by, pool))
+    Ok(Chosen::Task(task, admitted_by, Box::new(pool)))
 }
 
 /// The task the pool's policy picks among `view.queued` (not empty), and the
