@@ -20,3 +20,15 @@ need npm "npm, for the JavaScript plugin"
 if ! rustup target list --installed | grep -qx wasm32-wasip2; then
   rustup target add wasm32-wasip2
 fi
+
+# The PostgreSQL store's tests start a throwaway PostgreSQL 15 server
+# (host/pg-harness) from these binaries.
+pg_bin=${WEFT_PG_BIN:-/usr/lib/postgresql/15/bin}
+if [ ! -x "$pg_bin/postgres" ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+  else
+    echo "setup: PostgreSQL 15 binaries are required in $pg_bin for the store's tests (apt-get install postgresql, or set WEFT_PG_BIN)" >&2
+    exit 1
+  fi
+fi

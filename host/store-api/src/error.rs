@@ -119,6 +119,10 @@ pub enum StoreError {
     /// The writer thread has stopped (the store was closed, or it panicked).
     #[error("the store's writer thread has stopped")]
     WriterGone,
+    /// A server backend (PostgreSQL) cannot be reached or refused the
+    /// connection; the message names the server but never its password.
+    #[error("the store is unavailable: {0}")]
+    Unavailable(String),
 }
 
 impl StoreError {
@@ -132,7 +136,7 @@ impl StoreError {
     pub fn is_storage_failure(&self) -> bool {
         matches!(
             self,
-            Self::Storage(_) | Self::Corrupt(_) | Self::Damaged { .. }
+            Self::Storage(_) | Self::Corrupt(_) | Self::Damaged { .. } | Self::Unavailable(_)
         )
     }
 }

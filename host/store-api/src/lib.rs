@@ -17,6 +17,7 @@ mod contract;
 mod error;
 mod ledger;
 mod locks;
+mod run_check;
 mod run_id;
 mod schedules;
 mod types;
@@ -35,6 +36,7 @@ pub use ledger::{
     BadEvent, EventKind, LedgerEvent, MaybeEvent, VerifyReport, chain_hash, verify_events,
 };
 pub use locks::{LockAcquire, LockRecord, MAX_LOCK_KEY, MAX_LOCK_OWNER};
+pub use run_check::check_against_run;
 pub use run_id::{check_prefix, format_id, prefix_of, random_suffix, utc_date, utc_datetime};
 pub use schedules::{
     FiredRun, ScheduleFired, ScheduleId, ScheduleState, ScheduleTick, ScheduledRun,

@@ -18,9 +18,7 @@
 use crate::db::OrDb;
 use redb::ReadTransaction;
 
-use weft_store_api::{
-    BadEvent, LedgerEvent, MaybeEvent, RunRecord, RunStatus, StoreError, VerifyReport,
-};
+use weft_store_api::{BadEvent, LedgerEvent, MaybeEvent, RunRecord, StoreError, VerifyReport};
 
 use crate::ledger;
 use crate::tables::{self, decode};
@@ -71,68 +69,8 @@ pub fn verify(rt: &ReadTransaction, run: &str) -> Result<VerifyReport, StoreErro
         report.first_bad = moved.or_else(|| {
             record
                 .as_ref()
-                .and_then(|r| against_record(r, &kinds, report.events))
+                .and_then(|r| weft_store_api::check_against_run(r, &kinds, report.events))
         });
     }
     Ok(report)
-}
-
-/// The event of each end of a run.
-fn end_event(status: RunStatus) -> Option<&'static str> {
-    match status {
-        RunStatus::Succeeded => Some("run-succeeded"),
-        RunStatus::Failed => Some("run-failed"),
-        RunStatus::Cancelled => Some("run-cancelled"),
-        RunStatus::Queued | RunStatus::Running => None,
-    }
-}
-
-/// What does not match between a verified chain of `count` events (their seq
-/// and kind) and the run's record.
-fn against_record(run: &RunRecord, kinds: &[(u64, String)], count: u64) -> Option<BadEvent> {
-    let bad = |seq: u64, reason: String| Some(BadEvent { seq, reason });
-    match kinds.first() {
-        None => {
-            return bad(
-                1,
-                format!(
-                    "missing: run {} is in the store ({}) but its ledger has no events; \
-                     a run's ledger starts with run-created",
-                    run.id,
-                    run.status.as_str()
-                ),
-            );
-        }
-        Some((seq, kind)) if kind != "run-created" => {
-            return bad(*seq, format!("the first event is {kind}, not run-created"));
-        }
-        Some(_) => {}
-    }
-    let ends = ["run-succeeded", "run-failed", "run-cancelled"];
-    let ended = kinds.iter().find(|(_, k)| ends.contains(&k.as_str()));
-    match (end_event(run.status), ended) {
-        (Some(want), None) => bad(
-            count + 1,
-            format!(
-                "missing: the run is {} but its ledger has no {want} event \
-                 (the chain ends at seq {count}: events were cut off its end)",
-                run.status.as_str()
-            ),
-        ),
-        (Some(want), Some((seq, kind))) if kind != want => bad(
-            *seq,
-            format!(
-                "the ledger records {kind} but the run is {}",
-                run.status.as_str()
-            ),
-        ),
-        (None, Some((seq, kind))) => bad(
-            *seq,
-            format!(
-                "the ledger records {kind} but the run is {}",
-                run.status.as_str()
-            ),
-        ),
-        _ => None,
-    }
 }

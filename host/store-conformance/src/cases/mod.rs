@@ -1,0 +1,24 @@
+//! The cases, by area. Each takes a [`crate::Backend`] and panics on a
+//! failure (they are tests).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "a test should fail loudly"
+)]
+
+mod admission;
+mod dag;
+mod differential;
+mod leasing;
+mod ledger;
+mod ops;
+mod runs;
+
+pub use admission::*;
+pub use dag::*;
+pub use differential::*;
+pub use leasing::*;
+pub use ledger::*;
+pub use ops::*;
+pub use runs::*;

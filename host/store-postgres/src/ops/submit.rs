@@ -1,0 +1,165 @@
+//! `submit_run`: idempotency (a primary key; a live key is never taken
+//! over), run id allocation (a per-prefix, per-day row), the run, its first
+//! tasks.
+
+use serde_json::{Value, json};
+use weft_store_api::{EventKind, NewRun, RunCost, RunRecord, RunStatus, StoreError, Submitted};
+
+use crate::conv::{i, u};
+use crate::ops::common::{check_new_tasks, create_tasks};
+use crate::ops::ledger;
+use crate::ops::records::{get_run, insert_run};
+use crate::tx::{Tx, run_again};
+
+/// Submits a run, or returns the live run of its idempotency key.
+pub(crate) async fn submit_run(
+    t: &Tx<'_>,
+    new: &NewRun,
+    now: u64,
+) -> Result<Submitted, StoreError> {
+    match check_submit(t, new, now).await? {
+        Some(run_id) => Ok(Submitted {
+            run_id,
+            created: false,
+        }),
+        None => Ok(Submitted {
+            run_id: create_run(t, new, now, None).await?,
+            created: true,
+        }),
+    }
+}
+
+/// Checks a run to submit without writing: `Some(run)` when its idempotency
+/// key names a live run (same flow and input), `None` when it is to be
+/// created. The key's row, if any, is locked, so a racing submit waits.
+pub(crate) async fn check_submit(
+    t: &Tx<'_>,
+    new: &NewRun,
+    now: u64,
+) -> Result<Option<String>, StoreError> {
+    weft_store_api::check_prefix(&new.id_prefix)?;
+    if new.flow_id.is_empty() {
+        return Err(StoreError::Invalid("a run needs a flow id".into()));
+    }
+    check_new_tasks(&new.initial_tasks)?;
+    let Some((key, _)) = &new.idempotency_key else {
+        return Ok(None);
+    };
+    if key.is_empty() {
+        return Err(StoreError::Invalid(
+            "an idempotency key must not be empty".into(),
+        ));
+    }
+    let Some(row) = t
+        .row(
+            "SELECT run_id, expires_at FROM idempotency WHERE key = $1 FOR UPDATE",
+            &[key],
+        )
+        .await?
+    else {
+        return Ok(None);
+    };
+    let run: String = row.get(0);
+    if u(row.get(1)) <= now {
+        return Ok(None);
+    }
+    let existing = get_run(t, &run, false).await?;
+    if existing.flow_id != new.flow_id || existing.input != new.input {
+        return Err(StoreError::IdempotencyConflict {
+            key: key.clone(),
+            run,
+        });
+    }
+    Ok(Some(run))
+}
+
+/// Creates a run that [`check_submit`] accepted; `origin` goes into the
+/// `run-created` payload when given. Returns the run id.
+pub(crate) async fn create_run(
+    t: &Tx<'_>,
+    new: &NewRun,
+    now: u64,
+    origin: Option<Value>,
+) -> Result<String, StoreError> {
+    let id = allocate_id(t, &new.id_prefix, now).await?;
+    let run = RunRecord {
+        id: id.clone(),
+        flow_id: new.flow_id.clone(),
+        flow_version: new.flow_version.clone(),
+        tenant: new.tenant.clone(),
+        status: RunStatus::Queued,
+        input: new.input.clone(),
+        output: None,
+        error: None,
+        created_ms: now,
+        updated_ms: now,
+        priority: new.priority,
+        cost: RunCost::default(),
+    };
+    insert_run(t, &run).await?;
+    if let Some((key, ttl)) = &new.idempotency_key {
+        // Takes over an expired key only; a key that became live since the
+        // check (a racing submit committed it) changes no row: run again.
+        let n = t
+            .exec(
+                "INSERT INTO idempotency (key, run_id, expires_at) VALUES ($1, $2, $3) \
+                 ON CONFLICT (key) DO UPDATE SET run_id = EXCLUDED.run_id, \
+                 expires_at = EXCLUDED.expires_at WHERE idempotency.expires_at <= $4",
+                &[key, &id, &i(now.saturating_add(*ttl)), &i(now)],
+            )
+            .await?;
+        if n == 0 {
+            return Err(run_again());
+        }
+    }
+    let task_ids = create_tasks(t, &id, &run.tenant, &new.initial_tasks, now).await?;
+    let tasks: Vec<_> = new
+        .initial_tasks
+        .iter()
+        .zip(&task_ids)
+        .map(|(nt, tid)| json!({"task": tid, "step": nt.step_id, "pool": nt.pool, "priority": nt.priority}))
+        .collect();
+    let mut payload = json!({
+        "flow_id": run.flow_id, "flow_version": run.flow_version, "tenant": run.tenant,
+        "input": run.input, "priority": run.priority,
+        "idempotency_key": new.idempotency_key.as_ref().map(|(k, _)| k),
+        "tasks": tasks,
+    });
+    if let (Some(origin), Value::Object(map)) = (origin, &mut payload) {
+        map.insert("origin".into(), origin);
+    }
+    ledger::append(t, &id, now, EventKind::RunCreated, payload).await?;
+    Ok(id)
+}
+
+/// Takes the next sequence number of `prefix` on the UTC day of `now` (its
+/// row locked until the commit) and forms a run id not taken yet.
+async fn allocate_id(t: &Tx<'_>, prefix: &str, now: u64) -> Result<String, StoreError> {
+    let date = weft_store_api::utc_date(now);
+    let seq = t
+        .wrows(
+            "INSERT INTO day_seq (prefix, day, seq) VALUES ($1, $2, 1) \
+             ON CONFLICT (prefix, day) DO UPDATE SET seq = day_seq.seq + 1 RETURNING seq",
+            &[&prefix, &date],
+        )
+        .await?
+        .first()
+        .map_or(1, |r| u(r.get(0)));
+    for salt in 0..8 {
+        let id = weft_store_api::format_id(
+            prefix,
+            &date,
+            seq,
+            &weft_store_api::random_suffix(now ^ seq ^ salt),
+        );
+        if t.row("SELECT 1 FROM runs WHERE id = $1", &[&id])
+            .await?
+            .is_none()
+        {
+            return Ok(id);
+        }
+    }
+    Err(StoreError::Corrupt(format!(
+        "run id sequence {seq} of {prefix} on {date} is already taken"
+    )))
+}
