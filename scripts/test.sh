@@ -14,4 +14,8 @@ cargo fmt --all -- --check
 (cd plugins && cargo fmt --all -- --check)
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 cargo test --workspace
+# The regression guard of docs/performance.md: a short `weft bench` against a
+# real daemon fails when store operations per commit under concurrent load fall
+# towards 1 (a change that serialises commits); a ratio, never a time.
+cargo run --quiet --bin weft -- bench --quick --depths 100 --min-ops-per-commit 3
 (cd plugins/js/reshape && node --test reshape.test.js)

@@ -15,11 +15,16 @@
 //! ([`weft_store_api::QueueStore::lease_task`] with the pool's [`PoolCap`]), so
 //! a pool's cap and rate limit hold across processes and daemons. The lock
 //! here only keeps this process's workers from racing one another for the same
-//! head task (an optimisation: a lost race costs a retry, never a broken cap);
-//! completions do not take it, so they commit together in one group commit.
+//! head task (an optimisation: a lost race costs a retry, never a broken cap).
+//! It is held while choosing, not while the lease commits: the chosen task is
+//! *claimed* (hidden from this process's other admissions and counted as
+//! running in its pool) until its lease resolves, so the leases of many
+//! workers go into one group commit, and completions, which take no lock,
+//! join them.
 
-use std::sync::Arc;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex as SyncMutex};
 use std::time::Duration;
 use weft_store_api::WorkerSite;
 
@@ -60,8 +65,26 @@ pub(crate) const LIMITS: ViewLimits = ViewLimits {
 #[derive(Default)]
 pub(crate) struct Admission {
     lock: AsyncMutex<()>,
+    /// Tasks chosen by an admission whose lease has not resolved yet, by id,
+    /// with their pool.
+    claimed: SyncMutex<HashMap<u64, String>>,
     /// Policy calls that failed (priority order decided instead).
     pub policy_failures: AtomicU64,
+}
+
+/// A chosen task, hidden from this process's other admissions until dropped
+/// (once its lease has resolved, either way).
+struct Claim<'a> {
+    admission: &'a Admission,
+    task: u64,
+}
+
+impl Drop for Claim<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut claimed) = self.admission.claimed.lock() {
+            claimed.remove(&self.task);
+        }
+    }
 }
 
 /// What an admission found.
@@ -87,6 +110,38 @@ impl Admission {
     /// Takes the admission lock.
     pub async fn lock(&self) -> MutexGuard<'_, ()> {
         self.lock.lock().await
+    }
+
+    /// Claims `task` of `pool` (the admission lock is held).
+    fn claim(&self, task: u64, pool: &str) -> Claim<'_> {
+        if let Ok(mut claimed) = self.claimed.lock() {
+            claimed.insert(task, pool.to_owned());
+        }
+        Claim {
+            admission: self,
+            task,
+        }
+    }
+
+    /// `view` with the tasks claimed by this process's other admissions moved
+    /// from queued to running (they are about to run), and how many more of
+    /// `pool`'s tasks are claimed than the view shows.
+    fn unclaimed(&self, pool: &str, mut view: PoolView) -> (PoolView, usize) {
+        let Ok(claimed) = self.claimed.lock() else {
+            return (view, 0);
+        };
+        if claimed.is_empty() {
+            return (view, 0);
+        }
+        let (taken, queued) = std::mem::take(&mut view.queued)
+            .into_iter()
+            .partition(|t| claimed.contains_key(&t.task));
+        view.queued = queued;
+        let taken: Vec<_> = taken;
+        let of_pool = claimed.values().filter(|p| *p == pool).count();
+        let unseen = of_pool.saturating_sub(taken.len());
+        view.running.extend(taken);
+        (view, unseen)
     }
 }
 
@@ -146,55 +201,17 @@ pub(crate) async fn pool_spent_today(inner: &Inner, pool: &str) -> f64 {
 
 /// Admits the best task for `ask` (see the module docs).
 pub(crate) async fn admit(inner: &Arc<Inner>, ask: &Ask<'_>) -> Result<Admitted, StoreError> {
-    let _guard = inner.admission.lock().await;
-    admit_locked(inner, ask).await
-}
-
-/// [`admit`] with the admission lock already held by the caller.
-async fn admit_locked(inner: &Arc<Inner>, ask: &Ask<'_>) -> Result<Admitted, StoreError> {
-    // A chosen task may be gone by the time it is leased only if something
-    // outside admission took it (a direct store lease, a cancel); try again.
+    // A chosen task may be gone by the time it is leased if another process
+    // took it, or something outside admission did (a cancel); try again.
     for _ in 0..4 {
-        let now = inner.now();
-        if inner.store.next_due().await?.is_some_and(|due| due <= now) {
-            let _handed_back = inner.store.promote_and_expire(now).await?;
-        }
-        let mut wake: Option<u64> = None;
-        let mut best: Option<((u32, u64, u64), PoolDecl, PoolView)> = None;
-        for name in inner.store.ready_pools().await? {
-            if ask.pools.is_some_and(|p| !p.contains(&name)) {
-                continue;
-            }
-            let pool = pool_decl(inner, &name);
-            let view = inner.store.pool_view(&name, LIMITS, now).await?;
-            let Some(head) = view.queued.first() else {
-                continue;
-            };
-            if view.running.len() >= pool.max_concurrent as usize {
-                continue;
-            }
-            if let (Some(bucket), Some(rate)) = (bucket_now(&pool, &view, now), rate_cap(&pool))
-                && !bucket.has_token()
-            {
-                let at = bucket.next_token_at(rate);
-                wake = Some(wake.map_or(at, |w| w.min(at)));
-                continue;
-            }
-            if let Some(limit) = pool.cost_limit_daily_usd
-                && pool_spent_today(inner, &name).await >= limit
-            {
-                continue;
-            }
-            let order = (u32::MAX - head.priority, head.since_ms, head.task);
-            if best.as_ref().is_none_or(|(o, _, _)| order < *o) {
-                best = Some((order, pool, view));
-            }
-        }
-        let Some((_, pool, view)) = best else {
-            return Ok(Admitted::Wait(wake));
+        let guard = inner.admission.lock().await;
+        let (task, admitted_by, pool) = match choose_next(inner, ask).await? {
+            Chosen::Task(task, admitted_by, pool) => (task, admitted_by, pool),
+            Chosen::Wait(wake) => return Ok(Admitted::Wait(wake)),
         };
-        let (task, admitted_by) = choose(inner, &pool, &view, now).await;
-        let cap = pool_cap(&pool);
+        let _claim = inner.admission.claim(task, &pool.name);
+        drop(guard);
+        let now = inner.now();
         match inner
             .store
             .lease_task(
@@ -203,7 +220,7 @@ async fn admit_locked(inner: &Arc<Inner>, ask: &Ask<'_>) -> Result<Admitted, Sto
                 &admitted_by,
                 ask.lease_ms,
                 ask.site,
-                cap,
+                pool_cap(&pool),
                 now,
             )
             .await?
@@ -212,8 +229,8 @@ async fn admit_locked(inner: &Arc<Inner>, ask: &Ask<'_>) -> Result<Admitted, Sto
                 inner.reaper.leased(lease.expires_at);
                 return Ok(Admitted::Lease(lease));
             }
-            // Another worker (here or in another process) took the task or the
-            // pool's last slot or token first: look again.
+            // Another process took the task or the pool's last slot or token
+            // first: look again.
             LeaseTry::Gone | LeaseTry::Full => {}
             LeaseTry::RateLimited { next_token_at } => {
                 return Ok(Admitted::Wait(Some(next_token_at)));
@@ -221,6 +238,60 @@ async fn admit_locked(inner: &Arc<Inner>, ask: &Ask<'_>) -> Result<Admitted, Sto
         }
     }
     Ok(Admitted::Wait(None))
+}
+
+/// What [`choose_next`] found.
+enum Chosen {
+    /// Lease this task (chosen by this component) of this pool.
+    Task(u64, String, Box<PoolDecl>),
+    /// Nothing to admit now; look again at this time (ms) at the latest.
+    Wait(Option<u64>),
+}
+
+/// The best task for `ask` among the tasks this process has not claimed (the
+/// admission lock is held).
+async fn choose_next(inner: &Arc<Inner>, ask: &Ask<'_>) -> Result<Chosen, StoreError> {
+    let now = inner.now();
+    if inner.store.next_due().await?.is_some_and(|due| due <= now) {
+        let _handed_back = inner.store.promote_and_expire(now).await?;
+    }
+    let mut wake: Option<u64> = None;
+    let mut best: Option<((u32, u64, u64), PoolDecl, PoolView)> = None;
+    for name in inner.store.ready_pools().await? {
+        if ask.pools.is_some_and(|p| !p.contains(&name)) {
+            continue;
+        }
+        let pool = pool_decl(inner, &name);
+        let view = inner.store.pool_view(&name, LIMITS, now).await?;
+        let (view, unseen_claims) = inner.admission.unclaimed(&name, view);
+        let Some(head) = view.queued.first() else {
+            continue;
+        };
+        if view.running.len() + unseen_claims >= pool.max_concurrent as usize {
+            continue;
+        }
+        if let (Some(bucket), Some(rate)) = (bucket_now(&pool, &view, now), rate_cap(&pool))
+            && !bucket.has_token()
+        {
+            let at = bucket.next_token_at(rate);
+            wake = Some(wake.map_or(at, |w| w.min(at)));
+            continue;
+        }
+        if let Some(limit) = pool.cost_limit_daily_usd
+            && pool_spent_today(inner, &name).await >= limit
+        {
+            continue;
+        }
+        let order = (u32::MAX - head.priority, head.since_ms, head.task);
+        if best.as_ref().is_none_or(|(o, _, _)| order < *o) {
+            best = Some((order, pool, view));
+        }
+    }
+    let Some((_, pool, view)) = best else {
+        return Ok(Chosen::Wait(wake));
+    };
+    let (task, admitted_by) = choose(inner, &pool, &view, now).await;
+    Ok(Chosen::Task(task, admitted_by, Box::new(pool)))
 }
 
 /// The task the pool's policy picks among `view.queued` (not empty), and the

@@ -32,6 +32,7 @@ const TOP_KEYS: &[&str] = &[
     "auto_assign",
     "idempotency",
     "limits",
+    "store",
 ];
 const IDEMPOTENCY_KEYS: &[&str] = &["ttl"];
 
@@ -142,6 +143,8 @@ pub struct ProjectConfig {
     pub auth: AuthDecl,
     /// How the search index is kept (`search:`).
     pub search: crate::search_decl::SearchDecl,
+    /// Which store backend holds the runs (`store:`; redb by default).
+    pub store: crate::store_decl::StoreDecl,
     /// Pools by name; `default` is always there.
     pub pools: Pools,
     /// `auto_assign.by_model`: (model name glob, pool), in file order.
@@ -209,6 +212,7 @@ impl ProjectConfig {
             tenants: BTreeMap::new(),
             auth: AuthDecl::default(),
             search: crate::search_decl::SearchDecl::default(),
+            store: crate::store_decl::StoreDecl::default(),
             pools: Pools::new(),
             auto_assign: Vec::new(),
             limits: crate::limits::Limits::default(),
@@ -306,6 +310,9 @@ fn decode(ctx: &mut Ctx<'_>, root: &yaml::Node, base: &Path) -> Option<ProjectCo
     }
     if let Some(n) = fields.get("search") {
         project.search = crate::search_decl::decode_search(ctx, n, base);
+    }
+    if let Some(n) = fields.get("store") {
+        project.store = crate::store_decl::decode_store(ctx, n);
     }
     project.defaults.timeout = authored.timeout.map(|t| t.value);
     if let Some(retry) = authored.retry {

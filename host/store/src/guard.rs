@@ -123,15 +123,20 @@ pub(crate) fn name_file(path: &Path, e: StoreError) -> StoreError {
     }
 }
 
-/// Whether a redb error means the file (or redb's view of it) is damaged.
+/// Whether a redb error means the file (or redb's view of it) is damaged. A
+/// read past the file's end is damage too: a page pointer in the file points
+/// outside it.
 fn is_damage(e: &redb::Error) -> bool {
-    matches!(
-        e,
-        redb::Error::Corrupted(_)
-            | redb::Error::LockPoisoned(_)
-            | redb::Error::TableTypeMismatch { .. }
-            | redb::Error::TypeDefinitionChanged { .. }
-    )
+    match e {
+        redb::Error::Io(io) => io.kind() == std::io::ErrorKind::UnexpectedEof,
+        e => matches!(
+            e,
+            redb::Error::Corrupted(_)
+                | redb::Error::LockPoisoned(_)
+                | redb::Error::TableTypeMismatch { .. }
+                | redb::Error::TypeDefinitionChanged { .. }
+        ),
+    }
 }
 
 /// The open database and the file it is, closed inside a guarded call when
