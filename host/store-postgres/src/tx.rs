@@ -254,30 +254,33 @@ impl<'a> Tx<'a> {
             .map(|mut c| std::mem::take(&mut *c))
             .unwrap_or_default();
         if !changes.is_empty() {
+            // One round trip: the counter moves by the number of changes (its
+            // row stays locked until the commit) and the rows take its seqs.
             let n = i64::try_from(changes.len()).unwrap_or(i64::MAX);
-            let rows = self
-                .wrows(
-                    "UPDATE counters SET value = value + $1 WHERE name = 'change_seq' RETURNING value",
-                    &[&n],
+            let inserted = self
+                .exec(
+                    "WITH c AS (UPDATE counters SET value = value + $1 \
+                     WHERE name = 'change_seq' RETURNING value) \
+                     INSERT INTO changes (seq, run_id) \
+                     SELECT c.value - $1 + x.o, x.r FROM c, \
+                     unnest($2::text[]) WITH ORDINALITY AS x(r, o)",
+                    &[&n, &changes],
                 )
                 .await?;
-            let last: i64 = rows
-                .first()
-                .map(|r| r.get(0))
-                .ok_or_else(|| StoreError::Corrupt("the change_seq counter is missing".into()))?;
-            let first = last - n + 1;
-            self.exec(
-                "INSERT INTO changes (seq, run_id) \
-                 SELECT $1 + o - 1, r FROM unnest($2::text[]) WITH ORDINALITY AS x(r, o)",
-                &[&first, &changes],
-            )
-            .await?;
+            if inserted != u64::try_from(changes.len()).unwrap_or(u64::MAX) {
+                return Err(StoreError::Corrupt(
+                    "the change_seq counter is missing".into(),
+                ));
+            }
         }
-        if self.is_dirty() {
-            self.rows("SELECT pg_notify($1, $2)", &[&CHANNEL, &self.schema])
-                .await?;
-        }
-        self.c()?.batch_execute("COMMIT").await.map_err(pg)
+        // The schema is a checked identifier (config::parse), so it can be
+        // written into the statement; the notification goes with the commit.
+        let end = if self.is_dirty() {
+            format!("SELECT pg_notify('{CHANNEL}', '{}'); COMMIT", self.schema)
+        } else {
+            "COMMIT".to_owned()
+        };
+        self.c()?.batch_execute(&end).await.map_err(pg)
     }
 }
 

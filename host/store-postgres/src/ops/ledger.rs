@@ -39,8 +39,9 @@ pub(crate) async fn append(
     let bytes = canonical_event_bytes(run, seq, time_ms, kind.as_str(), &payload);
     let hash = chain_hash(&prev, &bytes);
     t.exec(
-        "INSERT INTO ledger (run_id, seq, time_ms, kind, payload, prev_hash, hash) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        "WITH e AS (INSERT INTO ledger (run_id, seq, time_ms, kind, payload, prev_hash, hash) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)) \
+         UPDATE ledger_head SET seq = $2, hash = $8 WHERE run_id = $1",
         &[
             &run,
             &i(seq),
@@ -49,12 +50,8 @@ pub(crate) async fn append(
             &to_text(&payload)?,
             &hex::encode(prev),
             &hex::encode(hash),
+            &hash.to_vec(),
         ],
-    )
-    .await?;
-    t.exec(
-        "UPDATE ledger_head SET seq = $2, hash = $3 WHERE run_id = $1",
-        &[&run, &i(seq), &hash.to_vec()],
     )
     .await?;
     if !run.starts_with('@') {
