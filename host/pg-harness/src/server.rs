@@ -46,6 +46,7 @@ pub struct PgServer {
     child: Option<Child>,
     port: u16,
     bin: PathBuf,
+    ids: Option<(u32, u32)>,
 }
 
 /// A name no other call in this process returned, usable as a schema or
@@ -81,32 +82,64 @@ impl PgServer {
             .args(["--locale=C.UTF-8"]);
         run(as_user(&mut initdb, ids))?;
         let port = free_port()?;
-        let mut postgres = Command::new(bin.join("postgres"));
+        let mut server = Self {
+            dir: Some(dir),
+            child: None,
+            port,
+            bin,
+            ids,
+        };
+        server.spawn_postgres()?;
+        server.wait_ready()?;
+        Ok(server)
+    }
+
+    /// Starts `postgres` on this server's folder and port.
+    fn spawn_postgres(&mut self) -> Result<(), HarnessError> {
+        let Some(dir) = self.dir.as_ref().map(|d| d.path().to_owned()) else {
+            return Ok(());
+        };
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.join("server.log"))?;
+        let mut postgres = Command::new(self.bin.join("postgres"));
         postgres
             .arg("-D")
-            .arg(&data)
+            .arg(dir.join("data"))
             .arg("-p")
-            .arg(port.to_string())
+            .arg(self.port.to_string())
             .arg("-k")
-            .arg(dir.path())
+            .arg(&dir)
             .args(["-c", "listen_addresses=127.0.0.1"])
             .args(["-c", "fsync=on", "-c", "synchronous_commit=on"])
             .args(["-c", "max_connections=300", "-c", "deadlock_timeout=50ms"])
             .args(["-c", "shared_buffers=32MB"])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::from(std::fs::File::create(
-                dir.path().join("server.log"),
-            )?));
-        let child = as_user(&mut postgres, ids).spawn()?;
-        let mut server = Self {
-            dir: Some(dir),
-            child: Some(child),
-            port,
-            bin,
-        };
-        server.wait_ready()?;
-        Ok(server)
+            .stderr(Stdio::from(log));
+        self.child = Some(as_user(&mut postgres, self.ids).spawn()?);
+        Ok(())
+    }
+
+    /// Stops the server the way a crash would (`SIGQUIT`: immediate
+    /// shutdown, no checkpoint, recovery from the WAL at the next start) and
+    /// starts it again on the same folder and port.
+    pub fn crash_and_restart(&mut self) -> Result<(), HarnessError> {
+        self.stop();
+        self.spawn_postgres()?;
+        self.wait_ready()
+    }
+
+    /// Sends `SIGQUIT` and waits for the postmaster to exit.
+    fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            // SIGQUIT: immediate shutdown, the backends go with the postmaster.
+            let _ = Command::new("kill")
+                .args(["-QUIT", &child.id().to_string()])
+                .status();
+            let _ = child.wait();
+        }
     }
 
     /// The one server of this test process, started at the first call and
@@ -217,13 +250,7 @@ impl PgServer {
 
 impl Drop for PgServer {
     fn drop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            // SIGQUIT: immediate shutdown, the backends go with the postmaster.
-            let _ = Command::new("kill")
-                .args(["-QUIT", &child.id().to_string()])
-                .status();
-            let _ = child.wait();
-        }
+        self.stop();
     }
 }
 
