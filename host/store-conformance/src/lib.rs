@@ -46,6 +46,7 @@ macro_rules! conformance_tests {
         $crate::conformance_tests!(@cases $make;
             submit_and_read_back,
             idempotency_keys_name_one_run,
+            run_ids_count_per_prefix_and_utc_day,
             concurrent_submits_with_one_key_create_one_run,
             cancel_ends_a_run_and_its_tasks,
             journal_artifacts_and_tool_calls,

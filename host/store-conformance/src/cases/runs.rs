@@ -329,3 +329,58 @@ pub async fn writes_survive_a_reopen(b: &dyn Backend) {
     assert_eq!(next.step, "b");
     assert!(next.token >= 1);
 }
+
+/// Run ids count per prefix and per UTC day; a completion that finishes its
+/// run cannot also enqueue tasks.
+pub async fn run_ids_count_per_prefix_and_utc_day(b: &dyn Backend) {
+    let (store, _) = b.fresh().await;
+    let day = 86_400_000;
+    let with_prefix = |prefix: &str| {
+        let mut r = run(vec![task("a", "p", 0)]);
+        r.id_prefix = prefix.into();
+        r
+    };
+    let a1 = store
+        .submit_run(with_prefix("acme"), T0 + day - 1)
+        .await
+        .unwrap()
+        .run_id;
+    let b1 = store
+        .submit_run(with_prefix("beta"), T0 + day - 1)
+        .await
+        .unwrap()
+        .run_id;
+    let a2 = store
+        .submit_run(with_prefix("acme"), T0 + day)
+        .await
+        .unwrap()
+        .run_id;
+    let a3 = store
+        .submit_run(with_prefix("acme"), T0 + day + 1)
+        .await
+        .unwrap()
+        .run_id;
+    assert!(a1.starts_with("acme-2026-11-22-001-"), "{a1}");
+    assert!(b1.starts_with("beta-2026-11-22-001-"), "{b1}");
+    assert!(a2.starts_with("acme-2026-11-23-001-"), "{a2}");
+    assert!(a3.starts_with("acme-2026-11-23-002-"), "{a3}");
+    assert_eq!(weft_store_api::prefix_of(&a3), Some("acme"));
+
+    let l = lease(&store, "w", 1_000, T0 + day + 2).await;
+    let err = store
+        .complete(
+            l.task,
+            l.token,
+            json!(1),
+            vec![task("b", "p", 0)],
+            Some(weft_store_api::RunOutcome::Succeeded { output: json!(1) }),
+            T0 + day + 3,
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Invalid(_)), "{err:?}");
+    assert_eq!(
+        store.task_get(l.task).await.unwrap().unwrap().state,
+        TaskState::Leased
+    );
+}
