@@ -3,6 +3,7 @@
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::time::Duration;
 use weft_store_api::SharedStore;
 
 use serde_json::Value;
@@ -64,6 +65,9 @@ pub struct EngineOptions {
     /// How long an idempotency key names its run; `None`: weft.yaml's
     /// `idempotency.ttl` (24 hours unless it says).
     pub idempotency_ttl_ms: Option<u64>,
+    /// How long to keep trying a database store (`store: postgres`) that
+    /// cannot be reached at open.
+    pub store_wait: Duration,
 }
 
 impl Default for EngineOptions {
@@ -74,6 +78,7 @@ impl Default for EngineOptions {
             clock: Arc::new(SystemClock),
             tenant: "default".into(),
             idempotency_ttl_ms: None,
+            store_wait: Duration::from_secs(60),
         }
     }
 }
@@ -185,7 +190,8 @@ impl Engine {
         Self::open_with(project, flows, state_dir, EngineOptions::default()).await
     }
 
-    /// Opens the store at `<state_dir>/weft.redb`, a runtime whose component
+    /// Opens the store `store:` of weft.yaml names (by default the embedded
+    /// one at `<state_dir>/weft.redb`; see [`crate::open_store`]), a runtime whose component
     /// cache is `<state_dir>/cache`, and loads every plugin the project and
     /// `flows` reference as the kind it is used as. A plugin that is not of that
     /// kind is an error naming the plugin, its file and the place that uses it.
@@ -199,8 +205,8 @@ impl Engine {
             path: state_dir.to_owned(),
             source,
         })?;
-        let db = state_dir.join("weft.redb");
-        let store = crate::store_open::open(&db)?;
+        let store =
+            crate::store_open::open_store(&project.store, state_dir, options.store_wait).await?;
         let defaults = RuntimeConfig::default();
         // Each worker may hold a step instance and, while the step waits on a
         // model call or its failure on the retry strategy, one more; an agent

@@ -26,6 +26,23 @@ pub enum EngineError {
         /// Why.
         source: StoreError,
     },
+    /// A database store could not be opened (never shows its URL).
+    #[error("cannot open the store {what}: {source}")]
+    OpenDatabase {
+        /// The store, e.g. `PostgreSQL (the URL in $WEFT_DATABASE_URL)`.
+        what: String,
+        /// Why.
+        source: StoreError,
+    },
+    /// `store: { backend: postgres }` names an environment variable that is
+    /// not set.
+    #[error(
+        "weft.yaml's store is PostgreSQL, but ${var} is not set: export it with the connection URL (postgres://user:password@host:5432/db), or name another variable in `store.url_env`"
+    )]
+    DatabaseUrlMissing {
+        /// The variable `store.url_env` names.
+        var: String,
+    },
     /// A store operation failed.
     #[error("store: {0}")]
     Store(#[from] StoreError),

@@ -29,7 +29,7 @@ pub(crate) async fn run(args: CostsArgs) -> Result<ExitCode> {
             daemon.get("/v1/costs", &query)?
         }
         None => {
-            let state = StateStore::open(&args.state)?;
+            let state = StateStore::open(&args.state).await?;
             let rows = state.store.costs(&since, args.tenant.as_deref()).await?;
             costs_json(&since, &rows)
         }

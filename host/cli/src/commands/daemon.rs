@@ -57,6 +57,7 @@ pub(crate) async fn run(args: DaemonArgs) -> Result<ExitCode> {
     };
     let search_options = super::search::index_options(&project);
     let engine = Engine::open_with(project, folder.flows(), &state_dir, options).await?;
+    eprintln!("weft daemon: store {}", engine.store().describe());
     let index_dir = state_dir.join("index");
     // A broken index costs search, never the engine: the daemon serves
     // without it (its endpoints say so) until `weft index rebuild`.

@@ -26,11 +26,8 @@ pub(crate) async fn run(args: DlqLsArgs) -> Result<ExitCode> {
             (dead, daemon.url().to_owned())
         }
         None => {
-            let state = StateStore::open(&args.state)?;
-            (
-                state.store.dlq_list().await?,
-                state.dir.display().to_string(),
-            )
+            let state = StateStore::open(&args.state).await?;
+            (state.store.dlq_list().await?, state.place.clone())
         }
     };
     // The daemon filters too; an older one ignores the query.

@@ -28,7 +28,7 @@ pub(crate) async fn run(args: PurgeArgs) -> Result<ExitCode> {
     let target = Target::parse(args.target.as_deref(), args.all, "purge")?;
     let holder = match DaemonClient::from_flag(args.state.daemon.as_deref()) {
         Some(daemon) => Holder::Daemon(daemon),
-        None => Holder::Local(StateStore::open(&args.state)?),
+        None => Holder::Local(StateStore::open(&args.state).await?),
     };
     let chosen = match &holder {
         Holder::Daemon(daemon) => select(
@@ -50,7 +50,7 @@ pub(crate) async fn run(args: PurgeArgs) -> Result<ExitCode> {
                     &target,
                     args.all,
                     false,
-                    &state.dir.display().to_string(),
+                    &state.place.clone(),
                     "purge",
                 )
             }),

@@ -28,8 +28,8 @@ pub(crate) async fn run(args: DlqRequeueArgs) -> Result<ExitCode> {
             (chosen, false)
         }
         None => {
-            let state = StateStore::open(&args.state)?;
-            let place = state.dir.display().to_string();
+            let state = StateStore::open(&args.state).await?;
+            let place = state.place.clone();
             let chosen = pick(state.store.dlq_list().await?, &place);
             let chosen = match chosen {
                 Ok(c) => c,

@@ -20,7 +20,7 @@ pub(crate) async fn run(args: LockAcquireArgs) -> Result<ExitCode> {
     let answer = match DaemonClient::from_flag(args.state.daemon.as_deref()) {
         Some(daemon) => remote(&daemon, &args.key, &owner, ttl_ms)?,
         None => {
-            let state = StateStore::open_or_create(&args.state)?;
+            let state = StateStore::open_or_create(&args.state).await?;
             let answer = state
                 .store
                 .lock_acquire(&args.key, &owner, ttl_ms, now_ms())

@@ -18,11 +18,8 @@ pub(crate) async fn run(args: StateArgs) -> Result<ExitCode> {
             daemon.url().to_owned(),
         ),
         None => {
-            let state = StateStore::open_or_create(&args)?;
-            (
-                state.store.locks_list(now_ms()).await?,
-                state.dir.display().to_string(),
-            )
+            let state = StateStore::open_or_create(&args).await?;
+            (state.store.locks_list(now_ms()).await?, state.place.clone())
         }
     };
     if args.json {

@@ -23,7 +23,7 @@ pub(crate) async fn run(args: LockReleaseArgs) -> Result<ExitCode> {
             )
         }
         None => {
-            let state = StateStore::open_or_create(&args.state)?;
+            let state = StateStore::open_or_create(&args.state).await?;
             let released = state
                 .store
                 .lock_release(&args.key, args.token, now_ms())

@@ -25,7 +25,8 @@ pub(crate) async fn run(args: QueueNextArgs) -> Result<ExitCode> {
             field(&daemon.get("/v1/queue/next", &query)?, "next")?
         }
         None => {
-            StateStore::open(&args.state)?
+            StateStore::open(&args.state)
+                .await?
                 .store
                 .queue_next(pool, project, now_ms())
                 .await?

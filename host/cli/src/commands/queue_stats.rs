@@ -16,7 +16,7 @@ pub(crate) async fn run(args: StateArgs) -> Result<ExitCode> {
     let stats = match DaemonClient::from_flag(args.daemon.as_deref()) {
         Some(daemon) => daemon.get("/v1/queue/stats", &[])?,
         None => {
-            let state = StateStore::open(&args)?;
+            let state = StateStore::open(&args).await?;
             queue_stats_json(&state.store.queue_stats(now_ms()).await?)
         }
     };

@@ -47,7 +47,7 @@ pub(crate) async fn run(args: RunsArtifactsArgs) -> Result<ExitCode> {
 
 /// The run id and every artifact, from the state folder.
 async fn local_all(args: &RunsArtifactsArgs) -> Result<(String, Map<String, Value>)> {
-    let state = StateStore::open(&args.state)?;
+    let state = StateStore::open(&args.state).await?;
     let run = state.run(&args.run).await?;
     let mut artifacts = Map::new();
     for key in state.store.artifact_list(&run.id).await? {
@@ -63,7 +63,7 @@ async fn local_all(args: &RunsArtifactsArgs) -> Result<(String, Map<String, Valu
 
 /// One artifact from the state folder; a missing one names the keys there are.
 async fn local_one(args: &RunsArtifactsArgs, key: &str) -> Result<Value> {
-    let state = StateStore::open(&args.state)?;
+    let state = StateStore::open(&args.state).await?;
     let run = state.run(&args.run).await?;
     if let Some(value) = state.store.artifact_get(&run.id, key).await? {
         return Ok(value);

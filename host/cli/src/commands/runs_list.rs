@@ -15,14 +15,14 @@ pub(crate) async fn run(args: RunsListArgs) -> Result<ExitCode> {
     let (runs, place) = match DaemonClient::from_flag(args.state.daemon.as_deref()) {
         Some(daemon) => (remote(&daemon, &args)?, daemon.url().to_owned()),
         None => {
-            let state = StateStore::open(&args.state)?;
+            let state = StateStore::open(&args.state).await?;
             let filter = RunFilter {
                 tenant: None,
                 flow_id: args.flow.clone(),
                 status: args.status.map(status),
             };
             let runs = state.store.runs_list(args.limit, &filter).await?;
-            (runs, state.dir.display().to_string())
+            (runs, state.place.clone())
         }
     };
     print(&runs, &place, args.state.json)

@@ -38,7 +38,7 @@ pub(crate) async fn run(args: RunIdArgs) -> Result<ExitCode> {
     }
     let project = load_project(&find_project_file()?)?;
     // Look the run up first, for a clear error; the engine opens the store again.
-    let state = StateStore::open(&args.state)?;
+    let state = StateStore::open(&args.state).await?;
     let record = state.run(&args.run).await?;
     let dir = state.dir.clone();
     state.store.close().await;

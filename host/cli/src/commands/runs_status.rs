@@ -33,7 +33,7 @@ pub(crate) async fn run(args: RunIdArgs) -> Result<ExitCode> {
 
 /// The run from the state folder.
 async fn local(args: &RunIdArgs) -> Result<RunView> {
-    let state = StateStore::open(&args.state)?;
+    let state = StateStore::open(&args.state).await?;
     let run = state.run(&args.run).await?;
     let tasks = state.store.tasks_of(&run.id).await?;
     let outputs = state.store.step_outputs(&run.id).await?;

@@ -52,7 +52,7 @@ pub(crate) async fn run(args: RunsTailArgs) -> Result<ExitCode> {
     if let Some(daemon) = DaemonClient::from_flag(args.state.daemon.as_deref()) {
         return remote(&daemon, &args);
     }
-    let state = StateStore::open(&args.state)?;
+    let state = StateStore::open(&args.state).await?;
     let run = state.run(&args.run).await?;
     let mut shown = 0u64;
     let mut interval = tokio::time::interval(POLL);

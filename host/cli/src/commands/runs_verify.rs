@@ -40,7 +40,7 @@ pub(crate) async fn run(args: RunIdArgs) -> Result<ExitCode> {
 
 /// Verifies in the state folder.
 async fn local(args: &RunIdArgs) -> Result<Verified> {
-    let state = StateStore::open(&args.state)?;
+    let state = StateStore::open(&args.state).await?;
     let run = state.run(&args.run).await?;
     let report = state.store.verify(&run.id).await?;
     let head = state

@@ -22,7 +22,7 @@ pub(crate) async fn run(args: SearchArgs) -> Result<ExitCode> {
     let results = match DaemonClient::from_flag(args.state.daemon.as_deref()) {
         Some(daemon) => remote(&daemon, &args)?,
         None => {
-            let mut index = open_local(&args.state)?;
+            let mut index = open_local(&args.state).await?;
             // Loading the model costs time: only for a semantic search.
             if args.semantic {
                 index = index.with_semantic();
@@ -91,9 +91,9 @@ pub(crate) fn index_options(project: &ProjectConfig) -> IndexOptions {
 }
 
 /// The search index of the state folder, over its store.
-fn open_local(state: &StateArgs) -> Result<SearchIndex> {
+async fn open_local(state: &StateArgs) -> Result<SearchIndex> {
     let options = local_options();
-    let state = StateStore::open(state)?;
+    let state = StateStore::open(state).await?;
     let dir = state.dir.join("index");
     SearchIndex::open(&dir, state.store, options)
         .with_context(|| format!("could not open the search index in {}", dir.display()))
@@ -101,9 +101,9 @@ fn open_local(state: &StateArgs) -> Result<SearchIndex> {
 
 /// [`open_local`], except that an index that does not open is removed and
 /// made anew (it is derived from the store: a rebuild loses nothing).
-fn open_local_or_anew(state: &StateArgs) -> Result<SearchIndex> {
+async fn open_local_or_anew(state: &StateArgs) -> Result<SearchIndex> {
     let options = local_options();
-    let state = StateStore::open(state)?;
+    let state = StateStore::open(state).await?;
     let dir = state.dir.join("index");
     match SearchIndex::open(&dir, state.store.clone(), options.clone()) {
         Ok(index) => Ok(index),
@@ -218,7 +218,7 @@ pub(crate) async fn rebuild(args: StateArgs) -> Result<ExitCode> {
     let done: serde_json::Value = match DaemonClient::from_flag(args.daemon.as_deref()) {
         Some(daemon) => daemon.post("/v1/index/rebuild", None)?.1,
         None => {
-            let index = open_local_or_anew(&args)?.with_semantic();
+            let index = open_local_or_anew(&args).await?.with_semantic();
             let runtime = tokio::runtime::Handle::current();
             json!(tokio::task::spawn_blocking(move || runtime.block_on(index.rebuild())).await??)
         }
@@ -239,7 +239,7 @@ pub(crate) async fn status(args: StateArgs) -> Result<ExitCode> {
     let status: serde_json::Value = match DaemonClient::from_flag(args.daemon.as_deref()) {
         Some(daemon) => daemon.get("/v1/index", &[])?,
         None => {
-            let index = open_local(&args)?.with_semantic();
+            let index = open_local(&args).await?.with_semantic();
             json!(index.status().await?)
         }
     };

@@ -7,51 +7,78 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result, bail};
 use serde_json::Value;
+use std::time::Duration;
+
+use weft_engine::redb_file;
+use weft_flow::StoreDecl;
 use weft_store::RedbStore;
 use weft_store_api::{DeadLetter, RunRecord, SharedStore, StoreError};
 
 use super::project::{find_project_file, load_project};
 use crate::cli::StateArgs;
 
-/// The state folder: `--state`, else the one of the project found from here.
-pub(crate) fn state_dir(args: &StateArgs) -> Result<PathBuf> {
+/// The state folder and the store `weft.yaml` names: with `--state DIR`, that
+/// folder's embedded store; else the project's (found from here).
+fn state_and_store(args: &StateArgs) -> Result<(PathBuf, StoreDecl)> {
     match &args.state {
-        Some(dir) => Ok(dir.clone()),
-        None => Ok(load_project(&find_project_file()?)?.state_dir),
+        Some(dir) => Ok((dir.clone(), StoreDecl::Redb)),
+        None => {
+            let project = load_project(&find_project_file()?)?;
+            Ok((project.state_dir, project.store))
+        }
     }
 }
 
+/// How long a command waits for a database store that cannot be reached.
+const COMMAND_STORE_WAIT: Duration = Duration::from_secs(5);
+
 /// An open store and the folder it lives in.
 pub(crate) struct StateStore {
-    /// The state folder, for messages.
+    /// The state folder (the index and caches live there; with the embedded
+    /// store, the runs too).
     pub dir: PathBuf,
-    /// The store at `<dir>/weft.redb`.
+    /// Where the runs are, for messages: the state folder, or the database.
+    pub place: String,
+    /// The store.
     pub store: SharedStore,
 }
 
 impl StateStore {
-    /// Opens the store of `args`' state folder; a folder without one is an error.
-    pub(crate) fn open(args: &StateArgs) -> Result<Self> {
-        let dir = state_dir(args)?;
-        let db = dir.join("weft.redb");
-        if !db.is_file() {
-            bail!(
-                "no runs in {}: it has no weft.redb (start one with `weft run FLOW`)",
-                dir.display()
-            );
+    /// Opens the store of `args`' project; a state folder without an
+    /// embedded store is an error.
+    pub(crate) async fn open(args: &StateArgs) -> Result<Self> {
+        let (dir, decl) = state_and_store(args)?;
+        if decl == StoreDecl::Redb {
+            let db = redb_file(&dir);
+            if !db.is_file() {
+                bail!(
+                    "no runs in {}: it has no weft.redb (start one with `weft run FLOW`)",
+                    dir.display()
+                );
+            }
         }
-        let store = open_store(&db)?;
-        Ok(Self { dir, store })
+        Self::open_decl(dir, &decl).await
     }
 
-    /// Opens the store of `args`' state folder, creating the folder and the
-    /// store if there is none yet (for locks, which need no run).
-    pub(crate) fn open_or_create(args: &StateArgs) -> Result<Self> {
-        let dir = state_dir(args)?;
+    /// Opens the store of `args`' project, creating the state folder and the
+    /// embedded store if there is none yet (for locks, which need no run).
+    pub(crate) async fn open_or_create(args: &StateArgs) -> Result<Self> {
+        let (dir, decl) = state_and_store(args)?;
         std::fs::create_dir_all(&dir)
             .with_context(|| format!("could not create the state folder {}", dir.display()))?;
-        let store = open_store(&dir.join("weft.redb"))?;
-        Ok(Self { dir, store })
+        Self::open_decl(dir, &decl).await
+    }
+
+    async fn open_decl(dir: PathBuf, decl: &StoreDecl) -> Result<Self> {
+        let (store, place) = match decl {
+            StoreDecl::Redb => (open_store(&redb_file(&dir))?, dir.display().to_string()),
+            StoreDecl::Postgres(_) => {
+                let store = weft_engine::open_store(decl, &dir, COMMAND_STORE_WAIT).await?;
+                let place = store.describe();
+                (store, place)
+            }
+        };
+        Ok(Self { dir, place, store })
     }
 
     /// The run `id`, or an error naming the state folder and a close id.
@@ -66,7 +93,7 @@ impl StateStore {
         let hint = closest(id, known.iter().map(|r| r.id.as_str()))
             .map(|c| format!("; did you mean `{c}`?"))
             .unwrap_or_default();
-        bail!("no run `{id}` in {}{hint}", self.dir.display())
+        bail!("no run `{id}` in {}{hint}", self.place)
     }
 }
 
