@@ -11,6 +11,17 @@ pub enum StoreCommand {
     /// record decoded, every run's ledger verified. Changes nothing (unless
     /// `--repair`); exits non-zero when something is damaged.
     Check(StoreCheckArgs),
+    /// Bring the PostgreSQL schema `store:` names up to this weft's version
+    /// (daemons do it at start too); the embedded store needs none.
+    Migrate(StoreMigrateArgs),
+}
+
+/// Arguments of `weft store migrate`.
+#[derive(Debug, Args)]
+pub struct StoreMigrateArgs {
+    /// The project folder (the one with weft.yaml; default: found from here).
+    #[arg(long, value_name = "DIR")]
+    pub project: Option<PathBuf>,
 }
 
 /// Arguments of `weft store check`.

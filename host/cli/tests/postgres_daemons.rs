@@ -249,3 +249,42 @@ fn when_one_daemon_dies_the_other_finishes_every_acknowledged_run() {
         assert_eq!(steps, ["a", "b", "c"], "run {run}");
     }
 }
+
+#[test]
+fn store_migrate_brings_a_fresh_database_to_the_current_schema() {
+    let server = PgServer::shared().expect("PostgreSQL for the test");
+    let db = unique_name("migrate");
+    server.create_database(&db).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    write_pg_project(tmp.path());
+    let migrate = |url: Option<&str>| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_weft"));
+        cmd.args(["store", "migrate"]).current_dir(tmp.path());
+        match url {
+            Some(url) => cmd.env(URL_ENV, url),
+            None => cmd.env_remove(URL_ENV),
+        };
+        cmd.output().unwrap()
+    };
+    let url = server
+        .url_for(&db)
+        .replace("postgres@", "postgres:hunter2@");
+    for _ in 0..2 {
+        let out = migrate(Some(&url));
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{text} {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            text.contains("schema at migration 2, current (0001_init, 0002_counters)"),
+            "{text}"
+        );
+        assert!(!text.contains("hunter2"), "{text}");
+    }
+    let out = migrate(None);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(err.contains(&format!("${URL_ENV} is not set")), "{err}");
+}

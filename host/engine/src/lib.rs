@@ -114,7 +114,7 @@ pub use schedule_plan::{
     CRON_KEY_TTL_MS, MISSED_GRACE_MS, fire_key, manual_key, next_fire_after, schedule_key,
 };
 pub use scheduler::{MAX_SLEEP, SchedulerHandle};
-pub use store_open::{open_store, redb_file};
+pub use store_open::{open_store, postgres_config, redb_file};
 pub use swap::{MAX_SWAP_NAME, SwapReport, valid_swap_name};
 pub use task::TaskOutcome;
 pub use worker::Workers;

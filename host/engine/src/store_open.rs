@@ -44,22 +44,24 @@ pub(crate) fn open_redb(db: &Path) -> Result<SharedStore, EngineError> {
     Ok(Arc::new(store))
 }
 
+/// The connection settings of `decl`, with the URL read from its variable.
+pub fn postgres_config(decl: &PostgresDecl) -> Result<weft_store_postgres::PgConfig, EngineError> {
+    match std::env::var(&decl.url_env) {
+        Ok(url) if !url.trim().is_empty() => Ok(weft_store_postgres::PgConfig {
+            url,
+            schema: decl.schema.clone(),
+            pool_size: decl.pool_size,
+        }),
+        _ => Err(EngineError::DatabaseUrlMissing {
+            var: decl.url_env.clone(),
+        }),
+    }
+}
+
 /// The PostgreSQL store of `decl`, waiting up to `wait` for the server.
 async fn open_postgres(decl: &PostgresDecl, wait: Duration) -> Result<SharedStore, EngineError> {
     let what = format!("PostgreSQL (the URL in ${})", decl.url_env);
-    let url = match std::env::var(&decl.url_env) {
-        Ok(url) if !url.trim().is_empty() => url,
-        _ => {
-            return Err(EngineError::DatabaseUrlMissing {
-                var: decl.url_env.clone(),
-            });
-        }
-    };
-    let config = weft_store_postgres::PgConfig {
-        url,
-        schema: decl.schema.clone(),
-        pool_size: decl.pool_size,
-    };
+    let config = postgres_config(decl)?;
     let started = Instant::now();
     let mut pause = Duration::from_millis(250);
     loop {

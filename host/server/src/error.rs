@@ -2,7 +2,7 @@
 //! also carries `WWW-Authenticate: Bearer`).
 
 use axum::Json;
-use axum::http::header::WWW_AUTHENTICATE;
+use axum::http::header::{RETRY_AFTER, WWW_AUTHENTICATE};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
@@ -28,6 +28,10 @@ pub enum ApiError {
     /// A valid token whose role may not use the endpoint.
     #[error("{0}")]
     Forbidden(String),
+    /// The store cannot be reached now (a database that is down); the
+    /// client may try again (`Retry-After`).
+    #[error("{0}")]
+    Unavailable(String),
     /// Something failed on the server's side.
     #[error("{0}")]
     Internal(String),
@@ -41,6 +45,7 @@ impl ApiError {
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -48,8 +53,10 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        if let Self::Internal(message) = &self {
-            tracing::error!("API request failed: {message}");
+        match &self {
+            Self::Internal(message) => tracing::error!("API request failed: {message}"),
+            Self::Unavailable(message) => tracing::warn!("API request refused: {message}"),
+            _ => {}
         }
         let body = Json(json!({ "error": self.to_string() }));
         let mut response = (self.status(), body).into_response();
@@ -58,6 +65,11 @@ impl IntoResponse for ApiError {
                 WWW_AUTHENTICATE,
                 HeaderValue::from_static("Bearer realm=\"weft\""),
             );
+        }
+        if let Self::Unavailable(_) = &self {
+            response
+                .headers_mut()
+                .insert(RETRY_AFTER, HeaderValue::from_static("1"));
         }
         response
     }
@@ -77,6 +89,7 @@ impl From<StoreError> for ApiError {
                 Self::Conflict(e.to_string())
             }
             StoreError::Invalid(_) => Self::BadRequest(e.to_string()),
+            StoreError::Unavailable(_) => Self::Unavailable(e.to_string()),
             _ => Self::Internal(e.to_string()),
         }
     }
@@ -99,5 +112,24 @@ impl From<EngineError> for ApiError {
             EngineError::Input { .. } | EngineError::BadLease(_) => Self::BadRequest(e.to_string()),
             other => Self::Internal(other.to_string()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn a_store_that_is_down_is_503_with_retry_after() {
+        let e = ApiError::from(StoreError::Unavailable(
+            "postgres 127.0.0.1:5432/weft".into(),
+        ));
+        let response = e.into_response();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(response.headers()[RETRY_AFTER], "1");
+        let engine = ApiError::from(EngineError::Store(StoreError::Unavailable("x".into())));
+        assert_eq!(engine.status(), StatusCode::SERVICE_UNAVAILABLE);
     }
 }

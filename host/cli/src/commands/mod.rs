@@ -50,6 +50,7 @@ mod schedules_trigger;
 mod search;
 mod state;
 mod store_check;
+mod store_migrate;
 mod swap_set;
 mod token_new;
 mod unix_transport;
@@ -111,6 +112,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 swap_set::run(swap_set::Target::Retry(flow), swap).await
             }
             Command::Store(StoreCommand::Check(args)) => store_check::run(&args),
+            Command::Store(StoreCommand::Migrate(args)) => store_migrate::run(&args).await,
             Command::Bench(args) => bench::run(args).await,
         }
     })
