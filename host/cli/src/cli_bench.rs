@@ -43,6 +43,11 @@ pub struct BenchArgs {
     /// `none` (priority order, no component).
     #[arg(long, default_value = "priority-fifo")]
     pub policy: String,
+    /// Keep the bench daemons' store in PostgreSQL (the URL in
+    /// `$WEFT_DATABASE_URL`; each phase in a schema of its own) instead of an
+    /// embedded redb file.
+    #[arg(long)]
+    pub postgres: bool,
     /// Start the daemon without its search index.
     #[arg(long)]
     pub no_index: bool,

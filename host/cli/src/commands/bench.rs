@@ -130,6 +130,12 @@ fn against(args: &BenchArgs, url: &str) -> Result<Report> {
     })
 }
 
+/// The `store:` of a bench project for `phase` (`None`: the embedded store).
+fn store(args: &BenchArgs, phase: &str) -> Option<String> {
+    args.postgres
+        .then(|| super::bench_daemon::postgres_store(phase))
+}
+
 /// Starts daemons of its own and measures everything.
 fn own_daemon(args: &BenchArgs) -> Result<Report> {
     let scratch = Scratch::new()?;
@@ -138,7 +144,7 @@ fn own_daemon(args: &BenchArgs) -> Result<Report> {
         .max(args.remote_workers * args.remote_slots)
         .max(1);
     let main = scratch.0.join("main");
-    write_project(&main, &args.policy, slots)?;
+    write_project(&main, &args.policy, slots, store(args, "main").as_deref())?;
     let daemon = BenchDaemon::start(&main, args.workers, args.no_index)?;
     let client = Client::new(&daemon.url, None);
     bench_load::burst(&client, CHAIN, WARM_UP, args.clients)?;
@@ -151,7 +157,8 @@ fn own_daemon(args: &BenchArgs) -> Result<Report> {
     let mut drains = Vec::new();
     for &depth in &args.depths {
         let dir = scratch.0.join(format!("drain-{depth}"));
-        write_project(&dir, &args.policy, slots)?;
+        let phase = format!("drain{depth}");
+        write_project(&dir, &args.policy, slots, store(args, &phase).as_deref())?;
         let filler = BenchDaemon::start(&dir, 0, args.no_index)?;
         bench_load::fill(&Client::new(&filler.url, None), ONE, depth, args.clients)?;
         filler.stop()?;
@@ -166,7 +173,7 @@ fn own_daemon(args: &BenchArgs) -> Result<Report> {
 
     let remote = if args.remote_workers > 0 {
         let dir = scratch.0.join("remote");
-        write_project(&dir, &args.policy, slots)?;
+        write_project(&dir, &args.policy, slots, store(args, "remote").as_deref())?;
         let daemon = BenchDaemon::start(&dir, 0, args.no_index)?;
         let _workers = BenchWorkers::start(
             &daemon.url,
@@ -183,7 +190,11 @@ fn own_daemon(args: &BenchArgs) -> Result<Report> {
         None
     };
     Ok(Report {
-        daemon: "started by the bench".into(),
+        daemon: if args.postgres {
+            "started by the bench, store PostgreSQL ($WEFT_DATABASE_URL)".into()
+        } else {
+            "started by the bench".into()
+        },
         workers: args.workers,
         policy: args.policy.clone(),
         index: !args.no_index,

@@ -20,7 +20,12 @@ pub(crate) const ONE: &str = "bench-one";
 /// Writes the bench project into `dir`: `echo` and the policy component,
 /// the default pool with `max_concurrent: slots` and `policy` (none for
 /// `none`), and the two flows.
-pub(crate) fn write_project(dir: &Path, policy: &str, slots: usize) -> Result<()> {
+pub(crate) fn write_project(
+    dir: &Path,
+    policy: &str,
+    slots: usize,
+    store: Option<&str>,
+) -> Result<()> {
     std::fs::create_dir_all(dir.join("plugins"))?;
     std::fs::create_dir_all(dir.join("flows"))?;
     let mut plugins = String::from("plugins:\n  echo: { path: plugins/echo.wasm, kind: step }\n");
@@ -42,7 +47,8 @@ pub(crate) fn write_project(dir: &Path, policy: &str, slots: usize) -> Result<()
     std::fs::write(
         dir.join("weft.yaml"),
         format!(
-            "id_prefix: bench\n{plugins}pools:\n  default: {{ max_concurrent: {slots}{pool_policy} }}\n"
+            "id_prefix: bench\n{plugins}pools:\n  default: {{ max_concurrent: {slots}{pool_policy} }}\n{}",
+            store.unwrap_or_default()
         ),
     )?;
     std::fs::write(
@@ -58,6 +64,18 @@ pub(crate) fn write_project(dir: &Path, policy: &str, slots: usize) -> Result<()
         ),
     )?;
     Ok(())
+}
+
+/// The `store:` section of a bench project on PostgreSQL (the URL in
+/// `$WEFT_DATABASE_URL`), in a schema of its own for `phase`.
+pub(crate) fn postgres_store(phase: &str) -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    format!(
+        "store:\n  backend: postgres\n  url_env: WEFT_DATABASE_URL\n  schema: bench_{phase}_{}_{secs}\n",
+        std::process::id()
+    )
 }
 
 /// A `weft daemon` process of the bench, stopped (SIGTERM, then killed) when
