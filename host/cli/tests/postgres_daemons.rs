@@ -288,3 +288,44 @@ fn store_migrate_brings_a_fresh_database_to_the_current_schema() {
     assert!(!out.status.success());
     assert!(err.contains(&format!("${URL_ENV} is not set")), "{err}");
 }
+
+#[test]
+fn a_database_crash_mid_load_loses_no_acknowledged_run() {
+    let mut server = PgServer::start().expect("PostgreSQL for the test");
+    let db = unique_name("pgcrash");
+    server.create_database(&db).unwrap();
+    let db_url = server.url_for(&db);
+    let tmp = tempfile::tempdir().unwrap();
+    write_pg_project(tmp.path());
+    let daemon = PgDaemon::start(tmp.path(), &db_url);
+    let mut acknowledged: Vec<String> = (0..40u64)
+        .map(|i| post_run(&daemon.url, i).unwrap())
+        .collect();
+    // Runs are queued and in flight: the database goes down hard and comes back.
+    server.crash_and_restart().unwrap();
+    let mut refusals = Vec::new();
+    while acknowledged.len() < 60 {
+        match post_run(&daemon.url, acknowledged.len() as u64) {
+            Ok(id) => acknowledged.push(id),
+            Err(why) => {
+                assert!(!why.contains("postgres://"), "{why}");
+                refusals.push(why);
+                assert!(
+                    refusals.len() < 10_000,
+                    "the daemon never came back: {refusals:?}"
+                );
+            }
+        }
+    }
+    for why in &refusals {
+        assert!(why.starts_with("503"), "a refusal that is not 503: {why}");
+    }
+    for run in &acknowledged {
+        wait_for_run(&daemon.url, run, succeeded);
+        assert_eq!(
+            succeeded_steps(&daemon.url, run),
+            ["a", "b", "c"],
+            "run {run}"
+        );
+    }
+}
