@@ -35,6 +35,7 @@ use super::project::{find_project_file, flows_dir, load_project};
 use crate::cli::DaemonArgs;
 
 pub(crate) async fn run(args: DaemonArgs) -> Result<ExitCode> {
+    let shutdown = ShutdownSignal::install()?;
     let project = load_project(&find_project_file()?)?;
     let auth = auth_for(&project, args.no_auth)?;
     let listener = TcpListener::bind(&args.listen)
@@ -127,7 +128,7 @@ pub(crate) async fn run(args: DaemonArgs) -> Result<ExitCode> {
         out.flush()?;
     }
 
-    shutdown_signal().await?;
+    shutdown.wait().await;
     eprintln!("weft daemon: stopping (in-flight tasks finish first)");
     let _ = stop_tx.send(true);
     // Long-polling workers are answered now rather than at the end of their wait.
@@ -172,14 +173,29 @@ pub(crate) fn load_flows(dir: &Path, project: &ProjectConfig) -> Result<FlowFold
     Ok(folder)
 }
 
-/// Resolves on SIGINT or SIGTERM.
-pub(crate) async fn shutdown_signal() -> Result<()> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut term = signal(SignalKind::terminate()).context("cannot watch SIGTERM")?;
-    let mut int = signal(SignalKind::interrupt()).context("cannot watch SIGINT")?;
-    tokio::select! {
-        _ = term.recv() => {}
-        _ = int.recv() => {}
+/// SIGINT and SIGTERM, watched from the moment it is made: install it before
+/// anything can lease or answer, so a signal that comes early is waited for
+/// (and drains) instead of killing the process.
+pub(crate) struct ShutdownSignal {
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+}
+
+impl ShutdownSignal {
+    /// Starts watching both signals.
+    pub(crate) fn install() -> Result<Self> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(Self {
+            term: signal(SignalKind::terminate()).context("cannot watch SIGTERM")?,
+            int: signal(SignalKind::interrupt()).context("cannot watch SIGINT")?,
+        })
     }
-    Ok(())
+
+    /// Resolves once either signal has come (also one that came before).
+    pub(crate) async fn wait(mut self) {
+        tokio::select! {
+            _ = self.term.recv() => {}
+            _ = self.int.recv() => {}
+        }
+    }
 }

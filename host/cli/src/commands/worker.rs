@@ -56,6 +56,7 @@ pub(crate) async fn run(args: WorkerArgs) -> Result<ExitCode> {
         lease_ms,
         poll_ms: u64::try_from(POLL.as_millis()).unwrap_or(u64::MAX),
     });
+    let shutdown = super::daemon::ShutdownSignal::install()?;
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut slots = tokio::task::JoinSet::new();
     for index in 0..concurrency {
@@ -71,7 +72,7 @@ pub(crate) async fn run(args: WorkerArgs) -> Result<ExitCode> {
         api.url()
     );
 
-    super::daemon::shutdown_signal().await?;
+    shutdown.wait().await;
     eprintln!(
         "weft worker: stopping: no new tasks; running ones get {}s to finish",
         args.drain_grace.as_secs()
