@@ -155,7 +155,8 @@ fn runs_copied_to_postgres_verify_and_are_served() {
     for run in &runs {
         let (status, body) = get_json(&format!("{api}/v1/runs/{run}"));
         assert_eq!(status, 200, "{body}");
-        assert_eq!(body["status"], "succeeded", "{body}");
+        assert_eq!(body["run"]["status"], "succeeded", "{body}");
+        assert_eq!(body["run"]["id"], run.as_str(), "{body}");
     }
     child.kill().unwrap();
     child.wait().unwrap();
@@ -166,18 +167,13 @@ fn a_store_in_use_is_refused() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
     write_project(dir);
-    let out = weft(
+    let out = common::weft(
         dir,
-        "",
         &["run", "chain", "-i", "{\"n\": 1}", "--state", "state"],
     );
     assert!(out.status.success(), "{}", text(&out.stderr));
     let daemon = daemon::Daemon::start(dir);
-    let out = weft(
-        dir,
-        "",
-        &["store", "copy", "--from", "state", "--to", "copy"],
-    );
+    let out = common::weft(dir, &["store", "copy", "--from", "state", "--to", "copy"]);
     let stderr = text(&out.stderr);
     assert!(!out.status.success());
     assert!(stderr.contains("in use by another process"), "{stderr}");
