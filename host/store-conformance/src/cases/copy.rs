@@ -49,7 +49,8 @@ async fn heads(store: &SharedStore) -> BTreeMap<String, (u64, String)> {
     out
 }
 
-/// Copies a store with every kind of run into this backend: same runs,
+/// Copies a store with every kind of run into this backend (and from it
+/// into a fresh redb store again): same runs,
 /// same ledgers and heads, same journal, artifacts, outputs, schedules,
 /// locks and costs; a second copy changes nothing; a different run under a
 /// copied id is refused; the target goes on (leases above the copied
