@@ -18,10 +18,7 @@ impl CopyStore for RedbStore {
     }
 
     async fn import_run(&self, run: RunExport) -> Result<(), StoreError> {
-        let existing = self.read(|rt| {
-            let key = copy_export::key_of(rt, run.id())?;
-            copy_export::run(rt, run.id(), key)
-        })?;
+        let existing = self.read(|rt| copy_export::run(rt, run.id()))?;
         if let Some(existing) = existing {
             return run.check_resumed(&existing);
         }

@@ -2,7 +2,7 @@
 //! `export_rest`): each run with everything that belongs to it, and what
 //! belongs to no run, from one read transaction.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use redb::{ReadTransaction, ReadableTable};
 use weft_store_api::{
@@ -35,40 +35,40 @@ pub(crate) fn runs(
         }
         ids.push(entry.db()?.0.value().to_owned());
     }
-    let keys = idempotency_keys(rt, &ids)?;
     ids.iter()
         .map(|id| {
-            run(rt, id, keys.get(id).cloned())?
+            run(rt, id)?
                 .ok_or_else(|| StoreError::Corrupt(format!("run {id} vanished from its snapshot")))
         })
         .collect()
 }
 
-/// Run id → (idempotency key, expires_at) for the runs in `ids`.
-fn idempotency_keys(
+/// The idempotency key that names run `id`, found from the key its
+/// `run-created` event records (a key taken over by a later run names that
+/// one, and is not this run's any more).
+fn key_of(
     rt: &ReadTransaction,
-    ids: &[String],
-) -> Result<HashMap<String, (String, u64)>, StoreError> {
-    let wanted: std::collections::HashSet<&str> = ids.iter().map(String::as_str).collect();
+    id: &str,
+    events: &[LedgerEvent],
+) -> Result<Option<(String, u64)>, StoreError> {
+    let Some(key) = events
+        .first()
+        .filter(|e| e.kind == "run-created")
+        .and_then(|e| e.payload.get("idempotency_key"))
+        .and_then(|k| k.as_str())
+    else {
+        return Ok(None);
+    };
     let table = rt.open_table(tables::IDEMPOTENCY).db()?;
-    let mut out = HashMap::new();
-    for entry in table.iter().db()? {
-        let (k, v) = entry.db()?;
-        let (run, expires_at) = v.value();
-        if wanted.contains(run) {
-            out.insert(run.to_owned(), (k.value().to_owned(), expires_at));
-        }
-    }
-    Ok(out)
+    let found = match table.get(key).db()? {
+        Some(g) if g.value().0 == id => Some(g.value().1),
+        _ => None,
+    };
+    Ok(found.map(|expires_at| (key.to_owned(), expires_at)))
 }
 
 /// One run with everything that belongs to it; `None` if there is no such run.
-/// `key` is its idempotency key (looked up by the caller).
-pub(crate) fn run(
-    rt: &ReadTransaction,
-    id: &str,
-    key: Option<(String, u64)>,
-) -> Result<Option<RunExport>, StoreError> {
+pub(crate) fn run(rt: &ReadTransaction, id: &str) -> Result<Option<RunExport>, StoreError> {
     let Some(record) = read::run_get(rt, id)? else {
         return Ok(None);
     };
@@ -91,22 +91,19 @@ pub(crate) fn run(
             let (seq, hash) = g.value();
             (seq, hex::encode(hash))
         });
+    let events = read::ledger(rt, id)?;
+    let idempotency = key_of(rt, id, &events)?;
     Ok(Some(RunExport {
         run: record,
         tasks,
-        events: read::ledger(rt, id)?,
+        events,
         head,
         journal: journal(rt, id)?,
         outputs: read::step_outputs(rt, id)?,
         artifacts: artifacts(rt, id)?,
         dead_letters,
-        idempotency: key,
+        idempotency,
     }))
-}
-
-/// The run's idempotency key, by a scan of the keys (for one run only).
-pub(crate) fn key_of(rt: &ReadTransaction, id: &str) -> Result<Option<(String, u64)>, StoreError> {
-    Ok(idempotency_keys(rt, &[id.to_owned()])?.remove(id))
 }
 
 fn journal(rt: &ReadTransaction, id: &str) -> Result<Vec<JournalEntry>, StoreError> {
