@@ -14,6 +14,27 @@ pub enum StoreCommand {
     /// Bring the PostgreSQL schema `store:` names up to this weft's version
     /// (daemons do it at start too); the embedded store needs none.
     Migrate(StoreMigrateArgs),
+    /// Copy every run, ledger, journal, schedule state, lock and cost row
+    /// from one store to another (the embedded file to PostgreSQL, or back),
+    /// then verify every copied ledger's head. The source must not be in use.
+    Copy(StoreCopyArgs),
+}
+
+/// Arguments of `weft store copy`.
+#[derive(Debug, Args)]
+pub struct StoreCopyArgs {
+    /// The store to copy: a state folder (its weft.redb), `postgres` (the
+    /// project's `store:`, else $WEFT_DATABASE_URL) or `postgres:VAR` (the
+    /// URL in $VAR).
+    #[arg(long, value_name = "SRC")]
+    pub from: String,
+    /// The store to copy into, written as SRC is.
+    #[arg(long, value_name = "DST")]
+    pub to: String,
+    /// The project folder whose weft.yaml `postgres` means (default: found
+    /// from here).
+    #[arg(long, value_name = "DIR")]
+    pub project: Option<PathBuf>,
 }
 
 /// Arguments of `weft store migrate`.

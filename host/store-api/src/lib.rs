@@ -14,6 +14,7 @@
 mod admission;
 mod canonical;
 mod contract;
+mod copy;
 mod error;
 mod ledger;
 mod locks;
@@ -28,8 +29,11 @@ pub use admission::{
 };
 pub use canonical::{event_bytes as canonical_event_bytes, push_value as canonical_value};
 pub use contract::{
-    ChangeFeed, CostStore, LedgerStore, LockStore, QueueStore, RunStore, ScheduleStore,
+    ChangeFeed, CopyStore, CostStore, LedgerStore, LockStore, QueueStore, RunStore, ScheduleStore,
     SharedStore, Store, WorkerSite,
+};
+pub use copy::{
+    CopyCounters, DaySeq, DayTotal, JournalEntry, RunExport, StoreExport, StreamExport, TaskExport,
 };
 pub use error::StoreError;
 pub use ledger::{
@@ -55,7 +59,7 @@ pub use views::{
 /// without taking a name.
 pub mod prelude {
     pub use crate::{
-        ChangeFeed as _, CostStore as _, LedgerStore as _, LockStore as _, QueueStore as _,
-        RunStore as _, ScheduleStore as _, Store as _,
+        ChangeFeed as _, CopyStore as _, CostStore as _, LedgerStore as _, LockStore as _,
+        QueueStore as _, RunStore as _, ScheduleStore as _, Store as _,
     };
 }

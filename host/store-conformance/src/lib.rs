@@ -77,6 +77,7 @@ macro_rules! conformance_tests {
             a_charge_is_made_once_with_its_answer,
             concurrent_reservations_admit_exactly_what_fits,
             random_operations_agree_with_redb,
+            a_copied_store_verifies_and_keeps_working,
         );
     };
     (@cases $make:path; $($case:ident),* $(,)?) => {

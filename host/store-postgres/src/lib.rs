@@ -39,6 +39,7 @@
 
 mod config;
 mod conv;
+mod copy;
 mod listen;
 mod migrate;
 mod ops;

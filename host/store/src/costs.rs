@@ -93,7 +93,7 @@ pub(crate) fn journal_put_charged(
     Ok(true)
 }
 
-fn cost_rows(
+pub(crate) fn cost_rows(
     rt: &ReadTransaction,
     since_day: &str,
     tenant: Option<&str>,

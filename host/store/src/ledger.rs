@@ -44,7 +44,7 @@ pub fn append(
 
 /// Appends `run` to the global change feed ([`crate::tables::CHANGES`]),
 /// except for streams that are not runs (ids starting with `@`).
-fn record_change(t: &mut Tables<'_>, run: &str) -> Result<(), StoreError> {
+pub(crate) fn record_change(t: &mut Tables<'_>, run: &str) -> Result<(), StoreError> {
     if run.starts_with('@') {
         return Ok(());
     }

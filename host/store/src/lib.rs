@@ -12,6 +12,8 @@
 mod changes;
 mod check;
 mod check_walk;
+mod copy;
+mod copy_export;
 mod costs;
 mod db;
 mod guard;

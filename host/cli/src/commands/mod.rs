@@ -50,6 +50,7 @@ mod schedules_trigger;
 mod search;
 mod state;
 mod store_check;
+mod store_copy;
 mod store_migrate;
 mod swap_set;
 mod token_new;
@@ -113,6 +114,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             }
             Command::Store(StoreCommand::Check(args)) => store_check::run(&args),
             Command::Store(StoreCommand::Migrate(args)) => store_migrate::run(&args).await,
+            Command::Store(StoreCommand::Copy(args)) => store_copy::run(&args).await,
             Command::Bench(args) => bench::run(args).await,
         }
     })

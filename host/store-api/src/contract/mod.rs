@@ -10,6 +10,7 @@
 //! - Fenced operations (`complete`, `fail`, `renew`) are refused with
 //!   [`crate::StoreError::StaleToken`] once their lease was handed on or ran out.
 
+mod copy;
 mod costs;
 mod feed;
 mod ledger;
@@ -18,6 +19,7 @@ mod queue;
 mod runs;
 mod schedules;
 
+pub use copy::CopyStore;
 pub use costs::CostStore;
 pub use feed::ChangeFeed;
 pub use ledger::LedgerStore;
@@ -48,7 +50,7 @@ pub type SharedStore = std::sync::Arc<dyn Store>;
 /// A whole store: every role, plus what the process needs to drive it.
 #[async_trait::async_trait]
 pub trait Store:
-    RunStore + QueueStore + LedgerStore + ScheduleStore + LockStore + CostStore + ChangeFeed
+    RunStore + QueueStore + LedgerStore + ScheduleStore + LockStore + CostStore + ChangeFeed + CopyStore
 {
     /// What this store is, for logs and `weft daemon`'s first line (e.g.
     /// `redb .weft/weft.redb`); never a password.

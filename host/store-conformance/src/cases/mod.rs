@@ -8,6 +8,8 @@
 )]
 
 mod admission;
+mod copy;
+mod copy_source;
 mod dag;
 mod differential;
 mod leasing;
@@ -16,6 +18,7 @@ mod ops;
 mod runs;
 
 pub use admission::*;
+pub use copy::*;
 pub use dag::*;
 pub use differential::*;
 pub use leasing::*;

@@ -11,7 +11,7 @@ use crate::ops::common::bump;
 use crate::tx::Tx;
 
 /// Counter: the last lock token handed out.
-const LOCK_TOKENS: &str = "lock_tokens";
+pub(crate) const LOCK_TOKENS: &str = "lock_tokens";
 
 /// The columns [`lock_from`] reads.
 pub(crate) const LOCK_COLS: &str = "key, owner, token, acquired_ms, expires_ms";

@@ -48,7 +48,7 @@ async fn get(t: &Tx<'_>, id: &ScheduleId) -> Result<Option<ScheduleState>, Store
 }
 
 /// Stores a schedule's state.
-async fn put(t: &Tx<'_>, s: &ScheduleState) -> Result<(), StoreError> {
+pub(crate) async fn put(t: &Tx<'_>, s: &ScheduleState) -> Result<(), StoreError> {
     t.exec(
         &format!(
             "INSERT INTO schedules ({SCHEDULE_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \

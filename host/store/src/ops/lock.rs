@@ -45,7 +45,7 @@ fn check_owner_and_ttl(owner: &str, ttl_ms: u64) -> Result<(), StoreError> {
 }
 
 /// The stored lock of `key`, live or not.
-fn get(t: &Tables<'_>, key: &str) -> Result<Option<LockRecord>, StoreError> {
+pub fn get(t: &Tables<'_>, key: &str) -> Result<Option<LockRecord>, StoreError> {
     t.locks
         .get(key)
         .db()?
@@ -54,7 +54,7 @@ fn get(t: &Tables<'_>, key: &str) -> Result<Option<LockRecord>, StoreError> {
 }
 
 /// Stores a lock and its expiry entry.
-fn put(t: &mut Tables<'_>, lock: &LockRecord) -> Result<(), StoreError> {
+pub fn put(t: &mut Tables<'_>, lock: &LockRecord) -> Result<(), StoreError> {
     t.locks
         .insert(lock.key.as_str(), encode(lock)?.as_slice())
         .db()?;
@@ -65,7 +65,7 @@ fn put(t: &mut Tables<'_>, lock: &LockRecord) -> Result<(), StoreError> {
 }
 
 /// Removes a lock and its expiry entry.
-fn remove(t: &mut Tables<'_>, lock: &LockRecord) -> Result<(), StoreError> {
+pub fn remove(t: &mut Tables<'_>, lock: &LockRecord) -> Result<(), StoreError> {
     t.locks.remove(lock.key.as_str()).db()?;
     t.lock_expiry
         .remove((lock.expires_ms, lock.key.as_str()))

@@ -9,6 +9,7 @@ pub mod advance;
 pub mod common;
 pub mod finish;
 pub mod idempotency;
+pub mod import;
 pub mod lock;
 pub mod misc;
 pub mod pool_leases;

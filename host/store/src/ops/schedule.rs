@@ -34,7 +34,7 @@ fn get(t: &Tables<'_>, id: &ScheduleId) -> Result<Option<ScheduleState>, StoreEr
 }
 
 /// Stores a schedule's state.
-fn put(t: &mut Tables<'_>, state: &ScheduleState) -> Result<(), StoreError> {
+pub fn put(t: &mut Tables<'_>, state: &ScheduleState) -> Result<(), StoreError> {
     let key = (state.id.flow_id.as_str(), state.id.key.as_str());
     t.schedules.insert(key, encode(state)?.as_slice()).db()?;
     Ok(())
