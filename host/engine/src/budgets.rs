@@ -60,6 +60,9 @@ const RESERVATION_GRACE: Duration = Duration::from_secs(60);
 pub(crate) struct Reservation {
     store: SharedStore,
     id: Option<u64>,
+    /// When it was made: the release passes it as its `now` (the store then
+    /// lapses only reservations that had expired by then).
+    reserved_at: u64,
     day: String,
     micro_usd: u64,
 }
@@ -89,8 +92,9 @@ impl Drop for Reservation {
         // reservation to lapse at its expiry.
         if let Ok(handle) = tokio::runtime::Handle::try_current() {
             let store = Arc::clone(&self.store);
+            let reserved_at = self.reserved_at;
             handle.spawn(async move {
-                if let Err(e) = store.release_budget(id, 0).await {
+                if let Err(e) = store.release_budget(id, reserved_at).await {
                     tracing::warn!(
                         reservation = id,
                         "releasing a budget reservation failed: {e}"
@@ -180,6 +184,7 @@ impl Budgets {
             BudgetReply::Reserved { id } => Ok(Reservation {
                 store: Arc::clone(store),
                 id: Some(id),
+                reserved_at: now,
                 day,
                 micro_usd: bound,
             }),
