@@ -499,11 +499,26 @@ impl Engine {
     /// A channel that receives every progress event from now on.
     pub fn subscribe(&self) -> mpsc::UnboundedReceiver<ProgressEvent> {
         let (tx, rx) = mpsc::unbounded_channel();
+        let mut subscribers = self
+            .inner
+            .subscribers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        // A subscriber that went away is otherwise dropped only by the next
+        // event: on a quiet daemon, each `GET /v1/runs/{id}?wait=` of a
+        // finished run would leave its channel behind (about 4 KiB each).
+        subscribers.retain(|s| !s.is_closed());
+        subscribers.push(tx);
+        rx
+    }
+
+    /// How many event subscribers ([`Engine::subscribe`]) are held, those
+    /// whose receiver is gone but not yet pruned included.
+    pub fn subscriber_count(&self) -> usize {
         self.inner
             .subscribers
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .push(tx);
-        rx
+            .len()
     }
 }
