@@ -10,7 +10,7 @@
 #    --variant=minbase bookworm` (plus busybox-static) into
 #    ${WEFT_TOOLS_DIR:-~/.cache/weft/tools}/image/rootfs-bookworm, then
 #    `podman import`; it serves only deploy/Containerfile's first stage (ldd);
-# 3. lays out a build context (the binary, plugins/dist/*.wasm, weft.yaml with
+# 3. lays out a build context (the binary, the plugins weft.yaml declares, weft.yaml with
 #    `state: /var/lib/weft`, flows/) and runs `buildah bud --isolation chroot`
 #    (RUN works where containers cannot be started) in the docker format (the
 #    OCI format drops HEALTHCHECK);
@@ -19,6 +19,7 @@
 #
 # Environment: WEFT_IMAGE (default localhost/weft), WEFT_BASE_IMAGE (default
 # localhost/weft-base:bookworm), WEFT_REBUILD_BASE=1 to make the base again,
+# WEFT_PLUGINS_DIR (default plugins/dist; only the plugins weft.yaml declares are taken),
 # WEFT_DEBIAN_MIRROR (default http://deb.debian.org/debian).
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -66,15 +67,19 @@ ctx="$(mktemp -d)"
 trap 'rm -rf "$ctx"' EXIT
 cp "$bin" "$ctx/weft"
 mkdir -p "$ctx/plugins" "$ctx/project"
-shopt -s nullglob
-wasm=("$repo"/plugins/dist/*.wasm)
-shopt -u nullglob
-if [ ${#wasm[@]} -eq 0 ]; then
+# The reference plugins: those weft.yaml declares (plugins/dist also holds the
+# hostile test plugins, which stay out of the image).
+plugins_dir="${WEFT_PLUGINS_DIR:-$repo/plugins/dist}"
+wanted=($(sed -n 's|^ *path: *plugins/dist/\([A-Za-z0-9_.-]*\.wasm\) *$|\1|p' "$repo/weft.yaml"))
+[ ${#wanted[@]} -gt 0 ] || fail "weft.yaml declares no plugins/dist/*.wasm"
+missing=()
+for w in "${wanted[@]}"; do
+    if [ -f "$plugins_dir/$w" ]; then cp "$plugins_dir/$w" "$ctx/plugins/"; else missing+=("$w"); fi
+done
+if [ ${#missing[@]} -gt 0 ]; then
     [ "${WEFT_IMAGE_NO_PLUGINS:-0}" = 1 ] ||
-        fail "plugins/dist has no .wasm: run scripts/build-plugins.sh (or set WEFT_IMAGE_NO_PLUGINS=1 for an image without them)"
-    echo "build-image: WARNING: no plugins in plugins/dist; the image's example project will not validate" >&2
-else
-    cp "${wasm[@]}" "$ctx/plugins/"
+        fail "$plugins_dir lacks ${missing[*]}: run scripts/build-plugins.sh (or set WEFT_PLUGINS_DIR; WEFT_IMAGE_NO_PLUGINS=1 builds without them)"
+    echo "build-image: WARNING: without ${missing[*]}; the image's example project will not validate" >&2
 fi
 sed 's|^state: .*|state: /var/lib/weft|' "$repo/weft.yaml" > "$ctx/project/weft.yaml"
 grep -q '^state: /var/lib/weft$' "$ctx/project/weft.yaml" || echo 'state: /var/lib/weft' >> "$ctx/project/weft.yaml"
