@@ -65,10 +65,14 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="weft-capacity-") as tmp:
         root = Path(tmp)
         (root / "flows").mkdir()
+        (root / "plugins").mkdir()
+        for p in ("slow-agent.wasm", "mock-model.wasm"):  # weft.yaml takes relative paths only
+            (root / "plugins" / p).write_bytes((plugins / p).read_bytes())
         (root / "weft.yaml").write_text(f"""
+id_prefix: cap
 plugins:
-  slow-agent: {{ path: {plugins}/slow-agent.wasm, kind: step }}
-  mock-model: {{ path: {plugins}/mock-model.wasm, kind: model }}
+  slow-agent: {{ path: plugins/slow-agent.wasm, kind: step }}
+  mock-model: {{ path: plugins/mock-model.wasm, kind: model }}
 models:
   mock: {{ adapter: mock-model, config: {{}} }}
 pools:
