@@ -7,7 +7,8 @@
 #     libraries, the plugins and the example project are all in the image);
 #   - `weft daemon --no-auth` on a loopback port opens its store in
 #     /var/lib/weft (writable by uid 10001), answers /healthz and /readyz, and
-#     runs flows/support-triage.yaml to its end with its in-process workers.
+#     runs flows/support-triage.yaml (WEFT_SMOKE_FLOW, WEFT_SMOKE_INPUT) to its
+#     end with its in-process workers.
 # This is the image's content, not a container: no namespaces, no cgroup limits,
 # no HEALTHCHECK run by a runtime.
 #
@@ -15,6 +16,10 @@
 set -euo pipefail
 image="${1:-localhost/weft:latest}"
 port="${WEFT_SMOKE_PORT:-17878}"
+# The flow run, and its input (JSON).
+flow="${WEFT_SMOKE_FLOW:-support-triage}"
+input="${WEFT_SMOKE_INPUT:-}"
+[ -n "$input" ] || input='{"ticket":{"id":7,"body":"Refund please"}}'
 fail() { echo "smoke-image: FAIL: $*" >&2; exit 1; }
 [ "$(id -u)" = 0 ] || fail "needs root (chroot, mounts)"
 
@@ -66,7 +71,7 @@ for _ in $(seq 1 100); do
 done
 echo "smoke-image: /healthz ok, /readyz $ready"
 run="$(curl -fsS "$url/v1/runs" -H 'content-type: application/json' \
-    -d '{"flow":"support-triage","input":{"ticket":{"id":7,"body":"Refund please"}}}')"
+    -d "{\"flow\":\"$flow\",\"input\":$input}")"
 id="$(printf '%s' "$run" | python3 -c 'import json,sys; print(json.load(sys.stdin)["run_id"])')"
 # The first run compiles every plugin it uses (cached in /var/cache/weft after).
 status=""
