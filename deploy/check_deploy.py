@@ -514,7 +514,7 @@ def kubernetes() -> None:
         if docs is not None:
             renders[overlay] = docs
     # The HPA component, as a cluster without KEDA would use it: rendered over base.
-    with tempfile.TemporaryDirectory(dir=K8S) as tmp:
+    with tempfile.TemporaryDirectory(dir=K8S, prefix=".check-") as tmp:
         Path(tmp, "kustomization.yaml").write_text(
             "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n"
             "resources: [../base]\ncomponents: [../components/hpa]\n")
