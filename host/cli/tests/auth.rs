@@ -62,7 +62,7 @@ const ENDPOINTS: &[(&str, &str)] = &[
 ];
 
 #[test]
-fn requests_without_a_valid_token_are_refused_with_401_everywhere_but_healthz() {
+fn requests_without_a_valid_token_are_refused_with_401_everywhere_but_the_probes() {
     let dir = tempfile::tempdir().unwrap();
     write_project_with_tokens(dir.path());
     let daemon = Daemon::start_with(dir.path(), &[]);
@@ -95,6 +95,10 @@ fn requests_without_a_valid_token_are_refused_with_401_everywhere_but_healthz() 
     }
     let health = call(url, "GET", "/healthz", Cred::None, None);
     assert_eq!((health.status, health.body), (200, json!("ok\n")));
+    let ready = call(url, "GET", "/readyz", Cred::None, None);
+    assert_eq!(ready.status, 200, "{}", ready.body);
+    assert_eq!(ready.body["ready"], true, "{}", ready.body);
+    assert_eq!(ready.body["flows"], 1, "{}", ready.body);
 
     // Nothing got through: no run, no fire, no pause.
     assert!(listed_ids(url, ADMIN).is_empty());

@@ -289,6 +289,17 @@ fn store_migrate_brings_a_fresh_database_to_the_current_schema() {
     assert!(err.contains(&format!("${URL_ENV} is not set")), "{err}");
 }
 
+/// `GET /readyz`: its status and the body's `ready`.
+fn readyz(url: &str) -> (u16, bool) {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let mut answer = agent.get(&format!("{url}/readyz")).call().unwrap();
+    let body: Value = answer.body_mut().read_json().unwrap();
+    (answer.status().as_u16(), body["ready"] == json!(true))
+}
+
 #[test]
 fn a_database_crash_mid_load_loses_no_acknowledged_run() {
     let mut server = PgServer::start().expect("PostgreSQL for the test");
@@ -301,8 +312,17 @@ fn a_database_crash_mid_load_loses_no_acknowledged_run() {
     let mut acknowledged: Vec<String> = (0..40u64)
         .map(|i| post_run(&daemon.url, i).unwrap())
         .collect();
-    // Runs are queued and in flight: the database goes down hard and comes back.
-    server.crash_and_restart().unwrap();
+    assert_eq!(readyz(&daemon.url), (200, true));
+    // Runs are queued and in flight: the database goes down hard, the daemon
+    // says it is not ready while it is down, and the database comes back.
+    server.crash();
+    let (status, ready) = readyz(&daemon.url);
+    assert_eq!(
+        (status, ready),
+        (503, false),
+        "/readyz with the database down"
+    );
+    server.restart().unwrap();
     let mut refusals = Vec::new();
     while acknowledged.len() < 60 {
         match post_run(&daemon.url, acknowledged.len() as u64) {

@@ -68,6 +68,11 @@ pub struct EngineOptions {
     /// How long to keep trying a database store (`store: postgres`) that
     /// cannot be reached at open.
     pub store_wait: Duration,
+    /// Whether a background task hands expired leases back as they run out
+    /// (`lease_reaper`). Without it, expired leases are handed back by the
+    /// next lease request: the simulator turns it off, so that nothing runs
+    /// but what it drives.
+    pub lease_reaper: bool,
 }
 
 impl Default for EngineOptions {
@@ -79,6 +84,7 @@ impl Default for EngineOptions {
             tenant: "default".into(),
             idempotency_ttl_ms: None,
             store_wait: Duration::from_secs(60),
+            lease_reaper: true,
         }
     }
 }
@@ -207,6 +213,19 @@ impl Engine {
         })?;
         let store =
             crate::store_open::open_store(&project.store, state_dir, options.store_wait).await?;
+        Self::open_on(project, flows, state_dir, options, store).await
+    }
+
+    /// [`Engine::open_with`] on a store the caller opened (the simulator's
+    /// store on a simulated disk); `store:` of weft.yaml is not looked at.
+    /// `state_dir` still holds the component cache and swapped components.
+    pub async fn open_on(
+        project: ProjectConfig,
+        flows: Vec<CompiledFlow>,
+        state_dir: &Path,
+        options: EngineOptions,
+        store: SharedStore,
+    ) -> Result<Self, EngineError> {
         let defaults = RuntimeConfig::default();
         // Each worker may hold a step instance and, while the step waits on a
         // model call or its failure on the retry strategy, one more; an agent
@@ -246,7 +265,9 @@ impl Engine {
             }),
         };
         engine.restore_swaps().await?;
-        crate::lease_reaper::spawn(&engine.inner);
+        if engine.inner.options.lease_reaper {
+            crate::lease_reaper::spawn(&engine.inner);
+        }
         Ok(engine)
     }
 

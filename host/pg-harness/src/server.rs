@@ -81,17 +81,30 @@ impl PgServer {
             .args(["-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"])
             .args(["--locale=C.UTF-8"]);
         run(as_user(&mut initdb, ids))?;
-        let port = free_port()?;
         let mut server = Self {
             dir: Some(dir),
             child: None,
-            port,
+            port: free_port()?,
             bin,
             ids,
         };
-        server.spawn_postgres()?;
-        server.wait_ready()?;
-        Ok(server)
+        // The port was free when picked, but another process (a test's daemon
+        // on port 0) may take it before postgres binds it: pick another.
+        let mut attempts = 0;
+        loop {
+            server.spawn_postgres()?;
+            match server.wait_ready() {
+                Ok(()) => return Ok(server),
+                Err(e) if attempts < 4 && server.log_tail().contains("could not bind") => {
+                    attempts += 1;
+                    eprintln!(
+                        "weft-pg-harness: postgres could not bind its port, trying another: {e}"
+                    );
+                    server.port = free_port()?;
+                }
+                Err(e) => return Err(e),
+            }
+        }
     }
 
     /// Starts `postgres` on this server's folder and port.
@@ -126,7 +139,19 @@ impl PgServer {
     /// shutdown, no checkpoint, recovery from the WAL at the next start) and
     /// starts it again on the same folder and port.
     pub fn crash_and_restart(&mut self) -> Result<(), HarnessError> {
+        self.crash();
+        self.restart()
+    }
+
+    /// Stops the server the way a crash would (see [`PgServer::crash_and_restart`])
+    /// and leaves it down until [`PgServer::restart`].
+    pub fn crash(&mut self) {
         self.stop();
+    }
+
+    /// Starts a stopped server again on the same folder and port, and waits
+    /// until it accepts connections.
+    pub fn restart(&mut self) -> Result<(), HarnessError> {
         self.spawn_postgres()?;
         self.wait_ready()
     }

@@ -15,6 +15,7 @@ mod costs;
 mod departures;
 mod error;
 mod flows;
+mod health;
 mod live_workers;
 mod locks;
 mod metrics;
@@ -90,9 +91,9 @@ impl AppState {
     }
 }
 
-/// The API router: `/v1/...` endpoints, `/metrics` and `/healthz`.
+/// The API router: `/v1/...` endpoints, `/metrics`, `/healthz` and `/readyz`.
 ///
-/// Every route but `/healthz` is behind the authentication layer (401 without a
+/// Every route but `/healthz` and `/readyz` is behind the authentication layer (401 without a
 /// valid token when auth is on); each group is behind the [`Access`] it admits
 /// (403 for other roles). A new group goes through [`guard`] and is merged into
 /// `api` below.
@@ -112,7 +113,8 @@ pub fn router(state: AppState) -> Router {
             auth::authenticate,
         ));
     Router::new()
-        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
         .merge(api)
         .with_state(state)
 }

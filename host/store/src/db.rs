@@ -15,9 +15,34 @@ impl<T, E: Into<redb::Error>> OrDb<T> for Result<T, E> {
     }
 }
 
-/// A redb failure as the contract's error.
+/// A redb failure as the contract's error. A full disk, and redb's refusal
+/// of every call after a failed write, are [`StoreError::Unavailable`]: the
+/// writer reopens the database at its next write (see `writer`), and the API
+/// answers 503 meanwhile.
 pub(crate) fn db_error(e: redb::Error) -> StoreError {
-    StoreError::storage(e)
+    match &e {
+        redb::Error::Io(io)
+            if matches!(
+                io.kind(),
+                std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded
+            ) =>
+        {
+            StoreError::Unavailable(format!(
+                "the disk refused a write to the store ({io}); new work is refused until it takes writes again"
+            ))
+        }
+        redb::Error::PreviousIo | redb::Error::DatabaseClosed => StoreError::Unavailable(
+            "an earlier write to the store failed; the store is reopened at its next write".into(),
+        ),
+        _ => StoreError::storage(e),
+    }
+}
+
+/// Whether `e` means the database handle is unusable after an I/O failure,
+/// so that the writer must reopen it.
+pub(crate) fn is_io_failure(e: &StoreError) -> bool {
+    matches!(e, StoreError::Unavailable(_))
+        || redb_error(e).is_some_and(|e| matches!(e, redb::Error::Io(_) | redb::Error::PreviousIo))
 }
 
 /// A failed open of the file at `path`: [`StoreError::AlreadyOpen`] when

@@ -139,32 +139,43 @@ fn is_damage(e: &redb::Error) -> bool {
     }
 }
 
+/// Opens the database again (the file, or the backend it lives on).
+pub(crate) type Opener = Box<dyn Fn() -> Result<redb::Database, StoreError> + Send + Sync>;
+
 /// The open database and the file it is, closed inside a guarded call when
-/// the last handle goes away (closing writes to the file).
+/// the last handle goes away (closing writes to the file). After an I/O
+/// failure redb refuses every later call on the same handle, so the writer
+/// [`reopens`](GuardedDb::reopen) it once the disk takes writes again.
 pub(crate) struct GuardedDb {
-    db: Option<redb::Database>,
+    db: std::sync::RwLock<Option<redb::Database>>,
     path: std::path::PathBuf,
+    opener: Opener,
 }
 
 impl GuardedDb {
-    /// Opens (or creates) the database at `path` as `builder` says, guarded.
-    pub(crate) fn create(path: &Path, builder: &redb::Builder) -> Result<Self, StoreError> {
-        let db = guarded(path, || {
-            builder
-                .create(path)
-                .map_err(|e| crate::db::open_error(path, e))
-        })?;
-        Ok(Self {
-            db: Some(db),
-            path: path.to_owned(),
-        })
+    /// Opens (or creates) the database at `path` with a page cache of at
+    /// most `cache_bytes`, guarded.
+    pub(crate) fn create(path: &Path, cache_bytes: usize) -> Result<Self, StoreError> {
+        let file = path.to_owned();
+        Self::with_opener(
+            path,
+            Box::new(move || {
+                redb::Database::builder()
+                    .set_cache_size(cache_bytes)
+                    .create(&file)
+                    .map_err(|e| crate::db::open_error(&file, e))
+            }),
+        )
     }
 
-    /// The database; an error once it was closed.
-    pub(crate) fn get(&self) -> Result<&redb::Database, StoreError> {
-        self.db
-            .as_ref()
-            .ok_or_else(|| crate::db::db_error(redb::Error::DatabaseClosed))
+    /// Opens the database `opener` opens, naming it `path` in errors, guarded.
+    pub(crate) fn with_opener(path: &Path, opener: Opener) -> Result<Self, StoreError> {
+        let db = guarded(path, &opener)?;
+        Ok(Self {
+            db: std::sync::RwLock::new(Some(db)),
+            path: path.to_owned(),
+            opener,
+        })
     }
 
     /// The file.
@@ -177,14 +188,48 @@ impl GuardedDb {
         &self,
         f: impl FnOnce(&redb::Database) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        guarded(&self.path, || f(self.get()?))
+        guarded(&self.path, || {
+            let db = self
+                .db
+                .read()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let db = db
+                .as_ref()
+                .ok_or_else(|| crate::db::db_error(redb::Error::DatabaseClosed))?;
+            f(db)
+        })
+    }
+
+    /// Closes the database and opens it again: what redb asks for after an
+    /// I/O failure. Until an open succeeds, every call fails.
+    pub(crate) fn reopen(&self) -> Result<(), StoreError> {
+        let mut db = self
+            .db
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(old) = db.take() {
+            guarded_drop(&self.path, old);
+        }
+        *db = Some(guarded(&self.path, &self.opener)?);
+        Ok(())
+    }
+
+    /// Closes the database (its last handle may still be held by readers,
+    /// which then get errors).
+    fn close(&mut self) {
+        let db = self
+            .db
+            .get_mut()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
+        if let Some(db) = db {
+            guarded_drop(&self.path, db);
+        }
     }
 }
 
 impl Drop for GuardedDb {
     fn drop(&mut self) {
-        if let Some(db) = self.db.take() {
-            guarded_drop(&self.path, db);
-        }
+        self.close();
     }
 }

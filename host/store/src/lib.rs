@@ -29,6 +29,7 @@ mod repair;
 mod run_events;
 mod runs;
 mod schedules;
+mod sim_disk;
 mod store;
 mod swaps;
 pub mod tables;
@@ -37,4 +38,5 @@ mod writer;
 
 pub use check::{CheckReport, PageCheck, TableRows, Walk, Walked, check_file};
 pub use repair::{RepairOutcome, RepairReport, repair_file};
-pub use store::RedbStore;
+pub use sim_disk::{PowerLoss, SeededRng, SimDisk};
+pub use store::{DEFAULT_CACHE_BYTES, RedbOptions, RedbStore};

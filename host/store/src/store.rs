@@ -38,14 +38,58 @@ impl std::fmt::Debug for RedbStore {
     }
 }
 
+/// redb's page cache when nothing else is asked for: bounded, because redb's
+/// own default (1 GiB) is a daemon's memory growing with its file.
+pub const DEFAULT_CACHE_BYTES: usize = 64 * 1024 * 1024;
+
+/// How a [`RedbStore`] opens its database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RedbOptions {
+    /// The most memory redb's page cache takes (weft.yaml `store.cache`).
+    pub cache_bytes: usize,
+}
+
+impl Default for RedbOptions {
+    fn default() -> Self {
+        Self {
+            cache_bytes: DEFAULT_CACHE_BYTES,
+        }
+    }
+}
+
 impl RedbStore {
+    /// Opens (or creates) the database at `path` with the default options;
+    /// see [`RedbStore::open_with`].
+    pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
+        Self::open_with(path, RedbOptions::default())
+    }
+
     /// Opens (or creates) the database at `path` and starts its writer thread.
     /// redb recovers a database that was not closed cleanly while opening it.
     /// A damaged file is [`StoreError::Damaged`] naming it, never a panic
     /// (see `guard`).
-    pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
+    pub fn open_with(path: impl AsRef<Path>, options: RedbOptions) -> Result<Self, StoreError> {
         let path = path.as_ref();
-        let db = GuardedDb::create(path, &Database::builder())?;
+        Self::start(path, GuardedDb::create(path, options.cache_bytes)?)
+    }
+
+    /// Opens (or creates) a database on `backend` instead of a file (the
+    /// simulator's [`crate::SimDisk`]); `name` stands for the file in messages.
+    pub fn open_on<B>(name: &str, backend: B, options: RedbOptions) -> Result<Self, StoreError>
+    where
+        B: redb::StorageBackend + Clone,
+    {
+        let path = Path::new(name);
+        let opener = Box::new(move || {
+            Database::builder()
+                .set_cache_size(options.cache_bytes)
+                .create_with_backend(backend.clone())
+                .map_err(|e| crate::db::db_error(e.into()))
+        });
+        Self::start(path, GuardedDb::with_opener(path, opener)?)
+    }
+
+    fn start(path: &Path, db: GuardedDb) -> Result<Self, StoreError> {
         let epoch = db.with(|db| {
             tables::create_all(db)?;
             tables::index_idempotency(db)?;

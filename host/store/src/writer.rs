@@ -16,6 +16,14 @@
 //! caller alone and the batch commits. A storage failure aborts the transaction;
 //! the writer then re-runs each job of the batch in a transaction of its own so
 //! that only the job that cannot commit gets the error.
+//!
+//! An I/O failure (a full disk) is nobody's job's fault: every job of the batch
+//! gets [`StoreError::Unavailable`], nothing of it is committed, and redb's
+//! handle is unusable from then on. The writer closes and reopens the database
+//! (redb recovers it to its last commit) at once and, while that fails, before
+//! each later batch, which is refused the same way until it succeeds. So a
+//! full disk refuses new work, loses nothing that was acknowledged, and the
+//! store takes writes again once there is space, without a restart.
 
 use crate::db::OrDb;
 use std::sync::Arc;
@@ -23,7 +31,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use redb::{Database, Durability};
 
-use crate::guard::{GuardedDb, guarded};
+use crate::guard::GuardedDb;
 use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::tables::Tables;
@@ -170,6 +178,7 @@ pub fn spawn(
 }
 
 fn run(db: Arc<GuardedDb>, mut rx: mpsc::UnboundedReceiver<Msg>, stats: &Stats) {
+    let mut broken = false;
     while let Some(first) = rx.blocking_recv() {
         let mut batch: Vec<Box<dyn Job>> = Vec::new();
         let mut close = None;
@@ -184,8 +193,18 @@ fn run(db: Arc<GuardedDb>, mut rx: mpsc::UnboundedReceiver<Msg>, stats: &Stats) 
                 Err(_) => break,
             }
         }
+        if !batch.is_empty() && broken {
+            match reopen(&db) {
+                Ok(()) => broken = false,
+                Err(error) => {
+                    refuse_all(batch, &error);
+                    batch = Vec::new();
+                }
+            }
+        }
         if !batch.is_empty() {
-            commit_batch(&db, batch, stats);
+            // Reopen at once, so reads work again as soon as the disk allows.
+            broken = commit_batch(&db, batch, stats) && reopen(&db).is_err();
         }
         if let Some(ack) = close {
             // Refuse whatever is still queued, release the file, then acknowledge.
@@ -197,27 +216,69 @@ fn run(db: Arc<GuardedDb>, mut rx: mpsc::UnboundedReceiver<Msg>, stats: &Stats) 
     }
 }
 
-fn commit_batch(db: &GuardedDb, mut batch: Vec<Box<dyn Job>>, stats: &Stats) {
-    // A damaged file can make redb panic mid-batch: that is an error of the batch.
-    match guarded(db.path(), || apply_all(db.get()?, &mut batch)) {
+/// Closes and reopens the database after an I/O failure.
+fn reopen(db: &GuardedDb) -> Result<(), StoreError> {
+    let reopened = db.reopen();
+    match &reopened {
+        Ok(()) => tracing::info!(path = %db.path().display(), "the store is open again"),
+        Err(error) => tracing::warn!(%error, "the store cannot be reopened yet"),
+    }
+    reopened
+}
+
+/// Commits the batch and answers its jobs; `true` when an I/O failure left
+/// the database to be reopened.
+fn commit_batch(db: &GuardedDb, mut batch: Vec<Box<dyn Job>>, stats: &Stats) -> bool {
+    // A damaged file can make redb panic mid-batch: that is an error of the
+    // batch (`with` is guarded).
+    match db.with(|d| apply_all(d, &mut batch)) {
         Ok(durable) => {
             stats.committed(batch.len(), durable);
             for job in batch {
                 job.reply();
             }
+            false
+        }
+        Err(error) if crate::db::is_io_failure(&error) => {
+            tracing::error!(%error, jobs = batch.len(), "the store cannot write; refusing the batch");
+            refuse_all(batch, &error);
+            true
         }
         Err(error) if batch.len() == 1 => {
             tracing::warn!(%error, "store write failed");
             if let Some(job) = batch.pop() {
                 job.reply_err(error);
             }
+            false
         }
         Err(error) => {
             tracing::warn!(%error, jobs = batch.len(), "batch failed; retrying its jobs one by one");
+            let mut broken = false;
             for job in batch {
-                commit_batch(db, vec![job], stats);
+                // After an I/O failure the rest are refused by the caller's reopen.
+                if broken {
+                    refuse_all(vec![job], &unavailable(&error));
+                } else {
+                    broken = commit_batch(db, vec![job], stats);
+                }
             }
+            broken
         }
+    }
+}
+
+/// `error` for a caller whose job was not committed because the disk failed.
+fn unavailable(error: &StoreError) -> StoreError {
+    match error {
+        StoreError::Unavailable(why) => StoreError::Unavailable(why.clone()),
+        other => StoreError::Unavailable(format!("the store cannot write: {other}")),
+    }
+}
+
+/// Answers every job of `batch` with [`unavailable`]`(error)`.
+fn refuse_all(batch: Vec<Box<dyn Job>>, error: &StoreError) {
+    for job in batch {
+        job.reply_err(unavailable(error));
     }
 }
 
