@@ -18,4 +18,9 @@ cargo test --workspace
 # real daemon fails when store operations per commit under concurrent load fall
 # towards 1 (a change that serialises commits); a ratio, never a time.
 cargo run --quiet --bin weft -- bench --quick --depths 100 --min-ops-per-commit 3
+# The deployment files (docs/deploy.md): Kubernetes manifests and overlays, the
+# Compose file, the Prometheus rules, the dashboard, the Containerfile; offline,
+# a few seconds once its tools are installed. Flags are checked against the
+# debug binary the tests above built.
+WEFT_BIN="${CARGO_TARGET_DIR:-target}/debug/weft" scripts/check-deploy.sh
 (cd plugins/js/reshape && node --test reshape.test.js)
