@@ -81,7 +81,10 @@ impl Report {
         println!("{}", self.line());
         if let Some((input, message)) = self.panics.first() {
             for (input, message) in self.panics.iter().take(5) {
-                eprintln!("weft-fuzz {}: panic `{message}` on input {input}", self.target);
+                eprintln!(
+                    "weft-fuzz {}: panic `{message}` on input {input}",
+                    self.target
+                );
             }
             panic!(
                 "{}: {} of {} cases panicked; first: `{message}` on input {input}",

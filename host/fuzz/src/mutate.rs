@@ -125,7 +125,10 @@ fn pick_pointer(u: &mut Unstructured<'_>, value: &Value) -> String {
 fn yaml_scalar(u: &mut Unstructured<'_>) -> String {
     match u.int_in_range(0u8..=5).unwrap_or(0) {
         0 => odd_string(u),
-        1 => format!("\"{}\"", odd_string(u).replace('\\', "\\\\").replace('"', "\\\"")),
+        1 => format!(
+            "\"{}\"",
+            odd_string(u).replace('\\', "\\\\").replace('"', "\\\"")
+        ),
         2 => odd_json(u, 3).to_string(),
         3 => "[]".to_owned(),
         4 => "{}".to_owned(),
@@ -196,7 +199,8 @@ mod tests {
 
     #[test]
     fn tree_mutations_change_the_tree() {
-        let original = serde_json::json!({"id": "a", "steps": {"s": {"uses": "echo", "needs": ["t"]}}});
+        let original =
+            serde_json::json!({"id": "a", "steps": {"s": {"uses": "echo", "needs": ["t"]}}});
         let mut rng = crate::Rng::new(6);
         let mut buf = Vec::new();
         let mut changed = 0;

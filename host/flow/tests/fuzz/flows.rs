@@ -69,30 +69,45 @@ fn fuzz_flow_line_edits_of_real_flows() {
     let project = corpus::project();
     let flows = corpus::flows();
     weft_fuzz::run("flow-line-edits", 2000, |bytes| {
-        let mut u = Unstructured::new(bytes);
-        let base = u.choose(&flows).map(String::as_str).unwrap_or("");
-        let text = mutate_text(&mut u, base, corpus::FLOW_KEYS);
-        compile_and_use(&text, &project, &mut u);
+        line_case(&flows, &project, bytes)
     });
+}
+
+/// The real flows as trees.
+pub fn trees() -> Vec<Value> {
+    corpus::flows()
+        .iter()
+        .filter_map(|text| weft_flow::yaml::parse("corpus.yaml", text).ok())
+        .map(|node| node.to_json())
+        .collect()
+}
+
+/// One tree-edit case: a real flow's tree, edited, back in as YAML.
+pub fn tree_case(trees: &[Value], project: &ProjectConfig, bytes: &[u8]) {
+    let mut u = Unstructured::new(bytes);
+    let mut tree = u.choose(trees).cloned().unwrap_or(Value::Null);
+    for _ in 0..u.int_in_range(1u8..=3).unwrap_or(1) {
+        mutate_tree(&mut u, &mut tree, corpus::FLOW_KEYS);
+    }
+    // JSON is YAML: the tree goes back in as a flow-style document.
+    let text = serde_json::to_string_pretty(&tree).unwrap_or_default();
+    compile_and_use(&text, project, &mut u);
+}
+
+/// One line-edit case of a real flow's text.
+pub fn line_case(flows: &[String], project: &ProjectConfig, bytes: &[u8]) {
+    let mut u = Unstructured::new(bytes);
+    let base = u.choose(flows).map(String::as_str).unwrap_or("");
+    let text = mutate_text(&mut u, base, corpus::FLOW_KEYS);
+    compile_and_use(&text, project, &mut u);
 }
 
 #[test]
 fn fuzz_flow_tree_edits_of_real_flows() {
     let project = corpus::project();
-    let trees: Vec<Value> = corpus::flows()
-        .iter()
-        .filter_map(|text| weft_flow::yaml::parse("corpus.yaml", text).ok())
-        .map(|node| node.to_json())
-        .collect();
+    let trees = trees();
     assert!(trees.len() > 10);
     weft_fuzz::run("flow-tree-edits", 1000, |bytes| {
-        let mut u = Unstructured::new(bytes);
-        let mut tree = u.choose(&trees).cloned().unwrap_or(Value::Null);
-        for _ in 0..u.int_in_range(1u8..=3).unwrap_or(1) {
-            mutate_tree(&mut u, &mut tree, corpus::FLOW_KEYS);
-        }
-        // JSON is YAML: the tree goes back in as a flow-style document.
-        let text = serde_json::to_string_pretty(&tree).unwrap_or_default();
-        compile_and_use(&text, &project, &mut u);
+        tree_case(&trees, &project, bytes)
     });
 }

@@ -14,16 +14,52 @@ use weft_fuzz::{Unstructured, odd_json, odd_string};
 use crate::flows::compile_and_use;
 
 const ZONES: &[&str] = &[
-    "UTC", "Europe/Paris", "America/New_York", "Australia/Lord_Howe", "Pacific/Chatham",
-    "Asia/Kathmandu", "Etc/GMT+12", "Etc/GMT-14", "Nowhere/City", "",
+    "UTC",
+    "Europe/Paris",
+    "America/New_York",
+    "Australia/Lord_Howe",
+    "Pacific/Chatham",
+    "Asia/Kathmandu",
+    "Etc/GMT+12",
+    "Etc/GMT-14",
+    "Nowhere/City",
+    "",
 ];
 
 /// A cron line: odd text, or fields built from cron syntax.
 fn cron_line(u: &mut Unstructured<'_>) -> String {
     const PARTS: &[&str] = &[
-        "*", "0", "59", "60", "23", "24", "31", "32", "12", "13", "7", "1-5", "5-1", "*/0", "*/1",
-        "*/61", "0/15", "L", "W", "#", "?", "MON-FRI", "JAN", "1,2,3", ",", "-", "/", "2099",
-        "1970", "4294967296", "-1",
+        "*",
+        "0",
+        "59",
+        "60",
+        "23",
+        "24",
+        "31",
+        "32",
+        "12",
+        "13",
+        "7",
+        "1-5",
+        "5-1",
+        "*/0",
+        "*/1",
+        "*/61",
+        "0/15",
+        "L",
+        "W",
+        "#",
+        "?",
+        "MON-FRI",
+        "JAN",
+        "1,2,3",
+        ",",
+        "-",
+        "/",
+        "2099",
+        "1970",
+        "4294967296",
+        "-1",
     ];
     if u.ratio(1u8, 3u8).unwrap_or(false) {
         return odd_string(u);
@@ -83,7 +119,10 @@ fn fuzz_templates() {
                 let mut t = String::new();
                 for _ in 0..u.int_in_range(1u8..=5).unwrap_or(1) {
                     t.push_str(&odd_string(&mut u));
-                    t.push_str(["${{", "}}", " ", ".", "[", "]"][usize::from(u.int_in_range(0u8..=5).unwrap_or(0))]);
+                    t.push_str(
+                        ["${{", "}}", " ", ".", "[", "]"]
+                            [usize::from(u.int_in_range(0u8..=5).unwrap_or(0))],
+                    );
                 }
                 t
             }
@@ -120,7 +159,10 @@ fn fuzz_durations() {
             let mut t = String::new();
             for _ in 0..u.int_in_range(1u8..=4).unwrap_or(1) {
                 t.push_str(&u.arbitrary::<u64>().unwrap_or(0).to_string());
-                t.push_str(["ms", "s", "m", "h", "", " s", "d", "µs"][usize::from(u.int_in_range(0u8..=7).unwrap_or(0))]);
+                t.push_str(
+                    ["ms", "s", "m", "h", "", " s", "d", "µs"]
+                        [usize::from(u.int_in_range(0u8..=7).unwrap_or(0))],
+                );
             }
             t
         };
@@ -132,7 +174,10 @@ fn fuzz_durations() {
                 assert_eq!(parse_duration(&shown), Ok(d), "{text} -> {shown}");
             }
         }
-        let any = Duration::new(u.arbitrary().unwrap_or(0), u.int_in_range(0..=999_999_999).unwrap_or(0));
+        let any = Duration::new(
+            u.arbitrary().unwrap_or(0),
+            u.int_in_range(0..=999_999_999).unwrap_or(0),
+        );
         let _ = parse_duration(&format_duration(any));
     });
 }
