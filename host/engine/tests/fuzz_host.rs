@@ -52,10 +52,13 @@ fn completion(u: &mut Unstructured<'_>) -> CompletionRequest {
         messages,
         max_tokens: u.arbitrary().unwrap_or(None),
         temperature,
-        extra: u
-            .arbitrary::<bool>()
-            .unwrap_or(false)
-            .then(|| if u.arbitrary().unwrap_or(false) { odd_string(u) } else { odd_json(u, 4).to_string() }),
+        extra: u.arbitrary::<bool>().unwrap_or(false).then(|| {
+            if u.arbitrary().unwrap_or(false) {
+                odd_string(u)
+            } else {
+                odd_json(u, 4).to_string()
+            }
+        }),
     }
 }
 
@@ -78,9 +81,13 @@ fn fuzz_the_host_imports() {
     let dir = tempfile::tempdir().unwrap();
     let project = common::project();
     let flow = common::flow(&project, FLOW);
-    let options = EngineOptions { workers: 1, ..EngineOptions::default() };
+    let options = EngineOptions {
+        workers: 1,
+        ..EngineOptions::default()
+    };
     let engine = rt.block_on(common::engine(dir.path(), project, vec![flow], options));
-    rt.block_on(engine.submit("host", serde_json::json!({}), None)).unwrap();
+    rt.block_on(engine.submit("host", serde_json::json!({}), None))
+        .unwrap();
     let ask = LeaseRequest {
         worker: "fuzz".into(),
         owner: "fuzz/0".into(),
@@ -95,32 +102,50 @@ fn fuzz_the_host_imports() {
     let (id, token) = (task.task, task.token);
 
     let mut answered = [0u64; 4];
-    weft_fuzz::run("host-imports", 600, |bytes| {
+    weft_fuzz::run("host-imports", 3000, |bytes| {
         let mut u = Unstructured::new(bytes);
         // Mostly the lease's own token: a wrong one stops at the lease check.
-        let token = if u.ratio(7u8, 8u8).unwrap_or(true) { token } else { u.arbitrary().unwrap_or(0) };
+        let token = if u.ratio(7u8, 8u8).unwrap_or(true) {
+            token
+        } else {
+            u.arbitrary().unwrap_or(0)
+        };
         let which = u.int_in_range(0u8..=3).unwrap_or(0);
         let ok = match which {
             0 => {
                 let call = ModelCallRequest {
                     token,
-                    index: if u.arbitrary().unwrap_or(true) { u.int_in_range(0..=3).unwrap_or(0) } else { u.arbitrary().unwrap_or(u32::MAX) },
+                    index: if u.arbitrary().unwrap_or(true) {
+                        u.int_in_range(0..=3).unwrap_or(0)
+                    } else {
+                        u.arbitrary().unwrap_or(u32::MAX)
+                    },
                     request: completion(&mut u),
                 };
                 matches!(rt.block_on(engine.model_call_remote(id, &call)), Ok(Ok(_)))
             }
             1 => {
                 let key = odd_string(&mut u);
-                rt.block_on(engine.artifact_get_remote(id, token, &key)).is_ok()
+                rt.block_on(engine.artifact_get_remote(id, token, &key))
+                    .is_ok()
             }
             2 => {
-                let key = if u.arbitrary().unwrap_or(false) { "report".to_owned() } else { odd_string(&mut u) };
+                let key = if u.arbitrary().unwrap_or(false) {
+                    "report".to_owned()
+                } else {
+                    odd_string(&mut u)
+                };
                 let value = json_text(&mut u);
                 let put = rt.block_on(engine.artifact_put_remote(id, token, &key, &value));
                 if let Ok(Ok(())) = put {
                     // What was stored can be read back.
-                    let got = rt.block_on(engine.artifact_get_remote(id, token, &key)).unwrap();
-                    assert!(got.is_some(), "artifact `{key}` was stored but is not there");
+                    let got = rt
+                        .block_on(engine.artifact_get_remote(id, token, &key))
+                        .unwrap();
+                    assert!(
+                        got.is_some(),
+                        "artifact `{key}` was stored but is not there"
+                    );
                     true
                 } else {
                     false
@@ -130,7 +155,11 @@ fn fuzz_the_host_imports() {
                 let call = ToolCallRequest {
                     token,
                     index: u.arbitrary().unwrap_or(0),
-                    plugin: if u.arbitrary().unwrap_or(false) { "echo".to_owned() } else { odd_string(&mut u) },
+                    plugin: if u.arbitrary().unwrap_or(false) {
+                        "echo".to_owned()
+                    } else {
+                        odd_string(&mut u)
+                    },
                     config: json_text(&mut u),
                     input: json_text(&mut u),
                     remaining_ms: u.int_in_range(0..=200).unwrap_or(0),
@@ -144,5 +173,8 @@ fn fuzz_the_host_imports() {
     });
     println!("weft-fuzz host-imports answered (model, get, put, tool): {answered:?}");
     // The valid shapes got through: the fuzzing reached past the checks.
-    assert!(answered[0] > 0 && answered[1] > 0 && answered[2] > 0, "{answered:?}");
+    assert!(
+        answered[0] > 0 && answered[1] > 0 && answered[2] > 0,
+        "{answered:?}"
+    );
 }

@@ -18,7 +18,8 @@ mod values;
 
 use std::cell::Cell;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::Once;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, Once, PoisonError};
 
 pub use arbitrary::{Arbitrary, Unstructured};
 pub use mutate::{mutate_text, mutate_tree};
@@ -104,6 +105,8 @@ pub fn run(name: &str, default_cases: u64, target: impl FnMut(&[u8])) {
 
 /// Run `target` on `cases` random inputs from `seed` and report what happened;
 /// panics are caught (and not printed by the panic hook while the loop runs).
+/// A panic on any other thread while a case runs counts as that case's: a
+/// server under test whose handler panics is found even if the server lives on.
 pub fn explore(name: &str, cases: u64, seed: u64, mut target: impl FnMut(&[u8])) -> Report {
     quiet_panics();
     let mut rng = Rng::new(seed ^ fnv(name));
@@ -118,10 +121,19 @@ pub fn explore(name: &str, cases: u64, seed: u64, mut target: impl FnMut(&[u8]))
     for _ in 0..cases {
         rng.fill(&mut input, MAX_INPUT);
         report.executions += 1;
+        let elsewhere = OTHER_PANICS.load(Ordering::SeqCst);
         IN_CASE.with(|c| c.set(true));
         let caught = catch_unwind(AssertUnwindSafe(|| target(&input)));
         IN_CASE.with(|c| c.set(false));
-        if let Err(payload) = caught {
+        // A panic elsewhere while the case ran (a handler of a server the case
+        // talked to) is the case's.
+        if OTHER_PANICS.load(Ordering::SeqCst) != elsewhere {
+            let message = OTHER_MESSAGE
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .clone();
+            report.panics.push((to_hex(&input), message));
+        } else if let Err(payload) = caught {
             let message = payload
                 .downcast_ref::<String>()
                 .cloned()
@@ -166,6 +178,12 @@ thread_local! {
     static IN_CASE: Cell<bool> = const { Cell::new(false) };
 }
 
+/// Panics on threads that were not running a case (a server's tasks, say:
+/// a web framework may swallow them and only drop the connection).
+static OTHER_PANICS: AtomicU64 = AtomicU64::new(0);
+/// The message of the last of them.
+static OTHER_MESSAGE: Mutex<String> = Mutex::new(String::new());
+
 /// Panics of a fuzz case are caught and reported by the loop; the default
 /// hook's message for each would drown the output. Other panics (other tests,
 /// other threads, the final assertion) still print, and so do a case's when
@@ -175,7 +193,13 @@ fn quiet_panics() {
     ONCE.call_once(|| {
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
-            if !IN_CASE.with(Cell::get) || std::env::var_os("WEFT_FUZZ_VERBOSE").is_some() {
+            let in_case = IN_CASE.with(Cell::get);
+            if !in_case {
+                *OTHER_MESSAGE.lock().unwrap_or_else(PoisonError::into_inner) =
+                    format!("on another thread: {info}");
+                OTHER_PANICS.fetch_add(1, Ordering::SeqCst);
+            }
+            if !in_case || std::env::var_os("WEFT_FUZZ_VERBOSE").is_some() {
                 previous(info);
             }
         }));
@@ -192,9 +216,8 @@ mod tests {
             assert!(bytes.len() < 8, "long input");
         });
         assert_eq!(report.executions, 50);
-        assert!(!report.panics.is_empty());
-        let (hex, message) = &report.panics[0];
-        assert_eq!(message, "long input");
+        // (Another test's deliberate panics may be counted here too.)
+        let (hex, _) = report.panics.iter().find(|p| p.1 == "long input").unwrap();
         assert!(from_hex(hex).len() >= 8);
     }
 
@@ -206,6 +229,15 @@ mod tests {
         explore("t", 5, 7, |x| b.push(x.to_vec()));
         assert_eq!(a, b);
         assert_ne!(a[0], a[1]);
+    }
+
+    #[test]
+    fn a_panic_on_another_thread_is_the_cases() {
+        let report = explore("elsewhere", 3, 2, |_| {
+            let _ = std::thread::spawn(|| panic!("in a server task")).join();
+        });
+        assert_eq!(report.panics.len(), 3, "{:?}", report.panics);
+        assert!(report.panics.iter().all(|p| p.1.contains("in a server task")), "{:?}", report.panics);
     }
 
     #[test]

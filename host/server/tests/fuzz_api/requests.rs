@@ -36,68 +36,277 @@ fn token(k: &Known, u: &mut Unstructured<'_>) -> u64 {
 }
 
 const ROUTES: &[Route] = &[
-    Route { method: "POST", path: "/v1/runs", query: &[], body: |k, u| {
-        let flow = u.choose(&k.flows).cloned().unwrap_or_default();
-        Some(json!({"flow": flow, "input": {"n": 1}, "idempotency_key": "k", "priority": 3}))
-    } },
-    Route { method: "GET", path: "/v1/runs", query: &["flow", "status", "limit"], body: none },
-    Route { method: "GET", path: "/v1/runs/{run}", query: &["wait"], body: none },
-    Route { method: "GET", path: "/v1/runs/{run}/events", query: &["after", "wait"], body: none },
-    Route { method: "GET", path: "/v1/runs/{run}/artifacts", query: &[], body: none },
-    Route { method: "GET", path: "/v1/runs/{run}/artifacts/{any}", query: &[], body: none },
-    Route { method: "POST", path: "/v1/runs/{run}/resume", query: &[], body: none },
-    Route { method: "GET", path: "/v1/runs/{run}/verify", query: &[], body: none },
-    Route { method: "POST", path: "/v1/runs/{run}/cancel", query: &[], body: |_, _| Some(json!({"reason": "x"})) },
-    Route { method: "GET", path: "/v1/flows", query: &["flow", "tenant"], body: none },
-    Route { method: "GET", path: "/v1/costs", query: &["tenant", "since"], body: none },
-    Route { method: "GET", path: "/v1/search", query: &["q", "semantic", "flow", "status", "tenant", "since", "until", "limit"], body: none },
-    Route { method: "GET", path: "/v1/queue/stats", query: &[], body: none },
-    Route { method: "GET", path: "/v1/queue/next", query: &["pool", "project"], body: none },
-    Route { method: "GET", path: "/v1/locks", query: &[], body: none },
-    Route { method: "POST", path: "/v1/locks/{any}", query: &[], body: |_, _| Some(json!({"owner": "me", "ttl_ms": 1000})) },
-    Route { method: "DELETE", path: "/v1/locks/{any}", query: &["token"], body: none },
-    Route { method: "GET", path: "/v1/dlq", query: &["since_ms", "limit"], body: none },
-    Route { method: "POST", path: "/v1/dlq/{task}/requeue", query: &[], body: none },
-    Route { method: "DELETE", path: "/v1/dlq/{task}", query: &[], body: none },
-    Route { method: "GET", path: "/v1/index", query: &[], body: none },
-    Route { method: "POST", path: "/v1/index/rebuild", query: &[], body: none },
-    Route { method: "GET", path: "/v1/schedules", query: &[], body: none },
-    Route { method: "POST", path: "/v1/schedules/{flow}/{index}/pause", query: &[], body: none },
-    Route { method: "POST", path: "/v1/schedules/{flow}/{index}/resume", query: &[], body: none },
-    Route { method: "POST", path: "/v1/schedules/{flow}/{index}/trigger", query: &[], body: none },
-    Route { method: "GET", path: "/v1/pools", query: &["pool"], body: none },
-    Route { method: "PUT", path: "/v1/pools/{any}/policy", query: &["config", "name"], body: none },
-    Route { method: "PUT", path: "/v1/flows/{flow}/retry", query: &["config", "name"], body: none },
-    Route { method: "POST", path: "/v1/worker/lease", query: &[], body: |_, _| {
-        Some(json!({"worker": "w", "owner": "o", "pools": ["default"], "lease_ms": 30000, "wait_ms": 0}))
-    } },
-    Route { method: "POST", path: "/v1/worker/leave", query: &[], body: |_, _| Some(json!({"worker": "w"})) },
-    Route { method: "POST", path: "/v1/worker/tasks/{task}/heartbeat", query: &[], body: |k, u| {
-        Some(json!({"owner": "o", "token": token(k, u), "lease_ms": 30000}))
-    } },
-    Route { method: "POST", path: "/v1/worker/tasks/{task}/complete", query: &[], body: |k, u| {
-        Some(json!({"token": token(k, u), "output": {"x": 1}, "elapsed_ms": 3}))
-    } },
-    Route { method: "POST", path: "/v1/worker/tasks/{task}/fail", query: &[], body: |k, u| {
-        Some(json!({"token": token(k, u), "error": {"transient": "x"}, "message": "m", "elapsed_ms": 3}))
-    } },
-    Route { method: "POST", path: "/v1/worker/tasks/{task}/model", query: &[], body: |k, u| {
-        Some(json!({"token": token(k, u), "index": 0, "request": {
+    Route {
+        method: "POST",
+        path: "/v1/runs",
+        query: &[],
+        body: |k, u| {
+            let flow = u.choose(&k.flows).cloned().unwrap_or_default();
+            Some(json!({"flow": flow, "input": {"n": 1}, "idempotency_key": "k", "priority": 3}))
+        },
+    },
+    Route {
+        method: "GET",
+        path: "/v1/runs",
+        query: &["flow", "status", "limit"],
+        body: none,
+    },
+    Route {
+        method: "GET",
+        path: "/v1/runs/{run}",
+        query: &["wait"],
+        body: none,
+    },
+    Route {
+        method: "GET",
+        path: "/v1/runs/{run}/events",
+        query: &["after", "wait"],
+        body: none,
+    },
+    Route {
+        method: "GET",
+        path: "/v1/runs/{run}/artifacts",
+        query: &[],
+        body: none,
+    },
+    Route {
+        method: "GET",
+        path: "/v1/runs/{run}/artifacts/{any}",
+        query: &[],
+        body: none,
+    },
+    Route {
+        method: "POST",
+        path: "/v1/runs/{run}/resume",
+        query: &[],
+        body: none,
+    },
+    Route {
+        method: "GET",
+        path: "/v1/runs/{run}/verify",
+        query: &[],
+        body: none,
+    },
+    Route {
+        method: "POST",
+        path: "/v1/runs/{run}/cancel",
+        query: &[],
+        body: |_, _| Some(json!({"reason": "x"})),
+    },
+    Route {
+        method: "GET",
+        path: "/v1/flows",
+        query: &["flow", "tenant"],
+        body: none,
+    },
+    Route {
+        method: "GET",
+        path: "/v1/costs",
+        query: &["tenant", "since"],
+        body: none,
+    },
+    Route {
+        method: "GET",
+        path: "/v1/search",
+        query: &[
+            "q", "semantic", "flow", "status", "tenant", "since", "until", "limit",
+        ],
+        body: none,
+    },
+    Route {
+        method: "GET",
+        path: "/v1/queue/stats",
+        query: &[],
+        body: none,
+    },
+    Route {
+        method: "GET",
+        path: "/v1/queue/next",
+        query: &["pool", "project"],
+        body: none,
+    },
+    Route {
+        method: "GET",
+        path: "/v1/locks",
+        query: &[],
+        body: none,
+    },
+    Route {
+        method: "POST",
+        path: "/v1/locks/{any}",
+        query: &[],
+        body: |_, _| Some(json!({"owner": "me", "ttl_ms": 1000})),
+    },
+    Route {
+        method: "DELETE",
+        path: "/v1/locks/{any}",
+        query: &["token"],
+        body: none,
+    },
+    Route {
+        method: "GET",
+        path: "/v1/dlq",
+        query: &["since_ms", "limit"],
+        body: none,
+    },
+    Route {
+        method: "POST",
+        path: "/v1/dlq/{task}/requeue",
+        query: &[],
+        body: none,
+    },
+    Route {
+        method: "DELETE",
+        path: "/v1/dlq/{task}",
+        query: &[],
+        body: none,
+    },
+    Route {
+        method: "GET",
+        path: "/v1/index",
+        query: &[],
+        body: none,
+    },
+    Route {
+        method: "POST",
+        path: "/v1/index/rebuild",
+        query: &[],
+        body: none,
+    },
+    Route {
+        method: "GET",
+        path: "/v1/schedules",
+        query: &[],
+        body: none,
+    },
+    Route {
+        method: "POST",
+        path: "/v1/schedules/{flow}/{index}/pause",
+        query: &[],
+        body: none,
+    },
+    Route {
+        method: "POST",
+        path: "/v1/schedules/{flow}/{index}/resume",
+        query: &[],
+        body: none,
+    },
+    Route {
+        method: "POST",
+        path: "/v1/schedules/{flow}/{index}/trigger",
+        query: &[],
+        body: none,
+    },
+    Route {
+        method: "GET",
+        path: "/v1/pools",
+        query: &["pool"],
+        body: none,
+    },
+    Route {
+        method: "PUT",
+        path: "/v1/pools/{any}/policy",
+        query: &["config", "name"],
+        body: none,
+    },
+    Route {
+        method: "PUT",
+        path: "/v1/flows/{flow}/retry",
+        query: &["config", "name"],
+        body: none,
+    },
+    Route {
+        method: "POST",
+        path: "/v1/worker/lease",
+        query: &[],
+        body: |_, _| {
+            Some(
+                json!({"worker": "w", "owner": "o", "pools": ["default"], "lease_ms": 30000, "wait_ms": 0}),
+            )
+        },
+    },
+    Route {
+        method: "POST",
+        path: "/v1/worker/leave",
+        query: &[],
+        body: |_, _| Some(json!({"worker": "w"})),
+    },
+    Route {
+        method: "POST",
+        path: "/v1/worker/tasks/{task}/heartbeat",
+        query: &[],
+        body: |k, u| Some(json!({"owner": "o", "token": token(k, u), "lease_ms": 30000})),
+    },
+    Route {
+        method: "POST",
+        path: "/v1/worker/tasks/{task}/complete",
+        query: &[],
+        body: |k, u| Some(json!({"token": token(k, u), "output": {"x": 1}, "elapsed_ms": 3})),
+    },
+    Route {
+        method: "POST",
+        path: "/v1/worker/tasks/{task}/fail",
+        query: &[],
+        body: |k, u| {
+            Some(
+                json!({"token": token(k, u), "error": {"transient": "x"}, "message": "m", "elapsed_ms": 3}),
+            )
+        },
+    },
+    Route {
+        method: "POST",
+        path: "/v1/worker/tasks/{task}/model",
+        query: &[],
+        body: |k, u| {
+            Some(json!({"token": token(k, u), "index": 0, "request": {
             "model": "mock", "messages": [{"role": "user", "content": "hi"}],
             "max_tokens": 10, "temperature": 0.5, "extra": null}}))
-    } },
-    Route { method: "POST", path: "/v1/worker/tasks/{task}/tool", query: &[], body: |k, u| {
-        Some(json!({"token": token(k, u), "index": 0, "plugin": "echo", "config": "{}", "input": "{}", "remaining_ms": 100}))
-    } },
-    Route { method: "POST", path: "/v1/worker/tasks/{task}/artifact-get", query: &[], body: |k, u| {
-        Some(json!({"token": token(k, u), "key": u.choose(&k.artifacts).cloned().unwrap_or_default()}))
-    } },
-    Route { method: "POST", path: "/v1/worker/tasks/{task}/artifact-put", query: &[], body: |k, u| {
-        Some(json!({"token": token(k, u), "key": "report", "value": "{\"a\":1}"}))
-    } },
-    Route { method: "GET", path: "/v1/plugins/{any}", query: &[], body: none },
-    Route { method: "GET", path: "/metrics", query: &[], body: none },
-    Route { method: "GET", path: "/healthz", query: &[], body: none },
+        },
+    },
+    Route {
+        method: "POST",
+        path: "/v1/worker/tasks/{task}/tool",
+        query: &[],
+        body: |k, u| {
+            Some(
+                json!({"token": token(k, u), "index": 0, "plugin": "echo", "config": "{}", "input": "{}", "remaining_ms": 100}),
+            )
+        },
+    },
+    Route {
+        method: "POST",
+        path: "/v1/worker/tasks/{task}/artifact-get",
+        query: &[],
+        body: |k, u| {
+            Some(
+                json!({"token": token(k, u), "key": u.choose(&k.artifacts).cloned().unwrap_or_default()}),
+            )
+        },
+    },
+    Route {
+        method: "POST",
+        path: "/v1/worker/tasks/{task}/artifact-put",
+        query: &[],
+        body: |k, u| Some(json!({"token": token(k, u), "key": "report", "value": "{\"a\":1}"})),
+    },
+    Route {
+        method: "GET",
+        path: "/v1/plugins/{any}",
+        query: &[],
+        body: none,
+    },
+    Route {
+        method: "GET",
+        path: "/metrics",
+        query: &[],
+        body: none,
+    },
+    Route {
+        method: "GET",
+        path: "/healthz",
+        query: &[],
+        body: none,
+    },
 ];
 
 /// One fuzzed request.
@@ -113,9 +322,15 @@ pub struct Request {
     pub route: &'static str,
 }
 
-/// Percent-encode everything but unreserved characters.
+/// The longest text put in a path segment or query value, in bytes (a URI
+/// must stay under the client's 64 KiB).
+const MAX_PART: usize = 4096;
+
+/// Percent-encode everything but unreserved characters (of at most
+/// [`MAX_PART`] bytes of `text`).
 fn encode(text: &str) -> String {
     text.bytes()
+        .take(MAX_PART)
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
                 (b as char).to_string()
@@ -130,7 +345,11 @@ fn param(u: &mut Unstructured<'_>, real: Vec<String>) -> String {
         return encode(u.choose(&real).map(String::as_str).unwrap_or(""));
     }
     let odd = odd_string(u);
-    if odd.is_empty() { "x".to_owned() } else { encode(&odd) }
+    if odd.is_empty() {
+        "x".to_owned()
+    } else {
+        encode(&odd)
+    }
 }
 
 /// A value of a query key or a JSON field that would make the daemon wait:
@@ -193,7 +412,10 @@ pub fn request(u: &mut Unstructured<'_>, known: &Known) -> Request {
     }
     let body = match u.int_in_range(0u8..=5).unwrap_or(0) {
         0 => None,
-        1 => Some((u.bytes(u.len().min(2048)).unwrap_or_default().to_vec(), u.arbitrary().unwrap_or(true))),
+        1 => Some((
+            u.bytes(u.len().min(2048)).unwrap_or_default().to_vec(),
+            u.arbitrary().unwrap_or(true),
+        )),
         2 => {
             let mut odd = odd_json(u, 4);
             cap_waits(&mut odd);
@@ -201,11 +423,23 @@ pub fn request(u: &mut Unstructured<'_>, known: &Known) -> Request {
         }
         _ => (route.body)(known, u).map(|mut valid| {
             for _ in 0..u.int_in_range(0u8..=3).unwrap_or(1) {
-                mutate_tree(u, &mut valid, &["token", "key", "value", "output", "request", "wait_ms", "lease_ms", "flow", "input"]);
+                mutate_tree(
+                    u,
+                    &mut valid,
+                    &[
+                        "token", "key", "value", "output", "request", "wait_ms", "lease_ms",
+                        "flow", "input",
+                    ],
+                );
             }
             cap_waits(&mut valid);
             (valid.to_string().into_bytes(), true)
         }),
     };
-    Request { method: route.method, target, body, route: route.path }
+    Request {
+        method: route.method,
+        target,
+        body,
+        route: route.path,
+    }
 }
