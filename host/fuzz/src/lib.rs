@@ -163,7 +163,7 @@ pub fn from_hex(hex: &str) -> Vec<u8> {
         .bytes()
         .filter_map(|c| (c as char).to_digit(16).and_then(|d| u8::try_from(d).ok()))
         .collect();
-    digits.chunks_exact(2).map(|p| p[0] << 4 | p[1]).collect()
+    digits.chunks_exact(2).map(|p| (p[0] << 4) | p[1]).collect()
 }
 
 /// FNV-1a of `text`: each target draws its own stream from one seed.
