@@ -6,6 +6,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 use weft_core::PluginKind;
 
+pub use crate::cli_ledger::*;
 pub use crate::cli_search::*;
 pub use crate::cli_service::*;
 pub use crate::cli_store::*;
@@ -83,6 +84,10 @@ pub enum Command {
     /// The store file: check it for damage, and repair it.
     #[command(subcommand)]
     Store(StoreCommand),
+    /// Signed ledger heads: make a signing key, anchor the signed heads in a
+    /// file kept elsewhere.
+    #[command(subcommand)]
+    Ledger(LedgerCommand),
     /// Measure the path users run: a real daemon, HTTP clients, the pool
     /// policy and the search index; prints a table (see docs/performance.md).
     Bench(crate::cli_bench::BenchArgs),
@@ -184,7 +189,7 @@ pub enum RunsCommand {
     /// A run's ledger events.
     Tail(RunsTailArgs),
     /// Recompute a run's hash chain; exits 1 if it is broken.
-    Verify(RunIdArgs),
+    Verify(RunsVerifyArgs),
     /// A run's artifacts: keys and values, or the value of one.
     Artifacts(RunsArtifactsArgs),
     /// Continue a run (e.g. after `weft dlq requeue`) until it finishes.

@@ -54,6 +54,7 @@ mod out;
 
 mod cli;
 mod cli_bench;
+mod cli_ledger;
 mod cli_search;
 mod cli_service;
 mod cli_store;

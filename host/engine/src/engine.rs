@@ -132,6 +132,8 @@ pub(crate) struct Inner {
     pub swaps: crate::swap::Swaps,
     /// Wakes the lease reaper (`lease_reaper`).
     pub reaper: Arc<crate::lease_reaper::ReaperWatch>,
+    /// Signs ledger heads at run ends (`head_signing`), if a key is set.
+    pub signer: Option<weft_store_api::LedgerSigner>,
 }
 
 impl Drop for Inner {
@@ -211,6 +213,7 @@ impl Engine {
             path: state_dir.to_owned(),
             source,
         })?;
+        let signer = crate::head_signing::load_signer(&project)?;
         let store =
             crate::store_open::open_store(&project.store, state_dir, options.store_wait).await?;
         Self::open_on(project, flows, state_dir, options, store).await
@@ -262,6 +265,7 @@ impl Engine {
                 admission: crate::admission::Admission::default(),
                 swaps: crate::swap::Swaps::new(state_dir.join("components")),
                 reaper: Arc::default(),
+                signer,
             }),
         };
         engine.restore_swaps().await?;

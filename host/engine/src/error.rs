@@ -10,6 +10,15 @@ use weft_store_api::StoreError;
 /// Why an engine operation failed.
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
+    /// The ledger signing key (`ledger.signing_key`, `$WEFT_LEDGER_SIGNING_KEY`)
+    /// cannot be used.
+    #[error("cannot use the ledger signing key {}: {reason}", path.display())]
+    SigningKey {
+        /// The key file.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
     /// The state folder could not be created.
     #[error("cannot create the state folder {}: {source}", path.display())]
     StateDir {

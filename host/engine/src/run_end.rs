@@ -17,8 +17,11 @@ use crate::error::EngineError;
 use crate::progress::ProgressEvent;
 
 impl Inner {
-    /// Run `run` has ended with `status`; the store has committed it.
-    pub(crate) fn run_ended(&self, run: &str, status: RunStatus) {
+    /// Run `run` has ended with `status`; the store has committed it. Its
+    /// ledger head is signed (if the engine has a key) before anyone hears of
+    /// the end, so a waiter that sees the run finished finds the head signed.
+    pub(crate) async fn run_ended(&self, run: &str, status: RunStatus) {
+        self.sign_head(run).await;
         self.emit(ProgressEvent::RunFinished {
             run: run.to_owned(),
             status,
@@ -34,7 +37,7 @@ impl Engine {
     pub async fn cancel(&self, run_id: &str) -> Result<(), EngineError> {
         let inner = &self.inner;
         inner.store.cancel(run_id, inner.now()).await?;
-        inner.run_ended(run_id, RunStatus::Cancelled);
+        inner.run_ended(run_id, RunStatus::Cancelled).await;
         Ok(())
     }
 
@@ -45,7 +48,7 @@ impl Engine {
         let inner = &self.inner;
         let purged = inner.store.dlq_purge(task, inner.now()).await?;
         if let Some(status) = purged.run_ended {
-            inner.run_ended(&purged.run, status);
+            inner.run_ended(&purged.run, status).await;
         }
         Ok(purged)
     }

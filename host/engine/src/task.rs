@@ -369,7 +369,7 @@ pub(crate) async fn record_success(
     }
     let run_finished = done.run_output.is_some();
     if run_finished {
-        inner.run_ended(&lease.run, RunStatus::Succeeded);
+        inner.run_ended(&lease.run, RunStatus::Succeeded).await;
     }
     (TaskOutcome::Succeeded { run_finished }, next_lease)
 }
@@ -422,7 +422,9 @@ pub(crate) async fn record_failure(
             });
             match &decision {
                 FailDecision::Retry { .. } => inner.notify.notify_waiters(),
-                FailDecision::FailRun { .. } => inner.run_ended(&lease.run, RunStatus::Failed),
+                FailDecision::FailRun { .. } => {
+                    inner.run_ended(&lease.run, RunStatus::Failed).await;
+                }
                 FailDecision::DeadLetter { .. } => {}
             }
             TaskOutcome::Failed { decision }

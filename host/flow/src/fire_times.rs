@@ -30,6 +30,12 @@ const SAMPLE: TimeDelta = TimeDelta::hours(6);
 /// name a date years away; the `cron` crate stops at the year 2100).
 const MAX_STRETCHES: usize = 1000;
 
+/// The `cron` crate's years: 1970 to 2100. Outside them it has no fires, and
+/// near the ends of `DateTime`'s range its arithmetic overflows (a panic), so
+/// instants are kept inside before it sees them.
+const FIRST_YEAR: i32 = 1970;
+const PAST_LAST_YEAR: i32 = 2101;
+
 /// The first instant strictly after `after` at which `schedule`, read in `tz`,
 /// fires; `None` if it never fires again.
 pub(crate) fn next_after(
@@ -37,6 +43,14 @@ pub(crate) fn next_after(
     tz: Tz,
     after: DateTime<Utc>,
 ) -> Option<DateTime<Utc>> {
+    let first = Utc.with_ymd_and_hms(FIRST_YEAR, 1, 1, 0, 0, 0).single()?;
+    let past_last = Utc.with_ymd_and_hms(PAST_LAST_YEAR, 1, 1, 0, 0, 0).single()?;
+    if after >= past_last {
+        return None;
+    }
+    // No fire is before 1970: the first after any earlier instant is the
+    // first after the start of 1970 (less a millisecond, to keep it).
+    let after = after.max(first - TimeDelta::milliseconds(1));
     // Fires are looked for strictly after `bound`, with the offset in force at
     // `from` (the start of the current stretch; `bound` is just before it).
     let mut bound = after;
@@ -252,6 +266,19 @@ mod tests {
                 "2026-01-01T00:01:00Z"
             ]
         );
+    }
+
+    #[test]
+    fn the_ends_of_time_do_not_panic() {
+        // The cron crate's arithmetic overflows near DateTime's limits (found
+        // by the fuzz target `flow-line-edits`).
+        let every_minute = cron::Schedule::from_str("0 * * * * *").unwrap();
+        assert_eq!(next_after(&every_minute, Tz::UTC, DateTime::<Utc>::MAX_UTC), None);
+        assert_eq!(
+            next_after(&every_minute, Tz::Europe__Paris, DateTime::<Utc>::MIN_UTC),
+            Some(at("1970-01-01T00:00:00Z"))
+        );
+        assert_eq!(next_after(&every_minute, Tz::UTC, at("2101-01-01T00:00:00Z")), None);
     }
 
     #[test]

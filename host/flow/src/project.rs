@@ -33,6 +33,7 @@ const TOP_KEYS: &[&str] = &[
     "idempotency",
     "limits",
     "store",
+    "ledger",
 ];
 const IDEMPOTENCY_KEYS: &[&str] = &["ttl"];
 
@@ -145,6 +146,8 @@ pub struct ProjectConfig {
     pub search: crate::search_decl::SearchDecl,
     /// Which store backend holds the runs (`store:`; redb by default).
     pub store: crate::store_decl::StoreDecl,
+    /// How run ledgers are anchored outside the store (`ledger:`).
+    pub ledger: crate::ledger_decl::LedgerDecl,
     /// Pools by name; `default` is always there.
     pub pools: Pools,
     /// `auto_assign.by_model`: (model name glob, pool), in file order.
@@ -213,6 +216,7 @@ impl ProjectConfig {
             auth: AuthDecl::default(),
             search: crate::search_decl::SearchDecl::default(),
             store: crate::store_decl::StoreDecl::default(),
+            ledger: crate::ledger_decl::LedgerDecl::default(),
             pools: Pools::new(),
             auto_assign: Vec::new(),
             limits: crate::limits::Limits::default(),
@@ -313,6 +317,9 @@ fn decode(ctx: &mut Ctx<'_>, root: &yaml::Node, base: &Path) -> Option<ProjectCo
     }
     if let Some(n) = fields.get("store") {
         project.store = crate::store_decl::decode_store(ctx, n);
+    }
+    if let Some((key, n)) = fields.entry("ledger") {
+        project.ledger = crate::ledger_decl::decode_ledger(ctx, n, key.pos, base);
     }
     project.defaults.timeout = authored.timeout.map(|t| t.value);
     if let Some(retry) = authored.retry {

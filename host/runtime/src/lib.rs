@@ -34,6 +34,8 @@ mod memory_decl;
 mod plugin;
 mod sniff;
 mod state;
+#[cfg(test)]
+mod state_fuzz;
 mod world;
 
 pub use cache::ComponentOrigin;

@@ -16,6 +16,8 @@ mod canonical;
 mod contract;
 mod copy;
 mod error;
+mod head_check;
+mod head_sign;
 mod ledger;
 mod locks;
 mod run_check;
@@ -36,6 +38,11 @@ pub use copy::{
     CopyCounters, DaySeq, DayTotal, JournalEntry, RunExport, StoreExport, StreamExport, TaskExport,
 };
 pub use error::StoreError;
+pub use head_check::{HeadCheck, HeadCheckError, check_heads};
+pub use head_sign::{
+    HEAD_DOMAIN, HeadSignature, KeyError, LedgerPublicKey, LedgerSigner, PUBLIC_KEY_LABEL,
+    SIGNING_KEY_LABEL, head_message,
+};
 pub use ledger::{
     BadEvent, EventKind, LedgerEvent, MaybeEvent, VerifyReport, chain_hash, verify_events,
 };

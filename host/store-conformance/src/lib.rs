@@ -78,6 +78,7 @@ macro_rules! conformance_tests {
             concurrent_reservations_admit_exactly_what_fits,
             random_operations_agree_with_redb,
             a_copied_store_verifies_and_keeps_working,
+            signed_heads_are_kept_by_run_and_seq,
         );
     };
     (@cases $make:path; $($case:ident),* $(,)?) => {

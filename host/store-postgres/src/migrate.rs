@@ -31,6 +31,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "counters",
         sql: include_str!("../migrations/0002_counters.sql"),
     },
+    Migration {
+        version: 3,
+        name: "ledger_signatures",
+        sql: include_str!("../migrations/0003_ledger_signatures.sql"),
+    },
 ];
 
 /// The advisory lock key of a schema's migrations.

@@ -17,7 +17,8 @@ use crate::ledger::{self, LedgerEvent};
 use crate::tables::{self as t, decode};
 use weft_store_api::StoreError;
 use weft_store_api::{
-    DeadLetter, LeaseRecord, LockRecord, Override, RunRecord, ScheduleState, TaskRecord,
+    DeadLetter, HeadSignature, LeaseRecord, LockRecord, Override, RunRecord, ScheduleState,
+    TaskRecord,
 };
 
 /// The rows of one table.
@@ -130,6 +131,7 @@ pub(crate) fn walk(db: &impl ReadableDatabase, path: &Path, max: usize) -> Walk 
     table!(t::LEASE_EXPIRY);
     table!(t::LEDGER, Some(json::<LedgerEvent>));
     table!(t::LEDGER_HEAD);
+    table!(t::LEDGER_SIGNATURES, Some(json::<HeadSignature>));
     table!(t::JOURNAL, Some(json_text));
     table!(t::IDEMPOTENCY);
     table!(t::IDEMPOTENCY_EXPIRY);

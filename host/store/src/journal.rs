@@ -3,12 +3,12 @@
 
 use serde_json::Value;
 use weft_store_api::{
-    LedgerEvent, LedgerStore, Override, StoreError, Swap, ToolCall, VerifyReport,
+    HeadSignature, LedgerEvent, LedgerStore, Override, StoreError, Swap, ToolCall, VerifyReport,
 };
 
 use crate::ops::misc;
 use crate::store::RedbStore;
-use crate::{read, swaps};
+use crate::{head_signatures, read, swaps};
 
 #[async_trait::async_trait]
 impl LedgerStore for RedbStore {
@@ -54,5 +54,13 @@ impl LedgerStore for RedbStore {
 
     async fn overrides(&self) -> Result<Vec<(String, Override)>, StoreError> {
         self.read(swaps::overrides)
+    }
+
+    async fn put_head_signature(&self, sig: HeadSignature) -> Result<(), StoreError> {
+        self.write(move |t| head_signatures::put(t, &sig)).await
+    }
+
+    async fn head_signatures(&self, run: &str) -> Result<Vec<HeadSignature>, StoreError> {
+        self.read(|rt| head_signatures::of_run(rt, run))
     }
 }

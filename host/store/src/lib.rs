@@ -17,6 +17,7 @@ mod copy_export;
 mod costs;
 mod db;
 mod guard;
+mod head_signatures;
 mod journal;
 mod leasing;
 mod ledger;

@@ -35,6 +35,10 @@ pub const LEASE_EXPIRY: TableDefinition<(u64, u64), ()> = TableDefinition::new("
 pub const LEDGER: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("ledger");
 /// Run id → (last seq, last hash).
 pub const LEDGER_HEAD: TableDefinition<&str, (u64, [u8; 32])> = TableDefinition::new("ledger_head");
+/// (run id, seq) → `HeadSignature` (JSON): signed heads of a run's ledger
+/// (see `head_signatures`).
+pub const LEDGER_SIGNATURES: TableDefinition<(&str, u64), &[u8]> =
+    TableDefinition::new("ledger_signatures");
 /// (run id, step id, call index) → model call answer (JSON text).
 pub const JOURNAL: TableDefinition<(&str, &str, u32), &str> = TableDefinition::new("journal");
 /// Idempotency key → (run id, expires_at).
@@ -127,6 +131,8 @@ pub struct Tables<'t> {
     pub ledger: Table<'t, (&'static str, u64), &'static [u8]>,
     /// See [`LEDGER_HEAD`].
     pub ledger_head: Table<'t, &'static str, (u64, [u8; 32])>,
+    /// See [`LEDGER_SIGNATURES`].
+    pub ledger_signatures: Table<'t, (&'static str, u64), &'static [u8]>,
     /// See [`JOURNAL`].
     pub journal: Table<'t, (&'static str, &'static str, u32), &'static str>,
     /// See [`IDEMPOTENCY`].
@@ -191,6 +197,7 @@ impl<'t> Tables<'t> {
             lease_expiry: tx.open_table(LEASE_EXPIRY).db()?,
             ledger: tx.open_table(LEDGER).db()?,
             ledger_head: tx.open_table(LEDGER_HEAD).db()?,
+            ledger_signatures: tx.open_table(LEDGER_SIGNATURES).db()?,
             journal: tx.open_table(JOURNAL).db()?,
             idempotency: tx.open_table(IDEMPOTENCY).db()?,
             idempotency_expiry: tx.open_table(IDEMPOTENCY_EXPIRY).db()?,

@@ -7,9 +7,9 @@ use anyhow::{Context, Result};
 use weft_runtime::{Runtime, RuntimeConfig};
 
 use crate::cli::{
-    Cli, Command, DlqCommand, IndexCommand, LockCommand, PluginCommand, PolicyCommand,
-    QueueCommand, RetryCommand, RunsCommand, SchedulesCommand, StoreCommand, TokenCommand,
-    WorkersCommand,
+    Cli, Command, DlqCommand, IndexCommand, LedgerCommand, LockCommand, PluginCommand,
+    PolicyCommand, QueueCommand, RetryCommand, RunsCommand, SchedulesCommand, StoreCommand,
+    TokenCommand, WorkersCommand,
 };
 
 mod bench;
@@ -26,6 +26,8 @@ mod dlq_select;
 mod enqueue;
 mod flow_run;
 mod init;
+mod ledger_anchor;
+mod ledger_keygen;
 mod ledger_progress;
 mod lock_acquire;
 mod lock_list;
@@ -44,6 +46,7 @@ mod runs_resume;
 mod runs_status;
 mod runs_tail;
 mod runs_verify;
+mod runs_verify_signed;
 mod schedules_list;
 mod schedules_pause;
 mod schedules_trigger;
@@ -115,6 +118,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             Command::Store(StoreCommand::Check(args)) => store_check::run(&args),
             Command::Store(StoreCommand::Migrate(args)) => store_migrate::run(&args).await,
             Command::Store(StoreCommand::Copy(args)) => store_copy::run(&args).await,
+            Command::Ledger(LedgerCommand::Keygen(args)) => ledger_keygen::run(&args),
+            Command::Ledger(LedgerCommand::Anchor(args)) => ledger_anchor::run(args).await,
             Command::Bench(args) => bench::run(args).await,
         }
     })

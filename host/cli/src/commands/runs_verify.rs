@@ -1,5 +1,6 @@
-//! `weft runs verify RUN [--state DIR | --daemon URL] [--json]`: recompute a
-//! run's hash chain.
+//! `weft runs verify RUN [--state DIR | --daemon URL] [--public-key FILE]
+//! [--json]`: recompute a run's hash chain and, with a public key, check it
+//! against the run's signed heads (`signed_heads`).
 
 use std::process::ExitCode;
 
@@ -8,8 +9,9 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::daemon_client::{DaemonClient, field};
+use super::runs_verify_signed::{Signed, check_signed, read_public_key};
 use super::state::{StateStore, print_json};
-use crate::cli::RunIdArgs;
+use crate::cli::{RunIdArgs, RunsVerifyArgs};
 
 /// Hex characters of the head hash shown in the text view.
 const HEAD: usize = 16;
@@ -27,37 +29,58 @@ struct Verified {
     events: u64,
     head: String,
     first_bad: Option<BadEvent>,
+    /// With `--public-key`: what the signed heads say.
+    signed: Option<Signed>,
 }
 
 /// Verifies a run's hash chain; exit 1 names the first bad seq.
-pub(crate) async fn run(args: RunIdArgs) -> Result<ExitCode> {
-    let verified = match DaemonClient::from_flag(args.state.daemon.as_deref()) {
-        Some(daemon) => remote(&daemon, &args.run)?,
-        None => local(&args).await?,
+pub(crate) async fn run(args: RunsVerifyArgs) -> Result<ExitCode> {
+    let key = args
+        .public_key
+        .as_deref()
+        .map(read_public_key)
+        .transpose()?;
+    let verified = match DaemonClient::from_flag(args.run.state.daemon.as_deref()) {
+        Some(daemon) => remote(&daemon, &args.run.run)?,
+        None => local(&args.run, key.as_ref()).await?,
     };
-    print(&verified, args.state.json)
+    print(&verified, args.run.state.json)
 }
 
-/// Verifies in the state folder.
-async fn local(args: &RunIdArgs) -> Result<Verified> {
+/// Verifies in the state folder; with `key`, against the signed heads too.
+async fn local(
+    args: &RunIdArgs,
+    key: Option<&weft_store_api::LedgerPublicKey>,
+) -> Result<Verified> {
     let state = StateStore::open(&args.state).await?;
     let run = state.run(&args.run).await?;
     let report = state.store.verify(&run.id).await?;
-    let head = state
-        .store
-        .ledger(&run.id)
-        .await?
-        .last()
-        .map(|e| e.hash.clone())
-        .unwrap_or_default();
+    let events = state.store.ledger(&run.id).await?;
+    let head = events.last().map(|e| e.hash.clone()).unwrap_or_default();
+    let mut first_bad = report.first_bad.map(|b| BadEvent {
+        seq: b.seq,
+        reason: b.reason,
+    });
+    let mut signed = None;
+    if let Some(key) = key {
+        let sigs = state.store.head_signatures(&run.id).await?;
+        let checked = check_signed(&run, &events, &sigs, key);
+        if first_bad.is_none()
+            && let Signed::Broken { seq, reason } = &checked
+        {
+            first_bad = Some(BadEvent {
+                seq: *seq,
+                reason: reason.clone(),
+            });
+        }
+        signed = Some(checked);
+    }
     Ok(Verified {
         run_id: run.id,
         events: report.events,
         head,
-        first_bad: report.first_bad.map(|b| BadEvent {
-            seq: b.seq,
-            reason: b.reason,
-        }),
+        first_bad,
+        signed,
     })
 }
 
@@ -79,19 +102,25 @@ fn remote(daemon: &DaemonClient, id: &str) -> Result<Verified> {
         events: field(&report, "events")?,
         head,
         first_bad: field(&report, "first_bad")?,
+        signed: None,
     })
 }
 
 /// Prints the verdict; the exit code says whether the chain holds.
 fn print(v: &Verified, as_json: bool) -> Result<ExitCode> {
     if as_json {
-        print_json(&json!({
+        let mut report = json!({
             "run_id": v.run_id,
             "verified": v.first_bad.is_none(),
             "events": v.events,
             "head": v.head,
             "first_bad": v.first_bad.as_ref().map(|b| json!({"seq": b.seq, "reason": b.reason})),
-        }))?;
+        });
+        // Only with `--public-key`: without it the report is as it always was.
+        if let (Some(signed), Some(map)) = (&v.signed, report.as_object_mut()) {
+            map.insert("signature".into(), signed.to_json());
+        }
+        print_json(&report)?;
     } else if let Some(bad) = &v.first_bad {
         println!(
             "ledger of {} BROKEN at seq {}: {} ({} events verified before it)",
@@ -99,8 +128,13 @@ fn print(v: &Verified, as_json: bool) -> Result<ExitCode> {
         );
     } else {
         let prefix: String = v.head.chars().take(HEAD).collect();
+        let signed = v
+            .signed
+            .as_ref()
+            .map(|s| format!("; {}", s.text()))
+            .unwrap_or_default();
         println!(
-            "ledger of {} verified: {} events, head {prefix}",
+            "ledger of {} verified: {} events, head {prefix}{signed}",
             v.run_id, v.events
         );
     }

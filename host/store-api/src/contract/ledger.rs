@@ -4,6 +4,7 @@
 use serde_json::Value;
 
 use crate::error::StoreError;
+use crate::head_sign::HeadSignature;
 use crate::ledger::{LedgerEvent, VerifyReport};
 use crate::types::ToolCall;
 use crate::views::{Override, Swap};
@@ -51,4 +52,12 @@ pub trait LedgerStore: Send + Sync {
 
     /// Every override, by key.
     async fn overrides(&self) -> Result<Vec<(String, Override)>, StoreError>;
+
+    /// Stores a signed head of `sig.run`'s ledger (see `docs/storage.md`,
+    /// "Tamper evidence"); a second signature of the same seq replaces the
+    /// first. The store never checks it: the key that verifies it is not here.
+    async fn put_head_signature(&self, sig: HeadSignature) -> Result<(), StoreError>;
+
+    /// The signed heads of `run`'s ledger, by seq.
+    async fn head_signatures(&self, run: &str) -> Result<Vec<HeadSignature>, StoreError>;
 }

@@ -5,9 +5,9 @@ use std::collections::BTreeSet;
 
 use serde_json::Value;
 use weft_store_api::{
-    Change, ChangeFeed, LedgerEvent, LedgerStore, LockAcquire, LockRecord, LockStore, NewRun,
-    Override, ScheduleFired, ScheduleId, ScheduleState, ScheduleStore, ScheduleTick, StoreError,
-    Submitted, Swap, ToolCall, VerifyReport,
+    Change, ChangeFeed, HeadSignature, LedgerEvent, LedgerStore, LockAcquire, LockRecord,
+    LockStore, NewRun, Override, ScheduleFired, ScheduleId, ScheduleState, ScheduleStore,
+    ScheduleTick, StoreError, Submitted, Swap, ToolCall, VerifyReport,
 };
 
 use crate::conv::{from_text, i, lim, u};
@@ -70,6 +70,43 @@ impl LedgerStore for PgStore {
             rows.iter()
                 .map(|r| Ok((r.get(0), serde_json::from_str(r.get(1))?)))
                 .collect::<Result<Vec<_>, StoreError>>()
+        })
+    }
+
+    async fn put_head_signature(&self, sig: HeadSignature) -> Result<(), StoreError> {
+        write_tx!(self, t => {
+            t.exec(
+                "INSERT INTO ledger_signatures (run_id, seq, head, signature, public_key, time_ms) \
+                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (run_id, seq) DO UPDATE SET \
+                 head = EXCLUDED.head, signature = EXCLUDED.signature, \
+                 public_key = EXCLUDED.public_key, time_ms = EXCLUDED.time_ms",
+                &[&sig.run, &i(sig.seq), &sig.head, &sig.signature, &sig.key, &i(sig.time_ms)],
+            )
+            .await
+            .map(|_| ())
+        })
+    }
+
+    async fn head_signatures(&self, run: &str) -> Result<Vec<HeadSignature>, StoreError> {
+        read_tx!(self, t => {
+            let rows = t
+                .rows(
+                    "SELECT seq, head, signature, public_key, time_ms FROM ledger_signatures \
+                     WHERE run_id = $1 ORDER BY seq",
+                    &[&run],
+                )
+                .await?;
+            Ok(rows
+                .iter()
+                .map(|r| HeadSignature {
+                    run: run.to_owned(),
+                    seq: u(r.get(0)),
+                    head: r.get(1),
+                    signature: r.get(2),
+                    key: r.get(3),
+                    time_ms: u(r.get(4)),
+                })
+                .collect())
         })
     }
 }
