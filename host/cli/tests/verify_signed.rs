@@ -13,6 +13,7 @@
 
 mod common;
 
+use redb::ReadableTable;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -213,7 +213,6 @@ impl Engine {
             path: state_dir.to_owned(),
             source,
         })?;
-        let signer = crate::head_signing::load_signer(&project)?;
         let store =
             crate::store_open::open_store(&project.store, state_dir, options.store_wait).await?;
         Self::open_on(project, flows, state_dir, options, store).await
@@ -229,6 +228,7 @@ impl Engine {
         options: EngineOptions,
         store: SharedStore,
     ) -> Result<Self, EngineError> {
+        let signer = crate::head_signing::load_signer(&project)?;
         let defaults = RuntimeConfig::default();
         // Each worker may hold a step instance and, while the step waits on a
         // model call or its failure on the retry strategy, one more; an agent

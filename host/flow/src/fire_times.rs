@@ -44,7 +44,9 @@ pub(crate) fn next_after(
     after: DateTime<Utc>,
 ) -> Option<DateTime<Utc>> {
     let first = Utc.with_ymd_and_hms(FIRST_YEAR, 1, 1, 0, 0, 0).single()?;
-    let past_last = Utc.with_ymd_and_hms(PAST_LAST_YEAR, 1, 1, 0, 0, 0).single()?;
+    let past_last = Utc
+        .with_ymd_and_hms(PAST_LAST_YEAR, 1, 1, 0, 0, 0)
+        .single()?;
     if after >= past_last {
         return None;
     }
@@ -273,12 +275,18 @@ mod tests {
         // The cron crate's arithmetic overflows near DateTime's limits (found
         // by the fuzz target `flow-line-edits`).
         let every_minute = cron::Schedule::from_str("0 * * * * *").unwrap();
-        assert_eq!(next_after(&every_minute, Tz::UTC, DateTime::<Utc>::MAX_UTC), None);
+        assert_eq!(
+            next_after(&every_minute, Tz::UTC, DateTime::<Utc>::MAX_UTC),
+            None
+        );
         assert_eq!(
             next_after(&every_minute, Tz::Europe__Paris, DateTime::<Utc>::MIN_UTC),
             Some(at("1970-01-01T00:00:00Z"))
         );
-        assert_eq!(next_after(&every_minute, Tz::UTC, at("2101-01-01T00:00:00Z")), None);
+        assert_eq!(
+            next_after(&every_minute, Tz::UTC, at("2101-01-01T00:00:00Z")),
+            None
+        );
     }
 
     #[test]

@@ -237,7 +237,14 @@ mod tests {
             let _ = std::thread::spawn(|| panic!("in a server task")).join();
         });
         assert_eq!(report.panics.len(), 3, "{:?}", report.panics);
-        assert!(report.panics.iter().all(|p| p.1.contains("in a server task")), "{:?}", report.panics);
+        assert!(
+            report
+                .panics
+                .iter()
+                .all(|p| p.1.contains("in a server task")),
+            "{:?}",
+            report.panics
+        );
     }
 
     #[test]

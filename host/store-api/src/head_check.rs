@@ -205,14 +205,16 @@ mod tests {
         let signer = LedgerSigner::from_seed([2; 32]);
         let key = signer.public();
         let sig5 = signer.sign("r", 5, &format!("{:064x}", 5), 0).unwrap();
-        let cut = check_heads("r", &ledger(4), true, &[sig5.clone()], &key).unwrap_err();
+        let cut =
+            check_heads("r", &ledger(4), true, std::slice::from_ref(&sig5), &key).unwrap_err();
         assert!(
             matches!(cut, HeadCheckError::Truncated { signed: 5, head: 4 }),
             "{cut}"
         );
         let mut edited = ledger(5);
         edited[4].hash = format!("{:064x}", 99);
-        let rehashed = check_heads("r", &edited, true, &[sig5.clone()], &key).unwrap_err();
+        let rehashed =
+            check_heads("r", &edited, true, std::slice::from_ref(&sig5), &key).unwrap_err();
         assert!(rehashed.to_string().contains("re-hashed"), "{rehashed}");
         let forged = HeadSignature {
             head: format!("{:064x}", 99),

@@ -1,5 +1,6 @@
 //! Helpers of the CLI tests: the real `weft` binary, with the tests' shared
 //! compiled-component cache.
+#![allow(dead_code, reason = "each test binary uses a different subset")]
 
 use std::path::Path;
 use std::process::{Command, Output};

@@ -19,7 +19,7 @@ fn decode_and_use(text: &str, flows: &[String], u: &mut Unstructured<'_>) {
             for model in project.models.keys() {
                 let _ = project.model_pool(model);
             }
-            if let Some(flow) = u.choose(flows).ok() {
+            if let Ok(flow) = u.choose(flows) {
                 let _ = compile_flow("fuzz.yaml", flow, &project).map_err(|d| d.to_string());
             }
         }
