@@ -278,7 +278,9 @@ fn store_migrate_brings_a_fresh_database_to_the_current_schema() {
             String::from_utf8_lossy(&out.stderr)
         );
         assert!(
-            text.contains("schema at migration 2, current (0001_init, 0002_counters)"),
+            text.contains(
+                "schema at migration 3, current (0001_init, 0002_counters, 0003_ledger_signatures)"
+            ),
             "{text}"
         );
         assert!(!text.contains("hunter2"), "{text}");
