@@ -12,6 +12,8 @@
 )]
 
 mod common;
+#[path = "common/finished_run.rs"]
+mod fixture;
 
 use redb::ReadableTable;
 use std::os::unix::fs::PermissionsExt;
@@ -19,19 +21,12 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use common::text;
+use fixture::finished_run;
 use redb::{Database, ReadableDatabase};
 use serde_json::{Value, json};
-use weft_store::RedbStore;
 use weft_store::tables::{LEDGER, LEDGER_HEAD, RUNS};
-use weft_store_api::prelude::*;
-use weft_store_api::{
-    LedgerEvent, LedgerSigner, NewRun, NewTask, RunOutcome, WorkerSite, canonical_event_bytes,
-    chain_hash,
-};
+use weft_store_api::{LedgerEvent, LedgerSigner, canonical_event_bytes, chain_hash};
 use weft_tests::component_cache_dir;
-
-/// 2026-11-22T00:00:00Z in ms.
-const T0: u64 = 1_795_305_600_000;
 
 /// `weft ARGS` from the repository root, with `env` set.
 fn weft_env(args: &[&str], env: &[(&str, &Path)]) -> Output {
@@ -160,63 +155,6 @@ fn a_run_signed_at_its_end_verifies_with_its_key_only_and_is_anchored_once() {
     assert!(line[0].starts_with(&format!("{run} ")), "{lines}");
 }
 
-/// A state folder in `dir` with one run that succeeded (created, started,
-/// artifact-put, step-succeeded, run-succeeded), its head signed with
-/// `signer` (if any); its id.
-fn signed_run(dir: &Path, signer: Option<&LedgerSigner>) -> String {
-    std::fs::create_dir_all(dir).unwrap();
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    rt.block_on(async {
-        let store = RedbStore::open(dir.join("weft.redb")).unwrap();
-        let new = NewRun {
-            flow_id: "demo".into(),
-            flow_version: "1".into(),
-            tenant: "acme".into(),
-            input: json!({"n": 1}),
-            priority: 0,
-            idempotency_key: None,
-            id_prefix: "acme".into(),
-            initial_tasks: vec![NewTask {
-                step_id: "a".into(),
-                pool: "p".into(),
-                priority: 0,
-            }],
-        };
-        let run = store.submit_run(new, T0).await.unwrap().run_id;
-        let lease = store
-            .lease("w", None, 60_000, WorkerSite::Remote, T0)
-            .await
-            .unwrap()
-            .unwrap();
-        store
-            .artifact_put(&run, "payout", json!({"amount": 100}), T0)
-            .await
-            .unwrap();
-        let output = json!({"amount": 100});
-        let outcome = RunOutcome::Succeeded {
-            output: output.clone(),
-        };
-        store
-            .complete(
-                lease.task,
-                lease.token,
-                output,
-                vec![],
-                Some(outcome),
-                T0 + 1,
-            )
-            .await
-            .unwrap();
-        if let Some(signer) = signer {
-            let head = store.ledger(&run).await.unwrap().pop().unwrap();
-            let sig = signer.sign(&run, head.seq, &head.hash, T0 + 2).unwrap();
-            store.put_head_signature(sig).await.unwrap();
-        }
-        store.close().await;
-        run
-    })
-}
-
 /// The run's events as stored.
 fn stored(db: &Database, run: &str) -> Vec<LedgerEvent> {
     let tx = db.begin_read().unwrap();
@@ -266,7 +204,7 @@ fn an_edit_re_hashed_up_to_the_head_passes_the_chain_but_not_the_key() {
     let public = dir.path().join("ledger.pub");
     std::fs::write(&public, signer.public().to_text()).unwrap();
     let state = dir.path().join("state");
-    let run = signed_run(&state, Some(&signer));
+    let run = finished_run(&state, "payout", Some(&signer));
     let (ok, report) = verify(&state, &run, Some(&public));
     assert!(ok && report["signature"]["state"] == "signed", "{report}");
 
@@ -301,7 +239,7 @@ fn a_cut_with_the_run_record_rewound_passes_the_chain_but_not_the_key() {
     let public = dir.path().join("ledger.pub");
     std::fs::write(&public, signer.public().to_text()).unwrap();
     let state = dir.path().join("state");
-    let run = signed_run(&state, Some(&signer));
+    let run = finished_run(&state, "payout", Some(&signer));
 
     // Cut step-succeeded and run-succeeded, and make the run's record say it
     // is still running: nothing left that says it ended.
@@ -340,7 +278,7 @@ fn an_ended_run_with_no_signed_head_is_an_unsigned_tail_with_the_key_only() {
     let public = dir.path().join("ledger.pub");
     std::fs::write(&public, signer.public().to_text()).unwrap();
     let state = dir.path().join("state");
-    let run = signed_run(&state, None);
+    let run = finished_run(&state, "payout", None);
     let (ok, report) = verify(&state, &run, None);
     assert!(ok && report.get("signature").is_none(), "{report}");
     let (ok, report) = verify(&state, &run, Some(&public));

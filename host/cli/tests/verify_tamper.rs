@@ -10,70 +10,17 @@
 )]
 
 mod common;
+#[path = "common/finished_run.rs"]
+mod fixture;
 
 use std::path::{Path, PathBuf};
 
 use common::{text, weft};
+use fixture::finished_run;
 use redb::{Database, ReadableDatabase};
-use serde_json::{Value, json};
-use weft_store::RedbStore;
+use serde_json::Value;
 use weft_store::tables::{LEDGER, LEDGER_HEAD};
-use weft_store_api::prelude::*;
-use weft_store_api::{LedgerEvent, NewRun, NewTask, RunOutcome, WorkerSite};
-
-/// 2026-11-22T00:00:00Z in ms.
-const T0: u64 = 1_795_305_600_000;
-
-/// A state folder in `dir` with one run that succeeded (its ledger: created,
-/// started, artifact-put, succeeded, run-succeeded); its id.
-fn finished_run(dir: &Path) -> String {
-    std::fs::create_dir_all(dir).unwrap();
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    rt.block_on(async {
-        let store = RedbStore::open(dir.join("weft.redb")).unwrap();
-        let new = NewRun {
-            flow_id: "demo".into(),
-            flow_version: "1".into(),
-            tenant: "acme".into(),
-            input: json!({"n": 1}),
-            priority: 0,
-            idempotency_key: None,
-            id_prefix: "acme".into(),
-            initial_tasks: vec![NewTask {
-                step_id: "a".into(),
-                pool: "p".into(),
-                priority: 0,
-            }],
-        };
-        let run = store.submit_run(new, T0).await.unwrap().run_id;
-        let lease = store
-            .lease("w", None, 60_000, WorkerSite::Remote, T0)
-            .await
-            .unwrap()
-            .unwrap();
-        store
-            .artifact_put(&run, "note", json!({"amount": 100}), T0)
-            .await
-            .unwrap();
-        let output = json!({"amount": 100});
-        let outcome = RunOutcome::Succeeded {
-            output: output.clone(),
-        };
-        store
-            .complete(
-                lease.task,
-                lease.token,
-                output,
-                vec![],
-                Some(outcome),
-                T0 + 1,
-            )
-            .await
-            .unwrap();
-        store.close().await;
-        run
-    })
-}
+use weft_store_api::LedgerEvent;
 
 /// `weft runs verify RUN --state DIR --json`: its exit status and report.
 fn verify(dir: &Path, run: &str) -> (bool, Value) {
@@ -106,7 +53,7 @@ fn open(dir: &Path) -> Database {
 /// A fresh state folder under `tmp` named `name`, with its run.
 fn case(tmp: &Path, name: &str) -> (PathBuf, String) {
     let dir = tmp.join(name);
-    let run = finished_run(&dir);
+    let run = finished_run(&dir, "note", None);
     let (ok, report) = verify(&dir, &run);
     assert!(ok, "untouched, it verifies: {report}");
     (dir, run)
