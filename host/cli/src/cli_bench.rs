@@ -54,6 +54,11 @@ pub struct BenchArgs {
     /// A short run for CI: 300 burst runs, 50 sequential, depths 100 and 1000.
     #[arg(long)]
     pub quick: bool,
+    /// After the load, also measure the idle daemon again once it has been
+    /// quiet this many seconds (the search index merges its segments after a
+    /// long load; memory a daemon gives back shows here).
+    #[arg(long, value_name = "SECONDS", default_value_t = 0)]
+    pub settle: u64,
     /// Exit non-zero if the burst's store operations per commit fall below
     /// this (a serialising change shows as ~1).
     #[arg(long, value_name = "RATIO")]

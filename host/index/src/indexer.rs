@@ -20,6 +20,10 @@ use crate::search::SearchIndex;
 /// Store changes read per batch.
 const BATCH: usize = 2_000;
 
+/// How long the store stays quiet before the live keyword loop reloads its
+/// reader (and again after each such stretch while it stays quiet).
+const IDLE_REFRESH: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// What a catch-up did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct CatchUp {
@@ -159,9 +163,16 @@ impl SearchIndex {
                     Ok(Err(e)) => tracing::warn!("search index: catching up failed: {e}"),
                     Err(e) => tracing::warn!("search index: the catch-up task died: {e}"),
                 }
-                tokio::select! {
-                    changed = commits.changed() => if changed.is_err() { return },
-                    _ = stop.wait_for(|s| *s) => return,
+                loop {
+                    let idle = tokio::select! {
+                        changed = commits.changed() => if changed.is_err() { return } else { false },
+                        _ = stop.wait_for(|s| *s) => return,
+                        () = tokio::time::sleep(IDLE_REFRESH), if matches!(which, Follow::Keyword) => true,
+                    };
+                    if !idle {
+                        break;
+                    }
+                    self.refresh_keyword().await;
                 }
                 tokio::select! {
                     () = tokio::time::sleep(self.options.commit_interval) => {}
@@ -169,6 +180,20 @@ impl SearchIndex {
                 }
             }
         })
+    }
+}
+
+impl SearchIndex {
+    /// Swaps in what background merges wrote while the store was quiet (see
+    /// [`crate::KeywordIndex::refresh`]); a failure is logged, and the next
+    /// commit's reload tries again.
+    async fn refresh_keyword(self: &Arc<Self>) {
+        let index = Arc::clone(self);
+        match tokio::task::spawn_blocking(move || index.keyword.refresh()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::warn!("search index: reloading after merges failed: {e}"),
+            Err(e) => tracing::warn!("search index: the reload task died: {e}"),
+        }
     }
 }
 

@@ -179,6 +179,22 @@ impl KeywordIndex {
         Ok(())
     }
 
+    /// Makes searches see the segments that background merges wrote since the
+    /// last commit, and lets go of the segments those merges replaced. The
+    /// reader reloads on each commit only (`ReloadPolicy::Manual`) and a merge
+    /// ends after the commit that started it, so on a quiet daemon the replaced
+    /// segments (deleted files, still mapped into the process) would stay in its
+    /// memory until the next run arrives. The live indexer calls this when idle.
+    pub fn refresh(&self) -> Result<(), IndexError> {
+        self.reader.reload()?;
+        Ok(())
+    }
+
+    /// The segments searches read now (what [`KeywordIndex::refresh`] updates).
+    pub fn searched_segments(&self) -> usize {
+        self.reader.searcher().segment_readers().len()
+    }
+
     /// Deletes every document and commits with seq 0 (before a rebuild).
     pub fn clear(&self) -> Result<(), IndexError> {
         let mut writer = self.writer.lock().map_err(|_| IndexError::Poisoned)?;
@@ -361,3 +377,7 @@ fn common(f: &Fields, d: &RunDoc, doc: &mut TantivyDocument) {
     doc.add_u64(f.created, d.created_ms);
     doc.add_u64(f.updated, d.updated_ms);
 }
+
+#[cfg(test)]
+#[path = "keyword_refresh_tests.rs"]
+mod refresh_tests;

@@ -13,7 +13,7 @@ use anyhow::{Context, Result};
 use serde::Serialize;
 
 use super::bench_daemon::{
-    BenchDaemon, BenchWorkers, CHAIN, ONE, Scratch, cpu_and_rss, write_project,
+    BenchDaemon, BenchWorkers, CHAIN, ONE, Scratch, cpu_and_rss, rss_parts, write_project,
 };
 use super::bench_load::{self, Client, WriterDelta, percentile};
 use crate::cli_bench::BenchArgs;
@@ -58,6 +58,10 @@ struct Drain {
 struct Idle {
     cpu_percent: f64,
     rss_mib: f64,
+    /// Of which anonymous memory (heap, stacks).
+    rss_anon_mib: f64,
+    /// Of which mapped files (the search index, the binary): page cache.
+    rss_file_mib: f64,
 }
 
 /// Everything one `weft bench` measured.
@@ -73,6 +77,8 @@ struct Report {
     drains: Vec<Drain>,
     remote: Option<(usize, Burst)>,
     idle: Option<Idle>,
+    /// The idle daemon again after `--settle` seconds of quiet.
+    idle_settled: Option<(u64, Idle)>,
 }
 
 /// `weft bench`.
@@ -127,6 +133,7 @@ fn against(args: &BenchArgs, url: &str) -> Result<Report> {
         drains: Vec::new(),
         remote: None,
         idle: None,
+        idle_settled: None,
     })
 }
 
@@ -151,7 +158,14 @@ fn own_daemon(args: &BenchArgs) -> Result<Report> {
     let sequential = latency(&client, args.sequential)?;
     let burst = measured_burst(&client, Some(daemon.pid()), args.runs, args.clients)?;
     let burst_after_history = history(&client, Some(daemon.pid()), args)?;
-    let idle = idle(daemon.pid(), if args.quick { 2 } else { 10 })?;
+    let idle_seconds = if args.quick { 2 } else { 10 };
+    let idle = idle(daemon.pid(), idle_seconds)?;
+    let idle_settled = if args.settle > 0 {
+        std::thread::sleep(Duration::from_secs(args.settle));
+        Some((args.settle, self::idle(daemon.pid(), idle_seconds)?))
+    } else {
+        None
+    };
     daemon.stop()?;
 
     let mut drains = Vec::new();
@@ -204,6 +218,7 @@ fn own_daemon(args: &BenchArgs) -> Result<Report> {
         drains,
         remote,
         idle: Some(idle),
+        idle_settled,
     })
 }
 
@@ -255,10 +270,20 @@ fn idle(pid: u32, seconds: u64) -> Result<Idle> {
     let (a, _) = cpu_and_rss(pid)?;
     std::thread::sleep(Duration::from_secs(seconds));
     let (b, rss_mib) = cpu_and_rss(pid)?;
+    let (rss_anon_mib, rss_file_mib) = rss_parts(pid)?;
     Ok(Idle {
         cpu_percent: (b - a) * 100.0 / seconds as f64,
         rss_mib,
+        rss_anon_mib,
+        rss_file_mib,
     })
+}
+
+fn print_idle(label: &str, i: &Idle) {
+    println!(
+        "{label}: {:.2} % of a core, RSS {:.0} MiB ({:.0} anonymous, {:.0} mapped files)",
+        i.cpu_percent, i.rss_mib, i.rss_anon_mib, i.rss_file_mib
+    );
 }
 
 fn print_burst(label: &str, b: &Burst) {
@@ -311,9 +336,9 @@ fn print_table(r: &Report) {
         );
     }
     if let Some(i) = &r.idle {
-        println!(
-            "idle daemon: {:.2} % of a core, RSS {:.0} MiB",
-            i.cpu_percent, i.rss_mib
-        );
+        print_idle("idle daemon", i);
+    }
+    if let Some((seconds, i)) = &r.idle_settled {
+        print_idle(&format!("idle daemon after {seconds} s more"), i);
     }
 }

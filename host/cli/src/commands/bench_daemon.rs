@@ -214,6 +214,21 @@ pub(crate) fn cpu_and_rss(pid: u32) -> Result<(f64, f64)> {
     Ok(((tick(11) + tick(12)) / 100.0, rss_kb / 1024.0))
 }
 
+/// A process's resident memory in MiB: anonymous (heap, stacks: what it
+/// holds) and file-backed (mapped files such as the search index: page cache
+/// the kernel can take back), from `/proc/PID/status`.
+pub(crate) fn rss_parts(pid: u32) -> Result<(f64, f64)> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    let kib = |key: &str| -> f64 {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(key))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap_or(0.0)
+    };
+    Ok((kib("RssAnon:") / 1024.0, kib("RssFile:") / 1024.0))
+}
+
 /// A temporary folder for the bench's projects, removed when dropped.
 pub(crate) struct Scratch(pub PathBuf);
 
