@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Everything CI checks, from a fresh clone: formatting, clippy, the whole test
 # suite (whose build script builds every Wasm plugin once), and the JavaScript
-# plugin's own unit tests. The semantic-search tests need the real embedding model:
+# plugin's own unit tests. The console's browser tests need Chromium and
+# Playwright (scripts/setup-browser.sh). The semantic-search tests need the real embedding model:
 # scripts/setup-model.sh obtains it (once; later runs are a no-op) and prints the
 # WEFT_EMBED_MODEL_DIR / WEFT_ORT_DYLIB exports that point the tests at it.
 set -euo pipefail
@@ -9,6 +10,9 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source scripts/setup.sh
 model_env="$(scripts/setup-model.sh)"
 eval "$model_env"
+# The console's browser tests: Chromium and Playwright for Python.
+browser_env="$(scripts/setup-browser.sh)"
+eval "$browser_env"
 
 cargo fmt --all -- --check
 (cd plugins && cargo fmt --all -- --check)

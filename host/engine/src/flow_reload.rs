@@ -137,6 +137,7 @@ impl Reloader {
                     tenant: None,
                     flow_id: Some(flow.id.clone()),
                     status: Some(status),
+                    ..RunFilter::default()
                 };
                 unfinished += self
                     .engine

@@ -132,10 +132,35 @@ impl Auth {
     /// The caller presenting `headers`' `Authorization: Bearer <token>`; 401 for
     /// a missing, malformed or unknown token.
     pub fn caller(&self, headers: &HeaderMap) -> Result<Caller, ApiError> {
+        if self.tokens.is_none() {
+            return Ok(Caller::unauthenticated());
+        }
+        self.caller_of(bearer_token(headers.get(AUTHORIZATION))?)
+    }
+
+    /// The caller of a request and how it proved it: the bearer header when
+    /// there is one, else the console's session cookie ([`crate::session`]).
+    pub(crate) fn request_caller(&self, headers: &HeaderMap) -> Result<(Caller, Proof), ApiError> {
+        if self.tokens.is_none() {
+            return Ok((Caller::unauthenticated(), Proof::None));
+        }
+        if headers.get(AUTHORIZATION).is_none()
+            && let Some(token) = crate::console::session::cookie_token(headers)
+        {
+            let caller = self.caller_of(token)?;
+            return Ok((
+                caller,
+                Proof::Cookie(crate::console::session::csrf_proof(token)),
+            ));
+        }
+        Ok((self.caller(headers)?, Proof::Bearer))
+    }
+
+    /// The caller holding `token`; 401 when it matches no configured hash.
+    pub(crate) fn caller_of(&self, token: &str) -> Result<Caller, ApiError> {
         let Some(tokens) = &self.tokens else {
             return Ok(Caller::unauthenticated());
         };
-        let token = bearer_token(headers.get(AUTHORIZATION))?;
         let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
         let mut found = Choice::from(0);
         let mut index = 0u64;
@@ -176,16 +201,37 @@ fn bearer_token(header: Option<&HeaderValue>) -> Result<&str, ApiError> {
     Ok(token)
 }
 
+/// How a request proved who calls.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Proof {
+    /// Auth is off.
+    None,
+    /// `Authorization: Bearer`: no browser sends it on its own, so it needs no
+    /// cross-site check.
+    Bearer,
+    /// The console's session cookie, with the CSRF proof a request that
+    /// changes state must echo in [`crate::console::session::CSRF_HEADER`].
+    Cookie(String),
+}
+
 /// The layer in front of every authenticated route: resolves the [`Caller`] and
-/// hands it to the route (its extractor), or answers 401.
+/// hands it to the route (its extractor), or answers 401. A request signed in
+/// by the console's cookie that may change state (any method but GET, HEAD and
+/// OPTIONS) must also carry the session's CSRF proof, else it is refused (403).
 pub(crate) async fn authenticate(
     State(auth): State<Arc<Auth>>,
     mut request: Request,
     next: Next,
 ) -> Response {
-    match auth.caller(request.headers()) {
-        Ok(caller) => {
+    match auth.request_caller(request.headers()) {
+        Ok((caller, proof)) => {
+            if let Proof::Cookie(expected) = &proof
+                && let Err(refused) = crate::console::session::check_csrf(&request, expected)
+            {
+                return refused.into_response();
+            }
             request.extensions_mut().insert(caller);
+            request.extensions_mut().insert(proof);
             next.run(request).await
         }
         Err(refused) => refused.into_response(),

@@ -47,6 +47,9 @@ pub async fn list(
                 "version": f.version,
                 "file": f.file,
                 "steps": f.steps.iter().map(|s| s.id.clone()).collect::<Vec<_>>(),
+                "graph": f.steps.iter().map(|s| json!({
+                    "id": s.id, "uses": s.uses, "needs": s.needs, "pool": s.pool,
+                })).collect::<Vec<_>>(),
                 "schedules": f.schedules.iter().map(|s| s.cron.clone()).collect::<Vec<_>>(),
             })
         })

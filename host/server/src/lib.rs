@@ -11,6 +11,8 @@
 mod access;
 mod artifacts;
 mod auth;
+mod changes;
+mod console;
 mod costs;
 mod departures;
 mod error;
@@ -29,6 +31,7 @@ mod serve;
 mod views;
 mod wait;
 mod worker;
+mod workers;
 
 use std::sync::Arc;
 
@@ -91,7 +94,9 @@ impl AppState {
     }
 }
 
-/// The API router: `/v1/...` endpoints, `/metrics`, `/healthz` and `/readyz`.
+/// The API router: `/v1/...` endpoints, `/metrics`, `/healthz`, `/readyz`, and
+/// the web console at `/` (its pages and files need no token; everything they
+/// show comes from the API, signed in by the console's cookie).
 ///
 /// Every route but `/healthz` and `/readyz` is behind the authentication layer (401 without a
 /// valid token when auth is on); each group is behind the [`Access`] it admits
@@ -102,6 +107,7 @@ pub fn router(state: AppState) -> Router {
         .merge(guard(runs_routes(), Access::Tenants))
         .merge(guard(operator_routes(), Access::Admins))
         .merge(guard(worker_routes(), Access::Workers))
+        .merge(guard(console::session_routes(), Access::AnyCaller))
         // Metrics carry every tenant's names and spend: operators' tokens
         // (worker, admin) only; a tenant token gets 403 (docs/api.md).
         .merge(guard(
@@ -115,6 +121,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .merge(console::routes())
         .merge(api)
         .with_state(state)
 }
@@ -133,6 +140,7 @@ fn runs_routes() -> Router<AppState> {
         .route("/v1/flows", get(flows::list))
         .route("/v1/costs", get(costs::list))
         .route("/v1/search", get(search::search))
+        .route("/v1/changes", get(changes::changes))
 }
 
 /// The queue, dead letters and schedules: for admins.
@@ -149,6 +157,7 @@ fn operator_routes() -> Router<AppState> {
         .route("/v1/dlq/{task}/requeue", post(queue::dlq_requeue))
         .route("/v1/dlq/{task}", delete(queue::dlq_purge))
         .route("/v1/index", get(search::status))
+        .route("/v1/workers", get(workers::list))
         .route("/v1/index/rebuild", post(search::rebuild))
         .route("/v1/schedules", get(schedules::list))
         .route("/v1/schedules/{flow}/{index}/pause", post(schedules::pause))

@@ -383,6 +383,11 @@ impl Metrics {
         self.live_workers.seen(owner);
     }
 
+    /// The daemon's and the remote workers, as `GET /v1/workers` lists them.
+    pub(crate) fn live_workers(&self) -> &LiveWorkers {
+        &self.live_workers
+    }
+
     /// Counts `engine`'s progress events from now on, as they are emitted.
     pub fn follow(self: &Arc<Self>, engine: &Engine) {
         let metrics = Arc::clone(self);

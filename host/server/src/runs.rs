@@ -11,7 +11,7 @@ use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use weft_engine::{ProgressEvent, SubmitOptions};
-use weft_store_api::{DeadLetter, RunFilter, RunRecord, RunStatus};
+use weft_store_api::{DeadLetter, RunCursor, RunFilter, RunRecord, RunStatus};
 
 use crate::auth::Caller;
 use crate::error::ApiError;
@@ -90,9 +90,17 @@ pub struct ListQuery {
     flow: Option<String>,
     status: Option<String>,
     limit: Option<usize>,
+    /// Submitted at or after (ms since the Unix epoch).
+    since_ms: Option<u64>,
+    /// Submitted before.
+    until_ms: Option<u64>,
+    /// The `next` of the previous page.
+    before: Option<String>,
 }
 
-/// `GET /v1/runs?flow=&status=&limit=`: newest first; a tenant's own only.
+/// `GET /v1/runs?flow=&status=&since_ms=&until_ms=&before=&limit=`: newest
+/// first; a tenant's own only. `next` is the `before` of the following page
+/// (`null` on the last one).
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
@@ -108,17 +116,32 @@ pub async fn list(
         ),
         None => None,
     };
+    let before = match q.before.as_deref() {
+        Some(text) => Some(RunCursor::decode(text).ok_or_else(|| {
+            ApiError::BadRequest(format!(
+                "`before={text}` is not a page cursor: pass the `next` of the previous page"
+            ))
+        })?),
+        None => None,
+    };
     let filter = RunFilter {
         tenant: caller.tenant().map(str::to_owned),
         flow_id: q.flow,
         status,
+        since_ms: q.since_ms,
+        until_ms: q.until_ms,
+        before,
     };
-    let runs = state
-        .engine
-        .store()
-        .runs_list(q.limit.unwrap_or(100), &filter)
-        .await?;
-    Ok(Json(json!({ "runs": runs })))
+    let limit = q.limit.unwrap_or(100).max(1);
+    // One more than the page tells whether another page follows.
+    let mut runs = state.engine.store().runs_list(limit + 1, &filter).await?;
+    let next = if runs.len() > limit {
+        runs.truncate(limit);
+        runs.last().map(|r| RunCursor::of(r).encode())
+    } else {
+        None
+    };
+    Ok(Json(json!({ "runs": runs, "next": next })))
 }
 
 /// Query of `GET /v1/runs/{id}`.

@@ -44,6 +44,10 @@ pub async fn lease(
     }
     let cancelled = state.departures.wait(&ask.worker);
     let task = state.engine.lease_remote(&ask, cancelled).await?;
+    state
+        .metrics
+        .live_workers()
+        .leased(&ask.worker, &ask.owner, task.as_ref());
     Ok(Json(LeaseResponse { task }))
 }
 
@@ -82,7 +86,9 @@ pub async fn complete(
     req: JsonBody<CompleteRequest>,
 ) -> Result<Json<ReportResponse>, ApiError> {
     let req = body(req)?;
-    Ok(Json(state.engine.complete_remote(task, req).await?))
+    let report = state.engine.complete_remote(task, req).await?;
+    state.metrics.live_workers().reported(task);
+    Ok(Json(report))
 }
 
 /// `POST /v1/worker/tasks/{task}/fail`: the attempt failed.
@@ -92,7 +98,9 @@ pub async fn fail(
     req: JsonBody<FailRequest>,
 ) -> Result<Json<ReportResponse>, ApiError> {
     let req = body(req)?;
-    Ok(Json(state.engine.fail_remote(task, req).await?))
+    let report = state.engine.fail_remote(task, req).await?;
+    state.metrics.live_workers().reported(task);
+    Ok(Json(report))
 }
 
 /// `POST /v1/worker/tasks/{task}/model`: a model call of the running step.

@@ -54,8 +54,8 @@ pub use schedules::{
 };
 pub use types::{
     Advance, Counters, DeadLetter, FailDecision, Lease, LeaseRecord, NewRun, NewTask,
-    NextCandidate, NextLease, Purged, QueueStats, RunCost, RunFilter, RunOutcome, RunRecord,
-    RunStatus, StepCompleted, Submitted, TaskRecord, TaskState, ToolCall, WriterStats,
+    NextCandidate, NextLease, Purged, QueueStats, RunCost, RunCursor, RunFilter, RunOutcome,
+    RunRecord, RunStatus, StepCompleted, Submitted, TaskRecord, TaskState, ToolCall, WriterStats,
 };
 pub use views::{
     Change, Charge, CostRow, NextTask, Override, PoolTask, PoolView, RunEvents, Swap, ViewLimits,

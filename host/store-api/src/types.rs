@@ -425,6 +425,61 @@ pub struct RunFilter {
     pub flow_id: Option<String>,
     /// Only this status.
     pub status: Option<RunStatus>,
+    /// Only runs submitted at or after this time (ms since the Unix epoch).
+    pub since_ms: Option<u64>,
+    /// Only runs submitted before this time.
+    pub until_ms: Option<u64>,
+    /// Only runs older than this one in the list's order (newest first): the
+    /// cursor of the next page, [`RunCursor::of`] the last run of a page.
+    pub before: Option<RunCursor>,
+}
+
+/// A place in the newest-first list of runs: a run's submission time and id.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct RunCursor {
+    /// The run's `created_ms`.
+    pub created_ms: u64,
+    /// The run's id (runs submitted in the same millisecond are ordered by it).
+    pub id: String,
+}
+
+impl RunCursor {
+    /// The cursor just past `run`.
+    pub fn of(run: &RunRecord) -> Self {
+        Self {
+            created_ms: run.created_ms,
+            id: run.id.clone(),
+        }
+    }
+
+    /// Its text form, `<created_ms>-<id>` (what `GET /v1/runs?before=` takes).
+    pub fn encode(&self) -> String {
+        format!("{}-{}", self.created_ms, self.id)
+    }
+
+    /// Reads [`RunCursor::encode`]'s form; `None` when `text` is not one.
+    pub fn decode(text: &str) -> Option<Self> {
+        let (ms, id) = text.split_once('-')?;
+        let created_ms = ms.parse().ok()?;
+        (!id.is_empty()).then(|| Self {
+            created_ms,
+            id: id.to_owned(),
+        })
+    }
+}
+impl RunFilter {
+    /// Whether `run` passes every field of the filter.
+    pub fn matches(&self, run: &RunRecord) -> bool {
+        self.tenant.as_ref().is_none_or(|t| *t == run.tenant)
+            && self.flow_id.as_ref().is_none_or(|f| *f == run.flow_id)
+            && self.status.is_none_or(|s| s == run.status)
+            && self.since_ms.is_none_or(|t| run.created_ms >= t)
+            && self.until_ms.is_none_or(|t| run.created_ms < t)
+            && self
+                .before
+                .as_ref()
+                .is_none_or(|c| (run.created_ms, run.id.as_str()) < (c.created_ms, c.id.as_str()))
+    }
 }
 
 /// A snapshot of the queue.

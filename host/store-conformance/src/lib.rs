@@ -45,6 +45,7 @@ macro_rules! conformance_tests {
     ($make:path) => {
         $crate::conformance_tests!(@cases $make;
             submit_and_read_back,
+            runs_page_by_cursor_and_time,
             idempotency_keys_name_one_run,
             run_ids_count_per_prefix_and_utc_day,
             concurrent_submits_with_one_key_create_one_run,

@@ -2,6 +2,7 @@
 
 use crate::db::OrDb;
 use std::collections::BTreeMap;
+use std::ops::Bound;
 
 use redb::{ReadTransaction, ReadableTable, ReadableTableMetadata};
 use serde_json::Value;
@@ -31,7 +32,20 @@ pub fn runs_list(
     let by_time = rt.open_table(tables::RUNS_BY_TIME).db()?;
     let runs = rt.open_table(tables::RUNS).db()?;
     let mut out = Vec::new();
-    for entry in by_time.iter().db()?.rev() {
+    // Only the part of the time index the filter's times and cursor allow is
+    // read; the other fields are checked run by run.
+    let low = filter.since_ms.unwrap_or(0);
+    let high = match (&filter.before, filter.until_ms) {
+        (Some(c), Some(u)) if u <= c.created_ms => Bound::Excluded((u, "")),
+        (Some(c), _) => Bound::Excluded((c.created_ms, c.id.as_str())),
+        (None, Some(u)) => Bound::Excluded((u, "")),
+        (None, None) => Bound::Unbounded,
+    };
+    for entry in by_time
+        .range::<(u64, &str)>((Bound::Included((low, "")), high))
+        .db()?
+        .rev()
+    {
         if out.len() >= limit {
             break;
         }
@@ -41,10 +55,7 @@ pub fn runs_list(
             continue;
         };
         let run: RunRecord = decode(g.value())?;
-        let keep = filter.tenant.as_ref().is_none_or(|t| *t == run.tenant)
-            && filter.flow_id.as_ref().is_none_or(|f| *f == run.flow_id)
-            && filter.status.is_none_or(|s| s == run.status);
-        if keep {
+        if filter.matches(&run) {
             out.push(run);
         }
     }

@@ -20,6 +20,7 @@ pub(crate) async fn run(args: RunsListArgs) -> Result<ExitCode> {
                 tenant: None,
                 flow_id: args.flow.clone(),
                 status: args.status.map(status),
+                ..RunFilter::default()
             };
             let runs = state.store.runs_list(args.limit, &filter).await?;
             (runs, state.place.clone())

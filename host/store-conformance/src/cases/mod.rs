@@ -16,6 +16,7 @@ mod head_signatures;
 mod leasing;
 mod ledger;
 mod ops;
+mod run_pages;
 mod runs;
 
 pub use admission::*;
@@ -26,4 +27,5 @@ pub use head_signatures::*;
 pub use leasing::*;
 pub use ledger::*;
 pub use ops::*;
+pub use run_pages::*;
 pub use runs::*;

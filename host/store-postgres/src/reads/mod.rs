@@ -40,6 +40,9 @@ pub(crate) async fn runs_list(
             &format!(
                 "SELECT {RUN_COLS} FROM runs WHERE ($1::text IS NULL OR tenant = $1) \
                  AND ($2::text IS NULL OR flow_id = $2) AND ($3::text IS NULL OR status = $3) \
+                 AND ($5::bigint IS NULL OR created_ms >= $5) \
+                 AND ($6::bigint IS NULL OR created_ms < $6) \
+                 AND ($7::bigint IS NULL OR (created_ms, id) < ($7, $8::text)) \
                  ORDER BY created_ms DESC, id DESC LIMIT $4"
             ),
             &[
@@ -47,6 +50,10 @@ pub(crate) async fn runs_list(
                 &filter.flow_id,
                 &filter.status.map(|s| s.as_str()),
                 &lim(limit),
+                &filter.since_ms.map(i),
+                &filter.until_ms.map(i),
+                &filter.before.as_ref().map(|c| i(c.created_ms)),
+                &filter.before.as_ref().map(|c| c.id.as_str()),
             ],
         )
         .await?;
