@@ -282,6 +282,24 @@ fn pools_and_swaps_through_the_daemon() {
     let shown = output::stdout(&text);
     assert!(shown.contains("running  0/2"), "{shown}");
     assert!(shown.contains("(swapped in over priority-fifo)"), "{shown}");
+
+    // Both swaps can be read back from their ledger streams.
+    let (status, swaps) = daemon_support::get_json(&format!("{url}/v1/pools/llm/swaps"));
+    assert_eq!(status, 200, "{swaps}");
+    assert_eq!(swaps["stream"], "@pool:llm");
+    let events = swaps["events"].as_array().unwrap();
+    assert_eq!(events.len(), 1, "{swaps}");
+    assert_eq!(events[0]["type"], "component-swapped");
+    assert_eq!(events[0]["payload"]["old_sha256"], old.as_str());
+    assert_eq!(events[0]["payload"]["new_sha256"], fair);
+    let (_, retries) = daemon_support::get_json(&format!("{url}/v1/flows/chain/swaps"));
+    assert_eq!(
+        retries["events"].as_array().map(Vec::len),
+        Some(1),
+        "{retries}"
+    );
+    let (status, _) = daemon_support::get_json(&format!("{url}/v1/pools/nope/swaps"));
+    assert_eq!(status, 404);
     drop(daemon);
 }
 

@@ -31,6 +31,8 @@ export async function queuePage(main, { signal }) {
   fill(main, h("h1", {}, "Queue & pools"), body);
   await refreshing(signal, 3000, async () => {
     const [stats, pools] = await Promise.all([api("/v1/queue/stats", { signal }), api("/v1/pools", { signal })]);
+    const swaps = await Promise.all(pools.pools.map((p) => api(`/v1/pools/${encodeURIComponent(p.name)}/swaps`, { signal }).catch(() => ({ events: [] }))));
+    const history = pools.pools.flatMap((p, i) => swaps[i].events.map((e) => ({ pool: p.name, ...e })));
     fill(
       body,
       h("div", { class: "grid" },
@@ -49,6 +51,14 @@ export async function queuePage(main, { signal }) {
         ["Policy in force", (p) => [p.policy || "priority order", p.policy_swapped ? h("span", { class: "badge s-running" }, " swapped") : null, p.policy_sha256 ? h("div", { class: "muted mono" }, p.policy_sha256.slice(0, 16)) : null]],
         ["Configured", (p) => p.configured_policy || "–"],
       ], pools.pools, "No pools."),
+      table("Policy swaps (the ledger stream @pool:<name>)", [
+        ["Pool", (e) => e.pool],
+        ["When", (e) => when(e.time_ms)],
+        ["Name", (e) => e.payload.name || "–"],
+        ["From", (e) => h("code", {}, String(e.payload.old_sha256 || "–").slice(0, 16))],
+        ["To", (e) => h("code", {}, String(e.payload.new_sha256 || "").slice(0, 16))],
+        ["Event", (e) => e.type],
+      ], history.reverse(), "No pool policy was swapped at run time."),
       table("Model circuits", [
         ["Model", (c) => c.model],
         ["State", (c) => badge(c.state)],

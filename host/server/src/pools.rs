@@ -98,3 +98,28 @@ pub async fn set_retry(
         .await?;
     Ok(Json(json!(report)))
 }
+
+/// `GET /v1/pools/{pool}/swaps` and `GET /v1/flows/{flow}/swaps`: the ledger
+/// stream of the pool's policy swaps (`@pool:P`) or the flow's retry strategy
+/// swaps (`@retry:F`), oldest first: `{"stream", "events": [event…]}` (`[]`
+/// when nothing was ever swapped). `404` for an unknown pool or flow.
+pub async fn swaps(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    uri: axum::http::Uri,
+) -> Result<Json<Value>, ApiError> {
+    let engine = &state.engine;
+    let stream = if uri.path().starts_with("/v1/pools/") {
+        if engine.project().pool(&name).is_none() {
+            return Err(ApiError::NotFound(format!("no pool `{name}` in weft.yaml")));
+        }
+        format!("@pool:{name}")
+    } else {
+        if !engine.flows().iter().any(|f| f.id == name) {
+            return Err(ApiError::NotFound(format!("no flow `{name}`")));
+        }
+        format!("@retry:{name}")
+    };
+    let events = engine.store().ledger(&stream).await?;
+    Ok(Json(json!({ "stream": stream, "events": events })))
+}
