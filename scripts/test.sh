@@ -27,4 +27,8 @@ cargo run --quiet --bin weft -- bench --quick --depths 100 --min-ops-per-commit 
 # a few seconds once its tools are installed. Flags are checked against the
 # debug binary the tests above built.
 WEFT_BIN="${CARGO_TARGET_DIR:-target}/debug/weft" scripts/check-deploy.sh
+# The container image, built from that binary, inspected, and its filesystem
+# tried in a chroot (docs/deploy.md); a machine that cannot build images says
+# why and is skipped.
+scripts/check-image.sh "${CARGO_TARGET_DIR:-target}/debug/weft"
 (cd plugins/js/reshape && node --test reshape.test.js)

@@ -61,6 +61,7 @@ mod cli_store;
 mod cli_workers;
 mod commands;
 mod embedded;
+mod memory_trim;
 mod remote;
 mod units;
 

@@ -92,6 +92,7 @@ pub(crate) async fn run(args: DaemonArgs) -> Result<ExitCode> {
 
     let (stop_tx, stop_rx) = watch::channel(false);
     let indexer = search.map(|index| index.spawn_live(stop_rx.clone()));
+    let trimmer = crate::memory_trim::spawn(engine.store().commits(), stop_rx.clone());
     let stopped = move || {
         let mut rx = stop_rx.clone();
         async move {
@@ -139,6 +140,7 @@ pub(crate) async fn run(args: DaemonArgs) -> Result<ExitCode> {
         }
     }
     watcher.shutdown().await;
+    let _ = trimmer.await;
     if let Some(indexer) = indexer {
         let _ = indexer.await;
     }
