@@ -111,6 +111,9 @@ function stepDetails(steps, latest, stateOf, outputs, events, dead) {
         h("summary", {}, `${s.id} `, badge(stateOf(s.id)), t ? ` attempt ${t.attempt}` : "", s.uses ? ` · ${s.uses}` : ""),
         t && t.error ? h("pre", { class: "error step-error" }, t.error) : null,
         letter ? h("p", { class: "error" }, `Dead-lettered: ${letter.reason}`) : null,
+        s.with !== undefined && s.with !== null
+          ? [h("h3", {}, "Input (as the flow writes it; templates are filled in when the step starts)"), h("pre", {}, pretty(s.with))]
+          : null,
         outputs[s.id] !== undefined ? [h("h3", {}, "Output"), h("pre", {}, pretty(outputs[s.id]))] : null,
         own.length ? [h("h3", {}, "Log"), table(null, [
           ["Time", (e) => when(e.time_ms)],
@@ -144,7 +147,10 @@ function modelCalls(events) {
     ["Model", (e) => field(e, "model")],
     ["Tokens in", (e) => field(e, "input_tokens"), { num: true }],
     ["Tokens out", (e) => field(e, "output_tokens"), { num: true }],
-    ["Cost", (e) => (e.payload.micro_usd !== undefined ? usd(e.payload.micro_usd) : ""), { num: true }],
+    ["Cost", (e) => {
+      const micro = e.payload.cost_micro_usd ?? e.payload.micro_usd;
+      return micro !== undefined ? usd(micro) : "";
+    }, { num: true }],
   ], calls)];
 }
 

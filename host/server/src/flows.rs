@@ -48,7 +48,7 @@ pub async fn list(
                 "file": f.file,
                 "steps": f.steps.iter().map(|s| s.id.clone()).collect::<Vec<_>>(),
                 "graph": f.steps.iter().map(|s| json!({
-                    "id": s.id, "uses": s.uses, "needs": s.needs, "pool": s.pool,
+                    "id": s.id, "uses": s.uses, "needs": s.needs, "pool": s.pool, "with": s.with,
                 })).collect::<Vec<_>>(),
                 "schedules": f.schedules.iter().map(|s| s.cron.clone()).collect::<Vec<_>>(),
             })
