@@ -334,3 +334,52 @@ fn test_fails_on_a_failing_case_and_says_which() {
     assert!(table.contains(r#"got      ["t2","t3"]"#), "{table}");
     assert!(table.lines().any(|l| l == "1 passed, 1 failed"), "{table}");
 }
+
+/// The C reference plugins of this repository in a flow: `word-count` as a
+/// step, `fixed-delay` as the strategy that retries a failing step.
+#[test]
+fn the_c_reference_plugins_run_in_a_flow() {
+    let dir = tempfile::tempdir().unwrap();
+    let project = dir.path();
+    std::fs::create_dir_all(project.join("plugins")).unwrap();
+    std::fs::create_dir_all(project.join("flows")).unwrap();
+    for name in ["word-count", "fixed-delay", "flaky-step"] {
+        std::fs::copy(
+            plugin_path(name),
+            project.join(format!("plugins/{name}.wasm")),
+        )
+        .unwrap();
+    }
+    std::fs::write(
+        project.join("weft.yaml"),
+        "id_prefix: cf\nplugins:\n  \
+         word-count: { path: plugins/word-count.wasm, kind: step }\n  \
+         flaky-step: { path: plugins/flaky-step.wasm, kind: step }\n  \
+         fixed-delay:\n    path: plugins/fixed-delay.wasm\n    kind: retry\n    \
+         config: { delay_ms: 1100, max_attempts: 3 }\n\
+         defaults:\n  retry: { strategy: fixed-delay }\n",
+    )
+    .unwrap();
+    std::fs::write(
+        project.join("flows/count.yaml"),
+        "id: count\ninputs:\n  text: { type: string }\nsteps:\n  \
+         count: { uses: word-count }\n  \
+         again: { uses: flaky-step, needs: [count], with: { succeed_on_attempt: 2 } }\n",
+    )
+    .unwrap();
+    let input = r#"{"text":"one two\nthree"}"#;
+    let out = weft(project, &["run", "count", "-i", input, "--json"]);
+    let report: Value = serde_json::from_str(&ok(&out, "weft run count")).unwrap();
+    assert_eq!(report["status"], "succeeded", "{report}");
+    let counted = &report["output"]["input"]["count"];
+    assert_eq!(
+        *counted,
+        serde_json::json!({"words": 3, "characters": 13, "lines": 2})
+    );
+    assert_eq!(report["output"]["attempt"], 2, "{report}");
+    assert!(
+        text(&out.stderr).contains("retry in 1.1s"),
+        "{}",
+        text(&out.stderr)
+    );
+}

@@ -101,3 +101,32 @@ fn write_adapter(project: &Path) -> Result<PathBuf> {
 fn absolute(path: &Path) -> Result<PathBuf> {
     std::path::absolute(path).with_context(|| format!("resolving {}", path.display()))
 }
+
+#[cfg(test)]
+mod tests {
+    /// The adapter must be the one of the wasmtime weft runs on: both pins in
+    /// the workspace's Cargo.toml say the same version.
+    #[test]
+    fn the_adapter_is_of_the_workspace_wasmtime_version() {
+        let manifest = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../Cargo.toml");
+        let text = std::fs::read_to_string(&manifest).unwrap_or_default();
+        let pin = |key: &str| {
+            text.lines()
+                .find(|l| l.starts_with(key))
+                .and_then(|l| {
+                    l.split("version = \"=")
+                        .nth(1)
+                        .or_else(|| l.split("= \"=").nth(1))
+                })
+                .and_then(|rest| rest.split('"').next())
+                .map(str::to_owned)
+        };
+        let wasmtime = pin("wasmtime = ");
+        assert!(
+            wasmtime.is_some(),
+            "no wasmtime pin in {}",
+            manifest.display()
+        );
+        assert_eq!(pin("wasi-preview1-component-adapter-provider = "), wasmtime);
+    }
+}
