@@ -36,7 +36,9 @@ wit_bindgen=$(tool "${WIT_BINDGEN:-}" wit-bindgen)
 wasm_tools=$(tool "${WASM_TOOLS:-}" wasm-tools)
 clang=${CLANG:-$(command -v clang-22 || command -v clang || echo clang)}
 sysroot=${WASI_SYSROOT:-/usr}
-adapter=${WEFT_WASI_ADAPTER:-$tools/wasi-adapter/wasi_snapshot_preview1.reactor.wasm}
+# The adapter of the workspace's wasmtime version, where scripts/setup.sh puts it.
+adapter_version=$(sed -n 's/^wasi-preview1-component-adapter-provider = "=\(.*\)"$/\1/p' "$here/../../Cargo.toml")
+adapter=${WEFT_WASI_ADAPTER:-$tools/wasi-adapter-$adapter_version.wasm}
 if [ ! -f "$adapter" ]; then
   echo "plugins/c/build.sh: the WASI reactor adapter $adapter is missing; run scripts/setup.sh" >&2
   exit 1

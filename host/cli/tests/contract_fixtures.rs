@@ -197,16 +197,24 @@ fn a_component_of_an_unknown_major_version_is_refused_naming_both() {
             );
         }
     }
-    // The same bytes at the host's own version load and run: the refusal is
-    // the version's, not a broken binary's.
+    // The same bytes at another version of the host's line load and run: the
+    // refusal is the major version's, not a broken binary's, and a component
+    // of 0.1.9 is of the same contract line as this host's 0.1.0.
     let same = dir.path().join("step-0.1.9.wasm");
     std::fs::write(&same, with_contract_version("0.1.9")).unwrap();
     let out = weft(
         dir.path(),
-        &["plugin", "inspect", &same.display().to_string()],
+        &[
+            "plugin",
+            "run",
+            &same.display().to_string(),
+            "--input",
+            r#"{"name":"Ada"}"#,
+        ],
     );
+    assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(
-        !text(&out.stdout).contains("a major version this host does not implement"),
+        text(&out.stdout).contains("Hello, Ada!"),
         "{}",
         text(&out.stdout)
     );

@@ -81,15 +81,14 @@ fn check_contract(shape: &ComponentShape) -> Result<(), LoadError> {
 pub(crate) fn check(shape: &ComponentShape, kind: PluginKind) -> Result<(), LoadError> {
     check_contract(shape)?;
     let want = kind.export_name();
+    // An export of another version of the host's line is the same export
+    // (check_contract has refused other lines); wasmtime finds it by semver.
+    let is_want = |e: &String| *e == want || same_interface(e, &want);
     let mut problems = Vec::new();
     let mut named_already = None;
-    if !shape.exports.contains(&want) {
+    if !shape.exports.iter().any(is_want) {
         let mut line = format!("missing export `{want}`");
-        if let Some(other) = shape.exports.iter().find(|e| same_interface(e, &want)) {
-            line.push_str(&format!(
-                " (it exports `{other}`, but this host implements weft:plugin@{WIT_PACKAGE_VERSION})"
-            ));
-        } else if let Some(k) = shape.claimed_world() {
+        if let Some(k) = shape.claimed_world() {
             line.push_str(&format!(
                 " (it exports `{}`: it is a {} plugin, built for the {} world)",
                 k.export_name(),
@@ -104,7 +103,7 @@ pub(crate) fn check(shape: &ComponentShape, kind: PluginKind) -> Result<(), Load
     // instance with `init`); only another weft or WASI interface means the
     // component was built for something else.
     let foreign = |e: &&String| {
-        **e != want
+        !is_want(e)
             && named_already.as_ref() != Some(*e)
             && (e.starts_with("weft:") || e.starts_with("wasi:"))
     };
@@ -224,6 +223,15 @@ mod tests {
             &["weft:plugin/model-adapter@0.1.0"],
         );
         assert!(check(&model, PluginKind::Model).is_ok());
+    }
+
+    #[test]
+    fn accepts_another_version_of_the_same_line() {
+        let s = shape(
+            &["weft:plugin/types@0.1.4"],
+            &["weft:plugin/retry-strategy@0.1.4"],
+        );
+        assert!(check(&s, PluginKind::Retry).is_ok());
     }
 
     #[test]
