@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Build every Wasm plugin under plugins/ into one folder (default plugins/dist):
 # the Rust reference and hostile test plugins (cargo, wasm32-wasip2), the Python
-# plugin (componentize-py) and the JavaScript plugin (componentize-js). Installs
+# plugin (componentize-py), the JavaScript plugin (componentize-js) and the C
+# plugins (plugins/c/build.sh: wit-bindgen c, clang, wasm-tools; the tools come
+# from scripts/setup.sh, the WASI adapter from $WEFT_WASI_ADAPTER). Installs
 # the wasm32-wasip2 target and the Python/JS toolchains when they are missing.
-# Incremental: cargo rebuilds what changed; Python/JS rebuild when a source is
-# newer than their output. `--rust-only` skips Python and JavaScript.
+# Incremental: cargo rebuilds what changed; the others rebuild when a source is
+# newer than their output. `--rust-only` skips Python, JavaScript and C.
 #
 #   scripts/build-plugins.sh [--rust-only] [OUT_DIR]
 set -euo pipefail
@@ -58,3 +60,18 @@ js="$root/plugins/js/reshape"
 if stale "$js" "$out/reshape.wasm" "$js/app.js" "$js/reshape.js" "$js/package-lock.json" "$js/build.sh"; then
   "$js/build.sh" "$out/reshape.wasm"
 fi
+
+# The C plugins: WORLD SOURCE_DIR, built into dist/<folder name>.wasm.
+c_plugins=(
+  "step-plugin plugins/c/word-count"
+  "retry-plugin plugins/c/fixed-delay"
+  "step-plugin plugins/tests/c-hostile-oob"
+  "step-plugin plugins/tests/c-hostile-loop"
+)
+for entry in "${c_plugins[@]}"; do
+  read -r world dir <<<"$entry"
+  name=$(basename "$dir")
+  if stale "$root/$dir" "$out/$name.wasm" "$root/$dir" "$root/plugins/c/common" "$root/plugins/c/build.sh"; then
+    "$root/plugins/c/build.sh" "$world" "$root/$dir" "$out/$name.wasm"
+  fi
+done

@@ -1,6 +1,9 @@
-//! Builds every plugin under `plugins/` (Rust, Python, JavaScript, hostile test
-//! plugins) into `plugins/dist/` with `scripts/build-plugins.sh`, so that
-//! `cargo test` alone is enough. Exposes the folder as `WEFT_PLUGIN_DIR`.
+//! Builds every plugin under `plugins/` (Rust, Python, JavaScript, C, hostile
+//! test plugins) into `plugins/dist/` with `scripts/build-plugins.sh`, so that
+//! `cargo test` alone is enough (once `scripts/setup.sh` has installed the
+//! toolchains). Exposes the folder as `WEFT_PLUGIN_DIR`. The C plugins get the
+//! WASI preview-1 reactor adapter of the workspace's wasmtime version, written
+//! out of the crate that carries it.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -9,9 +12,18 @@ fn main() {
     let manifest = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or_default());
     let root = manifest.parent().map(Path::to_path_buf).unwrap_or_default();
     let dist = root.join("plugins/dist");
+    let out_dir = PathBuf::from(std::env::var_os("OUT_DIR").unwrap_or_default());
+    let adapter = out_dir.join("wasi_snapshot_preview1.reactor.wasm");
+    if let Err(e) = std::fs::write(
+        &adapter,
+        wasi_preview1_component_adapter_provider::WASI_SNAPSHOT_PREVIEW1_REACTOR_ADAPTER,
+    ) {
+        panic!("could not write {}: {e}", adapter.display());
+    }
     let status = Command::new("bash")
         .arg(root.join("scripts/build-plugins.sh"))
         .arg(&dist)
+        .env("WEFT_WASI_ADAPTER", &adapter)
         .status();
     match status {
         Ok(s) if s.success() => {}

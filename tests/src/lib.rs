@@ -1,6 +1,8 @@
 //! Helpers shared by weft's end-to-end tests and benchmarks: where the built
 //! plugins are, a runtime set up as the tests want it, and the `weft` binary.
 
+pub mod wit_reference;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 

@@ -7,6 +7,7 @@ use clap::{Args, Parser, Subcommand};
 use weft_core::PluginKind;
 
 pub use crate::cli_ledger::*;
+pub use crate::cli_plugin::*;
 pub use crate::cli_search::*;
 pub use crate::cli_service::*;
 pub use crate::cli_store::*;
@@ -368,6 +369,15 @@ pub enum PluginCommand {
     Inspect(InspectArgs),
     /// Call a plugin once in the sandbox and print what it returned.
     Run(RunArgs),
+    /// Write a new plugin project (sources, the WIT it needs, build.sh, a
+    /// README, sample cases) in Rust, Python, JavaScript or C.
+    New(PluginNewArgs),
+    /// Build a plugin project into `dist/NAME.wasm` with its language's
+    /// toolchain; says what is missing and how to install it.
+    Build(PluginBuildArgs),
+    /// Run a plugin's sample cases and print a pass/fail table; exits non-zero
+    /// when a case fails.
+    Test(PluginTestArgs),
 }
 
 /// Arguments of `weft plugin inspect`.

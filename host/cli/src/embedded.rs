@@ -10,6 +10,11 @@ macro_rules! embed {
 /// `weft plugin run` unless `--model` names another adapter.
 pub const MOCK_MODEL: &[u8] = embed!("mock-model");
 
+/// The WASI preview-1 reactor adapter (of the wasmtime version weft runs on):
+/// `weft plugin build` gives it to `wasm-tools component new` for C plugins.
+pub const WASI_REACTOR_ADAPTER: &[u8] =
+    wasi_preview1_component_adapter_provider::WASI_SNAPSHOT_PREVIEW1_REACTOR_ADAPTER;
+
 /// Every embedded plugin: name, kind and bytes. `weft init` writes them into a
 /// starter project.
 pub const REFERENCE_PLUGINS: [(&str, weft_core::PluginKind, &[u8]); 7] = {

@@ -55,6 +55,7 @@ mod out;
 mod cli;
 mod cli_bench;
 mod cli_ledger;
+mod cli_plugin;
 mod cli_search;
 mod cli_service;
 mod cli_store;

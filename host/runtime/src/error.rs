@@ -42,6 +42,22 @@ pub enum LoadError {
     /// wasmtime refused to compile the component.
     #[error("invalid WebAssembly component: {0}")]
     Compile(String),
+    /// The component was built against a major version of the contract this
+    /// host does not implement.
+    #[error(
+        "the component was built against weft:plugin@{found} (its `{item}`), a major version \
+         this host does not implement: this host implements weft:plugin@{host} and accepts \
+         components of that line only; rebuild the plugin against weft:plugin@{host} \
+         (docs/plugin-guide.md, \"Versioning\")"
+    )]
+    UnsupportedContract {
+        /// The version the component declares, e.g. `1.0.0`.
+        found: String,
+        /// The import or export that declares it.
+        item: String,
+        /// The version this host implements.
+        host: &'static str,
+    },
     /// The component's imports or exports do not match the world it should target.
     #[error("component does not satisfy the {world} world:\n  - {}", problems.join("\n  - "))]
     WrongWorld {

@@ -32,8 +32,15 @@ mod ledger_progress;
 mod lock_acquire;
 mod lock_list;
 mod lock_release;
+mod plugin_build;
+mod plugin_cases;
 mod plugin_inspect;
+mod plugin_new;
+mod plugin_project;
 mod plugin_run;
+pub(crate) mod plugin_templates;
+mod plugin_test;
+mod plugin_toolchain;
 mod pools;
 mod project;
 mod queue_next;
@@ -76,6 +83,9 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         match cli.command {
             Command::Plugin(PluginCommand::Inspect(args)) => plugin_inspect::run(args).await,
             Command::Plugin(PluginCommand::Run(args)) => plugin_run::run(args).await,
+            Command::Plugin(PluginCommand::New(args)) => plugin_new::run(args),
+            Command::Plugin(PluginCommand::Build(args)) => plugin_build::run(args).await,
+            Command::Plugin(PluginCommand::Test(args)) => plugin_test::run(args).await,
             Command::Validate(args) => validate::run(args).await,
             Command::Run(args) => flow_run::run(args).await,
             Command::Runs(RunsCommand::List(args)) => runs_list::run(args).await,
