@@ -139,7 +139,7 @@ impl Auth {
     }
 
     /// The caller of a request and how it proved it: the bearer header when
-    /// there is one, else the console's session cookie ([`crate::session`]).
+    /// there is one, else the console's session cookie ([`crate::console::session`]).
     pub(crate) fn request_caller(&self, headers: &HeaderMap) -> Result<(Caller, Proof), ApiError> {
         if self.tokens.is_none() {
             return Ok((Caller::unauthenticated(), Proof::None));
