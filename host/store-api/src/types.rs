@@ -470,15 +470,34 @@ impl RunCursor {
 impl RunFilter {
     /// Whether `run` passes every field of the filter.
     pub fn matches(&self, run: &RunRecord) -> bool {
-        self.tenant.as_ref().is_none_or(|t| *t == run.tenant)
-            && self.flow_id.as_ref().is_none_or(|f| *f == run.flow_id)
-            && self.status.is_none_or(|s| s == run.status)
-            && self.since_ms.is_none_or(|t| run.created_ms >= t)
-            && self.until_ms.is_none_or(|t| run.created_ms < t)
+        self.matches_fields(
+            &run.id,
+            &run.flow_id,
+            &run.tenant,
+            run.status,
+            run.created_ms,
+        )
+    }
+
+    /// [`RunFilter::matches`] on the fields it reads, for a backend that can
+    /// read them without decoding the whole record.
+    pub fn matches_fields(
+        &self,
+        id: &str,
+        flow_id: &str,
+        tenant: &str,
+        status: RunStatus,
+        created_ms: u64,
+    ) -> bool {
+        self.tenant.as_ref().is_none_or(|t| t == tenant)
+            && self.flow_id.as_ref().is_none_or(|f| f == flow_id)
+            && self.status.is_none_or(|s| s == status)
+            && self.since_ms.is_none_or(|t| created_ms >= t)
+            && self.until_ms.is_none_or(|t| created_ms < t)
             && self
                 .before
                 .as_ref()
-                .is_none_or(|c| (run.created_ms, run.id.as_str()) < (c.created_ms, c.id.as_str()))
+                .is_none_or(|c| (created_ms, id) < (c.created_ms, c.id.as_str()))
     }
 }
 

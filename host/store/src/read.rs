@@ -1,8 +1,11 @@
 //! Queries on a read transaction (MVCC snapshot; never waits for the writer).
 
 use crate::db::OrDb;
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::ops::Bound;
+
+use serde::Deserialize;
 
 use redb::{ReadTransaction, ReadableTable, ReadableTableMetadata};
 use serde_json::Value;
@@ -13,7 +16,7 @@ use crate::ops::schedule::SCHEDULE_FIRES;
 use crate::tables::{self, decode};
 use weft_store_api::StoreError;
 use weft_store_api::{
-    Counters, DeadLetter, LeaseRecord, QueueStats, RunFilter, RunRecord, TaskRecord,
+    Counters, DeadLetter, LeaseRecord, QueueStats, RunFilter, RunRecord, RunStatus, TaskRecord,
 };
 use weft_store_api::{ScheduleId, ScheduleState};
 
@@ -54,12 +57,35 @@ pub fn runs_list(
         let Some(g) = runs.get(id).db()? else {
             continue;
         };
-        let run: RunRecord = decode(g.value())?;
-        if filter.matches(&run) {
-            out.push(run);
+        // The filtered fields first: most runs a rare filter passes over are
+        // never decoded whole (their input and output are skipped unbuilt).
+        let keys: RunKeys<'_> = decode_borrowed(g.value())?;
+        if filter.matches_fields(
+            id,
+            &keys.flow_id,
+            &keys.tenant,
+            keys.status,
+            keys.created_ms,
+        ) {
+            out.push(decode(g.value())?);
         }
     }
     Ok(out)
+}
+
+/// The fields of a stored run that `runs_list` filters on.
+#[derive(Deserialize)]
+struct RunKeys<'a> {
+    #[serde(borrow)]
+    flow_id: Cow<'a, str>,
+    #[serde(borrow)]
+    tenant: Cow<'a, str>,
+    status: RunStatus,
+    created_ms: u64,
+}
+
+fn decode_borrowed<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, StoreError> {
+    Ok(serde_json::from_slice(bytes)?)
 }
 
 /// One task.
