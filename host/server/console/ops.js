@@ -3,7 +3,7 @@
 // while it is open.
 
 import { api } from "./api.js";
-import { h, fill, badge, table, ago, when, span, notify, actionButton, problem } from "./ui.js";
+import { h, fill, badge, table, ago, when, span, notify, actionButton } from "./ui.js";
 import { runLink } from "./runs.js";
 
 /** Calls `draw` now and every `ms` until the page is left. */
@@ -160,4 +160,3 @@ export async function workersPage(main, { signal }) {
   });
 }
 
-export { problem };

@@ -5,7 +5,7 @@
 // open: a long poll on its events redraws the page.
 
 import { api } from "./api.js";
-import { h, fill, badge, table, when, span, usd, pretty, notify, actionButton, problem } from "./ui.js";
+import { h, fill, badge, table, when, span, usd, pretty, notify, actionButton } from "./ui.js";
 import { dag, timeline } from "./graph.js";
 
 const FINISHED = ["succeeded", "failed", "cancelled"];
@@ -189,4 +189,3 @@ function truncate(text, n) {
   return text.length > n ? `${text.slice(0, n)}…` : text;
 }
 
-export { problem };
