@@ -4,7 +4,9 @@
 //! runs only, a failed run's graph marks the failed step and its ledger
 //! verifies, a dead letter requeued from the console lets its run finish, a
 //! run submitted while the list is open appears without a reload, and a
-//! state-changing request without the CSRF proof is refused. Screenshots of
+//! state-changing request without the CSRF proof is refused; sign-in and the
+//! skip link work from the keyboard, and every page's text keeps a 4.5:1
+//! contrast. Screenshots of
 //! each page go to `$CARGO_TARGET_TMPDIR/console-screenshots` (or
 //! `WEFT_CONSOLE_SHOTS`).
 //!

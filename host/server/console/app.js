@@ -143,6 +143,13 @@ function markNav(page) {
 }
 
 document.addEventListener("click", (event) => {
+  if (event.target.closest && event.target.closest("a.skip")) {
+    // The skip link moves the focus only; following `#main` would change the
+    // address and redraw the page.
+    event.preventDefault();
+    document.getElementById("main").focus();
+    return;
+  }
   const a = event.target.closest && event.target.closest("a[data-link]");
   if (!a || event.metaKey || event.ctrlKey || event.shiftKey || event.button !== 0) return;
   event.preventDefault();

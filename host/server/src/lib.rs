@@ -177,8 +177,8 @@ fn pool_routes() -> Router<AppState> {
     let swap_limit = axum::extract::DefaultBodyLimit::max(pools::MAX_COMPONENT_BYTES);
     Router::new()
         .route("/v1/pools", get(pools::list))
-        .route("/v1/pools/{pool}/swaps", get(pools::swaps))
-        .route("/v1/flows/{flow}/swaps", get(pools::swaps))
+        .route("/v1/pools/{pool}/swaps", get(pools::pool_swaps))
+        .route("/v1/flows/{flow}/swaps", get(pools::retry_swaps))
         .route(
             "/v1/pools/{pool}/policy",
             put(pools::set_policy).layer(swap_limit),

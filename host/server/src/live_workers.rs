@@ -121,7 +121,9 @@ impl LiveWorkers {
     /// In-process workers plus remote slots heard from within [`LIVE_WINDOW`]
     /// (older ones are forgotten).
     pub fn count(&self) -> usize {
-        self.in_process() + self.slots().len()
+        let mut remote = self.remote.lock().unwrap_or_else(PoisonError::into_inner);
+        remote.retain(|_, s| s.seen.elapsed() <= LIVE_WINDOW);
+        self.in_process() + remote.len()
     }
 
     /// The remote slots heard from within [`LIVE_WINDOW`], by owner (older

@@ -99,27 +99,32 @@ pub async fn set_retry(
     Ok(Json(json!(report)))
 }
 
-/// `GET /v1/pools/{pool}/swaps` and `GET /v1/flows/{flow}/swaps`: the ledger
-/// stream of the pool's policy swaps (`@pool:P`) or the flow's retry strategy
-/// swaps (`@retry:F`), oldest first: `{"stream", "events": [event…]}` (`[]`
-/// when nothing was ever swapped). `404` for an unknown pool or flow.
-pub async fn swaps(
+/// `GET /v1/pools/{pool}/swaps`: the ledger stream of the pool's policy swaps
+/// (`@pool:P`), oldest first: `{"stream", "events": [event…]}` (`[]` when
+/// nothing was ever swapped). `404` for a pool weft.yaml does not declare.
+pub async fn pool_swaps(
     State(state): State<AppState>,
-    Path(name): Path<String>,
-    uri: axum::http::Uri,
+    Path(pool): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let engine = &state.engine;
-    let stream = if uri.path().starts_with("/v1/pools/") {
-        if engine.project().pool(&name).is_none() {
-            return Err(ApiError::NotFound(format!("no pool `{name}` in weft.yaml")));
-        }
-        format!("@pool:{name}")
-    } else {
-        if !engine.flows().iter().any(|f| f.id == name) {
-            return Err(ApiError::NotFound(format!("no flow `{name}`")));
-        }
-        format!("@retry:{name}")
-    };
-    let events = engine.store().ledger(&stream).await?;
+    if state.engine.project().pool(&pool).is_none() {
+        return Err(ApiError::NotFound(format!("no pool `{pool}` in weft.yaml")));
+    }
+    swap_stream(&state, format!("@pool:{pool}")).await
+}
+
+/// `GET /v1/flows/{flow}/swaps`: the same for the flow's retry strategy swaps
+/// (`@retry:F`). `404` for a flow the daemon does not serve.
+pub async fn retry_swaps(
+    State(state): State<AppState>,
+    Path(flow): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    if !state.engine.flows().iter().any(|f| f.id == flow) {
+        return Err(ApiError::NotFound(format!("no flow `{flow}`")));
+    }
+    swap_stream(&state, format!("@retry:{flow}")).await
+}
+
+async fn swap_stream(state: &AppState, stream: String) -> Result<Json<Value>, ApiError> {
+    let events = state.engine.store().ledger(&stream).await?;
     Ok(Json(json!({ "stream": stream, "events": events })))
 }

@@ -468,19 +468,8 @@ impl RunCursor {
     }
 }
 impl RunFilter {
-    /// Whether `run` passes every field of the filter.
-    pub fn matches(&self, run: &RunRecord) -> bool {
-        self.matches_fields(
-            &run.id,
-            &run.flow_id,
-            &run.tenant,
-            run.status,
-            run.created_ms,
-        )
-    }
-
-    /// [`RunFilter::matches`] on the fields it reads, for a backend that can
-    /// read them without decoding the whole record.
+    /// Whether a run with these fields passes every field of the filter (a
+    /// backend can read them without decoding the whole record).
     pub fn matches_fields(
         &self,
         id: &str,

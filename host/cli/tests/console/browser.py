@@ -53,11 +53,41 @@ def new_page(browser, errors):
 
 
 def sign_in(page, token):
+    """Signs in with the keyboard alone: the token field has the focus, Enter
+    submits."""
     page.goto(URL + "/")
     expect(page).to_have_url(URL + "/sign-in")
-    page.fill("#token", token)
-    page.click("button[type=submit]")
+    expect(page.locator("#token")).to_be_focused()
+    page.keyboard.type(token)
+    page.keyboard.press("Enter")
     expect(page).to_have_url(URL + "/runs")
+
+
+# WCAG's contrast ratio of every text element's colour against the background
+# it is drawn on (the nearest ancestor with an opaque one); the lowest ones.
+LOW_CONTRAST = """() => {
+  const rgb = (c) => (c.match(/[\\d.]+/g) || []).map(Number);
+  const lum = ([r, g, b]) => [r, g, b].map((v) => {
+    v /= 255;
+    return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
+  }).reduce((acc, v, i) => acc + v * [0.2126, 0.7152, 0.0722][i], 0);
+  const background = (el) => {
+    for (let e = el; e; e = e.parentElement) {
+      const c = rgb(getComputedStyle(e).backgroundColor);
+      if (c.length === 3 || (c.length === 4 && c[3] > 0.9)) return c.slice(0, 3);
+    }
+    return [255, 255, 255];
+  };
+  const low = [];
+  for (const el of document.querySelectorAll("main *, header *")) {
+    if (!el.childNodes.length || ![...el.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim())) continue;
+    if (el.closest("svg") || el.offsetParent === null) continue;
+    const a = lum(rgb(getComputedStyle(el).color).slice(0, 3)), b = lum(background(el));
+    const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+    if (ratio < 4.5) low.push(`${el.tagName}.${el.className}: ${ratio.toFixed(2)} "${el.textContent.trim().slice(0, 30)}"`);
+  }
+  return low;
+}"""
 
 
 def main():
@@ -166,6 +196,17 @@ def main():
             expect(page.locator("main")).to_contain_text(ready)
             expect(page.locator("main .error")).to_have_count(0)
             page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+            low = page.evaluate(LOW_CONTRAST)
+            assert not low, f"{name}: text below a 4.5:1 contrast: {low}"
+        # The keyboard reaches the skip link first, and it moves the focus to
+        # the page's content.
+        page.goto(URL + "/runs")
+        expect(page.locator("#runs-list")).to_contain_text(facts["dead_run"])
+        assert not page.evaluate(LOW_CONTRAST), page.evaluate(LOW_CONTRAST)
+        page.keyboard.press("Tab")
+        expect(page.locator("a.skip")).to_be_focused()
+        page.keyboard.press("Enter")
+        expect(page.locator("#main")).to_be_focused()
         # A tenant is not shown the operators' pages.
         tenant_page = tenant.pages[0]
         tenant_page.goto(URL + "/runs")

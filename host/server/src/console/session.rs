@@ -12,11 +12,11 @@
 //! `GET /console/session` and sends it in [`CSRF_HEADER`]. A cross-site page can
 //! neither read it nor set that header on a request it makes.
 
-use axum::Json;
 use axum::extract::{Request, State};
 use axum::http::header::{CONTENT_TYPE, COOKIE, SET_COOKIE};
 use axum::http::{HeaderMap, HeaderValue, Method};
 use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -122,14 +122,11 @@ pub async fn sign_in(
 }
 
 /// `GET /console/session`: who is signed in, and the CSRF proof to send.
-pub async fn session(State(state): State<AppState>, request: Request) -> Json<Value> {
-    let caller = request.extensions().get::<Caller>().cloned();
-    let proof = request
-        .extensions()
-        .get::<Proof>()
-        .cloned()
-        .unwrap_or(Proof::None);
-    let caller = caller.unwrap_or_else(Caller::unauthenticated);
+pub async fn session(
+    State(state): State<AppState>,
+    caller: Caller,
+    Extension(proof): Extension<Proof>,
+) -> Json<Value> {
     Json(session_json(&caller, &proof, state.auth.is_enabled()))
 }
 
