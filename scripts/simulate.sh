@@ -22,5 +22,5 @@ run() {
   grep -E "^(simulation|power loss):" "$log" || true
 }
 run -p weft-engine --test simulation seeds_run_clean
-run -p weft-store --test power_loss every_acknowledged_write_survives_power_loss
+run -p weft-store-redb --test power_loss every_acknowledged_write_survives_power_loss
 exit "$status"

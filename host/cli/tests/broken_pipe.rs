@@ -129,7 +129,7 @@ fn a_reader_that_closes_after_one_line_ends_weft_quietly() {
 fn fill_with_runs(dir: &Path, n: usize) {
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
-        let store = weft_store::RedbStore::open(dir.join("weft.redb")).unwrap();
+        let store = weft_store_redb::RedbStore::open(dir.join("weft.redb")).unwrap();
         let submits: Vec<_> = (0..n)
             .map(|i| {
                 let store = store.clone();

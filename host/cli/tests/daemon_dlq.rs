@@ -10,8 +10,8 @@
 )]
 
 use std::path::Path;
-use weft_store::RedbStore;
 use weft_store_api::prelude::*;
+use weft_store_redb::RedbStore;
 
 use serde_json::{Value, json};
 use weft_store_api::Store;

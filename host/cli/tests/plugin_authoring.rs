@@ -208,7 +208,7 @@ fn sha256(path: &Path) -> String {
 fn admitted_by(state: &Path, run: &str) -> Vec<String> {
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
-        let store = weft_store::RedbStore::open(state.join("weft.redb")).unwrap();
+        let store = weft_store_redb::RedbStore::open(state.join("weft.redb")).unwrap();
         let events = store.ledger(run).await.unwrap();
         store.close().await;
         events

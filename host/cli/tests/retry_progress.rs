@@ -107,7 +107,7 @@ fn resume_says_which_lease_it_waits_for_and_how_long() {
     let run = {
         let rt = tokio::runtime::Runtime::new().unwrap();
         rt.block_on(async {
-            let store = weft_store::RedbStore::open(state.join("weft.redb")).unwrap();
+            let store = weft_store_redb::RedbStore::open(state.join("weft.redb")).unwrap();
             let new = weft_store_api::NewRun {
                 flow_id: "pair".into(),
                 flow_version: "1".into(),

@@ -15,8 +15,8 @@ use std::process::Output;
 use common::text;
 use redb::{Database, ReadableTable};
 use serde_json::{Value, json};
-use weft_store::tables::LEDGER;
 use weft_store_api::LedgerEvent;
+use weft_store_redb::tables::LEDGER;
 use weft_tests::repo_root;
 
 /// `weft ARGS`, run from the repository root.

@@ -105,7 +105,7 @@ fn seqs(state: &Path) -> (Option<u64>, u64) {
     let indexed = weft_index::KeywordIndex::read_seq(&state.join("index/keyword")).unwrap();
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let head = runtime.block_on(async {
-        let store = weft_store::RedbStore::open(state.join("weft.redb")).unwrap();
+        let store = weft_store_redb::RedbStore::open(state.join("weft.redb")).unwrap();
         let head = store.change_head().await.unwrap();
         store.close().await;
         head

@@ -17,10 +17,10 @@ use std::process::Output;
 
 use common::{text, weft};
 use serde_json::{Value, json};
-use weft_store::RedbStore;
 use weft_store_api::WorkerSite;
 use weft_store_api::prelude::*;
 use weft_store_api::{NewRun, NewTask, RunOutcome};
+use weft_store_redb::RedbStore;
 
 /// 2026-11-22T00:00:00Z in ms.
 const T0: u64 = 1_795_305_600_000;

@@ -24,8 +24,8 @@ use common::text;
 use fixture::finished_run;
 use redb::{Database, ReadableDatabase};
 use serde_json::{Value, json};
-use weft_store::tables::{LEDGER, LEDGER_HEAD, RUNS};
 use weft_store_api::{LedgerEvent, LedgerSigner, canonical_event_bytes, chain_hash};
+use weft_store_redb::tables::{LEDGER, LEDGER_HEAD, RUNS};
 use weft_tests::component_cache_dir;
 
 /// `weft ARGS` from the repository root, with `env` set.

@@ -19,8 +19,8 @@ use common::{text, weft};
 use fixture::finished_run;
 use redb::{Database, ReadableDatabase};
 use serde_json::Value;
-use weft_store::tables::{LEDGER, LEDGER_HEAD};
 use weft_store_api::LedgerEvent;
+use weft_store_redb::tables::{LEDGER, LEDGER_HEAD};
 
 /// `weft runs verify RUN --state DIR --json`: its exit status and report.
 fn verify(dir: &Path, run: &str) -> (bool, Value) {

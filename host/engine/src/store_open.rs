@@ -37,7 +37,7 @@ pub async fn open_store(
 
 /// Opens (or creates) the embedded store at `db` (a redb file).
 pub(crate) fn open_redb(db: &Path) -> Result<SharedStore, EngineError> {
-    let store = weft_store::RedbStore::open(db).map_err(|source| EngineError::OpenStore {
+    let store = weft_store_redb::RedbStore::open(db).map_err(|source| EngineError::OpenStore {
         path: db.to_owned(),
         source,
     })?;

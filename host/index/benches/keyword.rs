@@ -16,8 +16,8 @@
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use weft_store::RedbStore;
 use weft_store_api::SharedStore;
+use weft_store_redb::RedbStore;
 
 use serde_json::json;
 use weft_index::{Filters, IndexOptions, KeywordIndex, RunDoc, SearchIndex, Sort, StepDoc};

@@ -13,8 +13,8 @@ mod common;
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
-use weft_store::RedbStore;
 use weft_store_api::SharedStore;
+use weft_store_redb::RedbStore;
 
 use common::{ERRORS, Gen, STEP_MS, T0, generate, ids};
 use weft_index::{Filters, IndexOptions, SearchIndex, SearchRequest, Sort};

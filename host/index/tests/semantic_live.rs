@@ -12,8 +12,8 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use weft_store::RedbStore;
 use weft_store_api::SharedStore;
+use weft_store_redb::RedbStore;
 
 use serde_json::json;
 use weft_index::semantic::{MODEL_DIR_ENV, ORT_DYLIB_ENV, default_onnxruntime};

@@ -27,7 +27,7 @@ pub enum StoreError {
     Corrupt(String),
     /// An embedded store's file is damaged: its database found it corrupted
     /// or failed on it, or a record in it does not decode (for redb, see
-    /// `weft-store`'s `guard`).
+    /// `weft-store-redb`'s `guard`).
     #[error(
         "the store file {} is damaged: {detail}; `weft store check` reports what is damaged \
          and `weft store check --repair` recovers what it can (after copying the file aside)",

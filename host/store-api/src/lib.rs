@@ -7,7 +7,7 @@
 //! a store does as async traits split by role ([`RunStore`], [`QueueStore`],
 //! [`LedgerStore`], [`ScheduleStore`], [`LockStore`], [`CostStore`],
 //! [`ChangeFeed`], all in one [`Store`]). No backend type appears here: the
-//! embedded redb store (`weft-store`) is one implementation, and everything
+//! embedded redb store (`weft-store-redb`) is one implementation, and everything
 //! above the store holds an `Arc<dyn Store>`. `docs/storage.md` states the
 //! contract in words.
 

@@ -10,7 +10,7 @@
 //! weft_store_conformance::conformance_tests!(backend);
 //! ```
 //!
-//! The cases are ported from the redb store's own tests (`host/store/tests`)
+//! The cases are ported from the redb store's own tests (`host/store-redb/tests`)
 //! where those exist; [`RedbBackend`] runs them on redb, and the ledger case
 //! compares every backend's bytes with redb's.
 

@@ -2,8 +2,8 @@
 
 use std::sync::{Arc, Mutex};
 
-use weft_store::RedbStore;
 use weft_store_api::SharedStore;
+use weft_store_redb::RedbStore;
 
 use crate::Backend;
 

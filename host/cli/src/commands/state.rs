@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use weft_engine::redb_file;
 use weft_flow::StoreDecl;
-use weft_store::RedbStore;
 use weft_store_api::{DeadLetter, RunRecord, SharedStore, StoreError};
+use weft_store_redb::RedbStore;
 
 use super::project::{find_project_file, load_project};
 use crate::cli::StateArgs;

@@ -7,10 +7,10 @@ use std::process::ExitCode;
 
 use anyhow::{Result, bail};
 use serde_json::{Value, json};
-use weft_store::{
+use weft_store_api::StoreError;
+use weft_store_redb::{
     CheckReport, PageCheck, RepairOutcome, RepairReport, Walked, check_file, repair_file,
 };
-use weft_store_api::StoreError;
 
 use super::project::{find_project_file, load_project};
 use super::state::{now_ms, print_json};

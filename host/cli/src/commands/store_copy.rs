@@ -137,7 +137,7 @@ async fn open(end: &End, role: &str) -> Result<SharedStore> {
 
 /// Opens a redb file, refusing one held by another process.
 fn open_redb(file: &Path, role: &str) -> Result<SharedStore> {
-    match weft_store::RedbStore::open(file) {
+    match weft_store_redb::RedbStore::open(file) {
         Ok(store) => Ok(std::sync::Arc::new(store)),
         Err(weft_store_api::StoreError::AlreadyOpen { .. }) => bail!(
             "the {role} store {} is in use by another process, most likely a running \

@@ -5,9 +5,9 @@
 use std::path::Path;
 
 use serde_json::json;
-use weft_store::RedbStore;
 use weft_store_api::prelude::*;
 use weft_store_api::{LedgerSigner, NewRun, NewTask, RunOutcome, WorkerSite};
+use weft_store_redb::RedbStore;
 
 /// 2026-11-22T00:00:00Z in ms.
 pub const T0: u64 = 1_795_305_600_000;

@@ -16,8 +16,8 @@ use weft_core::worker_protocol::{
 use weft_core::{ChatMessage, CompletionRequest, PluginError};
 use weft_engine::{Engine, EngineError, EngineOptions, ManualClock, SubmitOptions};
 use weft_flow::{CompiledFlow, ProjectConfig};
-use weft_store::{RedbOptions, RedbStore, SeededRng, SimDisk};
 use weft_store_api::SharedStore;
+use weft_store_redb::{RedbOptions, RedbStore, SeededRng, SimDisk};
 
 /// A lease one simulated worker holds.
 #[derive(Debug, Clone)]

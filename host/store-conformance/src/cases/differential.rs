@@ -1,7 +1,7 @@
 //! Differential: the same random operations on the backend under test and on
 //! redb (the reference), comparing every answer and, after each operation,
 //! the queue, every task and the counters; at the end every ledger. Ported
-//! from the redb store's model test (`host/store/tests/model.rs`), with redb
+//! from the redb store's model test (`host/store-redb/tests/model.rs`), with redb
 //! itself as the model.
 
 use serde_json::json;

@@ -10,11 +10,11 @@ mod common;
 use common::{T0, run, task};
 use redb::{Database, ReadableTable, ReadableTableMetadata};
 use serde_json::json;
-use weft_store::RedbStore;
-use weft_store::tables::LEDGER;
 use weft_store_api::LedgerEvent;
 use weft_store_api::WorkerSite;
 use weft_store_api::prelude::*;
+use weft_store_redb::RedbStore;
+use weft_store_redb::tables::LEDGER;
 
 #[tokio::test]
 async fn same_key_returns_the_same_run_until_the_ttl_runs_out() {
@@ -274,7 +274,7 @@ async fn expired_keys_are_purged_and_live_ones_still_dedup() {
 /// their expiry entries when it is opened, so they are purged too.
 #[tokio::test]
 async fn keys_of_an_older_store_are_indexed_at_open_and_purged() {
-    use weft_store::tables::{COUNTERS, IDEMPOTENCY, IDEMPOTENCY_EXPIRY};
+    use weft_store_redb::tables::{COUNTERS, IDEMPOTENCY, IDEMPOTENCY_EXPIRY};
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("weft.redb");
     {

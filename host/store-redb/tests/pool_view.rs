@@ -11,10 +11,10 @@
 mod common;
 
 use common::{T0, run, task};
-use weft_store::RedbStore;
 use weft_store_api::WorkerSite;
 use weft_store_api::prelude::*;
 use weft_store_api::{NewRun, PoolView, ViewLimits};
+use weft_store_redb::RedbStore;
 
 const LIMITS: ViewLimits = ViewLimits {
     candidates: 32,
@@ -145,10 +145,11 @@ async fn a_store_without_the_per_tenant_index_gets_it_rebuilt_at_open() {
     {
         let db = redb::Database::open(&path).unwrap();
         let tx = db.begin_write().unwrap();
-        tx.delete_table(weft_store::tables::READY_BY_TENANT)
+        tx.delete_table(weft_store_redb::tables::READY_BY_TENANT)
             .unwrap();
-        tx.delete_table(weft_store::tables::POOL_QUEUED).unwrap();
-        tx.open_table(weft_store::tables::COUNTERS)
+        tx.delete_table(weft_store_redb::tables::POOL_QUEUED)
+            .unwrap();
+        tx.open_table(weft_store_redb::tables::COUNTERS)
             .unwrap()
             .remove("ready_index_v1")
             .unwrap();

@@ -15,8 +15,8 @@ use weft_store_api::prelude::*;
 
 use common::{T0, run, task};
 use serde_json::json;
-use weft_store::RedbStore;
 use weft_store_api::{FailDecision, QueueStats, StoreError, TaskState};
+use weft_store_redb::RedbStore;
 
 /// xorshift64*: small, deterministic, good enough to pick operations.
 struct Rng(u64);

@@ -11,10 +11,10 @@ mod common;
 
 use common::{T0, run, task, temp_store};
 use serde_json::json;
-use weft_store::RedbStore;
 use weft_store_api::RunOutcome;
 use weft_store_api::WorkerSite;
 use weft_store_api::prelude::*;
+use weft_store_redb::RedbStore;
 
 #[tokio::test]
 async fn every_ledger_append_is_one_change_in_order_and_the_feed_survives_a_reopen() {

@@ -14,10 +14,10 @@ use std::path::Path;
 
 use common::{T0, run, task};
 use serde_json::json;
-use weft_store::{RedbStore, RepairOutcome, Walked, check_file, repair_file};
 use weft_store_api::WorkerSite;
 use weft_store_api::prelude::*;
 use weft_store_api::{RunFilter, RunOutcome, StoreError};
+use weft_store_redb::{RedbStore, RepairOutcome, Walked, check_file, repair_file};
 
 /// A store with a few finished runs and one still queued, closed cleanly.
 async fn build(path: &Path) {

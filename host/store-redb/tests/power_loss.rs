@@ -22,9 +22,9 @@ use std::collections::BTreeMap;
 
 use common::{T0, run, task};
 use serde_json::json;
-use weft_store::{RedbOptions, RedbStore, SeededRng, SimDisk};
 use weft_store_api::prelude::*;
 use weft_store_api::{FailDecision, StoreError, TaskState, WorkerSite};
+use weft_store_redb::{RedbOptions, RedbStore, SeededRng, SimDisk};
 
 /// A small page cache, so that pages are read back from the disk.
 const OPTIONS: RedbOptions = RedbOptions {

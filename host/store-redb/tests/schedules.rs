@@ -12,9 +12,9 @@ mod common;
 
 use common::{T0, run, task};
 use serde_json::json;
-use weft_store::RedbStore;
 use weft_store_api::prelude::*;
 use weft_store_api::{RunFilter, ScheduleId, ScheduleTick, ScheduledRun, StoreError};
+use weft_store_redb::RedbStore;
 
 const MIN: u64 = 60_000;
 /// Far longer than any test's clock.

@@ -17,8 +17,8 @@ use weft_store_api::prelude::*;
 
 use common::{T0, run, task};
 use serde_json::json;
-use weft_store::RedbStore;
 use weft_store_api::{RunOutcome, RunStatus, TaskState};
+use weft_store_redb::RedbStore;
 
 const CHILD_ENV: &str = "WEFT_STORE_CRASH_CHILD";
 const ACKS_BEFORE_KILL: usize = 300;

@@ -12,11 +12,11 @@ mod common;
 
 use common::{T0, run, task};
 use serde_json::json;
-use weft_store::RedbStore;
 use weft_store_api::prelude::*;
 use weft_store_api::{
     BudgetAsk, BudgetReply, Charge, LeaseTry, Limited, PoolCap, RateCap, ViewLimits, WorkerSite,
 };
+use weft_store_redb::RedbStore;
 
 const MINUTE: u64 = 60_000;
 

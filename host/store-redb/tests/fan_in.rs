@@ -11,10 +11,10 @@ mod common;
 
 use common::{T0, run, task};
 use serde_json::json;
-use weft_store::RedbStore;
 use weft_store_api::WorkerSite;
 use weft_store_api::prelude::*;
 use weft_store_api::{Advance, NextCandidate, RunStatus};
+use weft_store_redb::RedbStore;
 
 fn dag_advance() -> Advance {
     Advance {

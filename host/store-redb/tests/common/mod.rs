@@ -2,8 +2,8 @@
 #![allow(dead_code, reason = "each test binary uses a different subset")]
 
 use serde_json::json;
-use weft_store::RedbStore;
 use weft_store_api::{NewRun, NewTask};
+use weft_store_redb::RedbStore;
 
 /// 2026-11-22T00:00:00Z in ms.
 pub const T0: u64 = 1_795_305_600_000;

@@ -11,10 +11,10 @@ mod common;
 
 use common::T0;
 use redb::{Database, ReadableDatabase, ReadableTableMetadata};
-use weft_store::RedbStore;
-use weft_store::tables::{LOCK_EXPIRY, LOCKS};
 use weft_store_api::prelude::*;
 use weft_store_api::{LockAcquire, LockRecord, StoreError};
+use weft_store_redb::RedbStore;
+use weft_store_redb::tables::{LOCK_EXPIRY, LOCKS};
 
 /// The lock of an `Acquired` answer, and whether it was a renewal.
 fn acquired(answer: LockAcquire) -> (LockRecord, bool) {

@@ -12,8 +12,8 @@ use std::time::Instant;
 use weft_store_api::prelude::*;
 
 use common::{T0, run, task};
-use weft_store::RedbStore;
 use weft_store_api::StoreError;
+use weft_store_redb::RedbStore;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_submitters_are_batched_and_all_durable() {
