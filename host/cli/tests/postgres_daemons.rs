@@ -8,114 +8,19 @@
 #[path = "common/daemon.rs"]
 mod daemon;
 
+#[path = "common/pg_daemon.rs"]
+mod pg_daemon;
+
 use std::collections::BTreeSet;
-use std::io::{BufRead, BufReader};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use serde_json::{Value, json};
 use weft_pg_harness::{PgServer, unique_name};
-use weft_tests::component_cache_dir;
 
-use daemon::{get_json, wait_for_run, write_project};
-
-/// The variable the test projects read their database URL from.
-const URL_ENV: &str = "WEFT_TEST_DATABASE_URL";
-
-/// A project whose store is the database at `$URL_ENV` and whose steps all
-/// run in pool `p3` (at most 3 at once).
-fn write_pg_project(dir: &Path) {
-    write_project(dir);
-    let yaml = dir.join("weft.yaml");
-    let mut text = std::fs::read_to_string(&yaml).unwrap();
-    text.push_str(&format!(
-        "store:\n  backend: postgres\n  url_env: {URL_ENV}\n  pool_size: 4\npools:\n  p3: {{ max_concurrent: 3 }}\ndefaults:\n  pool: p3\n"
-    ));
-    std::fs::write(yaml, text).unwrap();
-}
-
-/// A daemon on the database `url`, with 4 in-process workers.
-struct PgDaemon {
-    child: Child,
-    url: String,
-}
-
-impl PgDaemon {
-    fn start(dir: &Path, db_url: &str) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_weft"))
-            .args([
-                "daemon",
-                "--listen",
-                "127.0.0.1:0",
-                "--no-auth",
-                "--workers",
-                "4",
-            ])
-            .env(URL_ENV, db_url)
-            .env("WEFT_COMPONENT_CACHE", component_cache_dir())
-            .current_dir(dir)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let mut err = String::new();
-        let mut stderr = BufReader::new(child.stderr.take().unwrap());
-        // The daemon names its store on stderr before it listens.
-        while !err.contains("weft daemon: store") {
-            let mut l = String::new();
-            if stderr.read_line(&mut l).unwrap() == 0 {
-                break;
-            }
-            err.push_str(&l);
-        }
-        // Keep reading, so the daemon never writes into a closed pipe.
-        std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
-        assert!(err.contains("store postgres 127.0.0.1:"), "{err}");
-        assert!(!err.contains("postgres://"), "the URL is shown: {err}");
-        let url = line
-            .trim()
-            .strip_prefix("weft daemon listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line {line:?}; stderr: {err}"))
-            .to_owned();
-        Self { child, url }
-    }
-
-    fn kill(mut self) {
-        self.child.kill().unwrap();
-        self.child.wait().unwrap();
-    }
-}
-
-impl Drop for PgDaemon {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Submits a run of `chain`; its id once the daemon acknowledged it.
-fn post_run(url: &str, n: u64) -> Result<String, String> {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .build()
-        .into();
-    let mut answer = agent
-        .post(&format!("{url}/v1/runs"))
-        .send_json(json!({"flow": "chain", "input": {"n": n}}))
-        .map_err(|e| e.to_string())?;
-    let status = answer.status();
-    let body: Value = answer.body_mut().read_json().map_err(|e| e.to_string())?;
-    match body["run_id"].as_str() {
-        Some(id) if status.is_success() => Ok(id.to_owned()),
-        _ => Err(format!("{status}: {body}")),
-    }
-}
+use daemon::{get_json, wait_for_run};
+use pg_daemon::{PgDaemon, URL_ENV, fresh_database, post_run, write_pg_project};
 
 /// The most tasks pool `p3` ran at once in any answer of `GET /v1/pools`
 /// from `urls` until `stop` is set (each answer is read from the database).
@@ -164,10 +69,7 @@ fn succeeded_steps(url: &str, run: &str) -> Vec<String> {
 
 #[test]
 fn two_daemons_share_one_database_and_one_pool_cap() {
-    let server = PgServer::shared().expect("PostgreSQL for the test");
-    let db = unique_name("twodaemons");
-    server.create_database(&db).unwrap();
-    let db_url = server.url_for(&db);
+    let db_url = fresh_database("twodaemons");
     let tmp = tempfile::tempdir().unwrap();
     let (dir_a, dir_b) = (tmp.path().join("a"), tmp.path().join("b"));
     write_pg_project(&dir_a);
@@ -190,7 +92,7 @@ fn two_daemons_share_one_database_and_one_pool_cap() {
         .map(|c| {
             let (urls, runs) = ([a.url.clone(), b.url.clone()], runs.clone());
             std::thread::spawn(move || {
-                for i in 0..40u64 {
+                for i in 0..250u64 {
                     let url = &urls[usize::from((c + i) % 2 == 0)];
                     let id = post_run(url, c * 1000 + i).unwrap();
                     runs.lock().unwrap().push(id);
@@ -202,7 +104,7 @@ fn two_daemons_share_one_database_and_one_pool_cap() {
         c.join().unwrap();
     }
     let runs = runs.lock().unwrap().clone();
-    assert_eq!(runs.len(), 160);
+    assert_eq!(runs.len(), 1_000);
     for (i, run) in runs.iter().enumerate() {
         // Either daemon answers for any run.
         let url = if i % 2 == 0 { &a.url } else { &b.url };
@@ -223,10 +125,7 @@ fn two_daemons_share_one_database_and_one_pool_cap() {
 
 #[test]
 fn when_one_daemon_dies_the_other_finishes_every_acknowledged_run() {
-    let server = PgServer::shared().expect("PostgreSQL for the test");
-    let db = unique_name("onedies");
-    server.create_database(&db).unwrap();
-    let db_url = server.url_for(&db);
+    let db_url = fresh_database("onedies");
     let tmp = tempfile::tempdir().unwrap();
     let (dir_a, dir_b) = (tmp.path().join("a"), tmp.path().join("b"));
     write_pg_project(&dir_a);

@@ -10,6 +10,10 @@
 //!   (child) or returns (parent). The child is killed right after the call was
 //!   journaled; the resumed step gets the journaled answer and the adapter is
 //!   not called again.
+//!
+//! Each runs on the embedded redb store and on a real PostgreSQL
+//! (`weft-pg-harness`); the `_on_postgres` variants hand the child the
+//! database's URL in `WEFT_ENGINE_CRASH_PG_URL`.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -23,11 +27,61 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
 use serde_json::json;
-use weft_engine::{EngineOptions, ProgressEvent};
-use weft_store_api::RunStatus;
+use weft_engine::{Engine, EngineOptions, ProgressEvent};
+use weft_flow::{CompiledFlow, ProjectConfig};
+use weft_pg_harness::{PgServer, unique_name};
+use weft_store_api::{RunStatus, SharedStore};
+use weft_store_postgres::{PgConfig, PgStore};
 
 const CHILD_ENV: &str = "WEFT_ENGINE_CRASH_CHILD";
 const AGENT_CHILD_ENV: &str = "WEFT_ENGINE_AGENT_CRASH_CHILD";
+/// Set for a child whose store is PostgreSQL: the database's URL.
+const PG_URL_ENV: &str = "WEFT_ENGINE_CRASH_PG_URL";
+
+/// Where a test keeps its store.
+#[derive(Clone)]
+enum Backend {
+    /// The embedded redb file of the state folder.
+    Redb,
+    /// A database of the shared PostgreSQL server, by URL.
+    Postgres(String),
+}
+
+impl Backend {
+    /// The child's backend: PostgreSQL if the parent named a database.
+    fn of_child() -> Self {
+        std::env::var(PG_URL_ENV).map_or(Self::Redb, Self::Postgres)
+    }
+
+    /// A fresh database on the shared PostgreSQL server.
+    fn fresh_postgres(prefix: &str) -> Self {
+        let server = PgServer::shared().expect("PostgreSQL for the test");
+        let db = unique_name(prefix);
+        server.create_database(&db).unwrap();
+        Self::Postgres(server.url_for(&db))
+    }
+}
+
+/// An engine on `backend`, its component cache in `state`.
+async fn open(
+    state: &Path,
+    project: ProjectConfig,
+    flows: Vec<CompiledFlow>,
+    backend: &Backend,
+) -> Engine {
+    match backend {
+        Backend::Redb => common::engine(state, project, flows, options()).await,
+        Backend::Postgres(url) => {
+            let store: SharedStore =
+                std::sync::Arc::new(PgStore::connect(PgConfig::new(url.clone())).await.unwrap());
+            let engine = Engine::open_on(project, flows, state, options(), store)
+                .await
+                .unwrap();
+            assert!(engine.store().describe().starts_with("postgres "));
+            engine
+        }
+    }
+}
 
 const FLOW: &str = r"
 id: chain
@@ -61,7 +115,7 @@ async fn crash_child() {
     };
     let project = project("hostile-loop");
     let flow = common::flow(&project, FLOW);
-    let engine = common::engine(Path::new(&state), project, vec![flow], options()).await;
+    let engine = open(Path::new(&state), project, vec![flow], &Backend::of_child()).await;
     let sub = engine.submit("chain", json!({"n": 1}), None).await.unwrap();
     say(&format!("RUN {}", sub.run_id));
     engine
@@ -77,13 +131,22 @@ async fn crash_child() {
 
 /// This test binary, re-invoked to run only the test `name` with `env` set to
 /// the state folder; its stdout is piped.
-fn spawn_child(name: &str, env: &str, state: &Path) -> Child {
-    Command::new(std::env::current_exe().unwrap())
+fn spawn_child(name: &str, env: &str, state: &Path, backend: &Backend) -> Child {
+    let mut command = Command::new(std::env::current_exe().unwrap());
+    command
         .args(["--exact", name, "--nocapture", "--test-threads=1"])
         .env(env, state)
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap()
+        .env_remove(PG_URL_ENV)
+        .stdout(Stdio::piped());
+    if let Backend::Postgres(url) = backend {
+        command.env(PG_URL_ENV, url);
+    }
+    command.spawn().unwrap()
+}
+
+/// Whether this process is a crash test's child (which runs no parent test).
+fn is_child() -> bool {
+    std::env::var(CHILD_ENV).is_ok() || std::env::var(AGENT_CHILD_ENV).is_ok()
 }
 
 fn say(line: &str) {
@@ -94,11 +157,21 @@ fn say(line: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_run_resumes_without_repeating_steps() {
-    if std::env::var(CHILD_ENV).is_ok() || std::env::var(AGENT_CHILD_ENV).is_ok() {
-        return;
+    if !is_child() {
+        killed_run_resumes(Backend::Redb).await;
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_run_resumes_without_repeating_steps_on_postgres() {
+    if !is_child() {
+        killed_run_resumes(Backend::fresh_postgres("crashrun")).await;
+    }
+}
+
+async fn killed_run_resumes(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
-    let mut child = spawn_child("crash_child", CHILD_ENV, dir.path());
+    let mut child = spawn_child("crash_child", CHILD_ENV, dir.path(), &backend);
     let mut run_id = None;
     for line in BufReader::new(child.stdout.take().unwrap()).lines() {
         let line = line.unwrap();
@@ -117,7 +190,7 @@ async fn a_killed_run_resumes_without_repeating_steps() {
 
     let project = project("echo");
     let flow = common::flow(&project, FLOW);
-    let engine = common::engine(dir.path(), project, vec![flow], options()).await;
+    let engine = open(dir.path(), project, vec![flow], &backend).await;
     let store = engine.store().clone();
     assert_eq!(
         common::count(&*store, &run_id, "step-succeeded", Some("first")).await,
@@ -183,7 +256,7 @@ async fn agent_crash_child() {
     };
     let project = agent_project(true);
     let flow = common::flow(&project, AGENT_FLOW);
-    let engine = common::engine(Path::new(&state), project, vec![flow], options()).await;
+    let engine = open(Path::new(&state), project, vec![flow], &Backend::of_child()).await;
     let sub = engine
         .submit("agent-chain", json!({"topic": "weft"}), None)
         .await
@@ -207,11 +280,21 @@ async fn agent_crash_child() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_agent_step_resumes_with_its_journaled_model_call() {
-    if std::env::var(CHILD_ENV).is_ok() || std::env::var(AGENT_CHILD_ENV).is_ok() {
-        return;
+    if !is_child() {
+        killed_agent_step_resumes(Backend::Redb).await;
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_agent_step_resumes_with_its_journaled_model_call_on_postgres() {
+    if !is_child() {
+        killed_agent_step_resumes(Backend::fresh_postgres("crashagent")).await;
+    }
+}
+
+async fn killed_agent_step_resumes(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
-    let mut child = spawn_child("agent_crash_child", AGENT_CHILD_ENV, dir.path());
+    let mut child = spawn_child("agent_crash_child", AGENT_CHILD_ENV, dir.path(), &backend);
     let mut run_id = None;
     let mut child_calls = None;
     for line in BufReader::new(child.stdout.take().unwrap()).lines() {
@@ -233,7 +316,7 @@ async fn a_killed_agent_step_resumes_with_its_journaled_model_call() {
 
     let project = agent_project(false);
     let flow = common::flow(&project, AGENT_FLOW);
-    let engine = common::engine(dir.path(), project, vec![flow], options()).await;
+    let engine = open(dir.path(), project, vec![flow], &backend).await;
     let store = engine.store().clone();
     let count =
         async |kind: &str, step: &str| common::count(&*store, &run_id, kind, Some(step)).await;

@@ -12,6 +12,7 @@ mod access;
 mod artifacts;
 mod auth;
 mod changes;
+mod cluster;
 mod console;
 mod costs;
 mod departures;
@@ -43,6 +44,9 @@ use weft_engine::{Engine, FlowStatus};
 
 pub use access::{Access, guard};
 pub use auth::{Auth, Caller, Role};
+pub use cluster::{
+    DaemonInfo, Member, PRESENCE_PREFIX, PRESENCE_TTL_MS, Presence, members as cluster_members,
+};
 pub use costs::costs_json;
 pub use departures::Departures;
 pub use error::ApiError;
@@ -66,6 +70,8 @@ pub struct AppState {
     pub flows: watch::Receiver<FlowStatus>,
     /// The search index (`GET /v1/search`); `None` answers those endpoints 500.
     pub search: Option<Arc<weft_index::SearchIndex>>,
+    /// This daemon's presence in the store (`GET /v1/cluster` names it).
+    pub presence: Option<Arc<Presence>>,
 }
 
 impl AppState {
@@ -84,7 +90,14 @@ impl AppState {
             departures: Arc::default(),
             flows,
             search: None,
+            presence: None,
         }
+    }
+
+    /// The same state, announced in the store as `presence`.
+    pub fn with_presence(mut self, presence: Arc<Presence>) -> Self {
+        self.presence = Some(presence);
+        self
     }
 
     /// The same state serving searches from `index`.
@@ -158,6 +171,7 @@ fn operator_routes() -> Router<AppState> {
         .route("/v1/dlq/{task}", delete(queue::dlq_purge))
         .route("/v1/index", get(search::status))
         .route("/v1/workers", get(workers::list))
+        .route("/v1/cluster", get(cluster::cluster))
         .route("/v1/index/rebuild", post(search::rebuild))
         .route("/v1/schedules", get(schedules::list))
         .route("/v1/schedules/{flow}/{index}/pause", post(schedules::pause))

@@ -18,6 +18,7 @@
 //! has is removed; expired idempotency keys are purged in the background.
 
 use std::io::Write;
+use std::net::SocketAddr;
 use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -28,7 +29,10 @@ use tokio::sync::watch;
 use weft_engine::{Engine, EngineOptions, FlowFolder, FolderEvents};
 use weft_flow::ProjectConfig;
 use weft_index::SearchIndex;
-use weft_server::{AppState, Metrics, bind_unix, metrics_router, router, serve_tcp, serve_unix};
+use weft_server::{
+    AppState, DaemonInfo, Metrics, Presence, bind_unix, metrics_router, router, serve_tcp,
+    serve_unix,
+};
 
 use super::daemon_auth::{auth_for, check_listen, describe};
 use super::project::{find_project_file, flows_dir, load_project};
@@ -58,7 +62,11 @@ pub(crate) async fn run(args: DaemonArgs) -> Result<ExitCode> {
     };
     let search_options = super::search::index_options(&project);
     let engine = Engine::open_with(project, folder.flows(), &state_dir, options).await?;
-    eprintln!("weft daemon: store {}", engine.store().describe());
+    let instance = args
+        .instance_id
+        .clone()
+        .unwrap_or_else(weft_server::host_name);
+    let presence = announce(&engine, &instance, addr).await;
     let index_dir = state_dir.join("index");
     // A broken index costs search, never the engine: the daemon serves
     // without it (its endpoints say so) until `weft index rebuild`.
@@ -77,14 +85,11 @@ pub(crate) async fn run(args: DaemonArgs) -> Result<ExitCode> {
         }
     };
     let watcher = events.serve(engine.clone(), folder);
-    let instance = args
-        .instance_id
-        .clone()
-        .unwrap_or_else(weft_server::host_name);
     let metrics = Arc::new(Metrics::for_instance(&instance)?);
     metrics.set_workers_live(args.workers);
     metrics.follow(&engine);
-    let mut state = AppState::new(engine.clone(), metrics, Arc::new(auth), watcher.status());
+    let mut state = AppState::new(engine.clone(), metrics, Arc::new(auth), watcher.status())
+        .with_presence(Arc::clone(&presence));
     if let Some(index) = &search {
         state = state.with_search(Arc::clone(index));
     }
@@ -93,6 +98,7 @@ pub(crate) async fn run(args: DaemonArgs) -> Result<ExitCode> {
     let (stop_tx, stop_rx) = watch::channel(false);
     let indexer = search.map(|index| index.spawn_live(stop_rx.clone()));
     let trimmer = crate::memory_trim::spawn(engine.store().commits(), stop_rx.clone());
+    let presence_beat = presence.spawn(engine.clone(), stop_rx.clone());
     let stopped = move || {
         let mut rx = stop_rx.clone();
         async move {
@@ -141,6 +147,8 @@ pub(crate) async fn run(args: DaemonArgs) -> Result<ExitCode> {
     }
     watcher.shutdown().await;
     let _ = trimmer.await;
+    // Withdrawn once the workers stop taking tasks: the others see it leave.
+    let _ = presence_beat.await;
     if let Some(indexer) = indexer {
         let _ = indexer.await;
     }
@@ -153,6 +161,45 @@ pub(crate) async fn run(args: DaemonArgs) -> Result<ExitCode> {
         let _ = std::fs::remove_file(path);
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Announces this daemon in the store and says which store it serves and
+/// which other daemons it sees there (`GET /v1/cluster` lists them later). A
+/// store that refuses the announcement costs only the listing: it is logged,
+/// and the presence is tried again at each beat.
+async fn announce(engine: &Engine, instance: &str, addr: SocketAddr) -> Arc<Presence> {
+    let info = DaemonInfo {
+        instance: instance.to_owned(),
+        pid: std::process::id(),
+        api: format!("http://{addr}"),
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+    };
+    let presence = Arc::new(Presence::new(&info, engine.now_ms()));
+    let store = engine.store().describe();
+    if let Err(e) = presence.announce(engine).await {
+        tracing::warn!("cannot announce this daemon in the store: {e}");
+    }
+    match weft_server::cluster_members(engine).await {
+        Ok(members) => {
+            let others: Vec<String> = members
+                .into_iter()
+                .filter(|m| m.id != presence.id())
+                .map(|m| {
+                    m.info
+                        .map_or(m.id, |i| format!("{} at {}", i.instance, i.api))
+                })
+                .collect();
+            match others.len() {
+                0 => eprintln!("weft daemon: store {store}; no other daemon serves it"),
+                n => eprintln!(
+                    "weft daemon: store {store}; {n} other daemon(s) serve it: {}",
+                    others.join(", ")
+                ),
+            }
+        }
+        Err(e) => eprintln!("weft daemon: store {store}; other daemons unknown: {e}"),
+    }
+    presence
 }
 
 /// Every flow file of `dir`, all of which must load: a daemon does not start
