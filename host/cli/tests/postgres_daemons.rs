@@ -178,7 +178,7 @@ fn store_migrate_brings_a_fresh_database_to_the_current_schema() {
         );
         assert!(
             text.contains(
-                "schema at migration 3, current (0001_init, 0002_counters, 0003_ledger_signatures)"
+                "schema at migration 5, current (0001_init, 0002_counters, 0003_ledger_signatures, 0004_change_publication, 0005_pool_slots)"
             ),
             "{text}"
         );

@@ -10,8 +10,10 @@
 //!
 //! - leases pick with `SELECT … FOR UPDATE SKIP LOCKED`, in redb's order
 //!   (priority high first, then `ready_at`, then id);
-//! - a conditional lease (`lease_task`) locks its pool's row in `pools`, so the
-//!   cap and the token bucket are checked by one transaction at a time;
+//! - a conditional lease (`lease_task`) takes a free slot of its pool
+//!   (`pool_slots`, `FOR UPDATE SKIP LOCKED`), so at most `max_concurrent`
+//!   leases are live and leases of one pool do not wait for each other; a
+//!   rate-limited pool also locks its row in `pools` for the token bucket;
 //! - a completion locks its run's row before it decides fan-in, so a join
 //!   step is enqueued exactly once;
 //! - a budget reservation locks the (day, tenant) and (day, pool) rows that
@@ -40,11 +42,13 @@
 mod config;
 mod conv;
 mod copy;
+mod feed;
 mod listen;
 mod migrate;
 mod ops;
 mod reads;
 mod roles;
+mod run_seq;
 mod store;
 mod tx;
 

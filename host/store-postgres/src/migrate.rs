@@ -36,6 +36,16 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "ledger_signatures",
         sql: include_str!("../migrations/0003_ledger_signatures.sql"),
     },
+    Migration {
+        version: 4,
+        name: "change_publication",
+        sql: include_str!("../migrations/0004_change_publication.sql"),
+    },
+    Migration {
+        version: 5,
+        name: "pool_slots",
+        sql: include_str!("../migrations/0005_pool_slots.sql"),
+    },
 ];
 
 /// The advisory lock key of a schema's migrations.

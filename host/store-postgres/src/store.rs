@@ -31,6 +31,8 @@ struct Inner {
     /// Every operation holds a read guard for its whole transaction; `close`
     /// takes the write guard (waiting for those in flight) and sets it.
     closed: Arc<tokio::sync::RwLock<bool>>,
+    /// Run numbers taken from `day_seq` and not handed out yet.
+    run_seqs: crate::run_seq::RunSeqs,
 }
 
 /// A pooled connection and the guard that keeps `close` waiting for it.
@@ -112,6 +114,7 @@ impl PgStore {
                 stats,
                 listener,
                 closed: Arc::new(tokio::sync::RwLock::new(false)),
+                run_seqs: crate::run_seq::RunSeqs::default(),
             }),
         })
     }
@@ -174,6 +177,11 @@ impl PgStore {
 
     /// A pooled connection, held open against `close`; refused once the
     /// store is closed.
+    /// The run numbers this store holds.
+    pub(crate) fn run_seqs(&self) -> &crate::run_seq::RunSeqs {
+        &self.inner.run_seqs
+    }
+
     pub(crate) async fn client(&self) -> Result<Conn, StoreError> {
         let open = Arc::clone(&self.inner.closed).read_owned().await;
         if *open {

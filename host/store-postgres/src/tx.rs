@@ -8,10 +8,13 @@
 //! writer, an operation checks before it writes, and the only writes before a
 //! refusal are its own record (a stale token's). A storage failure rolls back.
 //!
-//! At commit a transaction that appended to a run's ledger takes its change
-//! feed seqs from the `change_seq` counter (whose row it then holds until the
-//! commit, so seqs are gap-free and in commit order) and `NOTIFY`s
-//! `weft_commits` with the schema as payload.
+//! At commit a transaction that appended to a run's ledger adds its changes
+//! to `change_pending` (readers of the feed give them seqs later, see
+//! `crate::feed`) and `NOTIFY`s `weft_commits` with the schema as payload.
+//!
+//! A read-only snapshot sends its `BEGIN` with its first statement (one round
+//! trip, not two) and does not wait for its `ROLLBACK`: the connection goes
+//! back to the pool once the server has answered it.
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -107,6 +110,8 @@ pub(crate) struct Tx<'a> {
     schema: &'a str,
     changes: Mutex<Vec<String>>,
     dirty: AtomicBool,
+    /// A `BEGIN` not sent yet (it goes with the first statement).
+    begin: Mutex<Option<&'static str>>,
 }
 
 impl Drop for Tx<'_> {
@@ -127,15 +132,15 @@ impl<'a> Tx<'a> {
     }
 
     /// `BEGIN` a read-only snapshot: every statement sees the same commits.
+    /// The `BEGIN` goes with the first statement (see [`Tx::sent`]).
     pub(crate) async fn snapshot(
         c: crate::store::Conn,
         schema: &'a str,
     ) -> Result<Self, StoreError> {
         let tx = Self::new(c, schema);
-        tx.c()?
-            .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-            .await
-            .map_err(pg)?;
+        if let Ok(mut begin) = tx.begin.lock() {
+            *begin = Some("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+        }
         Ok(tx)
     }
 
@@ -146,7 +151,35 @@ impl<'a> Tx<'a> {
             schema,
             changes: Mutex::new(Vec::new()),
             dirty: AtomicBool::new(false),
+            begin: Mutex::new(None),
         }
+    }
+
+    /// Awaits `statement`, after the transaction's `BEGIN` if it has not
+    /// been sent yet: both in one round trip. tokio-postgres sends a request
+    /// when its future is first polled and answers in order ("pipelining"),
+    /// and `join` polls the `BEGIN` first. Only a read-only snapshot defers
+    /// its `BEGIN`: a statement that ran without it would only have read.
+    async fn sent<T>(
+        &self,
+        c: &deadpool_postgres::Client,
+        statement: impl std::future::Future<Output = Result<T, tokio_postgres::Error>>,
+    ) -> Result<T, StoreError> {
+        let begin = self.begin.lock().ok().and_then(|mut b| b.take());
+        match begin {
+            Some(begin) => {
+                let (began, answer) =
+                    futures_util::future::join(c.batch_execute(begin), statement).await;
+                began.map_err(pg)?;
+                answer.map_err(pg)
+            }
+            None => statement.await.map_err(pg),
+        }
+    }
+
+    /// Whether the deferred `BEGIN` was sent (a statement ran).
+    fn began(&self) -> bool {
+        self.begin.lock().map(|b| b.is_none()).unwrap_or(true)
     }
 
     /// The connection (there until the transaction ended).
@@ -165,21 +198,21 @@ impl<'a> Tx<'a> {
     pub(crate) async fn rows(&self, sql: &str, p: Params<'_>) -> Result<Vec<Row>, StoreError> {
         let c = self.c()?;
         let st = c.prepare_cached(sql).await.map_err(pg)?;
-        c.query(&st, p).await.map_err(pg)
+        self.sent(c, c.query(&st, p)).await
     }
 
     /// At most one row of a statement that writes nothing.
     pub(crate) async fn row(&self, sql: &str, p: Params<'_>) -> Result<Option<Row>, StoreError> {
         let c = self.c()?;
         let st = c.prepare_cached(sql).await.map_err(pg)?;
-        c.query_opt(&st, p).await.map_err(pg)
+        self.sent(c, c.query_opt(&st, p)).await
     }
 
     /// Runs a statement that writes; returns how many rows it changed.
     pub(crate) async fn exec(&self, sql: &str, p: Params<'_>) -> Result<u64, StoreError> {
         let c = self.c()?;
         let st = c.prepare_cached(sql).await.map_err(pg)?;
-        let n = c.execute(&st, p).await.map_err(pg)?;
+        let n = self.sent(c, c.execute(&st, p)).await?;
         if n > 0 {
             self.dirty.store(true, Ordering::Relaxed);
         }
@@ -234,10 +267,23 @@ impl<'a> Tx<'a> {
         end
     }
 
-    /// Ends a read-only snapshot.
-    pub(crate) async fn end_read(self) {
-        self.rollback().await;
-        self.release();
+    /// Ends a read-only snapshot without waiting for the server: its
+    /// `ROLLBACK` is answered in the background, and only then does the
+    /// connection go back to the pool (a connection whose `ROLLBACK` fails is
+    /// closed instead).
+    pub(crate) async fn end_read(mut self) {
+        if !self.began() {
+            self.release();
+            return;
+        }
+        let Some(c) = self.c.take() else {
+            return;
+        };
+        tokio::spawn(async move {
+            if c.batch_execute("ROLLBACK").await.is_err() {
+                drop(deadpool_postgres::Object::take(c));
+            }
+        });
     }
 
     async fn rollback(&self) {
@@ -254,24 +300,13 @@ impl<'a> Tx<'a> {
             .map(|mut c| std::mem::take(&mut *c))
             .unwrap_or_default();
         if !changes.is_empty() {
-            // One round trip: the counter moves by the number of changes (its
-            // row stays locked until the commit) and the rows take its seqs.
-            let n = i64::try_from(changes.len()).unwrap_or(i64::MAX);
-            let inserted = self
-                .exec(
-                    "WITH c AS (UPDATE counters SET value = value + $1 \
-                     WHERE name = 'change_seq' RETURNING value) \
-                     INSERT INTO changes (seq, run_id) \
-                     SELECT c.value - $1 + x.o, x.r FROM c, \
-                     unnest($2::text[]) WITH ORDINALITY AS x(r, o)",
-                    &[&n, &changes],
-                )
-                .await?;
-            if inserted != u64::try_from(changes.len()).unwrap_or(u64::MAX) {
-                return Err(StoreError::Corrupt(
-                    "the change_seq counter is missing".into(),
-                ));
-            }
+            // No lock: readers give these rows their seqs once this
+            // transaction has ended (`crate::feed`).
+            self.exec(
+                "INSERT INTO change_pending (run_id) SELECT unnest($1::text[])",
+                &[&changes],
+            )
+            .await?;
         }
         // The schema is a checked identifier (config::parse), so it can be
         // written into the statement; the notification goes with the commit.

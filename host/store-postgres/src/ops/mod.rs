@@ -17,6 +17,7 @@ pub(crate) mod finish;
 pub(crate) mod ledger;
 pub(crate) mod lock;
 pub(crate) mod misc;
+pub(crate) mod pool_slots;
 pub(crate) mod queue;
 pub(crate) mod records;
 pub(crate) mod schedule;

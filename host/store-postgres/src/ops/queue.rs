@@ -1,17 +1,18 @@
 //! The queue side: promoting due delayed tasks, expiring leases, handing out
 //! leases (`FOR UPDATE SKIP LOCKED`, in redb's order), the conditional lease
-//! under its pool's row lock, renewals.
+//! (a pool slot, and the pool's row lock for a rate limit), renewals.
 
 use serde_json::json;
 use weft_store_api::{
-    EventKind, Lease, LeaseRecord, LeaseTry, PoolCap, RunStatus, StoreError, TaskRecord, TaskState,
-    TokenBucket,
+    EventKind, Lease, LeaseRecord, LeaseTry, PoolCap, RateCap, RunStatus, StoreError, TaskRecord,
+    TaskState, TokenBucket,
 };
 
 use crate::conv::{i, u};
 use crate::ops::common::{REDELIVERED, bump, check_fence, make_ready};
 use crate::ops::ledger;
-use crate::ops::records::{TASK_COLS, get_task, put_task, task_from};
+use crate::ops::pool_slots;
+use crate::ops::records::{TASK_COLS, put_task, task_from};
 use crate::tx::Tx;
 
 /// Moves every delayed task with `ready_at <= now` to the ready queue (it
@@ -111,8 +112,11 @@ pub(crate) async fn lease(
         .map(Some)
 }
 
-/// Leases task `id` if it is ready now and its pool passes `cap`, deciding
-/// under the pool's row lock (see `QueueStore::lease_task`).
+/// Leases task `id` if it is ready now and its pool passes `cap` (see
+/// `QueueStore::lease_task`): the task's row is locked first; a capped pool
+/// then needs a free slot (`pool_slots`, taken without waiting on other
+/// leases), and a rate-limited one a token from its bucket, under the lock
+/// of the pool's row.
 pub(crate) async fn lease_task(
     t: &Tx<'_>,
     owner: &str,
@@ -127,52 +131,33 @@ pub(crate) async fn lease_task(
     }
     promote_due(t, now).await?;
     expire_due(t, now).await?;
-    let pool: String = match t
-        .row("SELECT pool FROM tasks WHERE id = $1", &[&i(id)])
+    let task = match t
+        .row(
+            &format!("SELECT {TASK_COLS} FROM tasks WHERE id = $1 FOR UPDATE"),
+            &[&i(id)],
+        )
         .await?
     {
-        Some(r) => r.get(0),
+        Some(row) => task_from(&row)?.0,
         None => return Ok(LeaseTry::Gone),
     };
-    t.exec(
-        "INSERT INTO pools (pool) VALUES ($1) ON CONFLICT (pool) DO NOTHING",
-        &[&pool],
-    )
-    .await?;
-    let bucket_row = t
-        .row(
-            "SELECT bucket_micro, bucket_at FROM pools WHERE pool = $1 FOR UPDATE",
-            &[&pool],
-        )
-        .await?;
-    let (task, _) = get_task(t, id, true).await?;
     if task.state != TaskState::Ready {
         return Ok(LeaseTry::Gone);
     }
-    let live: i64 = t
-        .row(
-            "SELECT count(*) FROM tasks WHERE pool = $1 AND state = 'leased' \
-             AND lease_expires_at > $2",
-            &[&pool, &i(now)],
-        )
-        .await?
-        .map_or(0, |r| r.get(0));
-    if u(live) >= u64::from(cap.max_concurrent) {
-        return Ok(LeaseTry::Full);
-    }
-    if let Some(rate) = cap.rate {
-        let stored = bucket_row.and_then(|r| {
-            let micro: Option<i64> = r.get(0);
-            let at: Option<i64> = r.get(1);
-            micro.zip(at).map(|(m, a)| TokenBucket {
-                micro_tokens: u(m),
-                at_ms: u(a),
-            })
-        });
-        let bucket = match stored {
-            Some(b) => b.refilled(rate, now),
-            None => TokenBucket::full(rate, now),
-        };
+    let pool = task.pool.clone();
+    let bucket = match cap.rate {
+        Some(rate) => Some((rate, locked_bucket(t, &pool, rate, now).await?)),
+        None => None,
+    };
+    let slot = if cap.max_concurrent == u32::MAX {
+        None
+    } else {
+        match pool_slots::take_free(t, &pool, cap.max_concurrent, now).await? {
+            Some(slot) => Some(slot),
+            None => return Ok(LeaseTry::Full),
+        }
+    };
+    if let Some((rate, bucket)) = bucket {
         if !bucket.has_token() {
             return Ok(LeaseTry::RateLimited {
                 next_token_at: bucket.next_token_at(rate),
@@ -185,9 +170,42 @@ pub(crate) async fn lease_task(
         )
         .await?;
     }
-    lease_task_row(t, task, owner, lease_ms, Some((&pool, admitted_by)), now)
-        .await
-        .map(LeaseTry::Leased)
+    let lease = lease_task_row(t, task, owner, lease_ms, Some((&pool, admitted_by)), now).await?;
+    if let Some(slot) = slot {
+        pool_slots::hold(t, &pool, slot, lease.task, lease.token).await?;
+    }
+    Ok(LeaseTry::Leased(lease))
+}
+
+/// `pool`'s token bucket refilled to `now`, its row locked (made on first use).
+async fn locked_bucket(
+    t: &Tx<'_>,
+    pool: &str,
+    rate: RateCap,
+    now: u64,
+) -> Result<TokenBucket, StoreError> {
+    let sql = "SELECT bucket_micro, bucket_at FROM pools WHERE pool = $1 FOR UPDATE";
+    let mut row = t.row(sql, &[&pool]).await?;
+    if row.is_none() {
+        t.exec(
+            "INSERT INTO pools (pool) VALUES ($1) ON CONFLICT (pool) DO NOTHING",
+            &[&pool],
+        )
+        .await?;
+        row = t.row(sql, &[&pool]).await?;
+    }
+    let stored = row.and_then(|r| {
+        let micro: Option<i64> = r.get(0);
+        let at: Option<i64> = r.get(1);
+        micro.zip(at).map(|(m, a)| TokenBucket {
+            micro_tokens: u(m),
+            at_ms: u(a),
+        })
+    });
+    Ok(match stored {
+        Some(b) => b.refilled(rate, now),
+        None => TokenBucket::full(rate, now),
+    })
 }
 
 /// Leases `task` (ready, locked): a new token, the lease, the run running,

@@ -158,7 +158,7 @@ pub(crate) async fn fire(
             Some(run_id) => (run_id, false),
             None => {
                 let origin = origin(&tick.id, Some(f.fire_ms));
-                (create_run(t, &f.run, now, Some(origin)).await?, true)
+                (create_run(t, &f.run, now, Some(origin), None).await?, true)
             }
         };
         runs.push(FiredRun {
@@ -200,7 +200,7 @@ pub(crate) async fn trigger(
             created: false,
         },
         None => {
-            let run_id = create_run(t, run, now, Some(origin(id, None))).await?;
+            let run_id = create_run(t, run, now, Some(origin(id, None)), None).await?;
             bump(t, SCHEDULE_FIRES, 1).await?;
             state.fires = state.fires.saturating_add(1);
             Submitted {

@@ -1,5 +1,5 @@
 //! `submit_run`: idempotency (a primary key; a live key is never taken
-//! over), run id allocation (a per-prefix, per-day row), the run, its first
+//! over), run id allocation (a per-prefix, per-day row, see `run_seq`), the run, its first
 //! tasks.
 
 use serde_json::{Value, json};
@@ -11,10 +11,12 @@ use crate::ops::ledger;
 use crate::ops::records::{get_run, insert_run};
 use crate::tx::{Tx, run_again};
 
-/// Submits a run, or returns the live run of its idempotency key.
+/// Submits a run, or returns the live run of its idempotency key; a new run
+/// takes the number `seq` (from [`crate::PgStore::next_run_seq`]).
 pub(crate) async fn submit_run(
     t: &Tx<'_>,
     new: &NewRun,
+    seq: u64,
     now: u64,
 ) -> Result<Submitted, StoreError> {
     match check_submit(t, new, now).await? {
@@ -23,7 +25,7 @@ pub(crate) async fn submit_run(
             created: false,
         }),
         None => Ok(Submitted {
-            run_id: create_run(t, new, now, None).await?,
+            run_id: create_run(t, new, now, None, Some(seq)).await?,
             created: true,
         }),
     }
@@ -74,14 +76,17 @@ pub(crate) async fn check_submit(
 }
 
 /// Creates a run that [`check_submit`] accepted; `origin` goes into the
-/// `run-created` payload when given. Returns the run id.
+/// `run-created` payload when given. Its number is `seq`, or the next one of
+/// the day's row, taken in this transaction (cron fires, which are few).
+/// Returns the run id.
 pub(crate) async fn create_run(
     t: &Tx<'_>,
     new: &NewRun,
     now: u64,
     origin: Option<Value>,
+    seq: Option<u64>,
 ) -> Result<String, StoreError> {
-    let id = allocate_id(t, &new.id_prefix, now).await?;
+    let id = allocate_id(t, &new.id_prefix, seq, now).await?;
     let run = RunRecord {
         id: id.clone(),
         flow_id: new.flow_id.clone(),
@@ -132,19 +137,19 @@ pub(crate) async fn create_run(
     Ok(id)
 }
 
-/// Takes the next sequence number of `prefix` on the UTC day of `now` (its
-/// row locked until the commit) and forms a run id not taken yet.
-async fn allocate_id(t: &Tx<'_>, prefix: &str, now: u64) -> Result<String, StoreError> {
+/// Forms a run id not taken yet from `seq`, or from the next sequence number
+/// of `prefix` on the UTC day of `now` (its row then locked until the commit).
+async fn allocate_id(
+    t: &Tx<'_>,
+    prefix: &str,
+    seq: Option<u64>,
+    now: u64,
+) -> Result<String, StoreError> {
     let date = weft_store_api::utc_date(now);
-    let seq = t
-        .wrows(
-            "INSERT INTO day_seq (prefix, day, seq) VALUES ($1, $2, 1) \
-             ON CONFLICT (prefix, day) DO UPDATE SET seq = day_seq.seq + 1 RETURNING seq",
-            &[&prefix, &date],
-        )
-        .await?
-        .first()
-        .map_or(1, |r| u(r.get(0)));
+    let seq = match seq {
+        Some(seq) => seq,
+        None => next_in_tx(t, prefix, &date).await?,
+    };
     for salt in 0..8 {
         let id = weft_store_api::format_id(
             prefix,
@@ -162,4 +167,16 @@ async fn allocate_id(t: &Tx<'_>, prefix: &str, now: u64) -> Result<String, Store
     Err(StoreError::Corrupt(format!(
         "run id sequence {seq} of {prefix} on {date} is already taken"
     )))
+}
+
+/// The next number of `prefix` on `date`, from its row in this transaction.
+async fn next_in_tx(t: &Tx<'_>, prefix: &str, date: &str) -> Result<u64, StoreError> {
+    Ok(t.wrows(
+        "INSERT INTO day_seq (prefix, day, seq) VALUES ($1, $2, 1) \
+             ON CONFLICT (prefix, day) DO UPDATE SET seq = day_seq.seq + 1 RETURNING seq",
+        &[&prefix, &date],
+    )
+    .await?
+    .first()
+    .map_or(1, |r| u(r.get(0))))
 }

@@ -11,6 +11,7 @@ use weft_store_api::{
 };
 
 use crate::conv::{from_text, i, lim, u};
+use crate::feed;
 use crate::ops::lock::{self, LOCK_COLS, lock_from};
 use crate::ops::misc;
 use crate::ops::schedule::{self, SCHEDULE_COLS, state_from};
@@ -220,28 +221,29 @@ impl ScheduleStore for PgStore {
 #[async_trait::async_trait]
 impl ChangeFeed for PgStore {
     async fn changes_since(&self, after: u64, limit: usize) -> Result<Vec<Change>, StoreError> {
-        read_tx!(self, t => {
+        write_tx!(self, t => {
+            feed::publish(&t).await?;
             let rows = t
                 .rows(
                     "SELECT seq, run_id FROM changes WHERE seq > $1 ORDER BY seq LIMIT $2",
                     &[&i(after), &lim(limit)],
                 )
                 .await?;
-            Ok::<_, StoreError>(
-                rows.iter()
-                    .map(|r| Change {
-                        seq: u(r.get(0)),
-                        run_id: r.get(1),
-                    })
-                    .collect(),
-            )
+            let changes: Vec<Change> = rows
+                .iter()
+                .map(|r| Change {
+                    seq: u(r.get(0)),
+                    run_id: r.get(1),
+                })
+                .collect();
+            Ok::<_, StoreError>(changes)
         })
     }
 
     async fn change_head(&self) -> Result<u64, StoreError> {
-        read_tx!(self, t => {
-            let row = t.row("SELECT value FROM counters WHERE name = 'change_seq'", &[]).await?;
-            Ok::<_, StoreError>(row.map_or(0, |r| u(r.get(0))))
+        write_tx!(self, t => {
+            feed::publish(&t).await?;
+            feed::head(&t).await
         })
     }
 }

@@ -18,7 +18,10 @@ use crate::tx::{read_tx, write_tx};
 #[async_trait::async_trait]
 impl RunStore for PgStore {
     async fn submit_run(&self, new: NewRun, now: u64) -> Result<Submitted, StoreError> {
-        write_tx!(self, t => submit::submit_run(&t, &new, now).await)
+        weft_store_api::check_prefix(&new.id_prefix)?;
+        let date = weft_store_api::utc_date(now);
+        let seq = self.next_run_seq(&new.id_prefix, &date).await?;
+        write_tx!(self, t => submit::submit_run(&t, &new, seq, now).await)
     }
 
     async fn cancel(&self, run: &str, now: u64) -> Result<(), StoreError> {
