@@ -56,11 +56,17 @@ def run(cmd: list[str], **kw) -> subprocess.CompletedProcess:
 
 
 def seconds(text: str | int) -> float:
-    """A weft duration (`30s`, `5m`, `250ms`) in seconds, as units.rs parses it."""
-    m = re.fullmatch(r"([0-9.]+)\s*(ms|s|m|h|)", str(text).strip())
-    if not m:
+    """A weft duration (`30s`, `1m30s`, `1.5s`, `250ms`, `7d`) in seconds, in the
+    grammar of host/flow/src/duration.rs; a bare number (compose, Kubernetes) is
+    seconds."""
+    t = str(text).strip()
+    if re.fullmatch(r"[0-9]+(\.[0-9]+)?", t):
+        return float(t)
+    part = r"([0-9]+(?:\.[0-9]+)?)\s*(ms|s|m|h|d)"
+    if not re.fullmatch(rf"(?:\s*{part})+", t):
         raise ValueError(f"not a duration: {text!r}")
-    return float(m.group(1)) * {"ms": 0.001, "s": 1, "": 1, "m": 60, "h": 3600}[m.group(2)]
+    size = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
+    return sum(float(n) * size[u] for n, u in re.findall(part, t))
 
 
 def flag_value(args: list[str], flag: str) -> str | None:

@@ -12,7 +12,8 @@ pub use crate::cli_search::*;
 pub use crate::cli_service::*;
 pub use crate::cli_store::*;
 pub use crate::cli_workers::*;
-use crate::units::{parse_duration, parse_size};
+use crate::units::parse_size;
+use weft_flow::duration::parse_duration;
 
 /// weft: a workflow engine whose moving parts are WebAssembly components.
 #[derive(Debug, Parser)]
@@ -266,7 +267,7 @@ pub enum DlqCommand {
 #[derive(Debug, Args)]
 pub struct DlqLsArgs {
     /// Only tasks dead-lettered this long ago or less (e.g. `10m`, `2h`, `7d`).
-    #[arg(long, value_parser = parse_age)]
+    #[arg(long, value_parser = parse_duration)]
     pub since: Option<Duration>,
     /// At most this many: the most recently dead-lettered.
     #[arg(long)]
@@ -305,20 +306,6 @@ pub struct PurgeArgs {
     pub yes: bool,
     #[command(flatten)]
     pub state: StateArgs,
-}
-
-/// A time ago: a duration (`500ms`, `30s`, `10m`, `2h`) or days (`7d`).
-fn parse_age(text: &str) -> Result<Duration, String> {
-    let trimmed = text.trim();
-    match trimmed.strip_suffix('d') {
-        Some(days) => days
-            .trim()
-            .parse::<f64>()
-            .ok()
-            .and_then(|d| Duration::try_from_secs_f64(d * 86_400.0).ok())
-            .ok_or_else(|| format!("`{text}` is not a number of days, e.g. 7d")),
-        None => parse_duration(trimmed),
-    }
 }
 
 /// Arguments of `weft init`.

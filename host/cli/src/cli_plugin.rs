@@ -7,7 +7,7 @@ use clap::Args;
 use weft_core::PluginKind;
 
 use crate::commands::plugin_templates::Lang;
-use crate::units::parse_duration;
+use weft_flow::duration::parse_duration;
 
 /// Arguments of `weft plugin new`.
 #[derive(Debug, Args)]

@@ -8,7 +8,7 @@ use std::time::Duration;
 use clap::{ArgGroup, Args, Subcommand};
 
 use crate::cli::{DaemonOutArgs, StateArgs};
-use crate::units::parse_duration;
+use weft_flow::duration::parse_duration;
 
 /// Arguments of `weft worker`.
 #[derive(Debug, Args)]

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use clap::{ArgGroup, Args, Subcommand};
 
-use crate::units::parse_duration;
+use weft_flow::duration::parse_duration;
 
 /// `weft workers …`
 #[derive(Debug, Subcommand)]

@@ -235,33 +235,42 @@ impl<'a> Ctx<'a> {
         }
     }
 
-    /// A duration such as `30s`, `500ms`, `2m`, `1h`.
+    /// A duration longer than zero, in weft's one grammar
+    /// ([`crate::duration`]): `250ms`, `1.5s`, `1m30s`, `7d`.
     pub fn duration(&mut self, node: &Node, path: &str) -> Option<Spanned<Duration>> {
+        const EXPECTED: &str = "expected a number with a unit: ms, s, m, h or d";
         match &node.value {
-            Value::Str(s) => match parse_duration(s) {
-                Ok(d) => Some(Spanned {
-                    value: d,
-                    pos: node.pos,
-                }),
-                Err(e) => {
-                    let d = self
-                        .at(
-                            node.pos,
-                            format!("invalid duration `{s}` for {}: {e}", describe(path)),
-                        )
-                        .expected("expected a number and a unit: ms, s, m or h")
-                        .help("write e.g. `500ms`, `30s`, `2m` or `1h`");
-                    self.push(d);
-                    None
-                }
-            },
+            Value::Str(s) => {
+                let (why, expected) = match parse_duration(s) {
+                    Ok(d) if !d.is_zero() => {
+                        return Some(Spanned {
+                            value: d,
+                            pos: node.pos,
+                        });
+                    }
+                    Ok(_) => (
+                        "it must be longer than zero".to_owned(),
+                        "expected a duration longer than zero",
+                    ),
+                    Err(e) => (e.reason.to_string(), EXPECTED),
+                };
+                let d = self
+                    .at(
+                        node.pos,
+                        format!("invalid duration `{s}` for {}: {why}", describe(path)),
+                    )
+                    .expected(expected)
+                    .help("write e.g. `250ms`, `1.5s`, `1m30s` or `7d`");
+                self.push(d);
+                None
+            }
             Value::Int(i) => {
                 let d = self
                     .at(
                         node.pos,
                         format!("a duration without a unit for {}", describe(path)),
                     )
-                    .expected("expected a number and a unit: ms, s, m or h")
+                    .expected(EXPECTED)
                     .help(format!(
                         "write `{i}s` for {i} seconds, or `{i}ms` for milliseconds"
                     ));

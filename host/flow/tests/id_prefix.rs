@@ -144,10 +144,13 @@ fn the_idempotency_ttl_is_read_with_the_duration_grammar() {
     let p = parse("idempotency:\n  ttl: 168h\n").unwrap();
     assert_eq!(p.idempotency_ttl, Duration::from_secs(7 * 24 * 3600));
 
-    let err = parse("idempotency: { ttl: 1d }\n").unwrap_err().to_string();
+    let p = parse("idempotency: { ttl: 7d }\n").unwrap();
+    assert_eq!(p.idempotency_ttl, Duration::from_secs(7 * 24 * 3600));
+
+    let err = parse("idempotency: { ttl: 2w }\n").unwrap_err().to_string();
     assert!(err.contains("weft.yaml:4:21"), "{err}");
     assert!(
-        err.contains("invalid duration `1d` for `idempotency.ttl`: unknown unit `d`"),
+        err.contains("invalid duration `2w` for `idempotency.ttl`: unknown unit `w`"),
         "{err}"
     );
     let err = parse("idempotency: { ttl: 3600 }\n")

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::{Result, bail};
 use serde_json::Value;
+use weft_flow::duration::parse_duration;
 use weft_server::costs_json;
 use weft_store_api::utc_date;
 
@@ -42,14 +43,17 @@ pub(crate) async fn run(args: CostsArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// `7d` → the UTC day 6 days before today's; `yyyy-mm-dd` as it is.
+/// `7d` (a whole number of days in weft's duration grammar, so `168h` too) →
+/// the UTC day 6 days before today's; `yyyy-mm-dd` as it is.
 fn since_day(text: &str, now: u64) -> Result<String> {
-    if let Some(days) = text.strip_suffix('d')
-        && let Ok(days) = days.parse::<u64>()
-        && days > 0
-    {
-        let back = days.saturating_sub(1).saturating_mul(DAY_MS);
-        return Ok(utc_date(now.saturating_sub(back)));
+    if let Ok(back) = parse_duration(text) {
+        let back = u64::try_from(back.as_millis()).unwrap_or(u64::MAX);
+        if back == 0 || !back.is_multiple_of(DAY_MS) {
+            bail!(
+                "--since `{text}`: expected a whole number of days such as `7d`, or a UTC day yyyy-mm-dd"
+            );
+        }
+        return Ok(utc_date(now.saturating_sub(back - DAY_MS)));
     }
     let b = text.as_bytes();
     let is_day = b.len() == 10
@@ -113,7 +117,9 @@ mod tests {
         assert_eq!(since_day("1d", noon).unwrap(), "2026-11-22");
         assert_eq!(since_day("7d", noon).unwrap(), "2026-11-16");
         assert_eq!(since_day("2026-01-02", noon).unwrap(), "2026-01-02");
+        assert_eq!(since_day("168h", noon).unwrap(), "2026-11-16");
         assert!(since_day("0d", noon).is_err());
+        assert!(since_day("36h", noon).is_err());
         assert!(since_day("yesterday", noon).is_err());
     }
 }
