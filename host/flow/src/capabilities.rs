@@ -16,6 +16,7 @@
 
 use crate::decode::{Ctx, Fields};
 use crate::diagnostic::did_you_mean;
+use crate::glob::glob_match;
 use crate::project::ProjectConfig;
 use crate::yaml;
 
@@ -78,35 +79,6 @@ impl ProjectConfig {
 
 fn allows(globs: Option<&[String]>, name: &str) -> bool {
     globs.is_none_or(|globs| globs.iter().any(|g| glob_match(g, name)))
-}
-
-/// Whether `name` matches `glob` (`*` any run of characters, `?` one).
-pub fn glob_match(glob: &str, name: &str) -> bool {
-    let (g, n): (Vec<char>, Vec<char>) = (glob.chars().collect(), name.chars().collect());
-    // Iterative matching with one back-track point for the last `*`.
-    let (mut gi, mut ni) = (0, 0);
-    let mut star: Option<(usize, usize)> = None;
-    while ni < n.len() {
-        match g.get(gi) {
-            Some('*') => {
-                star = Some((gi, ni));
-                gi += 1;
-            }
-            Some(&c) if c == '?' || c == n[ni] => {
-                gi += 1;
-                ni += 1;
-            }
-            _ => match star {
-                Some((sg, sn)) => {
-                    gi = sg + 1;
-                    ni = sn + 1;
-                    star = Some((sg, sn + 1));
-                }
-                None => return false,
-            },
-        }
-    }
-    g[gi..].iter().all(|&c| c == '*')
 }
 
 /// Decodes `tenants.<t>.capabilities`.
@@ -221,21 +193,6 @@ pub(crate) fn decode_on_exceeded(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn globs_match_runs_and_single_characters() {
-        assert!(glob_match("gpt-4o*", "gpt-4o-mini"));
-        assert!(glob_match("gpt-4o*", "gpt-4o"));
-        assert!(!glob_match("gpt-4o*", "gpt-4"));
-        assert!(glob_match("*-model", "mock-model"));
-        assert!(glob_match("a?c", "abc"));
-        assert!(!glob_match("a?c", "ac"));
-        assert!(glob_match("*", ""));
-        assert!(glob_match("a*b*c", "axxbyyc"));
-        assert!(!glob_match("a*b*c", "axxbyy"));
-        assert!(glob_match("prompt", "prompt"));
-        assert!(!glob_match("prompt", "prompts"));
-    }
 
     #[test]
     fn absent_lists_allow_everything_and_empty_ones_nothing() {

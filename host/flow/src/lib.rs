@@ -21,6 +21,7 @@ pub mod diagnostic;
 pub mod duration;
 mod error;
 mod fire_times;
+pub mod glob;
 mod graph;
 pub mod id_prefix;
 mod inputs;
@@ -43,7 +44,7 @@ mod validate;
 pub mod yaml;
 
 pub use authored::{FLOW_KEYS, STEP_KEYS};
-pub use capabilities::{Capabilities, OnBudgetExceeded, glob_match};
+pub use capabilities::{Capabilities, OnBudgetExceeded};
 pub use common::{DEFAULT_RETRY_STRATEGY, DEFAULT_TIMEOUT, RetryPolicy};
 pub use compiled::{
     CompiledFlow, CompiledStep, DEFAULT_MAX_MODEL_CALLS, DEFAULT_MAX_TOOL_CALLS, MAX_CALLS_CAP,
@@ -52,6 +53,7 @@ pub use decode::{Spanned, check_name};
 pub use default_retry::NoDefaultRetry;
 pub use diagnostic::{Diagnostic, Diagnostics, Location};
 pub use error::LoadError;
+pub use glob::glob_match;
 pub use id_prefix::{IdPrefixDecl, PathPrefix, PrefixFromPath};
 pub use inputs::{InputError, InputSpec, InputType};
 pub use ledger_decl::LedgerDecl;

@@ -7,6 +7,7 @@ use serde_json::Value as Json;
 
 use crate::decode::{Ctx, Spanned};
 use crate::diagnostic::{Location, did_you_mean, one_of};
+use crate::glob::glob_match;
 use crate::plugin_use::{PluginRole, check_plugin};
 use crate::project::ProjectConfig;
 use crate::yaml::{self, Pos, location};
@@ -304,48 +305,5 @@ pub(crate) fn model_pool(project: &ProjectConfig, model: &str) -> Option<String>
         .map(|(_, pool)| pool.clone())
 }
 
-/// `*` matches any run of characters, `?` any one; everything else itself.
-pub fn glob_match(glob: &str, text: &str) -> bool {
-    let (g, t): (Vec<char>, Vec<char>) = (glob.chars().collect(), text.chars().collect());
-    let (mut gi, mut ti) = (0, 0);
-    let mut star: Option<(usize, usize)> = None;
-    while ti < t.len() {
-        match g.get(gi) {
-            Some('*') => {
-                star = Some((gi, ti));
-                gi += 1;
-            }
-            Some(c) if *c == '?' || *c == t[ti] => {
-                gi += 1;
-                ti += 1;
-            }
-            _ => match star {
-                Some((sg, st)) => {
-                    gi = sg + 1;
-                    ti = st + 1;
-                    star = Some((sg, st + 1));
-                }
-                None => return false,
-            },
-        }
-    }
-    g[gi..].iter().all(|c| *c == '*')
-}
-
 /// Pools by name, for [`ProjectConfig::pools`].
 pub type Pools = BTreeMap<String, PoolDecl>;
-
-#[cfg(test)]
-mod tests {
-    use super::glob_match;
-
-    #[test]
-    fn globs() {
-        assert!(glob_match("local-*", "local-llama"));
-        assert!(glob_match("gpt-?o", "gpt-4o"));
-        assert!(glob_match("*", ""));
-        assert!(!glob_match("gpt-*", "claude-3"));
-        assert!(glob_match("a*b*c", "axxbyyc"));
-        assert!(!glob_match("a*b*c", "axxbyy"));
-    }
-}
