@@ -6,12 +6,14 @@
 //! the runtime.
 
 mod host_rule;
+mod money;
 mod plugin_kind;
 mod plugin_types;
 mod text_cap;
 pub mod worker_protocol;
 
 pub use host_rule::{HostRule, HostRuleError, Target, check_target};
+pub use money::{Money, MoneyError};
 pub use plugin_kind::{PluginKind, UnknownPluginKind};
 pub use plugin_types::{
     AttemptInfo, Candidate, ChatMessage, Completion, CompletionRequest, LogLevel, PluginError,

@@ -8,14 +8,14 @@
 //! budget. The charge is committed with the journaled answer and releases the
 //! reservation in that same transaction, so spent + reserved never
 //! under-counts; a call that fails releases its reservation, and a reservation
-//! of a process that died lapses by itself at its expiry. Money is whole
-//! micro-dollars.
+//! of a process that died lapses by itself at its expiry. Money is
+//! [`Money`], whole micro-dollars.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Duration;
 
-use weft_core::CompletionRequest;
+use weft_core::{CompletionRequest, Money};
 use weft_flow::{ModelDecl, OnBudgetExceeded, ProjectConfig};
 pub use weft_store_api::Limited;
 use weft_store_api::{BudgetAsk, BudgetReply, SharedStore, StoreError, utc_date};
@@ -64,13 +64,13 @@ pub(crate) struct Reservation {
     /// lapses only reservations that had expired by then).
     reserved_at: u64,
     day: String,
-    micro_usd: u64,
+    amount: Money,
 }
 
 impl Reservation {
-    /// The micro-dollars reserved.
-    pub fn micro_usd(&self) -> u64 {
-        self.micro_usd
+    /// The amount reserved.
+    pub fn amount(&self) -> Money {
+        self.amount
     }
 
     /// The UTC day it was made for.
@@ -109,24 +109,20 @@ impl Drop for Reservation {
 pub(crate) struct CallScope<'a> {
     pub tenant: &'a str,
     pub pool: &'a str,
-    /// The tenant's daily budget in micro-dollars, if any.
-    pub tenant_budget: Option<u64>,
-    /// The pool's daily limit in micro-dollars, if any.
-    pub pool_limit: Option<u64>,
+    /// The tenant's daily budget, if any.
+    pub tenant_budget: Option<Money>,
+    /// The pool's daily limit, if any.
+    pub pool_limit: Option<Money>,
 }
 
 /// A model call refused before it was made: the tenant's (or pool's) spent and
-/// reserved micro-dollars for the UTC day, plus the most the call could cost,
-/// are above its daily limit.
+/// reserved money for the UTC day, plus the most the call could cost, are
+/// above its daily limit.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
     "budget exceeded: {kind} {name} has spent {spent} (+{reserved} reserved) of {limit_text}{limit} today (UTC {day}); this call could cost up to {bound}",
     kind = match self.limited { Limited::Tenant => "tenant", Limited::Pool => "pool" },
     limit_text = match self.limited { Limited::Tenant => "", Limited::Pool => "its daily limit " },
-    spent = usd(self.spent_micro_usd),
-    reserved = usd(self.reserved_micro_usd),
-    limit = usd(self.limit_micro_usd),
-    bound = usd(self.bound_micro_usd),
 )]
 pub struct BudgetExceeded {
     /// Whose limit it is.
@@ -136,13 +132,13 @@ pub struct BudgetExceeded {
     /// The UTC day, `yyyy-mm-dd`.
     pub day: String,
     /// Committed charges of the day.
-    pub spent_micro_usd: u64,
+    pub spent: Money,
     /// Reserved by calls in flight.
-    pub reserved_micro_usd: u64,
+    pub reserved: Money,
     /// The daily limit.
-    pub limit_micro_usd: u64,
+    pub limit: Money,
     /// The most the refused call could have cost.
-    pub bound_micro_usd: u64,
+    pub bound: Money,
 }
 
 /// Why [`Budgets::reserve`] refused.
@@ -154,14 +150,14 @@ pub(crate) enum ReserveError {
 }
 
 impl Budgets {
-    /// Reserves `bound` micro-dollars in the store for a call at `now` that
+    /// Reserves `bound` in the store for a call at `now` that
     /// may run for `timeout`, if the tenant's and the pool's spent + reserved
     /// + `bound` stay within their limits.
     pub async fn reserve(
         &self,
         store: &SharedStore,
         scope: &CallScope<'_>,
-        bound: u64,
+        bound: Money,
         timeout: Duration,
         now: u64,
     ) -> Result<Reservation, ReserveError> {
@@ -171,9 +167,9 @@ impl Budgets {
             day: day.clone(),
             tenant: scope.tenant.to_owned(),
             pool: scope.pool.to_owned(),
-            micro_usd: bound,
-            tenant_limit: scope.tenant_budget,
-            pool_limit: scope.pool_limit,
+            micro_usd: bound.micros(),
+            tenant_limit: scope.tenant_budget.map(Money::micros),
+            pool_limit: scope.pool_limit.map(Money::micros),
             expires_at: now.saturating_add(u64::try_from(lapse).unwrap_or(u64::MAX)),
         };
         match store
@@ -186,7 +182,7 @@ impl Budgets {
                 id: Some(id),
                 reserved_at: now,
                 day,
-                micro_usd: bound,
+                amount: bound,
             }),
             BudgetReply::Exceeded {
                 limited,
@@ -200,10 +196,10 @@ impl Budgets {
                     Limited::Pool => scope.pool.to_owned(),
                 },
                 day,
-                spent_micro_usd: spent,
-                reserved_micro_usd: reserved,
-                limit_micro_usd: limit,
-                bound_micro_usd: bound,
+                spent: Money::from_micros(spent),
+                reserved: Money::from_micros(reserved),
+                limit: Money::from_micros(limit),
+                bound,
             })),
         }
     }
@@ -216,15 +212,15 @@ impl Budgets {
             .unwrap_or_else(PoisonError::into_inner) = Some(limits);
     }
 
-    /// The daily cost limit of `pool` in micro-dollars, if it has one.
-    pub fn pool_limit_micro(&self, pool: &str) -> Option<u64> {
+    /// The daily cost limit of `pool` set through
+    /// [`crate::Engine::set_pool_limit_usd`], if it has one.
+    pub fn pool_limit(&self, pool: &str) -> Option<Money> {
         let limits = self
             .pool_limits
             .read()
             .unwrap_or_else(PoisonError::into_inner)
             .clone()?;
-        // A negative or NaN limit (config validation should refuse it) is 0.
-        limits(pool).map(|usd| (usd * 1_000_000.0).round() as u64)
+        limits(pool).map(|usd| pool_limit_from_usd(pool, usd))
     }
 
     /// Remembers that a call of `task`'s attempt under lease `token` was
@@ -247,33 +243,29 @@ impl Budgets {
     }
 }
 
-/// Micro-dollars as `$1.234567`, trailing zeros after the cents dropped.
-pub fn usd(micro: u64) -> String {
-    let whole = micro / 1_000_000;
-    let frac = format!("{:06}", micro % 1_000_000);
-    let frac = frac.trim_end_matches('0');
-    let frac = if frac.len() < 2 {
-        format!("{frac:0<2}")
-    } else {
-        frac.to_owned()
+/// A pool's daily limit of `usd` dollars. One that is not an amount of money
+/// (negative, NaN, infinite: `weft.yaml` validation refuses these, a
+/// [`crate::Engine::set_pool_limit_usd`] hook might not) is logged and refuses
+/// every call of the pool, as a limit of zero would: a broken limit never
+/// lets spending through.
+pub(crate) fn pool_limit_from_usd(pool: &str, usd: f64) -> Money {
+    Money::from_usd(usd).unwrap_or_else(|e| {
+        tracing::error!(pool, "the pool's daily cost limit is not an amount of money, so its model calls are refused: {e}");
+        Money::ZERO
+    })
+}
+
+/// The cost of `input` + `output` tokens of `model`, rounded up to a whole
+/// micro-dollar; nothing for a model without a price.
+pub(crate) fn token_cost(model: &ModelDecl, input: u64, output: u64) -> Money {
+    let Some(price) = model.price else {
+        return Money::ZERO;
     };
-    format!("${whole}.{frac}")
-}
-
-/// A price in dollars per million tokens as micro-dollars per million tokens
-/// (prices finer than a millionth of a dollar per million tokens are rounded).
-fn price_micro(per_million_usd: f64) -> u128 {
-    // Prices are validated as >= 0; `as` saturates anything absurd.
-    (per_million_usd * 1_000_000.0).round() as u128
-}
-
-/// The cost of `input` + `output` tokens of `model` in micro-dollars, rounded
-/// up; 0 for a model without a price.
-pub(crate) fn token_cost(model: &ModelDecl, input: u64, output: u64) -> u64 {
-    let Some(price) = model.price else { return 0 };
-    let pico = u128::from(input) * price_micro(price.input_per_million_usd)
-        + u128::from(output) * price_micro(price.output_per_million_usd);
-    u64::try_from(pico.div_ceil(1_000_000)).unwrap_or(u64::MAX)
+    // Tokens x micro-dollars per million tokens: millionths of a micro-dollar.
+    let per_million = |tokens: u64, price: Money| u128::from(tokens) * u128::from(price.micros());
+    let pico = per_million(input, price.input_per_million)
+        .saturating_add(per_million(output, price.output_per_million));
+    Money::from_micros(u64::try_from(pico.div_ceil(1_000_000)).unwrap_or(u64::MAX))
 }
 
 /// The most output tokens a call may produce: the request's `max-tokens`, else
@@ -302,16 +294,16 @@ pub(crate) fn next_utc_day(now: u64) -> u64 {
     (now / DAY_MS + 1) * DAY_MS
 }
 
-/// The tenant's budget in micro-dollars and what to do when it is exceeded.
+/// The tenant's daily budget and what to do when it is exceeded.
 pub(crate) fn tenant_budget(
     project: &ProjectConfig,
     tenant: &str,
-) -> (Option<u64>, OnBudgetExceeded) {
+) -> (Option<Money>, OnBudgetExceeded) {
     project
         .tenants
         .get(tenant)
         .map_or((None, OnBudgetExceeded::Fail), |t| {
-            (t.budget_micro_usd, t.on_budget_exceeded)
+            (t.budget_daily, t.on_budget_exceeded)
         })
 }
 
@@ -320,23 +312,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn dollars_print_with_cents_at_least() {
-        assert_eq!(usd(4_980_000), "$4.98");
-        assert_eq!(usd(10_000), "$0.01");
-        assert_eq!(usd(5_000_000), "$5.00");
-        assert_eq!(usd(1_234_567), "$1.234567");
-    }
-
-    #[test]
     fn a_refusal_says_whose_limit_and_by_how_much() {
         let mut e = BudgetExceeded {
             limited: Limited::Tenant,
             name: "acme".into(),
             day: "2026-11-22".into(),
-            spent_micro_usd: 4_980_000,
-            reserved_micro_usd: 10_000,
-            limit_micro_usd: 5_000_000,
-            bound_micro_usd: 30_000,
+            spent: Money::from_micros(4_980_000),
+            reserved: Money::from_micros(10_000),
+            limit: Money::from_micros(5_000_000),
+            bound: Money::from_micros(30_000),
         };
         assert_eq!(
             e.to_string(),

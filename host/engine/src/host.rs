@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use serde_json::Value;
-use weft_core::{Completion, CompletionRequest, PluginError};
+use weft_core::{Completion, CompletionRequest, Money, PluginError};
 use weft_flow::ModelDecl;
 use weft_runtime::{CallContext, CallLimits, StepHost};
 use weft_store_api::Charge;
@@ -298,16 +298,13 @@ impl TaskHost {
         let (tenant_budget, mode) = budgets::tenant_budget(&inner.project, &self.scope.tenant);
         // A limit set through `Engine::set_pool_limit_usd` wins over the
         // pool's `cost_limit_daily_usd` in weft.yaml.
-        let pool_limit = inner
-            .budgets
-            .pool_limit_micro(&self.scope.pool)
-            .or_else(|| {
-                crate::admission::pool_decl(inner, &self.scope.pool)
-                    .cost_limit_daily_usd
-                    .map(|usd| (usd.max(0.0) * 1_000_000.0).round() as u64)
-            });
+        let pool_limit = inner.budgets.pool_limit(&self.scope.pool).or_else(|| {
+            crate::admission::pool_decl(inner, &self.scope.pool)
+                .cost_limit_daily_usd
+                .map(|usd| budgets::pool_limit_from_usd(&self.scope.pool, usd))
+        });
         let limited = tenant_budget.is_some() || pool_limit.is_some();
-        let priced_output = model.price.is_some_and(|p| p.output_per_million_usd > 0.0);
+        let priced_output = model.price.is_some_and(|p| !p.output_per_million.is_zero());
         let output = match budgets::output_bound(model, req) {
             Some(n) => n,
             None if limited && priced_output => {
@@ -394,18 +391,23 @@ impl TaskHost {
         answer: &Completion,
         reservation: &Reservation,
     ) -> Charge {
-        let reserved = reservation.micro_usd();
+        let reserved = reservation.amount();
         let usage = &answer.usage;
-        let micro_usd = if usage.cost_usd > 0.0 {
-            (usage.cost_usd * 1_000_000.0).round() as u64
-        } else {
-            budgets::token_cost(model, usage.input_tokens, usage.output_tokens)
+        let cost = match Money::from_usd(usage.cost_usd) {
+            Ok(cost) if !cost.is_zero() => cost,
+            Ok(_) => budgets::token_cost(model, usage.input_tokens, usage.output_tokens),
+            Err(e) => {
+                tracing::warn!(
+                    run = %self.run, step = %self.step, model = name,
+                    "the adapter's reported cost is not an amount of money ({e}); charged by tokens"
+                );
+                budgets::token_cost(model, usage.input_tokens, usage.output_tokens)
+            }
         };
-        if micro_usd > reserved {
+        if cost > reserved {
             tracing::warn!(
                 run = %self.run, step = %self.step, model = name,
-                "model call cost {} but at most {} was reserved (the provider's reported cost or tokens exceed the bound); charged in full",
-                budgets::usd(micro_usd), budgets::usd(reserved)
+                "model call cost {cost} but at most {reserved} was reserved (the provider's reported cost or tokens exceed the bound); charged in full"
             );
         }
         Charge {
@@ -414,7 +416,7 @@ impl TaskHost {
             model: name.to_owned(),
             input_tokens: usage.input_tokens,
             output_tokens: usage.output_tokens,
-            micro_usd,
+            micro_usd: cost.micros(),
             reservation: None,
         }
     }

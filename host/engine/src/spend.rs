@@ -4,24 +4,27 @@
 
 use std::sync::Arc;
 
+use weft_core::Money;
 use weft_store_api::utc_date;
 
 use crate::engine::Engine;
 use crate::error::EngineError;
 
 impl Engine {
-    /// Micro-dollars charged today (the UTC day of the engine's clock) for
-    /// model calls of tasks in `pool`. Calls in flight are not counted until
-    /// their answer is journaled.
-    pub async fn pool_spent_today(&self, pool: &str) -> Result<u64, EngineError> {
+    /// What was charged today (the UTC day of the engine's clock) for model
+    /// calls of tasks in `pool`. Calls in flight are not counted until their
+    /// answer is journaled.
+    pub async fn pool_spent_today(&self, pool: &str) -> Result<Money, EngineError> {
         let day = utc_date(self.inner.now());
-        Ok(self.inner.store.pool_day_cost(&day, pool).await?)
+        let micros = self.inner.store.pool_day_cost(&day, pool).await?;
+        Ok(Money::from_micros(micros))
     }
 
-    /// Micro-dollars charged today (UTC) for model calls of `tenant`'s runs.
-    pub async fn tenant_spent_today(&self, tenant: &str) -> Result<u64, EngineError> {
+    /// What was charged today (UTC) for model calls of `tenant`'s runs.
+    pub async fn tenant_spent_today(&self, tenant: &str) -> Result<Money, EngineError> {
         let day = utc_date(self.inner.now());
-        Ok(self.inner.store.tenant_day_cost(&day, tenant).await?)
+        let micros = self.inner.store.tenant_day_cost(&day, tenant).await?;
+        Ok(Money::from_micros(micros))
     }
 
     /// Sets where pools' daily cost limits come from: `limit(pool)` is the

@@ -369,10 +369,10 @@ async fn a_pool_limit_refuses_the_call_that_could_overspend_it() {
         .unwrap();
     assert_eq!(run.status, RunStatus::Succeeded, "{:?}", run.error);
     assert_eq!(
-        engine.pool_spent_today("default").await.unwrap(),
+        engine.pool_spent_today("default").await.unwrap().micros(),
         CALL_MICRO
     );
-    assert_eq!(engine.pool_spent_today("other").await.unwrap(), 0);
+    assert_eq!(engine.pool_spent_today("other").await.unwrap().micros(), 0);
 
     let second = engine
         .submit("ask", json!({"name": "b"}), None)
@@ -394,12 +394,12 @@ async fn a_pool_limit_refuses_the_call_that_could_overspend_it() {
         "the refused call reached the adapter"
     );
     assert_eq!(
-        engine.pool_spent_today("default").await.unwrap(),
+        engine.pool_spent_today("default").await.unwrap().micros(),
         CALL_MICRO
     );
     // The default tenant has no budget; only the pool was charged against.
     assert_eq!(
-        engine.tenant_spent_today("default").await.unwrap(),
+        engine.tenant_spent_today("default").await.unwrap().micros(),
         CALL_MICRO
     );
 
@@ -415,7 +415,7 @@ async fn a_pool_limit_refuses_the_call_that_could_overspend_it() {
         .unwrap();
     assert_eq!(run.status, RunStatus::Succeeded, "{:?}", run.error);
     assert_eq!(
-        engine.pool_spent_today("default").await.unwrap(),
+        engine.pool_spent_today("default").await.unwrap().micros(),
         2 * CALL_MICRO
     );
 }

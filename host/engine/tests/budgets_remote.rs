@@ -111,7 +111,10 @@ async fn a_remote_workers_call_over_budget_is_refused_and_fails_the_run() {
         engine.complete_remote(a.task, done).await.unwrap().outcome,
         "succeeded"
     );
-    assert_eq!(engine.tenant_spent_today("tiny").await.unwrap(), 30_000);
+    assert_eq!(
+        engine.tenant_spent_today("tiny").await.unwrap().micros(),
+        30_000
+    );
 
     let b = engine
         .lease_remote(&ask(), pending())
@@ -153,5 +156,8 @@ async fn a_remote_workers_call_over_budget_is_refused_and_fails_the_run() {
         .unwrap();
     assert_eq!(run.status, RunStatus::Failed);
     assert!(run.error.unwrap_or_default().contains("budget exceeded"));
-    assert_eq!(engine.tenant_spent_today("tiny").await.unwrap(), 30_000);
+    assert_eq!(
+        engine.tenant_spent_today("tiny").await.unwrap().micros(),
+        30_000
+    );
 }

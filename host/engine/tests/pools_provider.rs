@@ -161,7 +161,10 @@ async fn a_pools_daily_cost_limit_in_weft_yaml_refuses_the_call_that_could_overs
     let error = run.error.unwrap_or_default();
     assert!(error.contains("budget exceeded: pool llm"), "{error}");
     assert_eq!(fake.request_count(), 1);
-    assert_eq!(engine.pool_spent_today("llm").await.unwrap(), 30_000);
+    assert_eq!(
+        engine.pool_spent_today("llm").await.unwrap().micros(),
+        30_000
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

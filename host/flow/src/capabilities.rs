@@ -14,6 +14,8 @@
 //! A list that is absent leaves that kind unrestricted; an empty list allows
 //! nothing. Globs: `*` matches any run of characters, `?` one character.
 
+use weft_core::Money;
+
 use crate::decode::{Ctx, Fields};
 use crate::diagnostic::did_you_mean;
 use crate::glob::glob_match;
@@ -155,8 +157,8 @@ fn host_list(ctx: &mut Ctx<'_>, node: &yaml::Node, path: &str) -> Vec<String> {
     out
 }
 
-/// Decodes `tenants.<t>.budget_usd_daily` as micro-dollars.
-pub(crate) fn decode_budget(ctx: &mut Ctx<'_>, node: &yaml::Node, path: &str) -> Option<u64> {
+/// Decodes `tenants.<t>.budget_usd_daily`.
+pub(crate) fn decode_budget(ctx: &mut Ctx<'_>, node: &yaml::Node, path: &str) -> Option<Money> {
     let usd = match node.value {
         yaml::Value::Int(i) => i as f64,
         yaml::Value::Float(f) => f,
@@ -172,8 +174,17 @@ pub(crate) fn decode_budget(ctx: &mut Ctx<'_>, node: &yaml::Node, path: &str) ->
         ctx.push(d);
         return None;
     }
-    // Budgets are kept as whole micro-dollars; the cast cannot overflow below 1e15.
-    Some((usd * 1_000_000.0).round() as u64)
+    // In range, so this cannot fail; an error would still be reported.
+    match Money::from_usd(usd) {
+        Ok(m) => Some(m),
+        Err(e) => {
+            let d = ctx
+                .at(node.pos, format!("`{path}`: {e}"))
+                .expected("expected US dollars from 0 to 1000000000");
+            ctx.push(d);
+            None
+        }
+    }
 }
 
 /// Decodes `tenants.<t>.on_budget_exceeded`.

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde_json::Value as Json;
-use weft_core::PluginKind;
+use weft_core::{Money, MoneyError, PluginKind};
 
 use crate::common::{AuthoredDefaults, RetryPolicy, decode_defaults};
 use crate::decode::{Ctx, check_name};
@@ -70,13 +70,14 @@ pub struct PluginDecl {
     pub kind_location: Location,
 }
 
-/// The price of a model, in US dollars per million tokens.
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
+/// The price of a model per million tokens (`input_per_million_usd`,
+/// `output_per_million_usd` in `weft.yaml`), to the micro-dollar.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Price {
-    /// Dollars per million input tokens.
-    pub input_per_million_usd: f64,
-    /// Dollars per million output tokens.
-    pub output_per_million_usd: f64,
+    /// Per million input tokens.
+    pub input_per_million: Money,
+    /// Per million output tokens.
+    pub output_per_million: Money,
 }
 
 /// A model declared in `weft.yaml`.
@@ -423,8 +424,8 @@ fn decode_model(
         if let Some(pf) = ctx.map(n, &ppath, PRICE_KEYS, pkey.pos) {
             let mut p = Price::default();
             for (name, slot) in [
-                (PRICE_KEYS[0], &mut p.input_per_million_usd),
-                (PRICE_KEYS[1], &mut p.output_per_million_usd),
+                (PRICE_KEYS[0], &mut p.input_per_million),
+                (PRICE_KEYS[1], &mut p.output_per_million),
             ] {
                 let Some(v) = ctx.required(&pf, name, "US dollars per million tokens") else {
                     continue;
@@ -437,13 +438,19 @@ fn decode_model(
                         continue;
                     }
                 };
-                if amount < 0.0 {
-                    let d = ctx
-                        .at(v.pos, format!("negative price for `{}`", pf.child(name)))
-                        .expected("expected a number of dollars, 0 or more");
-                    ctx.push(d);
+                match Money::from_usd(amount) {
+                    Ok(m) => *slot = m,
+                    Err(e) => {
+                        let why = match e {
+                            MoneyError::Negative(_) => "negative price".to_owned(),
+                            e => format!("invalid price ({e})"),
+                        };
+                        let d = ctx
+                            .at(v.pos, format!("{why} for `{}`", pf.child(name)))
+                            .expected("expected a number of dollars, 0 or more");
+                        ctx.push(d);
+                    }
                 }
-                *slot = amount;
             }
             price = Some(p);
         }

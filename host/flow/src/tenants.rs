@@ -13,6 +13,8 @@
 
 use std::collections::BTreeMap;
 
+use weft_core::Money;
+
 use crate::capabilities::{
     Capabilities, OnBudgetExceeded, decode_budget, decode_capabilities, decode_on_exceeded,
 };
@@ -54,8 +56,8 @@ pub struct TenantDecl {
     pub tokens: Vec<TokenDecl>,
     /// What its runs may use; `None`: everything.
     pub capabilities: Option<Capabilities>,
-    /// Its daily budget (UTC days) in micro-dollars; `None`: no budget.
-    pub budget_micro_usd: Option<u64>,
+    /// Its daily budget (UTC days); `None`: no budget.
+    pub budget_daily: Option<Money>,
     /// What a model call that would overspend does to its step.
     pub on_budget_exceeded: OnBudgetExceeded,
     /// Where the tenant is declared.
@@ -120,7 +122,7 @@ pub(crate) fn decode_tenants(
         let capabilities = fields.entry("capabilities").and_then(|(k, n)| {
             decode_capabilities(ctx, project, n, &fields.child("capabilities"), k.pos)
         });
-        let budget_micro_usd = fields
+        let budget_daily = fields
             .get("budget_usd_daily")
             .and_then(|n| decode_budget(ctx, n, &fields.child("budget_usd_daily")));
         let on_budget_exceeded = fields
@@ -133,7 +135,7 @@ pub(crate) fn decode_tenants(
                 name: key.name.clone(),
                 tokens,
                 capabilities,
-                budget_micro_usd,
+                budget_daily,
                 on_budget_exceeded,
                 location: location(ctx.file, key.pos),
             },

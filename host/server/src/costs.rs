@@ -4,6 +4,7 @@ use axum::Json;
 use axum::extract::{Query, State};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use weft_core::Money;
 use weft_store_api::CostRow;
 
 use crate::AppState;
@@ -60,19 +61,20 @@ fn is_day(s: &str) -> bool {
 /// The cost rows as the API answers them: each row and the totals, money as
 /// exact `micro_usd` and as `usd` for people.
 pub fn costs_json(since: &str, rows: &[CostRow]) -> Value {
-    let (mut calls, mut input, mut output, mut micro) = (0u64, 0u64, 0u64, 0u64);
+    let (mut calls, mut input, mut output, mut total) = (0u64, 0u64, 0u64, Money::ZERO);
     let rows: Vec<Value> = rows
         .iter()
         .map(|r| {
-            calls += r.calls;
-            input += r.input_tokens;
-            output += r.output_tokens;
-            micro += r.micro_usd;
+            let cost = Money::from_micros(r.micro_usd);
+            calls = calls.saturating_add(r.calls);
+            input = input.saturating_add(r.input_tokens);
+            output = output.saturating_add(r.output_tokens);
+            total = total.saturating_add(cost);
             json!({
                 "day": r.day, "tenant": r.tenant, "pool": r.pool, "model": r.model,
                 "calls": r.calls, "input_tokens": r.input_tokens,
-                "output_tokens": r.output_tokens, "micro_usd": r.micro_usd,
-                "usd": r.micro_usd as f64 / 1e6,
+                "output_tokens": r.output_tokens, "micro_usd": cost,
+                "usd": cost.as_usd(),
             })
         })
         .collect();
@@ -81,7 +83,7 @@ pub fn costs_json(since: &str, rows: &[CostRow]) -> Value {
         "rows": rows,
         "total": {
             "calls": calls, "input_tokens": input, "output_tokens": output,
-            "micro_usd": micro, "usd": micro as f64 / 1e6,
+            "micro_usd": total, "usd": total.as_usd(),
         },
     })
 }

@@ -11,6 +11,7 @@ use prometheus::{
     CounterVec, Gauge, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
     IntGaugeVec, Opts, Registry, TextEncoder,
 };
+use weft_core::Money;
 use weft_engine::{Engine, ProgressEvent};
 use weft_store_api::{FailDecision, Store};
 
@@ -523,16 +524,17 @@ impl Metrics {
     /// Raises `weft_cost_usd_total` to the store's all-time totals per
     /// (tenant, pool, model), so it survives restarts.
     async fn catch_up_costs(&self, store: &dyn Store) -> Result<(), String> {
-        let mut totals: std::collections::BTreeMap<(String, String, String), u64> =
+        let mut totals: std::collections::BTreeMap<(String, String, String), Money> =
             std::collections::BTreeMap::new();
         for row in store.costs("", None).await.map_err(|e| e.to_string())? {
-            *totals.entry((row.tenant, row.pool, row.model)).or_default() += row.micro_usd;
+            let total = totals.entry((row.tenant, row.pool, row.model)).or_default();
+            *total = total.saturating_add(Money::from_micros(row.micro_usd));
         }
-        for ((tenant, pool, model), micro) in totals {
+        for ((tenant, pool, model), total) in totals {
             let counter =
                 self.cost_usd
                     .with_label_values(&[tenant.as_str(), pool.as_str(), model.as_str()]);
-            let usd = micro as f64 / 1_000_000.0;
+            let usd = total.as_usd();
             let seen = counter.get();
             if usd > seen {
                 counter.inc_by(usd - seen);

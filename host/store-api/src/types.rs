@@ -5,6 +5,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use weft_core::Money;
 
 /// Where a run stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -138,9 +139,14 @@ pub struct RunCost {
 }
 
 impl RunCost {
+    /// The cost as [`Money`].
+    pub fn cost(&self) -> Money {
+        Money::from_micros(self.micro_usd)
+    }
+
     /// The dollars as a float, for display (`micro_usd` is exact).
     pub fn usd(&self) -> f64 {
-        self.micro_usd as f64 / 1_000_000.0
+        self.cost().as_usd()
     }
 }
 

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::{Result, bail};
 use serde_json::Value;
+use weft_core::Money;
 use weft_flow::duration::parse_duration;
 use weft_server::costs_json;
 use weft_store_api::utc_date;
@@ -67,8 +68,9 @@ fn since_day(text: &str, now: u64) -> Result<String> {
     Ok(text.to_owned())
 }
 
+/// Micro-dollars as `$0.030000`: all six digits, so the column lines up.
 fn usd(micro: u64) -> String {
-    format!("${}.{:06}", micro / 1_000_000, micro % 1_000_000)
+    format!("{:#}", Money::from_micros(micro))
 }
 
 /// One line per (day, tenant, pool, model), then the totals.

@@ -163,9 +163,8 @@ fn cost_line(cost: &RunCost) -> String {
         n => format!("{n} model calls"),
     };
     format!(
-        "${}.{:06} ({calls}, {} input + {} output tokens)",
-        cost.micro_usd / 1_000_000,
-        cost.micro_usd % 1_000_000,
+        "{:#} ({calls}, {} input + {} output tokens)",
+        cost.cost(),
         cost.input_tokens,
         cost.output_tokens
     )

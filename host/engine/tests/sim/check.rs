@@ -26,7 +26,9 @@ impl World {
             ));
         }
         let spent = self.engine().tenant_spent_today(TINY).await;
-        let spent = spent.unwrap_or_else(|e| self.fail(&format!("reading spend: {e}")));
+        let spent = spent
+            .unwrap_or_else(|e| self.fail(&format!("reading spend: {e}")))
+            .micros();
         if spent > TINY_BUDGET_MICRO {
             self.fail(&format!(
                 "tenant {TINY} spent {spent} µ$ today, over its budget of {TINY_BUDGET_MICRO}"
