@@ -48,6 +48,10 @@ pub struct BenchArgs {
     /// embedded redb file.
     #[arg(long)]
     pub postgres: bool,
+    /// Also measure the burst on this many daemons sharing one PostgreSQL
+    /// schema (needs `--postgres`), the clients spread over them.
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub daemons: usize,
     /// Start the daemon without its search index.
     #[arg(long)]
     pub no_index: bool,

@@ -87,7 +87,8 @@ fn locks_through_the_daemon_then_from_the_state_folder() {
     let other_token = other["token"].as_u64().unwrap();
     assert!(other_token > token, "{other}");
 
-    // List: both, by key.
+    // List: both, by key, beside the daemon's own presence lock
+    // (`weft/daemon/<instance>/<pid>-<start>`, owned by a JSON line naming its API).
     let listed = json_ok(&weft(&["lock", "list", "--json"]));
     let keys: Vec<&str> = listed
         .as_array()
@@ -95,7 +96,11 @@ fn locks_through_the_daemon_then_from_the_state_folder() {
         .iter()
         .map(|l| l["key"].as_str().unwrap())
         .collect();
-    assert_eq!(keys, ["deploy/prod", "nightly"], "{listed}");
+    assert_eq!(keys.len(), 3, "{listed}");
+    assert_eq!(keys[..2], ["deploy/prod", "nightly"], "{listed}");
+    assert!(keys[2].starts_with("weft/daemon/"), "{listed}");
+    let presence: Value = serde_json::from_str(listed[2]["owner"].as_str().unwrap()).unwrap();
+    assert_eq!(presence["api"], url, "{listed}");
     assert_eq!(listed[0]["owner"], "ada");
     let text = stdout(&weft(&["lock", "list"]));
     assert!(
@@ -128,7 +133,7 @@ fn locks_through_the_daemon_then_from_the_state_folder() {
         "{body}"
     );
     let (status, body) = get_json(&format!("{url}/v1/locks"));
-    assert_eq!((status, body["locks"].as_array().unwrap().len()), (200, 2));
+    assert_eq!((status, body["locks"].as_array().unwrap().len()), (200, 3));
 
     // Release: a wrong token is refused (409), the right one works once.
     let wrong = (token + 1000).to_string();
@@ -172,7 +177,8 @@ fn locks_through_the_daemon_then_from_the_state_folder() {
     let status = daemon.stop();
     assert!(status.success(), "SIGTERM: {status:?}");
 
-    // Without a daemon: the same locks, in the state folder.
+    // Without a daemon: the same locks, in the state folder; the daemon
+    // withdrew its presence when it stopped.
     let listed = json_ok(&weft_local(d, &["lock", "list", "--json"]));
     assert_eq!(listed.as_array().unwrap().len(), 1, "{listed}");
     assert_eq!(listed[0]["key"], "nightly");

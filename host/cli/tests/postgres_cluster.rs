@@ -87,6 +87,50 @@ fn each_daemon_sees_the_other_and_sees_it_leave() {
     assert_eq!(left, [self_a], "{body}");
 }
 
+#[test]
+fn runs_submitted_to_an_api_only_daemon_are_run_by_the_other_daemons_workers() {
+    let db_url = fresh_database("apinode");
+    let tmp = tempfile::tempdir().unwrap();
+    let (dir_api, dir_work) = (tmp.path().join("api"), tmp.path().join("work"));
+    write_pg_project(&dir_api);
+    write_pg_project(&dir_work);
+    let worker_node = PgDaemon::start(&dir_work, &db_url);
+    let api = PgDaemon::start_with_workers(&dir_api, &db_url, 0);
+    // The worker daemon hears of each run only through the database (its
+    // commits watch, fed by LISTEN): nothing in its own process wakes it. An
+    // idle worker's safety timer is 60 s; each run must end well before it,
+    // one after another, so a missed wake-up cannot hide behind another run.
+    for n in 0..5u64 {
+        let started = Instant::now();
+        let run = pg_daemon::post_run(&api.url, n).unwrap();
+        let page = wait_for_run(&api.url, &run, |p| p["status"] == "succeeded");
+        assert_eq!(page["status"], "succeeded");
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "run {run} took {:?}: the worker daemon was not woken by the other daemon's commit",
+            started.elapsed()
+        );
+    }
+    // `GET /v1/runs/{id}?wait=` on the API daemon: the run ends in the other
+    // process, and the wait must answer then, not when its 60 s are over.
+    for n in 5..10u64 {
+        let started = Instant::now();
+        let run = pg_daemon::post_run(&api.url, n).unwrap();
+        let (status, page) = get_json(&format!("{}/v1/runs/{run}?wait=60", api.url));
+        assert_eq!(
+            (status, &page["run"]["status"]),
+            (200, &json!("succeeded")),
+            "{page}"
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the wait for {run} answered after {:?}: the end in the other daemon did not reach it",
+            started.elapsed()
+        );
+    }
+    drop(worker_node);
+}
+
 /// $10 per thousand output tokens, 3 tokens a call: $0.03 a call, and a day's
 /// budget of $0.30 for the tenant `default` (the runs of `--no-auth`): ten calls.
 fn write_budget_project(dir: &Path) {

@@ -202,10 +202,13 @@ pub(crate) async fn pool_spent_today(inner: &Inner, pool: &str) -> f64 {
 /// Admits the best task for `ask` (see the module docs).
 pub(crate) async fn admit(inner: &Arc<Inner>, ask: &Ask<'_>) -> Result<Admitted, StoreError> {
     // A chosen task may be gone by the time it is leased if another process
-    // took it, or something outside admission did (a cancel); try again.
+    // took it (or is taking it), or something outside admission did (a
+    // cancel); try again without it, so that daemons choosing the same head
+    // of a queue spread over the next tasks instead of waiting.
+    let mut passed: Vec<u64> = Vec::new();
     for _ in 0..4 {
         let guard = inner.admission.lock().await;
-        let (task, admitted_by, pool) = match choose_next(inner, ask).await? {
+        let (task, admitted_by, pool) = match choose_next(inner, ask, &passed).await? {
             Chosen::Task(task, admitted_by, pool) => (task, admitted_by, pool),
             Chosen::Wait(wake) => return Ok(Admitted::Wait(wake)),
         };
@@ -229,9 +232,12 @@ pub(crate) async fn admit(inner: &Arc<Inner>, ask: &Ask<'_>) -> Result<Admitted,
                 inner.reaper.leased(lease.expires_at);
                 return Ok(Admitted::Lease(lease));
             }
-            // Another process took the task or the pool's last slot or token
-            // first: look again.
-            LeaseTry::Gone | LeaseTry::Full => {}
+            // Another process took the task first: look again without it.
+            LeaseTry::Gone => passed.push(task),
+            // Another process holds the pool's last slot: wait for a slot to
+            // be freed (looking again at once would only find it full again,
+            // and every idle worker doing so burns the CPU the others need).
+            LeaseTry::Full => return Ok(Admitted::Wait(None)),
             LeaseTry::RateLimited { next_token_at } => {
                 return Ok(Admitted::Wait(Some(next_token_at)));
             }
@@ -248,9 +254,13 @@ enum Chosen {
     Wait(Option<u64>),
 }
 
-/// The best task for `ask` among the tasks this process has not claimed (the
-/// admission lock is held).
-async fn choose_next(inner: &Arc<Inner>, ask: &Ask<'_>) -> Result<Chosen, StoreError> {
+/// The best task for `ask` among the tasks this process has not claimed and
+/// this admission has not `passed` (the admission lock is held).
+async fn choose_next(
+    inner: &Arc<Inner>,
+    ask: &Ask<'_>,
+    passed: &[u64],
+) -> Result<Chosen, StoreError> {
     let now = inner.now();
     if inner.store.next_due().await?.is_some_and(|due| due <= now) {
         let _handed_back = inner.store.promote_and_expire(now).await?;
@@ -263,7 +273,8 @@ async fn choose_next(inner: &Arc<Inner>, ask: &Ask<'_>) -> Result<Chosen, StoreE
         }
         let pool = pool_decl(inner, &name);
         let view = inner.store.pool_view(&name, LIMITS, now).await?;
-        let (view, unseen_claims) = inner.admission.unclaimed(&name, view);
+        let (mut view, unseen_claims) = inner.admission.unclaimed(&name, view);
+        view.queued.retain(|t| !passed.contains(&t.task));
         let Some(head) = view.queued.first() else {
             continue;
         };

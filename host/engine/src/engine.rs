@@ -272,6 +272,9 @@ impl Engine {
         if engine.inner.options.lease_reaper {
             crate::lease_reaper::spawn(&engine.inner);
         }
+        if engine.inner.store.commits_include_other_processes() {
+            crate::commit_relay::spawn(&engine.inner);
+        }
         Ok(engine)
     }
 
@@ -339,12 +342,30 @@ impl Engine {
         for task in &mut new.initial_tasks {
             task.priority = new.priority;
         }
-        // Held until the run is stored, so that concurrent submits cannot
-        // both take the last place of an `on_exhausted: fail` pool.
-        let _guard = self.check_exhausted(&new.initial_tasks).await?;
+        // The store checks the `on_exhausted: fail` pools in the submit's
+        // transaction, so that concurrent submits through any daemon cannot
+        // both take the last place.
+        let strict = self.strict_pools(&new.initial_tasks);
         let roots = new.initial_tasks.len();
-        let submitted = match inner.store.submit_run(new, inner.now()).await {
+        let submitted = match inner
+            .store
+            .submit_run_capped(new, &strict, inner.now())
+            .await
+        {
             Ok(submitted) => submitted,
+            Err(StoreError::PoolExhausted {
+                pool,
+                active,
+                queued,
+                max,
+            }) => {
+                return Err(EngineError::PoolExhausted {
+                    pool,
+                    active,
+                    queued,
+                    max,
+                });
+            }
             // Name the key as the caller sent it, not as it is stored.
             Err(StoreError::IdempotencyConflict { run, .. }) => {
                 return Err(StoreError::IdempotencyConflict {

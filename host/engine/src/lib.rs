@@ -61,6 +61,7 @@ mod caps;
 mod catalog;
 mod circuit;
 mod clock;
+mod commit_relay;
 mod engine;
 mod error;
 mod flow_folder;

@@ -2,14 +2,12 @@
 //! show, the `on_exhausted: fail` check at submit, `priority_field`, and
 //! [`Engine::admit`] for callers that act as a worker.
 
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use weft_store_api::WorkerSite;
 
 use serde::{Deserialize, Serialize};
-use tokio::sync::MutexGuard;
 use weft_flow::OnExhausted;
-use weft_store_api::{Lease, NewRun, NewTask, PoolTask, ViewLimits};
+use weft_store_api::{Lease, NewRun, NewTask, PoolTask, StrictPool, ViewLimits};
 
 use crate::admission::{self, Admitted, Ask, pool_decl, pool_spent_today};
 use crate::engine::Engine;
@@ -158,56 +156,24 @@ impl Engine {
             .map_or(0, |p| u32::try_from(p).unwrap_or(u32::MAX))
     }
 
-    /// Refuses `tasks` if one would enter an `on_exhausted: fail` pool whose
-    /// running plus queued tasks already reach `max_concurrent`. When such a
-    /// pool is involved, the admission lock is returned, to be held until the
-    /// tasks are stored.
-    pub(crate) async fn check_exhausted(
-        &self,
-        tasks: &[NewTask],
-    ) -> Result<Option<MutexGuard<'_, ()>>, EngineError> {
+    /// The pools with `on_exhausted: fail` that `tasks` enter, for the store
+    /// to check in the submit's own transaction
+    /// ([`weft_store_api::RunStore::submit_run_capped`]).
+    pub(crate) fn strict_pools(&self, tasks: &[NewTask]) -> Vec<StrictPool> {
         let inner = &self.inner;
-        let strict: Vec<&NewTask> = tasks
-            .iter()
-            .filter(|t| {
-                inner
-                    .project
-                    .pool(&t.pool)
-                    .is_some_and(|p| p.on_exhausted == OnExhausted::Fail)
-            })
-            .collect();
-        if strict.is_empty() {
-            return Ok(None);
+        let mut strict: Vec<StrictPool> = Vec::new();
+        for task in tasks {
+            let Some(pool) = inner.project.pool(&task.pool) else {
+                continue;
+            };
+            if pool.on_exhausted == OnExhausted::Fail && !strict.iter().any(|s| s.pool == task.pool)
+            {
+                strict.push(StrictPool {
+                    pool: task.pool.clone(),
+                    max_concurrent: pool_decl(inner, &task.pool).max_concurrent,
+                });
+            }
         }
-        let guard = inner.admission.lock().await;
-        exhausted(inner, strict.iter().map(|t| t.pool.as_str())).await?;
-        Ok(Some(guard))
+        strict
     }
-}
-
-/// `Err(PoolExhausted)` for the first of `pools` with no free place.
-pub(crate) async fn exhausted<'a>(
-    inner: &Arc<crate::engine::Inner>,
-    pools: impl Iterator<Item = &'a str>,
-) -> Result<(), EngineError> {
-    let now = inner.now();
-    let limits = ViewLimits {
-        candidates: 0,
-        per_tenant: 0,
-        scan: usize::MAX,
-    };
-    for name in pools {
-        let pool = pool_decl(inner, name);
-        let view = inner.store.pool_view(name, limits, now).await?;
-        let active = view.running.len() as u64;
-        if active + view.queued_total >= u64::from(pool.max_concurrent) {
-            return Err(EngineError::PoolExhausted {
-                pool: name.to_owned(),
-                active,
-                queued: view.queued_total,
-                max: pool.max_concurrent,
-            });
-        }
-    }
-    Ok(())
 }

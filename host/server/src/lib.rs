@@ -24,6 +24,7 @@ mod locks;
 mod metrics;
 mod pools;
 mod queue;
+mod run_ends;
 mod run_events;
 mod runs;
 mod schedules;
@@ -72,6 +73,8 @@ pub struct AppState {
     pub search: Option<Arc<weft_index::SearchIndex>>,
     /// This daemon's presence in the store (`GET /v1/cluster` names it).
     pub presence: Option<Arc<Presence>>,
+    /// Runs waited for (`?wait=`) that may end in another process.
+    pub(crate) run_ends: Arc<run_ends::RunEnds>,
 }
 
 impl AppState {
@@ -91,6 +94,7 @@ impl AppState {
             flows,
             search: None,
             presence: None,
+            run_ends: Arc::default(),
         }
     }
 

@@ -186,22 +186,48 @@ pub async fn get(
 /// Returns when run `id` is final or `wait` has passed; a missing run is 404.
 async fn wait_for_end(state: &AppState, id: &str, wait: Duration) -> Result<(), ApiError> {
     // Subscribe before looking, so that an end between the look and the wait
-    // is not missed.
+    // is not missed: to this engine's events, and to the ends that other
+    // processes commit (several daemons on one database).
     let mut events = state.engine.subscribe();
-    let run = state
-        .engine
-        .store()
-        .run_get(id)
-        .await?
-        .ok_or_else(|| no_run(id))?;
+    let store = state.engine.store();
+    let mut elsewhere = state.run_ends.wait_for(store, id).await;
+    let run = store.run_get(id).await?.ok_or_else(|| no_run(id))?;
     if run.status.is_final() {
         return Ok(());
     }
-    let ended = async {
+    let here = async {
         while let Some(event) = events.recv().await {
             if matches!(&event, ProgressEvent::RunFinished { run, .. } if run == id) {
                 return;
             }
+        }
+    };
+    let there = async {
+        let Some(waiting) = elsewhere.as_mut() else {
+            return std::future::pending().await;
+        };
+        loop {
+            match waiting.ended.recv().await {
+                Ok(run) if run == id => return,
+                Ok(_) => {}
+                // Too many ends at once: look at the run itself.
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
+                    if let Ok(Some(run)) = store.run_get(id).await
+                        && run.status.is_final()
+                    {
+                        return;
+                    }
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => {
+                    return std::future::pending().await;
+                }
+            }
+        }
+    };
+    let ended = async {
+        tokio::select! {
+            () = here => {}
+            () = there => {}
         }
     };
     let _ = tokio::time::timeout(wait, ended).await;

@@ -42,6 +42,19 @@ impl PoolCap {
     };
 }
 
+/// A pool that refuses new work when full (`on_exhausted: fail`): a submit
+/// that would put a task in it is refused while its running plus queued tasks
+/// reach `max_concurrent`
+/// ([`RunStore::submit_run_capped`](crate::RunStore::submit_run_capped)),
+/// checked in the submit's own transaction.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StrictPool {
+    /// The pool's name.
+    pub pool: String,
+    /// Running plus queued tasks it holds at most.
+    pub max_concurrent: u32,
+}
+
 /// A pool's token bucket as a store keeps it: micro-tokens at a time (ms).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct TokenBucket {

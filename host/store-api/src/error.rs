@@ -54,6 +54,21 @@ pub enum StoreError {
         /// The run it created.
         run: String,
     },
+    /// A submit would put a task in a [`StrictPool`](crate::StrictPool) that is
+    /// full; nothing was written.
+    #[error(
+        "pool `{pool}` is exhausted ({active} running + {queued} queued of max_concurrent {max}) and refuses new work (on_exhausted: fail)"
+    )]
+    PoolExhausted {
+        /// The pool.
+        pool: String,
+        /// Its live leases.
+        active: u64,
+        /// Its queued tasks.
+        queued: u64,
+        /// Its `max_concurrent`.
+        max: u32,
+    },
     /// No run has this id.
     #[error("run {0} not found")]
     RunNotFound(String),

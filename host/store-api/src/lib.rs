@@ -27,7 +27,8 @@ mod types;
 mod views;
 
 pub use admission::{
-    BudgetAsk, BudgetReply, LeaseTry, Limited, MICRO_TOKENS, PoolCap, RateCap, TokenBucket,
+    BudgetAsk, BudgetReply, LeaseTry, Limited, MICRO_TOKENS, PoolCap, RateCap, StrictPool,
+    TokenBucket,
 };
 pub use canonical::{event_bytes as canonical_event_bytes, push_value as canonical_value};
 pub use contract::{

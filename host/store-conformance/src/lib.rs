@@ -77,6 +77,7 @@ macro_rules! conformance_tests {
             of_concurrent_lock_acquires_exactly_one_wins,
             a_charge_is_made_once_with_its_answer,
             concurrent_reservations_admit_exactly_what_fits,
+            submits_into_a_full_strict_pool_are_refused,
             random_operations_agree_with_redb,
             a_copied_store_verifies_and_keeps_working,
             signed_heads_are_kept_by_run_and_seq,

@@ -235,6 +235,10 @@ impl Store for PgStore {
         self.inner.stats.committed.subscribe()
     }
 
+    fn commits_include_other_processes(&self) -> bool {
+        true
+    }
+
     /// Every operation is one transaction, committed durably: commits, durable
     /// commits and operations are the same count, and a batch is one.
     fn writer_stats(&self) -> WriterStats {

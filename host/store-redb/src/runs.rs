@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use redb::{ReadableTable, ReadableTableMetadata};
 use serde_json::Value;
 use weft_store_api::{
-    LeaseRecord, NewRun, RunEvents, RunFilter, RunRecord, RunStore, StoreError, Submitted,
-    TaskRecord,
+    LeaseRecord, NewRun, RunEvents, RunFilter, RunRecord, RunStore, StoreError, StrictPool,
+    Submitted, TaskRecord,
 };
 
 use crate::db::OrDb;
@@ -16,8 +16,15 @@ use crate::{read, run_events, tables};
 
 #[async_trait::async_trait]
 impl RunStore for RedbStore {
-    async fn submit_run(&self, new: NewRun, now: u64) -> Result<Submitted, StoreError> {
-        self.write(move |t| submit::submit_run(t, &new, now)).await
+    async fn submit_run_capped(
+        &self,
+        new: NewRun,
+        strict: &[StrictPool],
+        now: u64,
+    ) -> Result<Submitted, StoreError> {
+        let strict = strict.to_vec();
+        self.write(move |t| submit::submit_run(t, &new, &strict, now))
+            .await
     }
 
     async fn cancel(&self, run: &str, now: u64) -> Result<(), StoreError> {

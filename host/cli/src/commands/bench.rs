@@ -13,7 +13,8 @@ use anyhow::{Context, Result};
 use serde::Serialize;
 
 use super::bench_daemon::{
-    BenchDaemon, BenchWorkers, CHAIN, ONE, Scratch, cpu_and_rss, rss_parts, write_project,
+    BenchDaemon, BenchWorkers, CHAIN, ONE, Scratch, cpu_and_rss, local_postgres_cpu, rss_parts,
+    write_project,
 };
 use super::bench_load::{self, Client, WriterDelta, percentile};
 use crate::cli_bench::BenchArgs;
@@ -42,6 +43,9 @@ struct Burst {
     steps_per_s: f64,
     /// Daemon CPU per run (`None` for a daemon the bench did not start).
     daemon_cpu_ms_per_run: Option<f64>,
+    /// CPU per run of this machine's `postgres` processes, with `--postgres`
+    /// and a server on this machine (`None` otherwise).
+    postgres_cpu_ms_per_run: Option<f64>,
     store: WriterDelta,
     ops_per_commit: f64,
 }
@@ -76,6 +80,8 @@ struct Report {
     burst_after_history: Option<(usize, Burst)>,
     drains: Vec<Drain>,
     remote: Option<(usize, Burst)>,
+    /// The burst on `--daemons` daemons sharing one PostgreSQL schema.
+    cluster: Option<(usize, Burst)>,
     idle: Option<Idle>,
     /// The idle daemon again after `--settle` seconds of quiet.
     idle_settled: Option<(u64, Idle)>,
@@ -83,6 +89,12 @@ struct Report {
 
 /// `weft bench`.
 pub(crate) async fn run(mut args: BenchArgs) -> Result<ExitCode> {
+    if args.daemons > 1 && (!args.postgres || args.daemon.is_some()) {
+        anyhow::bail!(
+            "--daemons {} needs --postgres and daemons the bench starts itself: daemons share a store only on PostgreSQL",
+            args.daemons
+        );
+    }
     if args.quick {
         args.runs = args.runs.min(300);
         args.sequential = args.sequential.min(50);
@@ -120,7 +132,7 @@ fn against(args: &BenchArgs, url: &str) -> Result<Report> {
     let client = Client::new(url, args.token.clone());
     bench_load::burst(&client, CHAIN, WARM_UP, args.clients)?;
     let sequential = latency(&client, args.sequential)?;
-    let burst = measured_burst(&client, None, args.runs, args.clients)?;
+    let burst = measured_burst(&client, None, args.runs, args.clients, args.postgres)?;
     let burst_after_history = history(&client, None, args)?;
     Ok(Report {
         daemon: url.to_owned(),
@@ -132,6 +144,7 @@ fn against(args: &BenchArgs, url: &str) -> Result<Report> {
         burst_after_history,
         drains: Vec::new(),
         remote: None,
+        cluster: None,
         idle: None,
         idle_settled: None,
     })
@@ -156,7 +169,13 @@ fn own_daemon(args: &BenchArgs) -> Result<Report> {
     let client = Client::new(&daemon.url, None);
     bench_load::burst(&client, CHAIN, WARM_UP, args.clients)?;
     let sequential = latency(&client, args.sequential)?;
-    let burst = measured_burst(&client, Some(daemon.pid()), args.runs, args.clients)?;
+    let burst = measured_burst(
+        &client,
+        Some(daemon.pid()),
+        args.runs,
+        args.clients,
+        args.postgres,
+    )?;
     let burst_after_history = history(&client, Some(daemon.pid()), args)?;
     let idle_seconds = if args.quick { 2 } else { 10 };
     let idle = idle(daemon.pid(), idle_seconds)?;
@@ -197,9 +216,20 @@ fn own_daemon(args: &BenchArgs) -> Result<Report> {
         )?;
         let client = Client::new(&daemon.url, None);
         bench_load::burst(&client, CHAIN, WARM_UP, args.clients)?;
-        let burst = measured_burst(&client, Some(daemon.pid()), args.runs, args.clients)?;
+        let burst = measured_burst(
+            &client,
+            Some(daemon.pid()),
+            args.runs,
+            args.clients,
+            args.postgres,
+        )?;
         daemon.stop()?;
         Some((args.remote_workers, burst))
+    } else {
+        None
+    };
+    let cluster = if args.daemons > 1 {
+        Some((args.daemons, cluster_burst(args, &scratch, slots)?))
     } else {
         None
     };
@@ -217,8 +247,74 @@ fn own_daemon(args: &BenchArgs) -> Result<Report> {
         burst_after_history,
         drains,
         remote,
+        cluster,
         idle: Some(idle),
         idle_settled,
+    })
+}
+
+/// The burst on `args.daemons` daemons of one PostgreSQL schema, each with
+/// `args.workers` workers and a project folder (and search index) of its
+/// own, the pool's cap `slots` per daemon; CPU and store figures summed over
+/// the daemons.
+fn cluster_burst(args: &BenchArgs, scratch: &Scratch, slots: usize) -> Result<Burst> {
+    if !args.postgres {
+        anyhow::bail!(
+            "--daemons {} needs --postgres: daemons share a store only on PostgreSQL",
+            args.daemons
+        );
+    }
+    let store = super::bench_daemon::postgres_store("cluster");
+    let mut daemons = Vec::new();
+    for k in 0..args.daemons {
+        let dir = scratch.0.join(format!("cluster-{k}"));
+        // The pool's cap grows with the daemons, so that each can use its workers.
+        write_project(&dir, &args.policy, slots * args.daemons, Some(&store))?;
+        daemons.push(BenchDaemon::start(&dir, args.workers, args.no_index)?);
+    }
+    let clients: Vec<Client> = daemons.iter().map(|d| Client::new(&d.url, None)).collect();
+    bench_load::burst_over(&clients, CHAIN, WARM_UP, args.clients)?;
+    let before = clients
+        .iter()
+        .map(Client::metrics)
+        .collect::<Result<Vec<_>>>()?;
+    let cpu_before: f64 = daemons
+        .iter()
+        .map(|d| cpu_and_rss(d.pid()).map(|c| c.0))
+        .sum::<Result<f64>>()?;
+    let pg_before = local_postgres_cpu();
+    let seconds = bench_load::burst_over(&clients, CHAIN, args.runs, args.clients)?;
+    let pg_after = local_postgres_cpu();
+    let cpu_after: f64 = daemons
+        .iter()
+        .map(|d| cpu_and_rss(d.pid()).map(|c| c.0))
+        .sum::<Result<f64>>()?;
+    let after = clients
+        .iter()
+        .map(Client::metrics)
+        .collect::<Result<Vec<_>>>()?;
+    let deltas: Vec<WriterDelta> = before
+        .iter()
+        .zip(&after)
+        .map(|(b, a)| WriterDelta::between(b, a))
+        .collect();
+    let store = WriterDelta::sum(&deltas);
+    for daemon in daemons {
+        daemon.stop()?;
+    }
+    let runs_per_s = args.runs as f64 / seconds;
+    Ok(Burst {
+        runs: args.runs,
+        clients: args.clients,
+        seconds,
+        runs_per_s,
+        steps_per_s: runs_per_s * 3.0,
+        daemon_cpu_ms_per_run: Some((cpu_after - cpu_before) * 1000.0 / args.runs as f64),
+        postgres_cpu_ms_per_run: pg_before
+            .zip(pg_after)
+            .map(|(a, b)| (b - a) * 1000.0 / args.runs as f64),
+        ops_per_commit: store.ops_per_commit(),
+        store,
     })
 }
 
@@ -233,10 +329,18 @@ fn latency(client: &Client, runs: usize) -> Result<Latency> {
     })
 }
 
-fn measured_burst(client: &Client, pid: Option<u32>, runs: usize, clients: usize) -> Result<Burst> {
+fn measured_burst(
+    client: &Client,
+    pid: Option<u32>,
+    runs: usize,
+    clients: usize,
+    postgres: bool,
+) -> Result<Burst> {
     let before = client.metrics()?;
     let cpu_before = pid.map(cpu_and_rss).transpose()?;
+    let pg_before = postgres.then(local_postgres_cpu).flatten();
     let seconds = bench_load::burst(client, CHAIN, runs, clients)?;
+    let pg_after = postgres.then(local_postgres_cpu).flatten();
     let cpu_after = pid.map(cpu_and_rss).transpose()?;
     let store = WriterDelta::between(&before, &client.metrics()?);
     let runs_per_s = runs as f64 / seconds;
@@ -249,6 +353,9 @@ fn measured_burst(client: &Client, pid: Option<u32>, runs: usize, clients: usize
         daemon_cpu_ms_per_run: cpu_before
             .zip(cpu_after)
             .map(|((a, _), (b, _))| (b - a) * 1000.0 / runs as f64),
+        postgres_cpu_ms_per_run: pg_before
+            .zip(pg_after)
+            .map(|(a, b)| (b - a) * 1000.0 / runs as f64),
         ops_per_commit: store.ops_per_commit(),
         store,
     })
@@ -262,7 +369,7 @@ fn history(client: &Client, pid: Option<u32>, args: &BenchArgs) -> Result<Option
     bench_load::burst(client, CHAIN, args.history, args.clients)?;
     Ok(Some((
         args.history,
-        measured_burst(client, pid, args.runs, args.clients)?,
+        measured_burst(client, pid, args.runs, args.clients, args.postgres)?,
     )))
 }
 
@@ -290,8 +397,11 @@ fn print_burst(label: &str, b: &Burst) {
     let cpu = b
         .daemon_cpu_ms_per_run
         .map_or_else(|| "-".to_owned(), |ms| format!("{ms:.2}"));
+    let postgres = b
+        .postgres_cpu_ms_per_run
+        .map_or_else(String::new, |ms| format!(", postgres {ms:.2} cpu ms/run"));
     println!(
-        "{label:<28} {:>8.0} {:>9.0} {:>10} {:>8} {:>8.2}   ({} runs, {} clients, {:.1} s)",
+        "{label:<28} {:>8.0} {:>9.0} {:>10} {:>8} {:>8.2}   ({} runs, {} clients, {:.1} s{postgres})",
         b.runs_per_s,
         b.steps_per_s,
         cpu,
@@ -322,6 +432,9 @@ fn print_table(r: &Report) {
     }
     if let Some((k, b)) = &r.remote {
         print_burst(&format!("burst, {k} weft worker(s)"), b);
+    }
+    if let Some((n, b)) = &r.cluster {
+        print_burst(&format!("burst, {n} daemons"), b);
     }
     println!();
     let s = &r.sequential;

@@ -214,6 +214,33 @@ pub(crate) fn cpu_and_rss(pid: u32) -> Result<(f64, f64)> {
     Ok(((tick(11) + tick(12)) / 100.0, rss_kb / 1024.0))
 }
 
+/// CPU seconds used so far by this machine's `postgres` processes (the
+/// server and its backends, when the bench's database runs here); `None`
+/// when there is none. A backend that exits takes its CPU with it, but the
+/// daemons' pooled connections live through a burst.
+pub(crate) fn local_postgres_cpu() -> Option<f64> {
+    let mut total = 0.0;
+    let mut found = false;
+    for entry in std::fs::read_dir("/proc").ok()?.flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+        if comm.trim_end() != "postgres" {
+            continue;
+        }
+        if let Ok((cpu, _)) = cpu_and_rss(pid) {
+            total += cpu;
+            found = true;
+        }
+    }
+    found.then_some(total)
+}
+
 /// A process's resident memory in MiB: anonymous (heap, stacks: what it
 /// holds) and file-backed (mapped files such as the search index: page cache
 /// the kernel can take back), from `/proc/PID/status`.

@@ -102,6 +102,15 @@ pub(crate) struct WriterDelta {
 }
 
 impl WriterDelta {
+    /// The sum of several daemons' deltas (each store handle counts its own).
+    pub fn sum(deltas: &[Self]) -> Self {
+        deltas.iter().fold(Self::default(), |a, d| Self {
+            commits: a.commits + d.commits,
+            durable_commits: a.durable_commits + d.durable_commits,
+            operations: a.operations + d.operations,
+        })
+    }
+
     /// The store's counters from `before` to `after`.
     pub fn between(before: &Metrics, after: &Metrics) -> Self {
         let d = |name: &str| (after.sum(name) - before.sum(name)).max(0.0) as u64;
@@ -138,11 +147,26 @@ pub(crate) fn sequential(client: &Client, flow: &str, runs: usize) -> Result<Vec
 /// `runs` runs of `flow` from `clients` threads, each submitting a run and
 /// waiting for it before the next; the seconds the whole burst took.
 pub(crate) fn burst(client: &Client, flow: &str, runs: usize, clients: usize) -> Result<f64> {
+    burst_over(std::slice::from_ref(client), flow, runs, clients)
+}
+
+/// [`burst`] with the client threads spread over the daemons of `targets`
+/// (thread `k` talks to `targets[k % n]`).
+pub(crate) fn burst_over(
+    targets: &[Client],
+    flow: &str,
+    runs: usize,
+    clients: usize,
+) -> Result<f64> {
+    if targets.is_empty() {
+        bail!("a burst needs a daemon");
+    }
     let started = Instant::now();
     let next = Arc::new(AtomicUsize::new(0));
     let threads: Vec<_> = (0..clients.max(1))
-        .map(|_| {
-            let (client, next, flow) = (client.clone(), Arc::clone(&next), flow.to_owned());
+        .map(|k| {
+            let client = targets[k % targets.len()].clone();
+            let (next, flow) = (Arc::clone(&next), flow.to_owned());
             std::thread::spawn(move || -> Result<()> {
                 loop {
                     let n = next.fetch_add(1, Ordering::Relaxed);

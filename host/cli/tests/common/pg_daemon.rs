@@ -58,6 +58,12 @@ impl PgDaemon {
     /// Starts `weft daemon --no-auth --workers 4` in `dir` on `db_url`;
     /// returns once it listens.
     pub fn start(dir: &Path, db_url: &str) -> Self {
+        Self::start_with_workers(dir, db_url, 4)
+    }
+
+    /// [`PgDaemon::start`] with `workers` in-process workers (0: an API node).
+    pub fn start_with_workers(dir: &Path, db_url: &str, workers: usize) -> Self {
+        let workers = workers.to_string();
         let mut child = Command::new(env!("CARGO_BIN_EXE_weft"))
             .args([
                 "daemon",
@@ -65,7 +71,7 @@ impl PgDaemon {
                 "127.0.0.1:0",
                 "--no-auth",
                 "--workers",
-                "4",
+                &workers,
             ])
             .env(URL_ENV, db_url)
             .env("WEFT_COMPONENT_CACHE", component_cache_dir())

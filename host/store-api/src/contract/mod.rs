@@ -61,6 +61,14 @@ pub trait Store:
     /// written, instead of polling.
     fn commits(&self) -> tokio::sync::watch::Receiver<u64>;
 
+    /// Whether [`Store::commits`] also moves for commits of other processes
+    /// (several daemons on one database), so that an engine must look at the
+    /// queue after those too: a task another daemon made ready wakes nobody
+    /// here otherwise. An embedded store is written by one process only.
+    fn commits_include_other_processes(&self) -> bool {
+        false
+    }
+
     /// Commits and operations since the store was opened (shows group commit
     /// at work).
     fn writer_stats(&self) -> WriterStats;

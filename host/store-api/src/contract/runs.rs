@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
+use crate::admission::StrictPool;
 use crate::error::StoreError;
 use crate::types::{LeaseRecord, NewRun, RunFilter, RunRecord, Submitted, TaskRecord};
 use crate::views::RunEvents;
@@ -15,7 +16,23 @@ pub trait RunStore: Send + Sync + std::fmt::Debug {
     /// Submits a run with its first tasks; an idempotency key still alive
     /// returns the run it names with `created: false` (the same flow and
     /// input) or is refused with [`StoreError::IdempotencyConflict`].
-    async fn submit_run(&self, new: NewRun, now: u64) -> Result<Submitted, StoreError>;
+    async fn submit_run(&self, new: NewRun, now: u64) -> Result<Submitted, StoreError> {
+        self.submit_run_capped(new, &[], now).await
+    }
+
+    /// [`RunStore::submit_run`], refused with [`StoreError::PoolExhausted`]
+    /// (writing nothing) when a new run's first task would enter one of
+    /// `strict` that already holds `max_concurrent` running plus queued
+    /// tasks. The check and the insert are one transaction, and submits into
+    /// one strict pool are serialised, so concurrent submits through any
+    /// number of processes never pass it. An idempotency hit is answered as
+    /// usual, full pool or not.
+    async fn submit_run_capped(
+        &self,
+        new: NewRun,
+        strict: &[StrictPool],
+        now: u64,
+    ) -> Result<Submitted, StoreError>;
 
     /// Cancels a run that has not finished.
     async fn cancel(&self, run: &str, now: u64) -> Result<(), StoreError>;

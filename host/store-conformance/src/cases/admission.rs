@@ -3,12 +3,12 @@
 
 use serde_json::json;
 use weft_store_api::{
-    BudgetAsk, BudgetReply, Charge, LeaseTry, Limited, PoolCap, RateCap, SharedStore, ViewLimits,
-    WorkerSite,
+    BudgetAsk, BudgetReply, Charge, LeaseTry, Limited, PoolCap, RateCap, SharedStore, StoreError,
+    StrictPool, ViewLimits, WorkerSite,
 };
 
 use crate::Backend;
-use crate::support::{T0, one_task_run};
+use crate::support::{T0, one_task_run, run, task};
 
 const MINUTE: u64 = 60_000;
 
@@ -264,4 +264,91 @@ pub async fn a_tenant_behind_a_flood_is_a_candidate(b: &dyn Backend) {
     let since: Vec<u64> = view.queued.iter().map(|t| t.since_ms).collect();
     assert!(since.windows(2).all(|w| w[0] <= w[1]), "{since:?}");
     assert_eq!(store.ready_pools().await.unwrap(), ["p"]);
+}
+
+/// Thirty submits at once into a strict pool of 3 (`on_exhausted: fail`)
+/// create exactly 3 runs; the others are refused and write nothing. A lease
+/// leaves the pool full (queued becomes running), an idempotency hit is still
+/// answered, a completion makes room for one more.
+pub async fn submits_into_a_full_strict_pool_are_refused(b: &dyn Backend) {
+    let (store, _) = b.fresh().await;
+    let strict = [StrictPool {
+        pool: "s".into(),
+        max_concurrent: 3,
+    }];
+    let mut set = tokio::task::JoinSet::new();
+    for n in 0..30 {
+        let (store, strict) = (store.clone(), strict.clone());
+        set.spawn(async move {
+            let mut new = run(vec![task("a", "s", 0)]);
+            new.idempotency_key = Some((format!("k{n}"), MINUTE));
+            (n, store.submit_run_capped(new, &strict, T0).await)
+        });
+    }
+    let (mut created, mut refused) = (Vec::new(), 0);
+    while let Some(done) = set.join_next().await {
+        match done.unwrap() {
+            (n, Ok(s)) => created.push((n, s)),
+            (_, Err(StoreError::PoolExhausted { pool, max, .. })) => {
+                assert_eq!((pool.as_str(), max), ("s", 3));
+                refused += 1;
+            }
+            (_, Err(other)) => panic!("unexpected {other}"),
+        }
+    }
+    assert_eq!((created.len(), refused), (3, 27));
+    assert_eq!(store.run_ids().await.unwrap().len(), 3);
+
+    // A pool the run does not enter is not checked; another pool is free.
+    let other = store
+        .submit_run_capped(run(vec![task("a", "free", 0)]), &strict, T0)
+        .await
+        .unwrap();
+    assert!(other.created);
+
+    let cap3 = PoolCap {
+        max_concurrent: 3,
+        rate: None,
+    };
+    let first = store.tasks_of(&created[0].1.run_id).await.unwrap()[0].id;
+    let LeaseTry::Leased(lease) = try_lease(&store, first, cap3, T0).await else {
+        panic!("a free slot")
+    };
+    let err = store
+        .submit_run_capped(run(vec![task("a", "s", 0)]), &strict, T0)
+        .await
+        .unwrap_err();
+    let StoreError::PoolExhausted { active, queued, .. } = err else {
+        panic!("{err}")
+    };
+    assert_eq!((active, queued), (1, 2));
+
+    // The key of a created run names it, full pool or not.
+    let (n, first_run) = &created[0];
+    let mut resent = run(vec![task("a", "s", 0)]);
+    resent.idempotency_key = Some((format!("k{n}"), MINUTE));
+    let hit = store
+        .submit_run_capped(resent, &strict, T0 + 1)
+        .await
+        .unwrap();
+    assert_eq!(
+        (hit.run_id.as_str(), hit.created),
+        (first_run.run_id.as_str(), false)
+    );
+
+    store
+        .complete(lease.task, lease.token, json!(1), vec![], None, T0 + 1)
+        .await
+        .unwrap();
+    let again = store
+        .submit_run_capped(run(vec![task("a", "s", 0)]), &strict, T0 + 2)
+        .await
+        .unwrap();
+    assert!(again.created);
+    assert!(matches!(
+        store
+            .submit_run_capped(run(vec![task("a", "s", 0)]), &strict, T0 + 2)
+            .await,
+        Err(StoreError::PoolExhausted { .. })
+    ));
 }

@@ -131,9 +131,12 @@ pub(crate) async fn lease_task(
     }
     promote_due(t, now).await?;
     expire_due(t, now).await?;
+    // A task another transaction holds is being leased (or changed) right
+    // now: `Gone` at once, so the caller moves on to another task instead of
+    // waiting for that commit to find it taken.
     let task = match t
         .row(
-            &format!("SELECT {TASK_COLS} FROM tasks WHERE id = $1 FOR UPDATE"),
+            &format!("SELECT {TASK_COLS} FROM tasks WHERE id = $1 FOR UPDATE SKIP LOCKED"),
             &[&i(id)],
         )
         .await?

@@ -3,7 +3,9 @@
 //! tasks.
 
 use serde_json::{Value, json};
-use weft_store_api::{EventKind, NewRun, RunCost, RunRecord, RunStatus, StoreError, Submitted};
+use weft_store_api::{
+    EventKind, NewRun, RunCost, RunRecord, RunStatus, StoreError, StrictPool, Submitted,
+};
 
 use crate::conv::{i, u};
 use crate::ops::common::{check_new_tasks, create_tasks};
@@ -16,6 +18,7 @@ use crate::tx::{Tx, run_again};
 pub(crate) async fn submit_run(
     t: &Tx<'_>,
     new: &NewRun,
+    strict: &[StrictPool],
     seq: u64,
     now: u64,
 ) -> Result<Submitted, StoreError> {
@@ -24,11 +27,62 @@ pub(crate) async fn submit_run(
             run_id,
             created: false,
         }),
-        None => Ok(Submitted {
-            run_id: create_run(t, new, now, None, Some(seq)).await?,
-            created: true,
-        }),
+        None => {
+            check_room(t, new, strict, now).await?;
+            Ok(Submitted {
+                run_id: create_run(t, new, now, None, Some(seq)).await?,
+                created: true,
+            })
+        }
     }
+}
+
+/// `Err(PoolExhausted)` for the first pool of `strict` (in name order, so
+/// that two submits lock them in the same order) that one of `new`'s first
+/// tasks enters and whose live leases plus queued tasks reach its
+/// `max_concurrent`. The pool's row in `pools` is locked first and held to
+/// the commit: submits into one strict pool go one at a time, and each counts
+/// what the ones before it committed (leases only move a task from queued to
+/// running, which leaves the sum alone).
+async fn check_room(
+    t: &Tx<'_>,
+    new: &NewRun,
+    strict: &[StrictPool],
+    now: u64,
+) -> Result<(), StoreError> {
+    let mut entered: Vec<&StrictPool> = strict
+        .iter()
+        .filter(|p| new.initial_tasks.iter().any(|task| task.pool == p.pool))
+        .collect();
+    entered.sort_by(|a, b| a.pool.cmp(&b.pool));
+    for pool in entered {
+        let name = pool.pool.as_str();
+        t.exec(
+            "INSERT INTO pools (pool) VALUES ($1) ON CONFLICT (pool) DO NOTHING",
+            &[&name],
+        )
+        .await?;
+        t.exec("SELECT 1 FROM pools WHERE pool = $1 FOR UPDATE", &[&name])
+            .await?;
+        let counts = t
+            .row(
+                "SELECT count(*) FILTER (WHERE state = 'leased' AND lease_expires_at > $2), \
+                        count(*) FILTER (WHERE state = 'ready') \
+                 FROM tasks WHERE pool = $1 AND state IN ('leased', 'ready')",
+                &[&name, &i(now)],
+            )
+            .await?;
+        let (active, queued) = counts.map_or((0, 0), |r| (u(r.get(0)), u(r.get(1))));
+        if active + queued >= u64::from(pool.max_concurrent) {
+            return Err(StoreError::PoolExhausted {
+                pool: pool.pool.clone(),
+                active,
+                queued,
+                max: pool.max_concurrent,
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Checks a run to submit without writing: `Some(run)` when its idempotency

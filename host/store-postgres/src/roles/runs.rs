@@ -4,8 +4,8 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 use weft_store_api::{
-    LeaseRecord, NewRun, RunEvents, RunFilter, RunRecord, RunStore, StoreError, Submitted,
-    TaskRecord,
+    LeaseRecord, NewRun, RunEvents, RunFilter, RunRecord, RunStore, StoreError, StrictPool,
+    Submitted, TaskRecord,
 };
 
 use crate::conv::{from_text, i, lim, u};
@@ -17,11 +17,16 @@ use crate::tx::{read_tx, write_tx};
 
 #[async_trait::async_trait]
 impl RunStore for PgStore {
-    async fn submit_run(&self, new: NewRun, now: u64) -> Result<Submitted, StoreError> {
+    async fn submit_run_capped(
+        &self,
+        new: NewRun,
+        strict: &[StrictPool],
+        now: u64,
+    ) -> Result<Submitted, StoreError> {
         weft_store_api::check_prefix(&new.id_prefix)?;
         let date = weft_store_api::utc_date(now);
         let seq = self.next_run_seq(&new.id_prefix, &date).await?;
-        write_tx!(self, t => submit::submit_run(&t, &new, seq, now).await)
+        write_tx!(self, t => submit::submit_run(&t, &new, strict, seq, now).await)
     }
 
     async fn cancel(&self, run: &str, now: u64) -> Result<(), StoreError> {

@@ -6,22 +6,77 @@ use serde_json::{Value, json};
 
 use crate::ledger::{self, EventKind};
 use crate::ops::common::{check_new_tasks, create_tasks, get_run, put_run};
-use crate::tables::Tables;
+use crate::tables::{Tables, decode};
 use weft_store_api::StoreError;
-use weft_store_api::{NewRun, RunCost, RunRecord, RunStatus, Submitted};
+use weft_store_api::{
+    LeaseRecord, NewRun, RunCost, RunRecord, RunStatus, StrictPool, Submitted, TaskRecord,
+};
 
-/// Submits a run, or returns the live run of its idempotency key.
-pub fn submit_run(t: &mut Tables<'_>, new: &NewRun, now: u64) -> Result<Submitted, StoreError> {
+/// Submits a run, or returns the live run of its idempotency key; a new run
+/// whose first tasks would enter a full pool of `strict` is refused. The
+/// single writer serialises every submit, so the check holds.
+pub fn submit_run(
+    t: &mut Tables<'_>,
+    new: &NewRun,
+    strict: &[StrictPool],
+    now: u64,
+) -> Result<Submitted, StoreError> {
     match check_submit(t, new, now)? {
         Some(run_id) => Ok(Submitted {
             run_id,
             created: false,
         }),
-        None => Ok(Submitted {
-            run_id: create_run(t, new, now, None)?,
-            created: true,
-        }),
+        None => {
+            check_room(t, new, strict, now)?;
+            Ok(Submitted {
+                run_id: create_run(t, new, now, None)?,
+                created: true,
+            })
+        }
     }
+}
+
+/// `Err(PoolExhausted)` for the first pool of `strict` that one of `new`'s
+/// first tasks enters and whose live leases plus queued tasks reach its
+/// `max_concurrent`.
+fn check_room(
+    t: &Tables<'_>,
+    new: &NewRun,
+    strict: &[StrictPool],
+    now: u64,
+) -> Result<(), StoreError> {
+    for pool in strict {
+        if !new.initial_tasks.iter().any(|task| task.pool == pool.pool) {
+            continue;
+        }
+        let queued = t
+            .pool_queued
+            .get(pool.pool.as_str())
+            .db()?
+            .map_or(0, |g| g.value());
+        let mut active = 0u64;
+        for entry in t.leases.iter().db()? {
+            let (id, lease) = entry.db()?;
+            let lease: LeaseRecord = decode(lease.value())?;
+            if lease.expires_at <= now {
+                continue;
+            }
+            if let Some(task) = t.tasks.get(id.value()).db()?
+                && decode::<TaskRecord>(task.value())?.pool == pool.pool
+            {
+                active += 1;
+            }
+        }
+        if active + queued >= u64::from(pool.max_concurrent) {
+            return Err(StoreError::PoolExhausted {
+                pool: pool.pool.clone(),
+                active,
+                queued,
+                max: pool.max_concurrent,
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Checks a run to submit without writing anything: `Some(run)` when its
