@@ -29,7 +29,7 @@ use std::time::Duration;
 use weft_store_api::WorkerSite;
 
 use tokio::sync::{Mutex as AsyncMutex, MutexGuard};
-use weft_core::{Candidate, PoolState, TenantLoad};
+use weft_core::{Candidate, Money, PoolState, TenantLoad};
 use weft_flow::{PoolDecl, RateLimit};
 use weft_runtime::{CallContext, CallLimits};
 use weft_store_api::{
@@ -183,20 +183,17 @@ pub(crate) fn pool_decl(inner: &Inner, name: &str) -> PoolDecl {
     }
 }
 
-/// How much `pool` spent today (UTC day of the engine's clock), in US
-/// dollars, for `cost_limit_daily_usd`: the charges the store holds. Calls in
-/// flight are not counted here; the budget reservation before each model call
-/// counts them (docs/operations.md, Budgets and costs).
-pub(crate) async fn pool_spent_today(inner: &Inner, pool: &str) -> f64 {
+/// How much `pool` spent today (UTC day of the engine's clock), for
+/// `cost_limit_daily_usd`: the charges the store holds. Calls in flight are
+/// not counted here; the budget reservation before each model call counts
+/// them (docs/operations.md, Budgets and costs). A failed read is an error,
+/// never a spend of zero: admission then fails like any store read, and the
+/// worker tries again.
+pub(crate) async fn pool_spent_today(inner: &Inner, pool: &str) -> Result<Money, StoreError> {
     let day = weft_store_api::utc_date(inner.now());
-    match inner.store.pool_day_cost(&day, pool).await {
-        Ok(micro) => micro as f64 / 1_000_000.0,
-        Err(e) => {
-            // Admission goes on; the reservation before the call still holds.
-            tracing::warn!(pool, error = %e, "reading the pool's spend today failed");
-            0.0
-        }
-    }
+    Ok(Money::from_micros(
+        inner.store.pool_day_cost(&day, pool).await?,
+    ))
 }
 
 /// Admits the best task for `ask` (see the module docs).
@@ -289,7 +286,7 @@ async fn choose_next(
             continue;
         }
         if let Some(limit) = pool.cost_limit_daily_usd
-            && pool_spent_today(inner, &name).await >= limit
+            && pool_spent_today(inner, &name).await?.as_usd() >= limit
         {
             continue;
         }

@@ -2,19 +2,19 @@
 //! database, a task one daemon makes ready (a submit to an API-only daemon,
 //! a step another daemon completed) notifies only that daemon's workers; the
 //! others would sleep until their next timer (up to a minute). The relay
-//! follows the store's commits watch, which on such a store also moves for
-//! other processes' commits, and wakes one idle worker (or remote worker's
-//! long poll) per change it sees: one look at the queue, not a herd. Under
-//! load the watch folds many commits into one change, and a wake-up with no
-//! idle worker is a single stored permit.
+//! follows the store's watch of other processes' commits
+//! (`Store::foreign_commits`; this process's own commits wake its workers
+//! where they are made) and wakes one idle worker (or remote worker's long
+//! poll) per change it sees: one look at the queue, not a herd. Under load
+//! the watch folds many commits into one change, and a wake-up with no idle
+//! worker is a single stored permit.
 
 use std::sync::{Arc, Weak};
 
 use crate::engine::Inner;
 
 /// Starts the relay of `inner`'s store; it ends with the engine (or the store).
-pub(crate) fn spawn(inner: &Arc<Inner>) {
-    let mut commits = inner.store.commits();
+pub(crate) fn spawn(inner: &Arc<Inner>, mut commits: tokio::sync::watch::Receiver<u64>) {
     let engine: Weak<Inner> = Arc::downgrade(inner);
     tokio::spawn(async move {
         while commits.changed().await.is_ok() {

@@ -272,8 +272,8 @@ impl Engine {
         if engine.inner.options.lease_reaper {
             crate::lease_reaper::spawn(&engine.inner);
         }
-        if engine.inner.store.commits_include_other_processes() {
-            crate::commit_relay::spawn(&engine.inner);
+        if let Some(foreign) = engine.inner.store.foreign_commits() {
+            crate::commit_relay::spawn(&engine.inner, foreign);
         }
         Ok(engine)
     }

@@ -82,7 +82,7 @@ impl Engine {
                 active: view.running.len() as u64,
                 max_concurrent: pool.max_concurrent,
                 queued: view.queued_total,
-                cost_today_usd: pool_spent_today(inner, &name).await,
+                cost_today_usd: pool_spent_today(inner, &name).await?.as_usd(),
                 cost_limit_daily_usd: pool.cost_limit_daily_usd,
                 rate_tokens: admission::bucket_now(&pool, &view, now).map(|b| b.tokens()),
                 rate_limit: pool.rate_limit.map(|r| (r.per_minute, r.burst)),

@@ -73,8 +73,6 @@ pub struct AppState {
     pub search: Option<Arc<weft_index::SearchIndex>>,
     /// This daemon's presence in the store (`GET /v1/cluster` names it).
     pub presence: Option<Arc<Presence>>,
-    /// Runs waited for (`?wait=`) that may end in another process.
-    pub(crate) run_ends: Arc<run_ends::RunEnds>,
 }
 
 impl AppState {
@@ -94,7 +92,6 @@ impl AppState {
             flows,
             search: None,
             presence: None,
-            run_ends: Arc::default(),
         }
     }
 

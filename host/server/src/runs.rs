@@ -190,7 +190,7 @@ async fn wait_for_end(state: &AppState, id: &str, wait: Duration) -> Result<(), 
     // processes commit (several daemons on one database).
     let mut events = state.engine.subscribe();
     let store = state.engine.store();
-    let mut elsewhere = state.run_ends.wait_for(store, id).await;
+    let there = crate::run_ends::ended_elsewhere(store, id);
     let run = store.run_get(id).await?.ok_or_else(|| no_run(id))?;
     if run.status.is_final() {
         return Ok(());
@@ -199,28 +199,6 @@ async fn wait_for_end(state: &AppState, id: &str, wait: Duration) -> Result<(), 
         while let Some(event) = events.recv().await {
             if matches!(&event, ProgressEvent::RunFinished { run, .. } if run == id) {
                 return;
-            }
-        }
-    };
-    let there = async {
-        let Some(waiting) = elsewhere.as_mut() else {
-            return std::future::pending().await;
-        };
-        loop {
-            match waiting.ended.recv().await {
-                Ok(run) if run == id => return,
-                Ok(_) => {}
-                // Too many ends at once: look at the run itself.
-                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
-                    if let Ok(Some(run)) = store.run_get(id).await
-                        && run.status.is_final()
-                    {
-                        return;
-                    }
-                }
-                Err(tokio::sync::broadcast::error::RecvError::Closed) => {
-                    return std::future::pending().await;
-                }
             }
         }
     };

@@ -10,7 +10,7 @@ use tokio::sync::mpsc;
 use tokio_postgres::{AsyncMessage, NoTls};
 
 use crate::store::Stats;
-use crate::tx::CHANNEL;
+use crate::tx::{CHANNEL, END_MARK, FROM_MARK};
 
 /// Starts the task; aborting the handle ends it and its connection.
 pub(crate) fn spawn(
@@ -62,14 +62,25 @@ async fn listen_once(pg: &tokio_postgres::Config, schema: &str, stats: &Stats) -
     // Commits made while nobody listened are not seen: look again once
     // (before saying so, so that a caller who waited for `listening` only
     // sees later moves).
-    stats.bump();
+    stats.bump_foreign();
     stats
         .listens
         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     stats.listening.send_replace(true);
+    let end_prefix = format!("{schema}{END_MARK}");
+    let from_prefix = format!("{schema}{FROM_MARK}");
     while let Some(payload) = rx.recv().await {
-        if payload == schema {
-            stats.bump();
+        if let Some(origin) = payload.strip_prefix(&from_prefix) {
+            // Its own commits moved the watch already, when they committed.
+            if origin != stats.origin {
+                stats.bump_foreign();
+            }
+        } else if payload == schema {
+            // A daemon of a version before origins.
+            stats.bump_foreign();
+        } else if let Some(run) = payload.strip_prefix(&end_prefix) {
+            // No receiver: nobody waits for a run now.
+            let _ = stats.ended.send(run.to_owned());
         }
     }
     drop(client);

@@ -58,11 +58,24 @@ pub(crate) struct Stats {
     pub(crate) listens: AtomicU64,
     /// Transactions run again (deadlock, serialisation failure, racing insert).
     pub(crate) retries: AtomicU64,
+    /// Runs that ended in a commit of any process (from `LISTEN`).
+    pub(crate) ended: tokio::sync::broadcast::Sender<String>,
+    /// Moves after other processes' commits (from `LISTEN`).
+    pub(crate) foreign: watch::Sender<u64>,
+    /// This store's name in its commits' notifications, so that its
+    /// listener can tell its own commits from others'.
+    pub(crate) origin: String,
 }
 
 impl Stats {
     pub(crate) fn bump(&self) {
         self.committed.send_modify(|n| *n = n.wrapping_add(1));
+    }
+
+    /// Another process committed (or may have: after a reconnect).
+    pub(crate) fn bump_foreign(&self) {
+        self.bump();
+        self.foreign.send_modify(|n| *n = n.wrapping_add(1));
     }
 }
 
@@ -101,6 +114,9 @@ impl PgStore {
             listening: watch::Sender::new(false),
             listens: AtomicU64::new(0),
             retries: AtomicU64::new(0),
+            ended: tokio::sync::broadcast::channel(1024).0,
+            foreign: watch::Sender::new(0),
+            origin: origin(),
         });
         let listener =
             crate::listen::spawn(parsed.pg.clone(), parsed.schema.clone(), Arc::clone(&stats));
@@ -200,6 +216,11 @@ impl PgStore {
     }
 
     /// The schema the tables are in.
+    /// This handle's name in its notifications (see [`Stats::origin`]).
+    pub(crate) fn origin(&self) -> &str {
+        &self.inner.stats.origin
+    }
+
     pub(crate) fn schema(&self) -> &str {
         &self.inner.schema
     }
@@ -235,8 +256,12 @@ impl Store for PgStore {
         self.inner.stats.committed.subscribe()
     }
 
-    fn commits_include_other_processes(&self) -> bool {
-        true
+    fn foreign_commits(&self) -> Option<watch::Receiver<u64>> {
+        Some(self.inner.stats.foreign.subscribe())
+    }
+
+    fn run_ends(&self) -> Option<tokio::sync::broadcast::Receiver<String>> {
+        Some(self.inner.stats.ended.subscribe())
     }
 
     /// Every operation is one transaction, committed durably: commits, durable
@@ -259,4 +284,14 @@ impl Store for PgStore {
         self.inner.listener.abort();
         self.inner.pool.close();
     }
+}
+
+/// A name for one store handle that no other process's handle has: the
+/// process id and the time it was made, in ns (letters and digits only, as
+/// it is written into a statement).
+fn origin() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    format!("p{}t{nanos}", std::process::id())
 }

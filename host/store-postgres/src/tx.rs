@@ -29,6 +29,14 @@ pub(crate) const MAX_ATTEMPTS: u32 = 40;
 /// The channel every write transaction notifies.
 pub(crate) const CHANNEL: &str = "weft_commits";
 
+/// Between the schema and the run id in the notification of a run's end
+/// (`<schema>:end:<run>`).
+pub(crate) const END_MARK: &str = ":end:";
+
+/// Between the schema and the committing store's origin in a commit's
+/// notification (`<schema>:from:<origin>`; before origins, the schema alone).
+pub(crate) const FROM_MARK: &str = ":from:";
+
 /// SQL parameters.
 pub(crate) type Params<'p> = &'p [&'p (dyn ToSql + Sync)];
 
@@ -108,7 +116,11 @@ pub(crate) struct Tx<'a> {
     /// Keeps `close` waiting until this transaction ended.
     _open: tokio::sync::OwnedRwLockReadGuard<bool>,
     schema: &'a str,
+    /// The store's origin, named in the commit's notification.
+    origin: &'a str,
     changes: Mutex<Vec<String>>,
+    /// Runs this transaction ended (announced with the commit).
+    ended: Mutex<Vec<String>>,
     dirty: AtomicBool,
     /// A `BEGIN` not sent yet (it goes with the first statement).
     begin: Mutex<Option<&'static str>>,
@@ -125,8 +137,13 @@ impl Drop for Tx<'_> {
 impl<'a> Tx<'a> {
     /// `BEGIN` (read committed: every statement sees what committed before
     /// it; the operations lock the rows they decide on).
-    pub(crate) async fn begin(c: crate::store::Conn, schema: &'a str) -> Result<Self, StoreError> {
-        let tx = Self::new(c, schema);
+    pub(crate) async fn begin(
+        c: crate::store::Conn,
+        schema: &'a str,
+        origin: &'a str,
+    ) -> Result<Self, StoreError> {
+        let mut tx = Self::new(c, schema);
+        tx.origin = origin;
         tx.c()?.batch_execute("BEGIN").await.map_err(pg)?;
         Ok(tx)
     }
@@ -149,7 +166,9 @@ impl<'a> Tx<'a> {
             c: Some(c.client),
             _open: c.open,
             schema,
+            origin: "",
             changes: Mutex::new(Vec::new()),
+            ended: Mutex::new(Vec::new()),
             dirty: AtomicBool::new(false),
             begin: Mutex::new(None),
         }
@@ -235,6 +254,14 @@ impl<'a> Tx<'a> {
         }
     }
 
+    /// Records that `run` ended (its waiters in every process hear of it
+    /// when the transaction commits).
+    pub(crate) fn ended(&self, run: &str) {
+        if let Ok(mut ended) = self.ended.lock() {
+            ended.push(run.to_owned());
+        }
+    }
+
     /// Whether the transaction wrote anything.
     pub(crate) fn is_dirty(&self) -> bool {
         self.dirty.load(Ordering::Relaxed)
@@ -308,10 +335,30 @@ impl<'a> Tx<'a> {
             )
             .await?;
         }
+        let ended = self
+            .ended
+            .lock()
+            .map(|mut e| std::mem::take(&mut *e))
+            .unwrap_or_default();
+        if !ended.is_empty() {
+            // Delivered to every listener when (and only if) this commits.
+            let ends: Vec<String> = ended
+                .iter()
+                .map(|run| format!("{}{END_MARK}{run}", self.schema))
+                .collect();
+            self.exec(
+                &format!("SELECT pg_notify('{CHANNEL}', e) FROM unnest($1::text[]) e"),
+                &[&ends],
+            )
+            .await?;
+        }
         // The schema is a checked identifier (config::parse), so it can be
         // written into the statement; the notification goes with the commit.
         let end = if self.is_dirty() {
-            format!("SELECT pg_notify('{CHANNEL}', '{}'); COMMIT", self.schema)
+            format!(
+                "SELECT pg_notify('{CHANNEL}', '{}{FROM_MARK}{}'); COMMIT",
+                self.schema, self.origin
+            )
         } else {
             "COMMIT".to_owned()
         };
@@ -327,7 +374,7 @@ macro_rules! write_tx {
         let mut attempt: u32 = 0;
         loop {
             let client = store.client().await?;
-            let $t = $crate::tx::Tx::begin(client, store.schema()).await?;
+            let $t = $crate::tx::Tx::begin(client, store.schema(), store.origin()).await?;
             let result = $body;
             let dirty = $t.is_dirty();
             match $t.end(result).await {

@@ -61,12 +61,23 @@ pub trait Store:
     /// written, instead of polling.
     fn commits(&self) -> tokio::sync::watch::Receiver<u64>;
 
-    /// Whether [`Store::commits`] also moves for commits of other processes
-    /// (several daemons on one database), so that an engine must look at the
-    /// queue after those too: a task another daemon made ready wakes nobody
-    /// here otherwise. An embedded store is written by one process only.
-    fn commits_include_other_processes(&self) -> bool {
-        false
+    /// A watch that moves after commits of *other* processes only (several
+    /// daemons on one database), so that an engine looks at the queue after
+    /// those too: a task another daemon made ready wakes nobody here
+    /// otherwise. `None`: only this process writes (an embedded store).
+    fn foreign_commits(&self) -> Option<tokio::sync::watch::Receiver<u64>> {
+        None
+    }
+
+    /// The ids of runs that ended (succeeded, failed, cancelled) in commits
+    /// of any process, as they commit, where the backend can say so without
+    /// reading (PostgreSQL: a notification sent with the commit). `None`: only
+    /// this process ends runs (an embedded store), and its engine reports
+    /// them. A receiver that lags or a notification lost with a dropped
+    /// connection misses ends: a waiter must still look at the run itself
+    /// when its wait is over.
+    fn run_ends(&self) -> Option<tokio::sync::broadcast::Receiver<String>> {
+        None
     }
 
     /// Commits and operations since the store was opened (shows group commit

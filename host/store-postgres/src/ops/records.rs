@@ -160,6 +160,9 @@ pub(crate) async fn insert_run(t: &Tx<'_>, run: &RunRecord) -> Result<(), StoreE
 
 /// Stores what changes of a run: status, output, error, updated time, cost.
 pub(crate) async fn put_run(t: &Tx<'_>, run: &RunRecord) -> Result<(), StoreError> {
+    if run.status.is_final() {
+        t.ended(&run.id);
+    }
     t.exec(
         "UPDATE runs SET status = $2, output = $3, error = $4, updated_ms = $5, cost_calls = $6, \
          cost_input_tokens = $7, cost_output_tokens = $8, cost_micro_usd = $9 WHERE id = $1",
