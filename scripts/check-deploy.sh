@@ -12,8 +12,8 @@
 #
 # Installs what it needs: kubernetes-validate, PyYAML, jsonschema and
 # podman-compose from PyPI into ${WEFT_TOOLS_DIR:-~/.cache/weft/tools}/deploy-venv;
-# promtool (Debian's `prometheus` package) and kubectl, if missing, from apt
-# (as root on Debian).
+# promtool (Debian's `prometheus` package), podman (which podman-compose asks
+# for its version) and kubectl, if missing, from apt (as root on Debian).
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 tools="${WEFT_TOOLS_DIR:-$HOME/.cache/weft/tools}"
@@ -38,6 +38,8 @@ apt_install() {
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$2" >&2
 }
 command -v promtool >/dev/null || apt_install promtool prometheus
+# `podman-compose config` asks `podman version` first, even offline.
+command -v podman >/dev/null || apt_install podman podman
 # kubectl with kustomize v5 (components, labels); Debian's kubernetes-client is
 # too old for them, so it is only the last resort.
 command -v kubectl >/dev/null || apt_install kubectl kubernetes-client
