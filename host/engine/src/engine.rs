@@ -353,19 +353,6 @@ impl Engine {
             .await
         {
             Ok(submitted) => submitted,
-            Err(StoreError::PoolExhausted {
-                pool,
-                active,
-                queued,
-                max,
-            }) => {
-                return Err(EngineError::PoolExhausted {
-                    pool,
-                    active,
-                    queued,
-                    max,
-                });
-            }
             // Name the key as the caller sent it, not as it is stored.
             Err(StoreError::IdempotencyConflict { run, .. }) => {
                 return Err(StoreError::IdempotencyConflict {

@@ -132,21 +132,6 @@ pub enum EngineError {
         reason: String,
     },
 
-    /// A task would enter a pool with `on_exhausted: fail` that has no free slot.
-    #[error(
-        "pool `{pool}` is exhausted ({active} running + {queued} queued of max_concurrent {max}) and refuses new work (on_exhausted: fail)"
-    )]
-    PoolExhausted {
-        /// The pool.
-        pool: String,
-        /// Its running tasks.
-        active: u64,
-        /// Its queued tasks.
-        queued: u64,
-        /// Its `max_concurrent`.
-        max: u32,
-    },
-
     /// No run with this id is in the store.
     #[error("unknown run `{0}`")]
     UnknownRun(String),

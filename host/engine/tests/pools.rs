@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use serde_json::json;
 use weft_engine::{Engine, EngineError, EngineOptions, ManualClock, ProgressEvent, SubmitOptions};
-use weft_store_api::{Lease, RunStatus};
+use weft_store_api::{Lease, RunStatus, StoreError};
 
 /// `common::PROJECT` with the pool plugins and a pool `p` declared by `pool`.
 fn project_with(pool: &str) -> weft_flow::ProjectConfig {
@@ -165,7 +165,7 @@ async fn a_full_pool_with_on_exhausted_fail_refuses_a_submit_clearly() {
         .await
         .unwrap_err();
     assert!(
-        matches!(err, EngineError::PoolExhausted { ref pool, queued: 2, max: 2, .. } if pool == "p"),
+        matches!(err, EngineError::Store(StoreError::PoolExhausted { ref pool, queued: 2, max: 2, .. }) if pool == "p"),
         "{err:?}"
     );
     let text = err.to_string();

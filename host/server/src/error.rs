@@ -85,9 +85,9 @@ impl From<StoreError> for ApiError {
             | StoreError::StaleToken { .. }
             | StoreError::LockNotHeld { .. }
             | StoreError::LockTokenMismatch { .. } => Self::Conflict(e.to_string()),
-            StoreError::IdempotencyConflict { .. } | StoreError::RunFinished { .. } => {
-                Self::Conflict(e.to_string())
-            }
+            StoreError::IdempotencyConflict { .. }
+            | StoreError::RunFinished { .. }
+            | StoreError::PoolExhausted { .. } => Self::Conflict(e.to_string()),
             StoreError::Invalid(_) => Self::BadRequest(e.to_string()),
             StoreError::Unavailable(_) => Self::Unavailable(e.to_string()),
             _ => Self::Internal(e.to_string()),
@@ -105,7 +105,6 @@ impl From<EngineError> for ApiError {
             EngineError::UnknownTask(_) | EngineError::UnknownPool(_) => {
                 Self::NotFound(e.to_string())
             }
-            EngineError::PoolExhausted { .. } => Self::Conflict(e.to_string()),
             EngineError::SwapRefused { .. } => Self::BadRequest(e.to_string()),
             EngineError::LeaseLost { .. } => Self::Conflict(e.to_string()),
             EngineError::Forbidden { .. } => Self::Forbidden(e.to_string()),

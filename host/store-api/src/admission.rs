@@ -9,7 +9,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::types::Lease;
+use crate::error::StoreError;
+use crate::types::{Lease, NewTask};
 
 /// Micro-tokens in one token: buckets count in whole micro-tokens so that they
 /// compare exactly.
@@ -53,6 +54,34 @@ pub struct StrictPool {
     pub pool: String,
     /// Running plus queued tasks it holds at most.
     pub max_concurrent: u32,
+}
+
+impl StrictPool {
+    /// The pools of `strict` that one of `tasks` enters, in name order (the
+    /// order a backend that locks them takes them in, so two submits never
+    /// wait for each other in a circle).
+    pub fn entered<'a>(strict: &'a [StrictPool], tasks: &[NewTask]) -> Vec<&'a StrictPool> {
+        let mut entered: Vec<&StrictPool> = strict
+            .iter()
+            .filter(|p| tasks.iter().any(|task| task.pool == p.pool))
+            .collect();
+        entered.sort_by(|a, b| a.pool.cmp(&b.pool));
+        entered
+    }
+
+    /// [`StoreError::PoolExhausted`] when `active` live leases plus `queued`
+    /// tasks reach the pool's `max_concurrent`.
+    pub fn check_room(&self, active: u64, queued: u64) -> Result<(), StoreError> {
+        if active + queued >= u64::from(self.max_concurrent) {
+            return Err(StoreError::PoolExhausted {
+                pool: self.pool.clone(),
+                active,
+                queued,
+                max: self.max_concurrent,
+            });
+        }
+        Ok(())
+    }
 }
 
 /// A pool's token bucket as a store keeps it: micro-tokens at a time (ms).

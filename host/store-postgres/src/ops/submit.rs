@@ -50,12 +50,7 @@ async fn check_room(
     strict: &[StrictPool],
     now: u64,
 ) -> Result<(), StoreError> {
-    let mut entered: Vec<&StrictPool> = strict
-        .iter()
-        .filter(|p| new.initial_tasks.iter().any(|task| task.pool == p.pool))
-        .collect();
-    entered.sort_by(|a, b| a.pool.cmp(&b.pool));
-    for pool in entered {
+    for pool in StrictPool::entered(strict, &new.initial_tasks) {
         let name = pool.pool.as_str();
         t.exec(
             "INSERT INTO pools (pool) VALUES ($1) ON CONFLICT (pool) DO NOTHING",
@@ -73,14 +68,7 @@ async fn check_room(
             )
             .await?;
         let (active, queued) = counts.map_or((0, 0), |r| (u(r.get(0)), u(r.get(1))));
-        if active + queued >= u64::from(pool.max_concurrent) {
-            return Err(StoreError::PoolExhausted {
-                pool: pool.pool.clone(),
-                active,
-                queued,
-                max: pool.max_concurrent,
-            });
-        }
+        pool.check_room(active, queued)?;
     }
     Ok(())
 }

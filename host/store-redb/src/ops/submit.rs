@@ -45,10 +45,7 @@ fn check_room(
     strict: &[StrictPool],
     now: u64,
 ) -> Result<(), StoreError> {
-    for pool in strict {
-        if !new.initial_tasks.iter().any(|task| task.pool == pool.pool) {
-            continue;
-        }
+    for pool in StrictPool::entered(strict, &new.initial_tasks) {
         let queued = t
             .pool_queued
             .get(pool.pool.as_str())
@@ -67,14 +64,7 @@ fn check_room(
                 active += 1;
             }
         }
-        if active + queued >= u64::from(pool.max_concurrent) {
-            return Err(StoreError::PoolExhausted {
-                pool: pool.pool.clone(),
-                active,
-                queued,
-                max: pool.max_concurrent,
-            });
-        }
+        pool.check_room(active, queued)?;
     }
     Ok(())
 }
