@@ -9,6 +9,7 @@ mod host_rule;
 mod money;
 mod plugin_kind;
 mod plugin_types;
+mod swap_target;
 mod text_cap;
 pub mod worker_protocol;
 
@@ -19,6 +20,7 @@ pub use plugin_types::{
     AttemptInfo, Candidate, ChatMessage, Completion, CompletionRequest, LogLevel, PluginError,
     PoolState, RetryDecision, RunInfo, TenantLoad, Usage,
 };
+pub use swap_target::SwapTarget;
 pub use text_cap::cap_text;
 
 /// The version of the WIT package `weft:plugin` this host implements.

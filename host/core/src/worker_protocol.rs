@@ -136,11 +136,43 @@ pub struct FailRequest {
 /// The answer to a complete or fail report.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReportResponse {
-    /// What became of the task: `succeeded`, `retry`, `dead-letter` or
-    /// `run-failed`.
-    pub outcome: String,
+    /// What became of the task.
+    pub outcome: ReportOutcome,
     /// Whether this report finished the run.
     pub run_finished: bool,
+}
+
+/// What became of a task a remote worker reported on; on the wire
+/// `succeeded`, `retry`, `dead-letter` or `run-failed`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ReportOutcome {
+    /// The step's output is recorded.
+    Succeeded,
+    /// The attempt failed; the task is retried later.
+    Retry,
+    /// The attempt failed; the task is dead-lettered.
+    DeadLetter,
+    /// The attempt failed and so did the run.
+    RunFailed,
+}
+
+impl ReportOutcome {
+    /// The wire name (`dead-letter`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Succeeded => "succeeded",
+            Self::Retry => "retry",
+            Self::DeadLetter => "dead-letter",
+            Self::RunFailed => "run-failed",
+        }
+    }
+}
+
+impl std::fmt::Display for ReportOutcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// `POST /v1/worker/tasks/{task}/model`: a model call of the running step,

@@ -44,7 +44,7 @@ fn env_usize(name: &str, default: usize) -> usize {
 async fn drain(events: &mut tokio::sync::mpsc::UnboundedReceiver<ProgressEvent>, runs: usize) {
     let mut finished = 0;
     while finished < runs {
-        if let ProgressEvent::RunFinished { status, run } =
+        if let ProgressEvent::RunFinished { status, run, .. } =
             events.recv().await.expect("engine events")
         {
             assert_eq!(status, weft_store_api::RunStatus::Succeeded, "run {run}");

@@ -22,13 +22,10 @@
 //! workers go into one group commit, and completions, which take no lock,
 //! join them.
 
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex as SyncMutex};
+use std::sync::Arc;
 use std::time::Duration;
 use weft_store_api::WorkerSite;
 
-use tokio::sync::{Mutex as AsyncMutex, MutexGuard};
 use weft_core::{Candidate, Money, PoolState, TenantLoad};
 use weft_flow::{PoolDecl, RateLimit};
 use weft_runtime::{CallContext, CallLimits};
@@ -36,8 +33,8 @@ use weft_store_api::{
     Lease, LeaseTry, PoolCap, PoolView, RateCap, StoreError, TokenBucket, ViewLimits,
 };
 
-use crate::engine::Inner;
-use crate::swap::PolicyChoice;
+use crate::shared::Inner;
+use crate::swaps::{PRIORITY_ORDER, PolicyChoice};
 
 /// How many queued tasks a policy is shown at most.
 pub const MAX_CANDIDATES: usize = 32;
@@ -50,9 +47,6 @@ pub const CANDIDATES_PER_TENANT: usize = 8;
 pub const SCAN_LIMIT: usize = 4096;
 /// How long a pool policy may think.
 const SELECT_TIMEOUT: Duration = Duration::from_secs(1);
-/// What `admitted_by` says when no policy component chose (none configured,
-/// or it failed and priority order decided).
-pub const PRIORITY_ORDER: &str = "host:priority-order";
 
 /// The view limits admission uses.
 pub(crate) const LIMITS: ViewLimits = ViewLimits {
@@ -60,32 +54,6 @@ pub(crate) const LIMITS: ViewLimits = ViewLimits {
     per_tenant: CANDIDATES_PER_TENANT,
     scan: SCAN_LIMIT,
 };
-
-/// Admission state shared by every worker.
-#[derive(Default)]
-pub(crate) struct Admission {
-    lock: AsyncMutex<()>,
-    /// Tasks chosen by an admission whose lease has not resolved yet, by id,
-    /// with their pool.
-    claimed: SyncMutex<HashMap<u64, String>>,
-    /// Policy calls that failed (priority order decided instead).
-    pub policy_failures: AtomicU64,
-}
-
-/// A chosen task, hidden from this process's other admissions until dropped
-/// (once its lease has resolved, either way).
-struct Claim<'a> {
-    admission: &'a Admission,
-    task: u64,
-}
-
-impl Drop for Claim<'_> {
-    fn drop(&mut self) {
-        if let Ok(mut claimed) = self.admission.claimed.lock() {
-            claimed.remove(&self.task);
-        }
-    }
-}
 
 /// What an admission found.
 #[derive(Debug)]
@@ -104,45 +72,6 @@ pub(crate) struct Ask<'a> {
     pub lease_ms: u64,
     /// Where the worker runs (a remote worker's lease is committed durably).
     pub site: WorkerSite,
-}
-
-impl Admission {
-    /// Takes the admission lock.
-    pub async fn lock(&self) -> MutexGuard<'_, ()> {
-        self.lock.lock().await
-    }
-
-    /// Claims `task` of `pool` (the admission lock is held).
-    fn claim(&self, task: u64, pool: &str) -> Claim<'_> {
-        if let Ok(mut claimed) = self.claimed.lock() {
-            claimed.insert(task, pool.to_owned());
-        }
-        Claim {
-            admission: self,
-            task,
-        }
-    }
-
-    /// `view` with the tasks claimed by this process's other admissions moved
-    /// from queued to running (they are about to run), and how many more of
-    /// `pool`'s tasks are claimed than the view shows.
-    fn unclaimed(&self, pool: &str, mut view: PoolView) -> (PoolView, usize) {
-        let Ok(claimed) = self.claimed.lock() else {
-            return (view, 0);
-        };
-        if claimed.is_empty() {
-            return (view, 0);
-        }
-        let (taken, queued) = std::mem::take(&mut view.queued)
-            .into_iter()
-            .partition(|t| claimed.contains_key(&t.task));
-        view.queued = queued;
-        let taken: Vec<_> = taken;
-        let of_pool = claimed.values().filter(|p| *p == pool).count();
-        let unseen = of_pool.saturating_sub(taken.len());
-        view.running.extend(taken);
-        (view, unseen)
-    }
 }
 
 /// The store's rate cap for `pool`'s rate limit.
@@ -204,12 +133,12 @@ pub(crate) async fn admit(inner: &Arc<Inner>, ask: &Ask<'_>) -> Result<Admitted,
     // of a queue spread over the next tasks instead of waiting.
     let mut passed: Vec<u64> = Vec::new();
     for _ in 0..4 {
-        let guard = inner.admission.lock().await;
+        let guard = inner.claims.lock().await;
         let (task, admitted_by, pool) = match choose_next(inner, ask, &passed).await? {
             Chosen::Task(task, admitted_by, pool) => (task, admitted_by, pool),
             Chosen::Wait(wake) => return Ok(Admitted::Wait(wake)),
         };
-        let _claim = inner.admission.claim(task, &pool.name);
+        let _claim = inner.claims.claim(task, &pool.name);
         drop(guard);
         let now = inner.now();
         match inner
@@ -226,7 +155,7 @@ pub(crate) async fn admit(inner: &Arc<Inner>, ask: &Ask<'_>) -> Result<Admitted,
             .await?
         {
             LeaseTry::Leased(lease) => {
-                inner.reaper.leased(lease.expires_at);
+                inner.wakeups.lease_granted(lease.expires_at);
                 return Ok(Admitted::Lease(lease));
             }
             // Another process took the task first: look again without it.
@@ -270,7 +199,7 @@ async fn choose_next(
         }
         let pool = pool_decl(inner, &name);
         let view = inner.store.pool_view(&name, LIMITS, now).await?;
-        let (mut view, unseen_claims) = inner.admission.unclaimed(&name, view);
+        let (mut view, unseen_claims) = inner.claims.unclaimed(&name, view);
         view.queued.retain(|t| !passed.contains(&t.task));
         let Some(head) = view.queued.first() else {
             continue;
@@ -306,7 +235,11 @@ async fn choose_next(
 /// sha256 of the component that picked it.
 async fn choose(inner: &Arc<Inner>, pool: &PoolDecl, view: &PoolView, now: u64) -> (u64, String) {
     let fallback = view.queued.first().map_or(0, |t| t.task);
-    let Some(PolicyChoice { plugin, config, .. }) = inner.swaps.policy_for(inner, pool) else {
+    let Some(PolicyChoice { plugin, config, .. }) =
+        inner
+            .swaps
+            .policy_for(&inner.project, &inner.catalog(), pool)
+    else {
         return (fallback, PRIORITY_ORDER.to_owned());
     };
     let active = u32::try_from(view.running.len()).unwrap_or(u32::MAX);
@@ -359,9 +292,6 @@ async fn choose(inner: &Arc<Inner>, pool: &PoolDecl, view: &PoolView, now: u64) 
             plugin.name()
         ),
     }
-    inner
-        .admission
-        .policy_failures
-        .fetch_add(1, Ordering::Relaxed);
+    inner.claims.policy_failed();
     (fallback, PRIORITY_ORDER.to_owned())
 }

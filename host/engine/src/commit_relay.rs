@@ -11,15 +11,16 @@
 
 use std::sync::{Arc, Weak};
 
-use crate::engine::Inner;
+use crate::wakeups::Wakeups;
 
-/// Starts the relay of `inner`'s store; it ends with the engine (or the store).
-pub(crate) fn spawn(inner: &Arc<Inner>, mut commits: tokio::sync::watch::Receiver<u64>) {
-    let engine: Weak<Inner> = Arc::downgrade(inner);
+/// Starts the relay of the store's `commits` to `wakeups`; it ends with the
+/// engine (or the store).
+pub(crate) fn spawn(wakeups: &Arc<Wakeups>, mut commits: tokio::sync::watch::Receiver<u64>) {
+    let wakeups: Weak<Wakeups> = Arc::downgrade(wakeups);
     tokio::spawn(async move {
         while commits.changed().await.is_ok() {
-            match engine.upgrade() {
-                Some(inner) => inner.notify.notify_one(),
+            match wakeups.upgrade() {
+                Some(wakeups) => wakeups.task_ready(),
                 None => return,
             }
         }

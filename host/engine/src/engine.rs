@@ -2,28 +2,29 @@
 
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError, RwLock};
-use std::time::Duration;
+use std::sync::{Arc, PoisonError, RwLock};
 use weft_store_api::SharedStore;
 
 use serde_json::Value;
-use tokio::sync::{Notify, mpsc};
+use tokio::sync::mpsc;
 use weft_flow::{CompiledFlow, Diagnostics, ProjectConfig};
 use weft_runtime::{Runtime, RuntimeConfig};
 use weft_store_api::{NewRun, NewTask, StoreError, Submitted};
 
 use crate::catalog::Catalog;
 use crate::circuit::{CircuitSnapshot, Circuits};
-use crate::clock::{Clock, SystemClock};
+use crate::claims::AdmissionClaims;
 use crate::error::EngineError;
+use crate::events::Observer;
+use crate::lifecycle::RunLifecycle;
 use crate::model_policy::{ModelOutcome, ModelRequests};
+use crate::options::{EngineOptions, SubmitOptions};
 use crate::plugins;
 use crate::progress::ProgressEvent;
 use crate::retry_hint::RetryHints;
-
-/// A function that sees every progress event as it is emitted (see
-/// [`Engine::observe`]).
-pub type Observer = Arc<dyn Fn(&ProgressEvent) + Send + Sync>;
+use crate::shared::Inner;
+use crate::swaps::Swaps;
+use crate::wakeups::Wakeups;
 
 /// The pool a step runs in when neither it nor any default names one.
 pub const DEFAULT_POOL: &str = weft_flow::DEFAULT_POOL;
@@ -34,141 +35,6 @@ pub const DEFAULT_POOL: &str = weft_flow::DEFAULT_POOL;
 /// scheduler's `cron:` fire keys (which are stored as they are).
 pub fn tenant_idempotency_key(tenant: &str, key: &str) -> String {
     format!("tenant:{tenant}:{key}")
-}
-
-/// How a run is submitted (see [`Engine::submit_with`]).
-#[derive(Debug, Clone, Default)]
-pub struct SubmitOptions {
-    /// Submitting the same key again (within the engine's idempotency TTL)
-    /// answers the first run.
-    pub idempotency_key: Option<String>,
-    /// The tenant the run belongs to; the engine's own when `None`.
-    pub tenant: Option<String>,
-    /// Higher first: the run's tasks are leased before lower ones of their
-    /// pool. 0: the `priority_field` of its first step's pool, read from the
-    /// input, if that pool has one.
-    pub priority: u32,
-}
-
-/// How an [`Engine`] runs.
-#[derive(Clone)]
-pub struct EngineOptions {
-    /// How many workers execute tasks at once.
-    pub workers: usize,
-    /// How long a lease lasts; a worker renews it every third of that while its
-    /// step runs, so a crashed worker's task comes back after at most this long.
-    pub lease_ms: u64,
-    /// Where the time comes from.
-    pub clock: Arc<dyn Clock>,
-    /// The tenant runs are submitted for.
-    pub tenant: String,
-    /// How long an idempotency key names its run; `None`: weft.yaml's
-    /// `idempotency.ttl` (24 hours unless it says).
-    pub idempotency_ttl_ms: Option<u64>,
-    /// How long to keep trying a database store (`store: postgres`) that
-    /// cannot be reached at open.
-    pub store_wait: Duration,
-    /// Whether a background task hands expired leases back as they run out
-    /// (`lease_reaper`). Without it, expired leases are handed back by the
-    /// next lease request: the simulator turns it off, so that nothing runs
-    /// but what it drives.
-    pub lease_reaper: bool,
-}
-
-impl Default for EngineOptions {
-    fn default() -> Self {
-        Self {
-            workers: 4,
-            lease_ms: 30_000,
-            clock: Arc::new(SystemClock),
-            tenant: "default".into(),
-            idempotency_ttl_ms: None,
-            store_wait: Duration::from_secs(60),
-            lease_reaper: true,
-        }
-    }
-}
-
-impl std::fmt::Debug for EngineOptions {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("EngineOptions")
-            .field("workers", &self.workers)
-            .field("lease_ms", &self.lease_ms)
-            .field("tenant", &self.tenant)
-            .finish_non_exhaustive()
-    }
-}
-
-/// What every worker and task host shares.
-pub(crate) struct Inner {
-    pub project: ProjectConfig,
-    /// The flows and plugins; replaced whole by [`Engine::replace_flows`].
-    pub catalog: RwLock<Arc<Catalog>>,
-    pub store: SharedStore,
-    pub runtime: Runtime,
-    pub options: EngineOptions,
-    /// Signalled when tasks are enqueued or become due.
-    pub notify: Notify,
-    pub adapter_calls: AtomicU64,
-    /// Each model's circuit breaker.
-    pub circuits: Circuits,
-    /// Model requests by model and outcome.
-    pub model_requests: ModelRequests,
-    /// Providers' `retry-after`s, floors of the next retry of their steps.
-    pub(crate) retry_hints: RetryHints,
-    /// Signalled when the scheduler should look at the schedules again.
-    pub schedule_wake: Notify,
-    pub subscribers: Mutex<Vec<mpsc::UnboundedSender<ProgressEvent>>>,
-    /// Called with every event before subscribers get it.
-    pub observers: Mutex<Vec<Observer>>,
-    pub starts: AtomicU64,
-    /// Reservations of model calls in flight and budget refusals.
-    pub budgets: Arc<crate::budgets::Budgets>,
-    /// Attempts that went past their step's `max_model_calls`/`max_tool_calls`.
-    pub(crate) call_caps: crate::call_caps::CallCapHits,
-    /// Pool admission: its lock, rate-limit buckets, policy failures.
-    pub admission: crate::admission::Admission,
-    /// Components swapped in at run time.
-    pub swaps: crate::swap::Swaps,
-    /// Wakes the lease reaper (`lease_reaper`).
-    pub reaper: Arc<crate::lease_reaper::ReaperWatch>,
-    /// Signs ledger heads at run ends (`head_signing`), if a key is set.
-    pub signer: Option<weft_store_api::LedgerSigner>,
-}
-
-impl Drop for Inner {
-    fn drop(&mut self) {
-        // The reaper holds the engine weakly: woken, it finds it gone and ends.
-        self.reaper.wake();
-    }
-}
-
-impl Inner {
-    pub fn now(&self) -> u64 {
-        self.options.clock.now_ms()
-    }
-
-    /// The current flows and plugins.
-    pub fn catalog(&self) -> Arc<Catalog> {
-        Arc::clone(&self.catalog.read().unwrap_or_else(PoisonError::into_inner))
-    }
-
-    /// Hands `event` to every observer, then sends it to every live subscriber.
-    pub fn emit(&self, event: ProgressEvent) {
-        for observe in self
-            .observers
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .iter()
-        {
-            observe(&event);
-        }
-        let mut subs = self
-            .subscribers
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        subs.retain(|s| s.send(event.clone()).is_ok());
-    }
 }
 
 /// The weft engine: a store, a Wasm runtime with every plugin the flows use,
@@ -244,6 +110,14 @@ impl Engine {
         .map_err(EngineError::Runtime)?;
         let plugins = plugins::load_all(&runtime, &project, &flows).await?;
         let catalog = RwLock::new(Arc::new(Catalog::new(flows, plugins)));
+        let wakeups = Arc::new(Wakeups::default());
+        let lifecycle = RunLifecycle::new(
+            Arc::clone(&store),
+            Arc::clone(&options.clock),
+            Arc::clone(&wakeups),
+            signer,
+            project.limits,
+        );
         let engine = Self {
             inner: Arc::new(Inner {
                 project,
@@ -251,21 +125,17 @@ impl Engine {
                 store,
                 runtime,
                 options,
-                notify: Notify::new(),
+                lifecycle,
+                wakeups,
                 adapter_calls: AtomicU64::new(0),
                 circuits: Circuits::default(),
                 model_requests: ModelRequests::default(),
                 retry_hints: RetryHints::default(),
-                schedule_wake: Notify::new(),
-                subscribers: Mutex::new(Vec::new()),
-                observers: Mutex::new(Vec::new()),
                 starts: AtomicU64::new(0),
                 budgets: Arc::default(),
                 call_caps: crate::call_caps::CallCapHits::default(),
-                admission: crate::admission::Admission::default(),
-                swaps: crate::swap::Swaps::new(state_dir.join("components")),
-                reaper: Arc::default(),
-                signer,
+                claims: AdmissionClaims::default(),
+                swaps: Swaps::new(state_dir.join("components")),
             }),
         };
         engine.restore_swaps().await?;
@@ -273,7 +143,7 @@ impl Engine {
             crate::lease_reaper::spawn(&engine.inner);
         }
         if let Some(foreign) = engine.inner.store.foreign_commits() {
-            crate::commit_relay::spawn(&engine.inner, foreign);
+            crate::commit_relay::spawn(&engine.inner.wakeups, foreign);
         }
         Ok(engine)
     }
@@ -346,31 +216,18 @@ impl Engine {
         // transaction, so that concurrent submits through any daemon cannot
         // both take the last place.
         let strict = self.strict_pools(&new.initial_tasks);
-        let roots = new.initial_tasks.len();
-        let submitted = match inner
-            .store
-            .submit_run_capped(new, &strict, inner.now())
-            .await
-        {
-            Ok(submitted) => submitted,
+        match inner.lifecycle.submit(new, &strict).await {
             // Name the key as the caller sent it, not as it is stored.
             Err(StoreError::IdempotencyConflict { run, .. }) => {
-                return Err(StoreError::IdempotencyConflict {
+                Err(StoreError::IdempotencyConflict {
                     key: options_key.unwrap_or_default(),
                     run,
                 }
-                .into());
+                .into())
             }
-            Err(e) => return Err(e.into()),
-        };
-        if submitted.created {
-            // One idle worker per root task; waking them all would have the
-            // rest find nothing and commit an empty lease for it.
-            for _ in 0..roots {
-                inner.notify.notify_one();
-            }
+            Err(e) => Err(e.into()),
+            Ok(submitted) => Ok(submitted),
         }
-        Ok(submitted)
     }
 
     /// The run to store for `flow` with `input` (checked against the flow's
@@ -411,9 +268,7 @@ impl Engine {
     /// so that it hands back the leases that ran out (call it after moving a
     /// manual clock).
     pub fn wake(&self) {
-        self.inner.notify.notify_waiters();
-        self.inner.schedule_wake.notify_waiters();
-        self.inner.reaper.wake();
+        self.inner.wakeups.everyone();
     }
 
     /// How long (ms) an idempotency key given to a submit names its run:
@@ -469,7 +324,7 @@ impl Engine {
             .catalog
             .write()
             .unwrap_or_else(PoisonError::into_inner) = catalog;
-        inner.schedule_wake.notify_waiters();
+        inner.wakeups.schedules_changed();
         Ok(())
     }
 
@@ -478,11 +333,7 @@ impl Engine {
     /// event sees the metrics that count it). Keep it quick: it runs on the
     /// worker that emits.
     pub fn observe(&self, observer: Observer) {
-        self.inner
-            .observers
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push(observer);
+        self.inner.lifecycle.events().observe(observer);
     }
 
     /// Every flow the engine serves, sorted by id.
@@ -510,27 +361,12 @@ impl Engine {
 
     /// A channel that receives every progress event from now on.
     pub fn subscribe(&self) -> mpsc::UnboundedReceiver<ProgressEvent> {
-        let (tx, rx) = mpsc::unbounded_channel();
-        let mut subscribers = self
-            .inner
-            .subscribers
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        // A subscriber that went away is otherwise dropped only by the next
-        // event: on a quiet daemon, each `GET /v1/runs/{id}?wait=` of a
-        // finished run would leave its channel behind (about 4 KiB each).
-        subscribers.retain(|s| !s.is_closed());
-        subscribers.push(tx);
-        rx
+        self.inner.lifecycle.events().subscribe()
     }
 
     /// How many event subscribers ([`Engine::subscribe`]) are held, those
     /// whose receiver is gone but not yet pruned included.
     pub fn subscriber_count(&self) -> usize {
-        self.inner
-            .subscribers
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .len()
+        self.inner.lifecycle.events().subscriber_count()
     }
 }

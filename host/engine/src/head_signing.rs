@@ -11,7 +11,6 @@ use std::path::{Path, PathBuf};
 use weft_flow::ProjectConfig;
 use weft_store_api::LedgerSigner;
 
-use crate::engine::Inner;
 use crate::error::EngineError;
 
 /// The environment variable naming the signing key file; it overrides
@@ -40,28 +39,4 @@ pub(crate) fn read_signer(path: &Path) -> Result<LedgerSigner, EngineError> {
 /// cannot be read (an engine asked to sign must not silently not sign).
 pub(crate) fn load_signer(project: &ProjectConfig) -> Result<Option<LedgerSigner>, EngineError> {
     key_path(project).map(|p| read_signer(&p)).transpose()
-}
-
-impl Inner {
-    /// Signs the current head of `run`'s ledger, if this engine has a key.
-    /// A failure is logged, not returned: the run has ended either way, and
-    /// `weft runs verify --public-key` reports the head as unsigned.
-    pub(crate) async fn sign_head(&self, run: &str) {
-        let Some(signer) = &self.signer else {
-            return;
-        };
-        let signed = async {
-            let events = self.store.ledger(run).await?;
-            let Some(head) = events.last() else {
-                return Ok(());
-            };
-            let sig = signer
-                .sign(run, head.seq, &head.hash, self.now())
-                .map_err(|e| weft_store_api::StoreError::Storage(Box::new(e)))?;
-            self.store.put_head_signature(sig).await
-        };
-        if let Err(e) = signed.await {
-            tracing::warn!(run, "signing the ledger head failed: {e}");
-        }
-    }
 }

@@ -13,10 +13,10 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use weft_core::{Completion, CompletionRequest, Money, PluginError};
+use weft_core::{Completion, CompletionRequest, Money, PluginError, RunInfo};
 use weft_flow::ModelDecl;
 use weft_runtime::{CallContext, CallLimits, StepHost};
 use weft_store_api::Charge;
@@ -25,10 +25,9 @@ use crate::args::plugin_config;
 use crate::budgets::{self, CallScope, Refusal, Reservation, ReserveError};
 use crate::call_caps::{CallCaps, CapKind};
 use crate::circuit::Verdict;
-use crate::engine::Inner;
 use crate::model_policy::{ModelOutcome, model_http_policy};
 use crate::progress::ProgressEvent;
-use crate::tools::ToolScope;
+use crate::shared::Inner;
 
 /// Whose a task is: what its model calls are checked against and charged to.
 #[derive(Debug, Clone)]
@@ -66,6 +65,17 @@ impl TaskScope {
             pool,
         })
     }
+}
+
+/// What a step's host needs to run tools for it.
+#[derive(Debug, Clone)]
+pub(crate) struct ToolScope {
+    /// The caller's run-info, given to every tool unchanged.
+    pub info: RunInfo,
+    /// The caller's own plugin, which it may not call as a tool.
+    pub caller: String,
+    /// When the caller's attempt runs out of time.
+    pub deadline: Instant,
 }
 
 /// Serves one task's `host` import.
@@ -188,15 +198,17 @@ impl TaskHost {
 
     /// Reports call `index`, whose `answer` is in the journal now.
     fn called(&self, index: u32, from_journal: bool, answer: &Completion) {
-        self.inner.emit(ProgressEvent::ModelCalled {
-            run: self.run.clone(),
-            step: self.step.clone(),
-            call_index: index,
-            from_journal,
-            model: answer.model.clone(),
-            input_tokens: answer.usage.input_tokens,
-            output_tokens: answer.usage.output_tokens,
-        });
+        self.inner
+            .lifecycle
+            .model_called(ProgressEvent::ModelCalled {
+                run: self.run.clone(),
+                step: self.step.clone(),
+                call_index: index,
+                from_journal,
+                model: answer.model.clone(),
+                input_tokens: answer.usage.input_tokens,
+                output_tokens: answer.usage.output_tokens,
+            });
     }
 
     /// The model `req` names (or the step's `model:`), if declared and allowed

@@ -17,7 +17,7 @@
 //!   (`retry in 1.2s at 14:03:07 UTC`).
 //! - Every end of a run — last step done, a failure that fails it,
 //!   [`Engine::cancel`], [`Engine::dlq_purge`] — is reported in one place
-//!   (`run_end.rs`): one [`ProgressEvent::RunFinished`], which metrics count
+//!   (`lifecycle.rs`): one [`ProgressEvent::RunFinished`], which metrics count
 //!   and `?wait=` long-polls wait for.
 //! - A lease is over at its expiry: the store refuses a late report with it,
 //!   and the lease reaper (`lease_reaper.rs`) hands the task back as the lease
@@ -60,10 +60,12 @@ mod capabilities;
 mod caps;
 mod catalog;
 mod circuit;
+mod claims;
 mod clock;
 mod commit_relay;
 mod engine;
 mod error;
+mod events;
 mod flow_folder;
 mod flow_reload;
 mod flow_watch;
@@ -71,7 +73,9 @@ mod head_signing;
 mod host;
 mod housekeeping;
 mod lease_reaper;
+mod lifecycle;
 mod model_policy;
+mod options;
 mod plugin_source;
 mod plugins;
 mod pools;
@@ -80,32 +84,35 @@ mod remote;
 mod retry;
 mod retry_hint;
 mod run;
-mod run_end;
 mod schedule;
 mod schedule_plan;
 mod scheduler;
+mod shared;
 mod spend;
 mod store_open;
 mod swap;
+mod swaps;
 mod task;
 mod tools;
+mod wakeups;
 mod worker;
 
-pub use admission::{CANDIDATES_PER_TENANT, MAX_CANDIDATES, PRIORITY_ORDER};
+pub use admission::{CANDIDATES_PER_TENANT, MAX_CANDIDATES};
 pub use budgets::{BudgetExceeded, Limited};
 pub use catalog::Catalog;
 pub use circuit::{CircuitSnapshot, CircuitState};
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use engine::{
-    DEFAULT_POOL, Engine, EngineOptions, Observer, SubmitOptions, tenant_idempotency_key,
-};
+pub use engine::{DEFAULT_POOL, Engine, tenant_idempotency_key};
 pub use error::EngineError;
+pub use events::Observer;
 pub use flow_folder::{FlowFileError, FlowFolder, FlowScan};
 pub use flow_reload::FlowStatus;
 pub use flow_watch::{FlowWatcher, FolderEvents, RELOAD_MAX_DELAY, RELOAD_QUIET};
 pub use head_signing::SIGNING_KEY_ENV;
 pub use housekeeping::{HousekeepingHandle, PURGE_BATCH, PURGE_EVERY};
+pub use lifecycle::TaskOutcome;
 pub use model_policy::{ModelOutcome, model_http_policy};
+pub use options::{EngineOptions, SubmitOptions};
 pub use plugin_source::PluginComponent;
 pub use plugins::check_plugins;
 pub use pools::PoolStatus;
@@ -119,5 +126,5 @@ pub use schedule_plan::{
 pub use scheduler::{MAX_SLEEP, SchedulerHandle};
 pub use store_open::{open_store, postgres_config, redb_file};
 pub use swap::{MAX_SWAP_NAME, SwapReport, valid_swap_name};
-pub use task::TaskOutcome;
+pub use swaps::PRIORITY_ORDER;
 pub use worker::Workers;

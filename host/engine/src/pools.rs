@@ -2,7 +2,6 @@
 //! show, the `on_exhausted: fail` check at submit, `priority_field`, and
 //! [`Engine::admit`] for callers that act as a worker.
 
-use std::sync::atomic::Ordering;
 use weft_store_api::WorkerSite;
 
 use serde::{Deserialize, Serialize};
@@ -72,11 +71,12 @@ impl Engine {
             per_tenant: LISTED,
             scan: usize::MAX,
         };
+        let catalog = inner.catalog();
         let mut out = Vec::new();
         for name in names {
             let pool = pool_decl(inner, &name);
             let view = inner.store.pool_view(&name, limits, now).await?;
-            let choice = inner.swaps.policy_for(inner, &pool);
+            let choice = inner.swaps.policy_for(&inner.project, &catalog, &pool);
             let policy = choice.as_ref().and_then(|c| c.name.clone());
             out.push(PoolStatus {
                 active: view.running.len() as u64,
@@ -90,7 +90,7 @@ impl Engine {
                     OnExhausted::Queue => "queue".into(),
                     OnExhausted::Fail => "fail".into(),
                 },
-                policy_sha256: inner.swaps.policy_sha(inner, &pool),
+                policy_sha256: inner.swaps.policy_sha(&inner.project, &catalog, &pool),
                 policy_swapped: choice.as_ref().is_some_and(|c| {
                     pool.policy
                         .as_deref()
@@ -115,7 +115,7 @@ impl Engine {
     /// How many pool policy calls failed (trap, timeout, no valid id) since
     /// `open`; priority order decided those admissions.
     pub fn policy_failures(&self) -> u64 {
-        self.inner.admission.policy_failures.load(Ordering::Relaxed)
+        self.inner.claims.policy_failures()
     }
 
     /// Admits one task for `owner` through the pools' limits and policies, as

@@ -11,6 +11,8 @@ pub enum ProgressEvent {
     StepStarted {
         /// The run.
         run: String,
+        /// The run's flow.
+        flow: String,
         /// The step.
         step: String,
         /// The attempt (1-based).
@@ -20,6 +22,8 @@ pub enum ProgressEvent {
     StepSucceeded {
         /// The run.
         run: String,
+        /// The run's flow.
+        flow: String,
         /// The step.
         step: String,
         /// The attempt that succeeded.
@@ -33,6 +37,8 @@ pub enum ProgressEvent {
     StepFailed {
         /// The run.
         run: String,
+        /// The run's flow (empty for a task whose run is not in the store).
+        flow: String,
         /// The step.
         step: String,
         /// The attempt that failed.
@@ -69,8 +75,12 @@ pub enum ProgressEvent {
     RunFinished {
         /// The run.
         run: String,
+        /// The run's flow.
+        flow: String,
         /// How.
         status: RunStatus,
+        /// From its submit to its end (ms, the engine's clock).
+        duration_ms: u64,
     },
 }
 

@@ -15,7 +15,8 @@ use std::time::Duration;
 use weft_store_api::WorkerSite;
 
 use weft_core::worker_protocol::{
-    CompleteRequest, FailRequest, LeaseRequest, ModelCallRequest, RemoteTask, ReportResponse,
+    CompleteRequest, FailRequest, LeaseRequest, ModelCallRequest, RemoteTask, ReportOutcome,
+    ReportResponse,
 };
 use weft_core::{Completion, PluginError};
 use weft_flow::{CompiledFlow, CompiledStep};
@@ -23,14 +24,13 @@ use weft_store_api::{FailDecision, Lease, TaskRecord, TaskState};
 
 use crate::admission::{self, Admitted, Ask};
 use crate::catalog::Catalog;
-use crate::engine::{Engine, Inner};
+use crate::engine::Engine;
 use crate::error::EngineError;
 use crate::host::{TaskHost, TaskScope};
+use crate::lifecycle::TaskOutcome;
 use crate::retry;
-use crate::task::{
-    Success, TaskOutcome, budget_decision, dead_letter_unlocated, emit_started, locate,
-    prepare_call, record_failure, record_success,
-};
+use crate::shared::Inner;
+use crate::task::{Success, budget_decision, prepare_call, record_success};
 
 /// The longest a lease request may wait for a task.
 pub const MAX_LEASE_WAIT: Duration = Duration::from_secs(60);
@@ -58,7 +58,7 @@ impl Engine {
         loop {
             // Register for a wake-up before looking, so that a task enqueued
             // between the look and the wait is not missed.
-            let mut notified = pin!(inner.notify.notified());
+            let mut notified = pin!(inner.wakeups.worker_wakeup());
             notified.as_mut().enable();
             let token_at = match self.try_lease_remote(ask).await? {
                 Ok(task) => return Ok(Some(task)),
@@ -103,15 +103,18 @@ impl Engine {
                 Admitted::Lease(lease) => lease,
                 Admitted::Wait(token_at) => return Ok(Err(token_at)),
             };
-            emit_started(inner, &lease);
             let catalog = inner.catalog();
-            let (run, flow, step) = match locate(inner, &catalog, &lease).await {
+            let (run, flow, step) = match catalog.locate(&inner.store, &lease).await {
                 Ok(found) => found,
-                Err(reason) => {
-                    dead_letter_unlocated(inner, &lease, reason).await;
+                Err(unlocated) => {
+                    inner
+                        .lifecycle
+                        .dead_letter_unlocated(&lease, unlocated)
+                        .await;
                     continue;
                 }
             };
+            inner.lifecycle.step_started(&lease, &run);
             let allowed = crate::capabilities::check_step(&inner.project, &run.tenant, flow, step)
                 .map_err(|e| {
                     let text = e.to_string();
@@ -142,7 +145,10 @@ impl Engine {
                 Err((error, text)) => {
                     let (decision, by) =
                         retry::decide(inner, &catalog, flow, step, &lease, error, 0).await;
-                    record_failure(inner, &lease, &text, decision, by.as_deref()).await;
+                    inner
+                        .lifecycle
+                        .step_failed(&lease, Some(&run), &text, decision, by.as_deref())
+                        .await;
                 }
             }
         }
@@ -194,10 +200,13 @@ impl Engine {
         // The step got over a budget refusal (or made its own answer of it).
         inner.budgets.take_refusal(task, report.token);
         let catalog = inner.catalog();
-        let (_, flow, step) = match locate(inner, &catalog, &lease).await {
+        let (run, flow, step) = match catalog.locate(&inner.store, &lease).await {
             Ok(found) => found,
-            Err(reason) => {
-                let outcome = dead_letter_unlocated(inner, &lease, reason).await;
+            Err(unlocated) => {
+                let outcome = inner
+                    .lifecycle
+                    .dead_letter_unlocated(&lease, unlocated)
+                    .await;
                 return report_of(task, outcome);
             }
         };
@@ -205,7 +214,7 @@ impl Engine {
             output: report.output,
             elapsed_ms: report.elapsed_ms,
         };
-        let (outcome, _) = record_success(inner, &lease, flow, step, success, None).await;
+        let (outcome, _) = record_success(inner, &lease, &run, flow, step, success, None).await;
         report_of(task, outcome)
     }
 
@@ -231,8 +240,18 @@ impl Engine {
             report.error = PluginError::Permanent(message);
             report.message = report.error.to_string();
         }
-        let (decision, by) = match (locate(inner, &catalog, &lease).await, refusal) {
-            (Err(reason), _) => (FailDecision::DeadLetter { reason }, None),
+        let located = catalog.locate(&inner.store, &lease).await;
+        let run = match &located {
+            Ok((run, _, _)) => Some(run.clone()),
+            Err(unlocated) => unlocated.run.clone(),
+        };
+        let (decision, by) = match (located, refusal) {
+            (Err(unlocated), _) => (
+                FailDecision::DeadLetter {
+                    reason: unlocated.reason,
+                },
+                None,
+            ),
             (Ok(_), Some(refusal)) => (budget_decision(inner, refusal), None),
             (Ok((_, flow, step)), None) => {
                 retry::decide(
@@ -247,7 +266,16 @@ impl Engine {
                 .await
             }
         };
-        let outcome = record_failure(inner, &lease, &report.message, decision, by.as_deref()).await;
+        let outcome = inner
+            .lifecycle
+            .step_failed(
+                &lease,
+                run.as_ref(),
+                &report.message,
+                decision,
+                by.as_deref(),
+            )
+            .await;
         report_of(task, outcome)
     }
 
@@ -341,10 +369,10 @@ impl Engine {
             return Ok(None);
         }
         let outcome = match record.state {
-            TaskState::Done => "succeeded",
-            TaskState::Delayed => "retry",
-            TaskState::Dead => "dead-letter",
-            TaskState::Failed => "run-failed",
+            TaskState::Done => ReportOutcome::Succeeded,
+            TaskState::Delayed => ReportOutcome::Retry,
+            TaskState::Dead => ReportOutcome::DeadLetter,
+            TaskState::Failed => ReportOutcome::RunFailed,
             TaskState::Ready | TaskState::Leased | TaskState::Cancelled => return Ok(None),
         };
         let run_finished = self
@@ -354,7 +382,7 @@ impl Engine {
             .await?
             .is_some_and(|run| run.status.is_final());
         Ok(Some(ReportResponse {
-            outcome: outcome.into(),
+            outcome,
             run_finished,
         }))
     }
@@ -411,13 +439,13 @@ async fn step_of<'a>(
     catalog: &'a Catalog,
     lease: &Lease,
 ) -> Result<(&'a CompiledFlow, &'a CompiledStep), EngineError> {
-    let (_, flow, step) =
-        locate(inner, catalog, lease)
-            .await
-            .map_err(|reason| EngineError::LeaseLost {
-                task: lease.task,
-                reason,
-            })?;
+    let (_, flow, step) = catalog
+        .locate(&inner.store, lease)
+        .await
+        .map_err(|unlocated| EngineError::LeaseLost {
+            task: lease.task,
+            reason: unlocated.reason,
+        })?;
     Ok((flow, step))
 }
 
@@ -445,11 +473,11 @@ fn lease_error(task: u64, e: weft_store_api::StoreError) -> EngineError {
 
 fn report_of(task: u64, outcome: TaskOutcome) -> Result<ReportResponse, EngineError> {
     let (outcome, run_finished) = match outcome {
-        TaskOutcome::Succeeded { run_finished } => ("succeeded", run_finished),
+        TaskOutcome::Succeeded { run_finished } => (ReportOutcome::Succeeded, run_finished),
         TaskOutcome::Failed { decision } => match decision {
-            FailDecision::Retry { .. } => ("retry", false),
-            FailDecision::DeadLetter { .. } => ("dead-letter", false),
-            FailDecision::FailRun { .. } => ("run-failed", true),
+            FailDecision::Retry { .. } => (ReportOutcome::Retry, false),
+            FailDecision::DeadLetter { .. } => (ReportOutcome::DeadLetter, false),
+            FailDecision::FailRun { .. } => (ReportOutcome::RunFailed, true),
         },
         TaskOutcome::LeaseLost => {
             return Err(EngineError::LeaseLost {
@@ -462,7 +490,7 @@ fn report_of(task: u64, outcome: TaskOutcome) -> Result<ReportResponse, EngineEr
         TaskOutcome::StoreFailed(why) => return Err(EngineError::Recording(why)),
     };
     Ok(ReportResponse {
-        outcome: outcome.into(),
+        outcome,
         run_finished,
     })
 }

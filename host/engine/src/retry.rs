@@ -11,7 +11,7 @@ use weft_store_api::{FailDecision, Lease};
 
 use crate::args::plugin_config;
 use crate::catalog::Catalog;
-use crate::engine::Inner;
+use crate::shared::Inner;
 
 /// How long a retry strategy may think.
 const DECIDE_TIMEOUT: Duration = Duration::from_secs(5);

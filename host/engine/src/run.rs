@@ -1,8 +1,11 @@
-//! Driving one run in-process (`weft run`): start workers, report progress,
-//! return when the run has finished or cannot go on.
+//! The operations on one run the server and the CLI call: driving it
+//! in-process (`weft run`, `weft runs resume`), cancelling it, and the
+//! dead-letter queue's purge and requeue. Each change goes through the run
+//! lifecycle (`lifecycle.rs`), which records it, reports it and wakes who
+//! must be woken.
 
 use serde::Serialize;
-use weft_store_api::{RunRecord, TaskState};
+use weft_store_api::{Purged, RunRecord, TaskState};
 
 use crate::engine::Engine;
 use crate::error::EngineError;
@@ -22,6 +25,26 @@ pub struct HeldLease {
 }
 
 impl Engine {
+    /// Cancels run `run_id`, which has not finished: its open tasks are
+    /// dropped (a worker still running one has its result refused), and the
+    /// end is reported as every end of a run is.
+    pub async fn cancel(&self, run_id: &str) -> Result<(), EngineError> {
+        Ok(self.inner.lifecycle.cancel(run_id).await?)
+    }
+
+    /// Drops dead-lettered task `task` for good. Its run, if still open,
+    /// fails in the same commit (its step will never have an output), and
+    /// that end is reported as every end of a run is.
+    pub async fn dlq_purge(&self, task: u64) -> Result<Purged, EngineError> {
+        Ok(self.inner.lifecycle.dlq_purge(task).await?)
+    }
+
+    /// Puts dead-lettered task `task` back in the ready queue (its next
+    /// attempt) and wakes a waiting worker to take it.
+    pub async fn dlq_requeue(&self, task: u64) -> Result<(), EngineError> {
+        Ok(self.inner.lifecycle.dlq_requeue(task).await?)
+    }
+
     /// Runs the workers until run `run_id` has finished, or until none of its
     /// tasks is open any more (its remaining steps are dead-lettered: the run
     /// stays `running` until an operator requeues or purges them). `progress`
@@ -65,8 +88,7 @@ impl Engine {
         run_id: &str,
         progress: impl FnMut(ProgressEvent),
     ) -> Result<RunRecord, EngineError> {
-        let now = self.inner.now();
-        self.inner.store.expire_leases(now).await?;
+        self.inner.lifecycle.expire_leases().await?;
         self.run_to_completion(run_id, progress).await
     }
 

@@ -13,11 +13,12 @@ use weft_flow::{CompiledFlow, Missed, Schedule};
 use weft_store_api::{ScheduleId, ScheduleState, ScheduleTick, ScheduledRun};
 
 use crate::catalog::Catalog;
-use crate::engine::{Engine, Inner};
+use crate::engine::Engine;
 use crate::error::EngineError;
 use crate::schedule_plan::{
     CRON_KEY_TTL_MS, MISSED_GRACE_MS, fire_key, manual_key, next_fire_after, plan, schedule_key,
 };
+use crate::shared::Inner;
 
 /// One run a schedule fired (or a trigger submitted).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -207,7 +208,9 @@ impl Engine {
                 created: r.created,
             })
             .collect();
-        self.wake_workers(roots * fired.iter().filter(|f| f.created).count());
+        self.inner
+            .lifecycle
+            .scheduled(roots * fired.iter().filter(|f| f.created).count());
         Ok(fired)
     }
 
@@ -292,7 +295,7 @@ impl Engine {
             .store
             .schedule_resume(id, self.inner.now())
             .await?;
-        self.inner.schedule_wake.notify_waiters();
+        self.inner.wakeups.schedules_changed();
         Ok(state)
     }
 
@@ -312,7 +315,9 @@ impl Engine {
         )?;
         let submitted = self.inner.store.schedule_trigger(id, run, now).await?;
         if submitted.created {
-            self.wake_workers(compiled.initial_steps().count());
+            self.inner
+                .lifecycle
+                .scheduled(compiled.initial_steps().count());
         }
         Ok(Fired {
             flow: flow.to_owned(),
@@ -345,12 +350,5 @@ impl Engine {
                 })?;
         let id = ScheduleId::new(flow, schedule_key(index, schedule));
         Ok((compiled, schedule, id))
-    }
-
-    /// One idle worker per new ready task.
-    fn wake_workers(&self, tasks: usize) {
-        for _ in 0..tasks {
-            self.inner.notify.notify_one();
-        }
     }
 }

@@ -70,7 +70,7 @@ async fn run(engine: Engine, mut stop: watch::Receiver<bool>, ticks: watch::Send
         }
         // Register for a wake-up before looking, so a wake between the look
         // and the wait is not lost.
-        let mut woken = pin!(engine.inner.schedule_wake.notified());
+        let mut woken = pin!(engine.inner.wakeups.schedule_wakeup());
         woken.as_mut().enable();
         let now = engine.inner.now();
         let wait = match engine.next_fire().await {

@@ -8,46 +8,19 @@
 //! `@retry:<flow>` with the old and new sha256, then serves the next decision.
 //! The swap of a policy takes the admission lock, so no admission straddles it.
 
-use std::collections::HashMap;
-use std::path::PathBuf;
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::Arc;
 
 use serde::Serialize;
 use serde_json::Value;
-use weft_core::PluginKind;
-use weft_flow::PoolDecl;
+use weft_core::{PluginKind, SwapTarget};
 use weft_runtime::Plugin;
 use weft_store_api::{Override, Swap};
 
-use crate::admission::{PRIORITY_ORDER, pool_decl};
-use crate::args::plugin_config;
-use crate::engine::{Engine, Inner};
+use crate::admission::pool_decl;
+use crate::engine::Engine;
 use crate::error::EngineError;
-
-/// A component that replaced the configured one, and its config.
-#[derive(Clone)]
-struct Active {
-    plugin: Arc<Plugin>,
-    config: Option<Value>,
-    /// What the swap called it, if anything.
-    name: Option<String>,
-}
-
-/// The overrides in force.
-pub(crate) struct Swaps {
-    dir: PathBuf,
-    pools: RwLock<HashMap<String, Active>>,
-    retries: RwLock<HashMap<String, Active>>,
-}
-
-/// The policy a pool's admission asks, with its config.
-pub(crate) struct PolicyChoice {
-    pub plugin: Arc<Plugin>,
-    pub config: Value,
-    /// Its name: the one the swap gave (else the weft.yaml plugin with the
-    /// same component), or the `policy:` weft.yaml names.
-    pub name: Option<String>,
-}
+use crate::shared::Inner;
+use crate::swaps::Active;
 
 /// What a swap did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -66,68 +39,6 @@ pub struct SwapReport {
     pub stream: String,
     /// The swap event's seq in that stream.
     pub seq: u64,
-}
-
-fn read<T: Clone>(map: &RwLock<HashMap<String, T>>, key: &str) -> Option<T> {
-    map.read()
-        .unwrap_or_else(PoisonError::into_inner)
-        .get(key)
-        .cloned()
-}
-
-impl Swaps {
-    /// No overrides yet; components are kept in `dir`.
-    pub fn new(dir: PathBuf) -> Self {
-        Self {
-            dir,
-            pools: RwLock::new(HashMap::new()),
-            retries: RwLock::new(HashMap::new()),
-        }
-    }
-
-    /// The policy of `pool`: its override, else the `policy:` weft.yaml names
-    /// (with the plugin's config and the pool's `policy_config` over it).
-    pub fn policy_for(&self, inner: &Inner, pool: &PoolDecl) -> Option<PolicyChoice> {
-        let base = || {
-            let name = pool.policy.as_deref()?;
-            Some(plugin_config(&inner.project, name, &pool.policy_config))
-        };
-        if let Some(a) = read(&self.pools, &pool.name) {
-            let config = a
-                .config
-                .or_else(base)
-                .unwrap_or(Value::Object(Default::default()));
-            let name = a
-                .name
-                .or_else(|| inner.catalog().plugin_named_by_hash(a.plugin.sha256()));
-            return Some(PolicyChoice {
-                plugin: a.plugin,
-                config,
-                name,
-            });
-        }
-        let name = pool.policy.as_deref()?;
-        let plugin = Arc::clone(inner.catalog().plugin(name)?);
-        Some(PolicyChoice {
-            plugin,
-            config: base().unwrap_or(Value::Null),
-            name: Some(name.to_owned()),
-        })
-    }
-
-    /// The sha256 of the policy component that serves `pool` now.
-    pub fn policy_sha(&self, inner: &Inner, pool: &PoolDecl) -> String {
-        self.policy_for(inner, pool).map_or_else(
-            || PRIORITY_ORDER.to_owned(),
-            |c| c.plugin.sha256().to_owned(),
-        )
-    }
-
-    /// The retry strategy swapped in for `flow`, with its config if one was
-    /// given.
-    pub fn retry_for(&self, flow: &str) -> Option<(Arc<Plugin>, Option<Value>)> {
-        read(&self.retries, flow).map(|a| (a.plugin, a.config))
-    }
 }
 
 impl Engine {
@@ -156,16 +67,18 @@ impl Engine {
         if inner.project.pool(pool).is_none() {
             return Err(EngineError::UnknownPool(pool.to_owned()));
         }
-        check_swap_name(&format!("pool:{pool}"), name.as_deref())?;
-        let plugin = load(inner, &format!("pool:{pool}"), wasm, PluginKind::Pool).await?;
+        let target = SwapTarget::Pool(pool.to_owned());
+        check_swap_name(&target, name.as_deref())?;
+        let plugin = load(inner, &target, wasm, PluginKind::Pool).await?;
         // No admission between the old policy's last decision and the record.
-        let _guard = inner.admission.lock().await;
-        let old = inner.swaps.policy_sha(inner, &pool_decl(inner, pool));
+        let _guard = inner.claims.lock().await;
+        let old = inner
+            .swaps
+            .policy_sha(&inner.project, &inner.catalog(), &pool_decl(inner, pool));
         let report = record(
             inner,
             Recorded {
-                key: format!("pool:{pool}"),
-                stream: format!("@pool:{pool}"),
+                target: target.clone(),
                 old_sha256: old,
                 name: name.clone(),
             },
@@ -174,19 +87,14 @@ impl Engine {
             &config,
         )
         .await?;
-        inner
-            .swaps
-            .pools
-            .write()
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert(
-                pool.to_owned(),
-                Active {
-                    plugin,
-                    config,
-                    name,
-                },
-            );
+        inner.swaps.put(
+            &target,
+            Active {
+                plugin,
+                config,
+                name,
+            },
+        );
         Ok(report)
     }
 
@@ -215,8 +123,9 @@ impl Engine {
         let Some(compiled) = inner.catalog().flow(flow).cloned() else {
             return Err(EngineError::UnknownFlow(flow.to_owned()));
         };
-        check_swap_name(&format!("retry:{flow}"), name.as_deref())?;
-        let plugin = load(inner, &format!("retry:{flow}"), wasm, PluginKind::Retry).await?;
+        let target = SwapTarget::Retry(flow.to_owned());
+        check_swap_name(&target, name.as_deref())?;
+        let plugin = load(inner, &target, wasm, PluginKind::Retry).await?;
         let old = match inner.swaps.retry_for(flow) {
             Some((p, _)) => p.sha256().to_owned(),
             None => compiled
@@ -234,8 +143,7 @@ impl Engine {
         let report = record(
             inner,
             Recorded {
-                key: format!("retry:{flow}"),
-                stream: format!("@retry:{flow}"),
+                target: target.clone(),
                 old_sha256: old,
                 name: name.clone(),
             },
@@ -244,19 +152,14 @@ impl Engine {
             &config,
         )
         .await?;
-        inner
-            .swaps
-            .retries
-            .write()
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert(
-                flow.to_owned(),
-                Active {
-                    plugin,
-                    config,
-                    name,
-                },
-            );
+        inner.swaps.put(
+            &target,
+            Active {
+                plugin,
+                config,
+                name,
+            },
+        );
         Ok(report)
     }
 
@@ -265,12 +168,12 @@ impl Engine {
     pub(crate) async fn restore_swaps(&self) -> Result<(), EngineError> {
         let inner = &self.inner;
         for (key, o) in inner.store.overrides().await? {
-            let (kind, map, name) = match key.split_once(':') {
-                Some(("pool", name)) => (PluginKind::Pool, &inner.swaps.pools, name),
-                Some(("retry", name)) => (PluginKind::Retry, &inner.swaps.retries, name),
-                _ => continue,
+            let (target, kind) = match SwapTarget::from_key(&key) {
+                Some(t @ SwapTarget::Pool(_)) => (t, PluginKind::Pool),
+                Some(t @ SwapTarget::Retry(_)) => (t, PluginKind::Retry),
+                None => continue,
             };
-            let path = inner.swaps.dir.join(format!("{}.wasm", o.sha256));
+            let path = inner.swaps.dir().join(format!("{}.wasm", o.sha256));
             let loaded = match std::fs::read(&path) {
                 Ok(bytes) => inner
                     .runtime
@@ -281,8 +184,8 @@ impl Engine {
             };
             match loaded {
                 Ok(plugin) => {
-                    map.write().unwrap_or_else(PoisonError::into_inner).insert(
-                        name.to_owned(),
+                    inner.swaps.put(
+                        &target,
                         Active {
                             plugin,
                             config: o.config,
@@ -312,10 +215,10 @@ pub fn valid_swap_name(name: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
 }
 
-fn check_swap_name(what: &str, name: Option<&str>) -> Result<(), EngineError> {
+fn check_swap_name(target: &SwapTarget, name: Option<&str>) -> Result<(), EngineError> {
     match name {
         Some(n) if !valid_swap_name(n) => Err(EngineError::SwapRefused {
-            what: what.to_owned(),
+            what: target.key(),
             reason: format!(
                 "invalid name `{n}`: expected 1 to {MAX_SWAP_NAME} letters, digits, `-`, `_` or `.`"
             ),
@@ -328,25 +231,24 @@ fn check_swap_name(what: &str, name: Option<&str>) -> Result<(), EngineError> {
 /// with the runtime's message.
 async fn load(
     inner: &Inner,
-    name: &str,
+    target: &SwapTarget,
     wasm: &[u8],
     kind: PluginKind,
 ) -> Result<Arc<Plugin>, EngineError> {
     inner
         .runtime
-        .load(name, wasm, kind)
+        .load(&target.key(), wasm, kind)
         .await
         .map_err(|e| EngineError::SwapRefused {
-            what: name.to_owned(),
+            what: target.key(),
             reason: e.to_string(),
         })
 }
 
-/// What a swap records besides the component: its key and ledger stream, the
-/// sha256 it replaces and the component's name.
+/// What a swap records besides the component: what it serves, the sha256 it
+/// replaces and the component's name.
 struct Recorded {
-    key: String,
-    stream: String,
+    target: SwapTarget,
     old_sha256: String,
     name: Option<String>,
 }
@@ -360,16 +262,17 @@ async fn record(
     config: &Option<Value>,
 ) -> Result<SwapReport, EngineError> {
     let Recorded {
-        key,
-        stream,
+        target,
         old_sha256,
         name,
     } = recorded;
+    let (key, stream) = (target.key(), target.stream());
     let sha = plugin.sha256().to_owned();
-    std::fs::create_dir_all(&inner.swaps.dir)
-        .and_then(|()| std::fs::write(inner.swaps.dir.join(format!("{sha}.wasm")), wasm))
+    let dir = inner.swaps.dir();
+    std::fs::create_dir_all(dir)
+        .and_then(|()| std::fs::write(dir.join(format!("{sha}.wasm")), wasm))
         .map_err(|source| EngineError::StateDir {
-            path: inner.swaps.dir.clone(),
+            path: dir.to_owned(),
             source,
         })?;
     let swap = Swap {

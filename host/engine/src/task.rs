@@ -13,40 +13,18 @@ use weft_flow::{CompiledFlow, CompiledStep, OnBudgetExceeded};
 use weft_runtime::Plugin;
 use weft_runtime::{CallContext, CallLimits};
 use weft_store_api::{
-    Advance, FailDecision, Lease, NewTask, NextCandidate, NextLease, RunRecord, RunStatus,
-    StoreError,
+    Advance, FailDecision, Lease, NewTask, NextCandidate, NextLease, RunRecord, StoreError,
 };
 
 use crate::admission::{self, Admitted, Ask};
 use crate::args::step_args;
 use crate::budgets::{Refusal, next_utc_day};
 use crate::catalog::Catalog;
-use crate::engine::{DEFAULT_POOL, Engine, Inner};
-use crate::host::{TaskHost, TaskScope};
-use crate::progress::ProgressEvent;
+use crate::engine::{DEFAULT_POOL, Engine};
+use crate::host::{TaskHost, TaskScope, ToolScope};
+use crate::lifecycle::TaskOutcome;
 use crate::retry;
-use crate::tools::ToolScope;
-
-/// What became of a task a worker executed.
-#[derive(Debug, Clone, PartialEq)]
-pub enum TaskOutcome {
-    /// The step succeeded; `run_finished` if it was the run's last.
-    Succeeded {
-        /// Whether this completion finished the run.
-        run_finished: bool,
-    },
-    /// The attempt failed and `decision` was applied.
-    Failed {
-        /// What the retry strategy (or the engine) decided.
-        decision: FailDecision,
-    },
-    /// The lease was lost (expired and handed on, or the run finished) before
-    /// the result could be recorded; the result was dropped.
-    LeaseLost,
-    /// The store could not record the result; the task comes back when its
-    /// lease expires.
-    StoreFailed(String),
-}
+use crate::shared::Inner;
 
 impl Engine {
     /// Executes one leased task as a worker does: runs its step and records the
@@ -65,12 +43,18 @@ pub(crate) async fn execute(
     next: Option<&NextLease>,
 ) -> (TaskOutcome, Option<Lease>) {
     let started = inner.now();
-    emit_started(inner, &lease);
     let catalog = inner.catalog();
-    let (run, flow, step) = match locate(inner, &catalog, &lease).await {
+    let (run, flow, step) = match catalog.locate(&inner.store, &lease).await {
         Ok(found) => found,
-        Err(reason) => return (dead_letter_unlocated(inner, &lease, reason).await, None),
+        Err(unlocated) => {
+            let outcome = inner
+                .lifecycle
+                .dead_letter_unlocated(&lease, unlocated)
+                .await;
+            return (outcome, None);
+        }
     };
+    inner.lifecycle.step_started(&lease, &run);
     let call = call_step(inner, &catalog, &lease, &run, flow, step);
     let result = with_renewal(inner, &lease, call).await;
     let refusal = inner.budgets.take_refusal(lease.task, lease.token);
@@ -91,14 +75,17 @@ pub(crate) async fn execute(
     match result {
         Ok(output) => {
             let success = Success { output, elapsed_ms };
-            record_success(inner, &lease, flow, step, success, next).await
+            record_success(inner, &lease, &run, flow, step, success, next).await
         }
         Err((error, text)) => {
             let (decision, by) = match refusal {
                 Some(refusal) => (budget_decision(inner, refusal), None),
                 None => retry::decide(inner, &catalog, flow, step, &lease, error, elapsed_ms).await,
             };
-            let outcome = record_failure(inner, &lease, &text, decision, by.as_deref()).await;
+            let outcome = inner
+                .lifecycle
+                .step_failed(&lease, Some(&run), &text, decision, by.as_deref())
+                .await;
             (outcome, None)
         }
     }
@@ -122,57 +109,6 @@ pub(crate) fn budget_decision(inner: &Inner, refusal: Refusal) -> FailDecision {
 pub(crate) struct Success {
     pub output: Value,
     pub elapsed_ms: u64,
-}
-
-/// The run, flow and step of a lease; `Err` says why there is none (the task
-/// is dead-lettered with that reason).
-pub(crate) async fn locate<'a>(
-    inner: &Inner,
-    catalog: &'a Catalog,
-    lease: &Lease,
-) -> Result<(RunRecord, &'a CompiledFlow, &'a CompiledStep), String> {
-    let run = match inner.store.run_get(&lease.run).await {
-        Ok(Some(run)) => run,
-        Ok(None) => return Err(format!("run `{}` is not in the store", lease.run)),
-        Err(e) => return Err(format!("cannot read run `{}`: {e}", lease.run)),
-    };
-    let flow = catalog
-        .flow(&run.flow_id)
-        .ok_or_else(|| {
-            format!(
-                "flow `{}` is not served by this engine (its file was removed from the flows folder, or never loaded); put it back, then requeue this task",
-                run.flow_id
-            )
-        })?;
-    let step = flow.step(&lease.step).ok_or_else(|| {
-        format!(
-            "flow `{}` (version {} now served) has no step `{}` any more; put the step back, then requeue this task",
-            flow.id, flow.version, lease.step
-        )
-    })?;
-    Ok((run, flow, step))
-}
-
-/// Reports that `lease`'s step starts.
-pub(crate) fn emit_started(inner: &Inner, lease: &Lease) {
-    inner.emit(ProgressEvent::StepStarted {
-        run: lease.run.clone(),
-        step: lease.step.clone(),
-        attempt: lease.attempt,
-    });
-}
-
-/// Dead-letters `lease`'s task, whose run, flow or step [`locate`] could not
-/// find (`reason` says which).
-pub(crate) async fn dead_letter_unlocated(
-    inner: &Arc<Inner>,
-    lease: &Lease,
-    reason: String,
-) -> TaskOutcome {
-    let decision = FailDecision::DeadLetter {
-        reason: reason.clone(),
-    };
-    record_failure(inner, lease, &reason, decision, None).await
 }
 
 /// A step call's rendered config and input (JSON text) and its plugin.
@@ -298,6 +234,7 @@ async fn with_renewal<T>(
 pub(crate) async fn record_success(
     inner: &Arc<Inner>,
     lease: &Lease,
+    run: &RunRecord,
     flow: &CompiledFlow,
     step: &CompiledStep,
     success: Success,
@@ -321,130 +258,32 @@ pub(crate) async fn record_success(
         all_steps: flow.steps.iter().map(|s| s.id.clone()).collect(),
         final_steps: flow.final_steps().map(|s| s.id.clone()).collect(),
     };
-    let (task, token, now) = (lease.task, lease.token, inner.now());
-    // Not under the admission lock: completions of many workers share one
-    // group commit, and the slot is freed by this commit, before any lease the
-    // store could make into it (see `admission`).
-    let done = match inner
-        .store
-        .complete_step(task, token, success.output, advance, now)
+    let next_lease = || async {
+        let next = next?;
+        let ask = Ask {
+            owner: &next.owner,
+            pools: next.pools.as_deref(),
+            lease_ms: next.lease_ms,
+            site: WorkerSite::InProcess,
+        };
+        match admission::admit(inner, &ask).await {
+            Ok(Admitted::Lease(l)) => Some(l),
+            Ok(Admitted::Wait(_)) => None,
+            Err(e) => {
+                tracing::warn!(task = lease.task, "cannot lease the next task: {e}");
+                None
+            }
+        }
+    };
+    inner
+        .lifecycle
+        .step_succeeded(
+            lease,
+            run,
+            success.output,
+            advance,
+            success.elapsed_ms,
+            next_lease,
+        )
         .await
-    {
-        Ok(done) => done,
-        Err(e) => return (store_refusal(inner, lease, e), None),
-    };
-    inner.emit(ProgressEvent::StepSucceeded {
-        run: lease.run.clone(),
-        step: lease.step.clone(),
-        attempt: lease.attempt,
-        elapsed_ms: success.elapsed_ms,
-    });
-    let next_lease = match next {
-        Some(next) => {
-            let ask = Ask {
-                owner: &next.owner,
-                pools: next.pools.as_deref(),
-                lease_ms: next.lease_ms,
-                site: WorkerSite::InProcess,
-            };
-            match admission::admit(inner, &ask).await {
-                Ok(Admitted::Lease(l)) => Some(l),
-                Ok(Admitted::Wait(_)) => None,
-                Err(e) => {
-                    tracing::warn!(task = lease.task, "cannot lease the next task: {e}");
-                    None
-                }
-            }
-        }
-        None => None,
-    };
-    // Wake one idle worker per new task this worker did not take itself, and
-    // one for the slot this task freed.
-    let taken = next_lease.as_ref().map(|l| l.task);
-    for _ in done.enqueued.iter().filter(|id| Some(**id) != taken) {
-        inner.notify.notify_one();
-    }
-    if taken.is_none() {
-        inner.notify.notify_one();
-    }
-    let run_finished = done.run_output.is_some();
-    if run_finished {
-        inner.run_ended(&lease.run, RunStatus::Succeeded).await;
-    }
-    (TaskOutcome::Succeeded { run_finished }, next_lease)
-}
-
-/// Records a failed attempt and `decision`; `decided_by` is the sha256 of
-/// the retry strategy component that made it, if one did.
-pub(crate) async fn record_failure(
-    inner: &Arc<Inner>,
-    lease: &Lease,
-    error: &str,
-    decision: FailDecision,
-    decided_by: Option<&str>,
-) -> TaskOutcome {
-    let limits = &inner.project.limits;
-    let error = &*crate::caps::cap_message(limits, error);
-    let decision = crate::caps::cap_decision(limits, decision);
-    let now = inner.now();
-    let recorded = match decided_by {
-        Some(by) => {
-            inner
-                .store
-                .fail(
-                    lease.task,
-                    lease.token,
-                    error,
-                    decision.clone(),
-                    Some(by),
-                    now,
-                )
-                .await
-        }
-        None => {
-            inner
-                .store
-                .fail(lease.task, lease.token, error, decision.clone(), None, now)
-                .await
-        }
-    };
-    // The slot this task held is free.
-    inner.notify.notify_one();
-    match recorded {
-        Ok(()) => {
-            inner.emit(ProgressEvent::StepFailed {
-                run: lease.run.clone(),
-                step: lease.step.clone(),
-                attempt: lease.attempt,
-                error: error.to_owned(),
-                decision: decision.clone(),
-                time_ms: now,
-            });
-            match &decision {
-                FailDecision::Retry { .. } => inner.notify.notify_waiters(),
-                FailDecision::FailRun { .. } => {
-                    inner.run_ended(&lease.run, RunStatus::Failed).await;
-                }
-                FailDecision::DeadLetter { .. } => {}
-            }
-            TaskOutcome::Failed { decision }
-        }
-        Err(e) => store_refusal(inner, lease, e),
-    }
-}
-
-fn store_refusal(inner: &Inner, lease: &Lease, e: StoreError) -> TaskOutcome {
-    match e {
-        StoreError::StaleToken { .. } | StoreError::RunFinished { .. } => {
-            tracing::warn!(task = lease.task, "result dropped: {e}");
-            // A refusal for a lease that had run out handed the task back to
-            // the queue: a waiting worker takes it now.
-            inner.notify.notify_waiters();
-            TaskOutcome::LeaseLost
-        }
-        other => {
-            tracing::error!(task = lease.task, "cannot record the result: {other}");
-            TaskOutcome::StoreFailed(other.to_string())
-        }
-    }
 }

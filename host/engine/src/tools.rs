@@ -23,21 +23,10 @@ use weft_runtime::{CallContext, CallLimits, Plugin};
 use weft_store_api::ToolCall;
 
 use crate::args::plugin_config;
-use crate::engine::{Engine, Inner};
+use crate::engine::Engine;
 use crate::error::EngineError;
-use crate::host::{TaskHost, TaskScope};
-use crate::task::locate;
-
-/// What a step's host needs to run tools for it.
-#[derive(Debug, Clone)]
-pub(crate) struct ToolScope {
-    /// The caller's run-info, given to every tool unchanged.
-    pub info: RunInfo,
-    /// The caller's own plugin, which it may not call as a tool.
-    pub caller: String,
-    /// When the caller's attempt runs out of time.
-    pub deadline: Instant,
-}
+use crate::host::{TaskHost, TaskScope, ToolScope};
+use crate::shared::Inner;
 
 /// Whether a step of `info`'s run whose plugin is `caller` may run `plugin`
 /// as a tool. Every rule about which tools a run may use lives here (tenant
@@ -204,9 +193,14 @@ impl Engine {
     ) -> Result<Result<String, PluginError>, EngineError> {
         let lease = self.current_lease(task, call.token).await?;
         let catalog = self.inner.catalog();
-        let (run, flow, step) = locate(&self.inner, &catalog, &lease)
-            .await
-            .map_err(|reason| EngineError::LeaseLost { task, reason })?;
+        let (run, flow, step) =
+            catalog
+                .locate(&self.inner.store, &lease)
+                .await
+                .map_err(|unlocated| EngineError::LeaseLost {
+                    task,
+                    reason: unlocated.reason,
+                })?;
         let remaining = Duration::from_millis(call.remaining_ms).min(step.timeout);
         let info = RunInfo {
             run_id: lease.run.clone(),

@@ -1,7 +1,7 @@
 //! The worker pool: N tokio tasks that lease ready tasks and execute them.
 //!
-//! An idle worker does not poll: it waits on the engine's `Notify` (signalled
-//! when tasks are enqueued or a retry is scheduled), with a timeout until the
+//! An idle worker does not poll: it waits on the engine's wake-ups
+//! (`wakeups.rs`: signalled when tasks are enqueued or a retry is scheduled), with a timeout until the
 //! earliest delayed task becomes due or lease expires (`Store::next_due`).
 
 use std::pin::pin;
@@ -16,7 +16,8 @@ use tokio::task::JoinHandle;
 use weft_store_api::NextLease;
 
 use crate::admission::{self, Admitted, Ask};
-use crate::engine::{Engine, Inner};
+use crate::engine::Engine;
+use crate::shared::Inner;
 use crate::task;
 
 /// How long an idle worker waits when nothing is due at all (a safety net; it
@@ -89,7 +90,7 @@ async fn worker(inner: Arc<Inner>, owner: String, mut stop: watch::Receiver<bool
         }
         // Register for a wake-up before looking, so a notify between the look and
         // the wait is not lost.
-        let mut notified = pin!(inner.notify.notified());
+        let mut notified = pin!(inner.wakeups.worker_wakeup());
         notified.as_mut().enable();
         let now = inner.now();
         let admit = Ask {

@@ -108,7 +108,12 @@ async fn a_remote_workers_call_over_budget_is_refused_and_fails_the_run() {
         elapsed_ms: 1,
     };
     assert_eq!(
-        engine.complete_remote(a.task, done).await.unwrap().outcome,
+        engine
+            .complete_remote(a.task, done)
+            .await
+            .unwrap()
+            .outcome
+            .as_str(),
         "succeeded"
     );
     assert_eq!(
@@ -147,7 +152,7 @@ async fn a_remote_workers_call_over_budget_is_refused_and_fails_the_run() {
         elapsed_ms: 1,
     };
     let report = engine.fail_remote(b.task, fail).await.unwrap();
-    assert_eq!(report.outcome, "run-failed");
+    assert_eq!(report.outcome.as_str(), "run-failed");
     let run = engine
         .store()
         .run_get(&second.run_id)

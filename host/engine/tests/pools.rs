@@ -74,7 +74,7 @@ async fn await_finished(
             .await
             .expect("the runs finish within two minutes")
             .unwrap();
-        if let ProgressEvent::RunFinished { run, status } = event {
+        if let ProgressEvent::RunFinished { run, status, .. } = event {
             assert_eq!(status, RunStatus::Succeeded, "{run}");
             finished.push(run);
         }

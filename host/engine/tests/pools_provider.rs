@@ -106,7 +106,7 @@ async fn twenty_runs_in_a_pool_of_three_never_reach_the_provider_more_than_three
             .await
             .expect("the runs finish within two minutes")
             .unwrap();
-        if let ProgressEvent::RunFinished { run, status } = event {
+        if let ProgressEvent::RunFinished { run, status, .. } = event {
             assert_eq!(status, RunStatus::Succeeded, "{run}");
             finished += 1;
         }

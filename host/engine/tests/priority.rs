@@ -76,7 +76,7 @@ async fn a_priority_run_is_leased_first_and_so_is_its_second_step() {
             .unwrap();
         match event {
             ProgressEvent::StepStarted { run, step, .. } => started.push((run, step)),
-            ProgressEvent::RunFinished { run, status } => {
+            ProgressEvent::RunFinished { run, status, .. } => {
                 assert_eq!(status, RunStatus::Succeeded, "{run}");
                 finished.push(run);
             }

@@ -82,7 +82,7 @@ async fn a_report_sent_twice_is_answered_twice_and_another_token_is_refused() {
     let first = engine.complete_remote(a.task, done(a.token)).await.unwrap();
     let again = engine.complete_remote(a.task, done(a.token)).await.unwrap();
     assert_eq!(first, again);
-    assert_eq!(first.outcome, "succeeded");
+    assert_eq!(first.outcome.as_str(), "succeeded");
     let store = engine.store();
     assert_eq!(
         common::count(store.as_ref(), &run, "step-succeeded", Some("a")).await,
@@ -125,7 +125,7 @@ async fn a_report_sent_twice_is_answered_twice_and_another_token_is_refused() {
     };
     let first = engine.fail_remote(b.task, fail()).await.unwrap();
     let again = engine.fail_remote(b.task, fail()).await.unwrap();
-    assert_eq!(first.outcome, "dead-letter");
+    assert_eq!(first.outcome.as_str(), "dead-letter");
     assert_eq!(first, again);
     assert_eq!(
         common::count(store.as_ref(), &run, "step-dead-lettered", Some("b")).await,

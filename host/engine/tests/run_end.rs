@@ -48,7 +48,7 @@ async fn every_end_of_a_run_is_one_run_finished_event() {
     {
         let seen = Arc::clone(&seen);
         engine.observe(Arc::new(move |e| {
-            if let ProgressEvent::RunFinished { run, status } = e {
+            if let ProgressEvent::RunFinished { run, status, .. } = e {
                 seen.lock().unwrap().push((run.clone(), *status));
             }
         }));
@@ -95,7 +95,12 @@ async fn every_end_of_a_run_is_one_run_finished_event() {
         elapsed_ms: 1,
     };
     assert_eq!(
-        engine.fail_remote(t.task, report).await.unwrap().outcome,
+        engine
+            .fail_remote(t.task, report)
+            .await
+            .unwrap()
+            .outcome
+            .as_str(),
         "dead-letter"
     );
     assert_eq!(

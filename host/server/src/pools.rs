@@ -7,6 +7,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use weft_core::SwapTarget;
 
 use crate::AppState;
 use crate::error::ApiError;
@@ -109,7 +110,7 @@ pub async fn pool_swaps(
     if state.engine.project().pool(&pool).is_none() {
         return Err(ApiError::NotFound(format!("no pool `{pool}` in weft.yaml")));
     }
-    swap_stream(&state, format!("@pool:{pool}")).await
+    swap_stream(&state, SwapTarget::Pool(pool)).await
 }
 
 /// `GET /v1/flows/{flow}/swaps`: the same for the flow's retry strategy swaps
@@ -121,10 +122,11 @@ pub async fn retry_swaps(
     if !state.engine.flows().iter().any(|f| f.id == flow) {
         return Err(ApiError::NotFound(format!("no flow `{flow}`")));
     }
-    swap_stream(&state, format!("@retry:{flow}")).await
+    swap_stream(&state, SwapTarget::Retry(flow)).await
 }
 
-async fn swap_stream(state: &AppState, stream: String) -> Result<Json<Value>, ApiError> {
+async fn swap_stream(state: &AppState, target: SwapTarget) -> Result<Json<Value>, ApiError> {
+    let stream = target.stream();
     let events = state.engine.store().ledger(&stream).await?;
     Ok(Json(json!({ "stream": stream, "events": events })))
 }

@@ -13,6 +13,10 @@ use weft_store_api::{FailDecision, LedgerEvent, RunStatus};
 pub(crate) struct LedgerProgress {
     /// Task id → when its running attempt started (for the elapsed time).
     started_ms: HashMap<u64, u64>,
+    /// The run's flow, from its `run-created` event.
+    flow: String,
+    /// When the run was created (ms), from the same event.
+    created_ms: u64,
 }
 
 impl LedgerProgress {
@@ -28,11 +32,18 @@ impl LedgerProgress {
         };
         let task = p.get("task").and_then(Value::as_u64).unwrap_or(0);
         let run = run.to_owned();
+        let flow = self.flow.clone();
         match event.kind.as_str() {
+            "run-created" => {
+                self.flow = text("flow_id");
+                self.created_ms = event.time_ms;
+                None
+            }
             "step-started" => {
                 self.started_ms.insert(task, event.time_ms);
                 Some(ProgressEvent::StepStarted {
                     run,
+                    flow,
                     step: text("step"),
                     attempt: attempt(),
                 })
@@ -41,6 +52,7 @@ impl LedgerProgress {
                 let start = self.started_ms.remove(&task).unwrap_or(event.time_ms);
                 Some(ProgressEvent::StepSucceeded {
                     run,
+                    flow,
                     step: text("step"),
                     attempt: attempt(),
                     elapsed_ms: event.time_ms.saturating_sub(start),
@@ -55,6 +67,7 @@ impl LedgerProgress {
                     .and_then(|d| serde_json::from_value::<FailDecision>(d).ok())?;
                 Some(ProgressEvent::StepFailed {
                     run,
+                    flow,
                     step: text("step"),
                     attempt: attempt(),
                     error: text("error"),
@@ -62,16 +75,21 @@ impl LedgerProgress {
                     time_ms: event.time_ms,
                 })
             }
-            "run-succeeded" => finished(run, RunStatus::Succeeded),
-            "run-failed" => finished(run, RunStatus::Failed),
-            "run-cancelled" => finished(run, RunStatus::Cancelled),
+            "run-succeeded" => self.finished(run, event, RunStatus::Succeeded),
+            "run-failed" => self.finished(run, event, RunStatus::Failed),
+            "run-cancelled" => self.finished(run, event, RunStatus::Cancelled),
             _ => None,
         }
     }
-}
 
-fn finished(run: String, status: RunStatus) -> Option<ProgressEvent> {
-    Some(ProgressEvent::RunFinished { run, status })
+    fn finished(&self, run: String, end: &LedgerEvent, status: RunStatus) -> Option<ProgressEvent> {
+        Some(ProgressEvent::RunFinished {
+            run,
+            flow: self.flow.clone(),
+            status,
+            duration_ms: end.time_ms.saturating_sub(self.created_ms),
+        })
+    }
 }
 
 #[cfg(test)]
@@ -99,7 +117,7 @@ mod tests {
     fn ledger_events_become_the_progress_weft_run_shows() {
         let mut progress = LedgerProgress::default();
         let events = [
-            event(1, 100, "run-created", json!({})),
+            event(1, 100, "run-created", json!({"flow_id": "f"})),
             event(
                 2,
                 100,
@@ -133,16 +151,19 @@ mod tests {
             .collect();
         let run = || "r".to_owned();
         let step = || "a".to_owned();
+        let flow = || "f".to_owned();
         assert_eq!(
             shown,
             [
                 ProgressEvent::StepStarted {
                     run: run(),
+                    flow: flow(),
                     step: step(),
                     attempt: 1
                 },
                 ProgressEvent::StepFailed {
                     run: run(),
+                    flow: flow(),
                     step: step(),
                     attempt: 1,
                     error: "boom".into(),
@@ -151,18 +172,22 @@ mod tests {
                 },
                 ProgressEvent::StepStarted {
                     run: run(),
+                    flow: flow(),
                     step: step(),
                     attempt: 2
                 },
                 ProgressEvent::StepSucceeded {
                     run: run(),
+                    flow: flow(),
                     step: step(),
                     attempt: 2,
                     elapsed_ms: 45,
                 },
                 ProgressEvent::RunFinished {
                     run: run(),
-                    status: RunStatus::Succeeded
+                    flow: flow(),
+                    status: RunStatus::Succeeded,
+                    duration_ms: 245,
                 },
             ]
         );

@@ -402,6 +402,7 @@ mod tests {
     fn started(step: &str, attempt: u32) -> ProgressEvent {
         ProgressEvent::StepStarted {
             run: "r-1".into(),
+            flow: "demo".into(),
             step: step.into(),
             attempt,
         }
@@ -410,6 +411,7 @@ mod tests {
     fn succeeded(step: &str, attempt: u32, elapsed_ms: u64) -> ProgressEvent {
         ProgressEvent::StepSucceeded {
             run: "r-1".into(),
+            flow: "demo".into(),
             step: step.into(),
             attempt,
             elapsed_ms,
@@ -419,6 +421,7 @@ mod tests {
     fn failed(step: &str, error: &str, decision: FailDecision, time_ms: u64) -> ProgressEvent {
         ProgressEvent::StepFailed {
             run: "r-1".into(),
+            flow: "demo".into(),
             step: step.into(),
             attempt: 1,
             error: error.into(),
@@ -481,7 +484,9 @@ mod tests {
         view.apply(
             &ProgressEvent::RunFinished {
                 run: "r-1".into(),
+                flow: "demo".into(),
                 status: RunStatus::Succeeded,
+                duration_ms: 60,
             },
             5060,
         );

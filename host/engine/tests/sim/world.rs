@@ -325,12 +325,12 @@ impl World {
         };
         let line = match answer {
             Ok(report) => {
-                if kind == 0 && report.outcome == "succeeded" {
+                if kind == 0 && report.outcome.as_str() == "succeeded" {
                     self.acked
                         .completed
                         .insert((held.task.run.clone(), held.task.step.clone()));
                 }
-                report.outcome
+                report.outcome.to_string()
             }
             Err(e) => self.lease_refused(&held, &e).await,
         };
