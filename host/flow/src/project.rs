@@ -95,7 +95,7 @@ impl ProjectConfig {
     ///
     /// In stages: the YAML tree; each section as written
     /// (`project_authored`); the sections checked against each other
-    /// (`project_validate`); the config built from them ([`Self::resolve`]).
+    /// (`project_validate`); the config built from them (`resolve`).
     /// A stage runs on what the one before could read, so an error in one
     /// section does not hide one in another.
     pub fn parse(file: &str, source: &str, base_dir: &Path) -> Result<Self, Diagnostics> {
