@@ -91,11 +91,7 @@ impl AuthoredModel {
 /// Decodes `models:`, in file order; a model that is not a mapping is reported
 /// and left out.
 pub(crate) fn decode_models(ctx: &mut Ctx<'_>, node: &yaml::Node) -> Vec<AuthoredModel> {
-    ctx.entries(node, "models")
-        .unwrap_or_default()
-        .iter()
-        .filter_map(|(key, value)| decode_model(ctx, key, value))
-        .collect()
+    ctx.decode_entries(node, "models", decode_model)
 }
 
 fn decode_model(ctx: &mut Ctx<'_>, key: &yaml::Key, node: &yaml::Node) -> Option<AuthoredModel> {

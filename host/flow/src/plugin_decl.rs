@@ -36,13 +36,12 @@ pub(crate) type Plugins = BTreeMap<String, PluginDecl>;
 /// Decodes `plugins:`; a plugin with a missing or wrong `path`, `kind` or
 /// `config` is reported and left out (so references to it are unknown).
 pub(crate) fn decode_plugins(ctx: &mut Ctx<'_>, node: &yaml::Node, base: &Path) -> Plugins {
-    let mut plugins = Plugins::new();
-    for (key, value) in ctx.entries(node, "plugins").unwrap_or_default() {
-        if let Some(p) = decode_plugin(ctx, key, value, base) {
-            plugins.insert(p.name.clone(), p);
-        }
-    }
-    plugins
+    ctx.decode_entries(node, "plugins", |ctx, key, value| {
+        decode_plugin(ctx, key, value, base)
+    })
+    .into_iter()
+    .map(|p| (p.name.clone(), p))
+    .collect()
 }
 
 fn decode_plugin(

@@ -129,11 +129,7 @@ pub(crate) struct AuthoredPool {
 /// Decodes `pools:`, in file order (the implied `default` is added when the
 /// pools are checked).
 pub(crate) fn decode_pools(ctx: &mut Ctx<'_>, node: &yaml::Node) -> Vec<AuthoredPool> {
-    ctx.entries(node, "pools")
-        .unwrap_or_default()
-        .iter()
-        .filter_map(|(key, value)| decode_pool(ctx, key, value))
-        .collect()
+    ctx.decode_entries(node, "pools", decode_pool)
 }
 
 fn decode_pool(ctx: &mut Ctx<'_>, key: &yaml::Key, node: &yaml::Node) -> Option<AuthoredPool> {

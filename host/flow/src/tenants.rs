@@ -115,48 +115,49 @@ pub(crate) struct AuthoredAuth {
 /// Decodes `tenants:`, in file order; a tenant that is not a mapping is
 /// reported and left out.
 pub(crate) fn decode_tenants(ctx: &mut Ctx<'_>, node: &yaml::Node) -> Vec<AuthoredTenant> {
-    let mut tenants = Vec::new();
-    for (key, value) in ctx.entries(node, "tenants").unwrap_or_default() {
-        if let Err(why) = check_tenant_name(&key.name) {
-            let d = ctx
-                .at(key.pos, format!("invalid tenant name `{}`: {why}", key.name))
-                .expected(format!(
-                    "expected lowercase letters, digits and `-`, at most {MAX_TENANT_NAME} characters"
-                ));
-            ctx.push(d);
-        }
-        let path = format!("tenants.{}", key.name);
-        let Some(fields) = ctx.map(value, &path, TENANT_KEYS, key.pos) else {
-            continue;
-        };
-        let tokens_path = fields.child("tokens");
-        let tokens = match fields.get("tokens") {
-            Some(n) => decode_tokens(ctx, n, &tokens_path),
-            None => AuthoredTokens {
-                path: tokens_path,
-                items: Vec::new(),
-            },
-        };
-        let capabilities = fields
-            .entry("capabilities")
-            .and_then(|(k, n)| decode_capabilities(ctx, n, &fields.child("capabilities"), k.pos));
-        let budget_daily = fields
-            .get("budget_usd_daily")
-            .and_then(|n| decode_budget(ctx, n, &fields.child("budget_usd_daily")));
-        let on_budget_exceeded = fields
-            .get("on_budget_exceeded")
-            .and_then(|n| decode_on_exceeded(ctx, n, &fields.child("on_budget_exceeded")))
-            .unwrap_or_default();
-        tenants.push(AuthoredTenant {
-            name: key.name.clone(),
-            pos: key.pos,
-            tokens,
-            capabilities,
-            budget_daily,
-            on_budget_exceeded,
-        });
+    ctx.decode_entries(node, "tenants", decode_tenant)
+}
+
+fn decode_tenant(ctx: &mut Ctx<'_>, key: &yaml::Key, value: &yaml::Node) -> Option<AuthoredTenant> {
+    if let Err(why) = check_tenant_name(&key.name) {
+        let d = ctx
+            .at(
+                key.pos,
+                format!("invalid tenant name `{}`: {why}", key.name),
+            )
+            .expected(format!(
+                "expected lowercase letters, digits and `-`, at most {MAX_TENANT_NAME} characters"
+            ));
+        ctx.push(d);
     }
-    tenants
+    let path = format!("tenants.{}", key.name);
+    let fields = ctx.map(value, &path, TENANT_KEYS, key.pos)?;
+    let tokens_path = fields.child("tokens");
+    let tokens = match fields.get("tokens") {
+        Some(n) => decode_tokens(ctx, n, &tokens_path),
+        None => AuthoredTokens {
+            path: tokens_path,
+            items: Vec::new(),
+        },
+    };
+    let capabilities = fields
+        .entry("capabilities")
+        .and_then(|(k, n)| decode_capabilities(ctx, n, &fields.child("capabilities"), k.pos));
+    let budget_daily = fields
+        .get("budget_usd_daily")
+        .and_then(|n| decode_budget(ctx, n, &fields.child("budget_usd_daily")));
+    let on_budget_exceeded = fields
+        .get("on_budget_exceeded")
+        .and_then(|n| decode_on_exceeded(ctx, n, &fields.child("on_budget_exceeded")))
+        .unwrap_or_default();
+    Some(AuthoredTenant {
+        name: key.name.clone(),
+        pos: key.pos,
+        tokens,
+        capabilities,
+        budget_daily,
+        on_budget_exceeded,
+    })
 }
 
 /// Decodes `auth:`.
