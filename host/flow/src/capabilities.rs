@@ -13,13 +13,15 @@
 //!
 //! A list that is absent leaves that kind unrestricted; an empty list allows
 //! nothing. Globs: `*` matches any run of characters, `?` one character.
+//!
+//! Decoded here as written (`AuthoredCapabilities`); a plugin or model named
+//! without a wildcard is checked against `weft.yaml`'s by the validation of
+//! `weft.yaml` (`project_validate`).
 
 use weft_core::Money;
 
-use crate::decode::{Ctx, Fields};
-use crate::diagnostic::did_you_mean;
+use crate::decode::{Ctx, Fields, Spanned};
 use crate::glob::glob_match;
-use crate::project::ProjectConfig;
 use crate::yaml;
 
 const CAPABILITY_KEYS: &[&str] = &["plugins", "models", "hosts"];
@@ -59,83 +61,48 @@ pub enum OnBudgetExceeded {
     Wait,
 }
 
-impl ProjectConfig {
-    /// The outbound host rules tenant `tenant`'s model calls are limited to
-    /// (to intersect with the adapter's own allow-list); `None`: the tenant
-    /// is undeclared or its `capabilities.hosts` is absent (unrestricted).
-    pub fn tenant_hosts(&self, tenant: &str) -> Option<Vec<String>> {
-        self.tenants
-            .get(tenant)?
-            .capabilities
-            .as_ref()?
-            .hosts
-            .clone()
-    }
-
-    /// The capabilities of `tenant`; `None` (unrestricted) for a tenant that
-    /// is not declared or declares none.
-    pub fn tenant_capabilities(&self, tenant: &str) -> Option<&Capabilities> {
-        self.tenants.get(tenant)?.capabilities.as_ref()
-    }
-}
-
 fn allows(globs: Option<&[String]>, name: &str) -> bool {
     globs.is_none_or(|globs| globs.iter().any(|g| glob_match(g, name)))
+}
+
+/// `tenants.<t>.capabilities` as written: the plugin and model globs not yet
+/// checked against what `weft.yaml` declares.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct AuthoredCapabilities {
+    /// The dotted path of the mapping, e.g. `tenants.acme.capabilities`.
+    pub path: String,
+    /// `plugins:`.
+    pub plugins: Option<Vec<Spanned<String>>>,
+    /// `models:`.
+    pub models: Option<Vec<Spanned<String>>>,
+    /// `hosts:`, each a valid host rule.
+    pub hosts: Option<Vec<String>>,
 }
 
 /// Decodes `tenants.<t>.capabilities`.
 pub(crate) fn decode_capabilities(
     ctx: &mut Ctx<'_>,
-    project: &ProjectConfig,
     node: &yaml::Node,
     path: &str,
     key_pos: yaml::Pos,
-) -> Option<Capabilities> {
+) -> Option<AuthoredCapabilities> {
     let fields = ctx.map(node, path, CAPABILITY_KEYS, key_pos)?;
-    let plugins = glob_list(ctx, &fields, "plugins", project.plugins.keys());
-    let models = glob_list(ctx, &fields, "models", project.models.keys());
+    let plugins = glob_list(ctx, &fields, "plugins");
+    let models = glob_list(ctx, &fields, "models");
     let hosts = fields
         .get("hosts")
         .map(|n| host_list(ctx, n, &fields.child("hosts")));
-    Some(Capabilities {
+    Some(AuthoredCapabilities {
+        path: path.to_owned(),
         plugins,
         models,
         hosts,
     })
 }
 
-/// A list of globs; a name without a wildcard must be declared in `weft.yaml`.
-fn glob_list<'a>(
-    ctx: &mut Ctx<'_>,
-    fields: &Fields<'_>,
-    key: &str,
-    declared: impl Iterator<Item = &'a String> + Clone,
-) -> Option<Vec<String>> {
+fn glob_list(ctx: &mut Ctx<'_>, fields: &Fields<'_>, key: &str) -> Option<Vec<Spanned<String>>> {
     let node = fields.get(key)?;
-    let path = fields.child(key);
-    let mut out = Vec::new();
-    for item in ctx.string_list(node, &path) {
-        let literal = !item.value.contains(['*', '?']);
-        if literal && !declared.clone().any(|d| *d == item.value) {
-            let kind = if key == "plugins" { "plugin" } else { "model" };
-            let d = ctx
-                .at(
-                    item.pos,
-                    format!("`{path}` names unknown {kind} `{}`", item.value),
-                )
-                .expected(format!(
-                    "expected a {kind} declared in weft.yaml, or a glob with `*` or `?`"
-                ))
-                .maybe_help(did_you_mean(
-                    &item.value,
-                    declared.clone().map(String::as_str),
-                ));
-            ctx.push(d);
-            continue;
-        }
-        out.push(item.value);
-    }
-    Some(out)
+    Some(ctx.string_list(node, &fields.child(key)))
 }
 
 /// Host rules: host names, optionally with a leading `*.` for subdomains.

@@ -1,4 +1,5 @@
-//! Pieces shared by flow files and `weft.yaml`: retry policies and `defaults`.
+//! Pieces shared by flow files and `weft.yaml`: retry policies and `defaults`
+//! (as written, and `weft.yaml`'s as checked).
 
 use std::time::Duration;
 
@@ -20,6 +21,17 @@ pub struct RetryPolicy {
     pub strategy: String,
     /// Every other key of the `retry:` block, as a JSON object.
     pub config: Json,
+}
+
+/// Project-wide defaults for steps.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ProjectDefaults {
+    /// Step timeout when the flow sets none.
+    pub timeout: Option<Duration>,
+    /// Retry policy when the flow sets none.
+    pub retry: Option<RetryPolicy>,
+    /// Pool (a name under `pools:`) when the flow sets none.
+    pub pool: Option<String>,
 }
 
 /// A retry block as written, with where its strategy was named.

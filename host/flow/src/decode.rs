@@ -150,6 +150,21 @@ impl<'a> Ctx<'a> {
         }
     }
 
+    /// Each entry of the free-keyed mapping `node` at `path`, in file order,
+    /// through `decode`; the entries it gives `None` for are left out.
+    pub fn decode_entries<'n, T>(
+        &mut self,
+        node: &'n Node,
+        path: &str,
+        mut decode: impl FnMut(&mut Self, &'n Key, &'n Node) -> Option<T>,
+    ) -> Vec<T> {
+        let entries = self.entries(node, path).unwrap_or_default();
+        entries
+            .iter()
+            .filter_map(|(key, value)| decode(self, key, value))
+            .collect()
+    }
+
     /// Record an error if `fields` has no key `name`; return its value otherwise.
     pub fn required<'n>(
         &mut self,

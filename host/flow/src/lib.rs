@@ -2,11 +2,25 @@
 //! errors that say where (file, line, column), what was expected, and what was
 //! probably meant.
 //!
-//! The stages, one module each:
-//! 1. [`yaml`]: text → a node tree with positions (saphyr's marked YAML);
-//! 2. `authored` / [`project`]: node tree → what was written, every bad key and
-//!    type recorded as a [`Diagnostic`] and decoding going on;
-//! 3. `validate`: names, needs, cycles, templates, plugin kinds → [`CompiledFlow`].
+//! Both kinds of file start as a node tree with positions ([`yaml`], saphyr's
+//! marked YAML). Every stage records each problem as a [`Diagnostic`] and goes
+//! on with what it could read, so one call reports every error.
+//!
+//! `weft.yaml` ([`ProjectConfig::parse`]), in three stages:
+//! 1. *authored* (`project_authored`): each section decoded on its own into what
+//!    was written — names, positions, raw values — with no name looked up in
+//!    another section;
+//! 2. *validated* (`project_validate`): the references between sections (pool
+//!    policies, model adapters and pools, `auto_assign`, `defaults`, tenants'
+//!    capabilities, token hashes) checked in one function, in the order of what
+//!    refers to what;
+//! 3. *resolved*: the [`ProjectConfig`] built from the validated parts, with the
+//!    defaults of what was not written.
+//!
+//! A flow file ([`compile_flow`]): `authored` (what was written), then
+//! `validate` (names, needs, cycles, templates, plugin kinds, checked against
+//! the [`ProjectConfig`]) → [`CompiledFlow`]. The checks of a name that points
+//! into `weft.yaml` (`refs`) are the same for both.
 //!
 //! At run time the engine calls [`CompiledFlow::check_input`] on a run's input and
 //! [`render`] on each step's `with:`.
@@ -28,10 +42,15 @@ mod inputs;
 mod ledger_decl;
 pub mod limits;
 mod load;
+mod model_decl;
 mod model_net;
+mod plugin_decl;
 mod plugin_use;
 pub mod pools;
 pub mod project;
+mod project_authored;
+mod project_validate;
+mod refs;
 mod render;
 mod schedule;
 mod schedule_lint;
@@ -40,6 +59,7 @@ mod store_decl;
 pub mod template;
 mod template_check;
 pub mod tenants;
+mod tokens;
 mod validate;
 pub mod yaml;
 

@@ -1,16 +1,18 @@
 //! `pools:` and `auto_assign:` in `weft.yaml`: named pools of concurrency with
 //! their limits and policy plugin, and which model's steps go to which pool.
+//!
+//! Decoded here as written (`AuthoredPool`); their policy plugins and the
+//! pools `auto_assign` names are checked once the plugins and pools are known,
+//! by the validation of `weft.yaml` (`project_validate`).
 
 use std::collections::BTreeMap;
 
 use serde_json::Value as Json;
 
 use crate::decode::{Ctx, Spanned};
-use crate::diagnostic::{Location, did_you_mean, one_of};
-use crate::glob::glob_match;
-use crate::plugin_use::{PluginRole, check_plugin};
-use crate::project::ProjectConfig;
-use crate::yaml::{self, Pos, location};
+use crate::diagnostic::Location;
+use crate::plugin_decl::Plugins;
+use crate::yaml::{self, Pos};
 
 /// The pool every step runs in when nothing names another. Always present.
 pub const DEFAULT_POOL: &str = "default";
@@ -76,11 +78,12 @@ pub struct PoolDecl {
 }
 
 impl PoolDecl {
-    /// The `default` pool as it is when `weft.yaml` does not declare it.
-    pub fn implied_default(project: &ProjectConfig) -> Self {
+    /// The `default` pool as it is when `weft.yaml` does not declare it, with
+    /// `policy` (see [`default_policy`]).
+    pub(crate) fn implied(policy: Option<String>) -> Self {
         Self {
             name: DEFAULT_POOL.into(),
-            policy: default_policy(project),
+            policy,
             policy_config: Json::Object(serde_json::Map::new()),
             max_concurrent: DEFAULT_MAX_CONCURRENT,
             cost_limit_daily_usd: None,
@@ -92,40 +95,44 @@ impl PoolDecl {
     }
 }
 
-/// `priority-fifo` when `weft.yaml` declares it as a pool plugin.
-fn default_policy(project: &ProjectConfig) -> Option<String> {
-    project
-        .plugin_names(weft_core::PluginKind::Pool)
-        .any(|n| n == DEFAULT_POLICY)
+/// `priority-fifo` when `plugins` declares it as a pool plugin: the policy of a
+/// pool that names none.
+pub(crate) fn default_policy(plugins: &Plugins) -> Option<String> {
+    plugins
+        .values()
+        .any(|p| p.kind == weft_core::PluginKind::Pool && p.name == DEFAULT_POLICY)
         .then(|| DEFAULT_POLICY.to_owned())
 }
 
-/// Decodes `pools:` into `project.pools` (adding `default` if absent) and
-/// records each policy plugin use.
-pub(crate) fn decode_pools(
-    ctx: &mut Ctx<'_>,
-    project: &mut ProjectConfig,
-    node: Option<&yaml::Node>,
-) {
-    if let Some(node) = node {
-        for (key, value) in ctx.entries(node, "pools").unwrap_or_default() {
-            if let Some(p) = decode_pool(ctx, project, key, value) {
-                project.pools.insert(p.name.clone(), p);
-            }
-        }
-    }
-    if !project.pools.contains_key(DEFAULT_POOL) {
-        let default = PoolDecl::implied_default(project);
-        project.pools.insert(DEFAULT_POOL.into(), default);
-    }
+/// A pool's `policy:` as written.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum AuthoredPolicy {
+    /// No `policy:`: the [`default_policy`], if there is one.
+    Unwritten,
+    /// `policy:` names a plugin (not yet checked).
+    Named(Spanned<String>),
+    /// `policy:` is written but not a name (already reported): no policy.
+    Invalid,
 }
 
-fn decode_pool(
-    ctx: &mut Ctx<'_>,
-    project: &mut ProjectConfig,
-    key: &yaml::Key,
-    node: &yaml::Node,
-) -> Option<PoolDecl> {
+/// A pool as written: everything but its policy is final.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct AuthoredPool {
+    /// The pool, with `policy: None` until its policy is checked.
+    pub decl: PoolDecl,
+    /// Where its name is written (a defaulted policy is reported there).
+    pub pos: Pos,
+    /// Its `policy:`.
+    pub policy: AuthoredPolicy,
+}
+
+/// Decodes `pools:`, in file order (the implied `default` is added when the
+/// pools are checked).
+pub(crate) fn decode_pools(ctx: &mut Ctx<'_>, node: &yaml::Node) -> Vec<AuthoredPool> {
+    ctx.decode_entries(node, "pools", decode_pool)
+}
+
+fn decode_pool(ctx: &mut Ctx<'_>, key: &yaml::Key, node: &yaml::Node) -> Option<AuthoredPool> {
     let path = format!("pools.{}", key.name);
     if let Err(why) = crate::decode::check_name(&key.name, 64) {
         let d = ctx
@@ -135,24 +142,11 @@ fn decode_pool(
     }
     let fields = ctx.map(node, &path, POOL_KEYS, key.pos)?;
     let policy = match fields.get("policy") {
-        Some(n) => {
-            let name = ctx.name(n, &fields.child("policy"), 64);
-            if let Some(name) = &name
-                && let Some(u) = check_plugin(ctx, project, &name.value, name.pos, PluginRole::Pool)
-            {
-                project.plugin_uses.push(u);
-            }
-            name.map(|n| n.value)
-        }
-        None => {
-            let p = default_policy(project);
-            if let Some(name) = &p
-                && let Some(u) = check_plugin(ctx, project, name, key.pos, PluginRole::Pool)
-            {
-                project.plugin_uses.push(u);
-            }
-            p
-        }
+        Some(n) => match ctx.name(n, &fields.child("policy"), 64) {
+            Some(name) => AuthoredPolicy::Named(name),
+            None => AuthoredPolicy::Invalid,
+        },
+        None => AuthoredPolicy::Unwritten,
     };
     let policy_config = match fields.get("policy_config") {
         Some(n) => ctx
@@ -188,16 +182,21 @@ fn decode_pool(
             .map(|s| s.value),
         None => None,
     };
-    Some(PoolDecl {
+    let decl = PoolDecl {
         name: key.name.clone(),
-        policy,
+        policy: None,
         policy_config,
         max_concurrent,
         cost_limit_daily_usd,
         rate_limit,
         on_exhausted,
         priority_field,
-        location: Some(location(ctx.file, key.pos)),
+        location: Some(yaml::location(ctx.file, key.pos)),
+    };
+    Some(AuthoredPool {
+        decl,
+        pos: key.pos,
+        policy,
     })
 }
 
@@ -243,14 +242,13 @@ fn number(ctx: &mut Ctx<'_>, n: &yaml::Node, path: &str) -> Option<f64> {
     Some(v)
 }
 
-/// Decodes `auto_assign: { by_model: { "glob": pool } }` (checked against the
-/// declared pools, so decode `pools:` first).
+/// Decodes `auto_assign: { by_model: { "glob": pool } }`: (glob, pool) in file
+/// order, the pools not yet checked.
 pub(crate) fn decode_auto_assign(
     ctx: &mut Ctx<'_>,
-    project: &ProjectConfig,
     node: &yaml::Node,
     at: Pos,
-) -> Vec<(String, String)> {
+) -> Vec<(String, Spanned<String>)> {
     let Some(fields) = ctx.map(node, "auto_assign", AUTO_KEYS, at) else {
         return Vec::new();
     };
@@ -261,49 +259,11 @@ pub(crate) fn decode_auto_assign(
     for (key, value) in ctx.entries(by, "auto_assign.by_model").unwrap_or_default() {
         let path = format!("auto_assign.by_model.{}", key.name);
         if let Some(pool) = ctx.string(value, &path) {
-            check_pool(ctx, project, &pool);
-            out.push((key.name.clone(), pool.value));
+            out.push((key.name.clone(), pool));
         }
     }
     out
 }
 
-/// Records an error unless `name` is a declared pool (or `default`).
-pub(crate) fn check_pool(ctx: &mut Ctx<'_>, project: &ProjectConfig, name: &Spanned<String>) {
-    if project.pools.contains_key(&name.value) {
-        return;
-    }
-    let names: Vec<&str> = project.pools.keys().map(String::as_str).collect();
-    let help = match project.plugin(&name.value) {
-        Some(p) if p.kind == weft_core::PluginKind::Pool => Some(format!(
-            "`pool:` names a pool, and `{0}` is a pool policy plugin: declare a pool that uses it, e.g. `pools: {{ {0}: {{ policy: {0} }} }}` in {1}",
-            name.value, project.file
-        )),
-        _ => did_you_mean(&name.value, names.iter().copied()),
-    };
-    let d = ctx
-        .at(name.pos, format!("unknown pool `{}`", name.value))
-        .expected(format!(
-            "expected a pool declared under `pools:` in {}: {}",
-            project.file,
-            one_of(&names)
-        ))
-        .maybe_help(help);
-    ctx.push(d);
-}
-
-/// The pool of a model: its own `pool:`, else the first `auto_assign.by_model`
-/// glob that matches its name.
-pub(crate) fn model_pool(project: &ProjectConfig, model: &str) -> Option<String> {
-    if let Some(p) = project.models.get(model).and_then(|m| m.pool.clone()) {
-        return Some(p);
-    }
-    project
-        .auto_assign
-        .iter()
-        .find(|(glob, _)| glob_match(glob, model))
-        .map(|(_, pool)| pool.clone())
-}
-
-/// Pools by name, for [`ProjectConfig::pools`].
+/// Pools by name, for [`crate::ProjectConfig::pools`].
 pub type Pools = BTreeMap<String, PoolDecl>;

@@ -6,14 +6,15 @@ use serde_json::Value as Json;
 use crate::authored::{AuthoredFlow, AuthoredStep};
 use crate::common::{AuthoredRetry, DEFAULT_RETRY_STRATEGY, DEFAULT_TIMEOUT};
 use crate::compiled::{CompiledFlow, CompiledStep};
-use crate::decode::{Ctx, Spanned};
+use crate::decode::Ctx;
 use crate::diagnostic::{Diagnostic, did_you_mean, one_of};
 use crate::graph::Graph;
 use crate::id_prefix::{IdPrefixDecl, PathPrefix, rule_path};
 use crate::inputs;
-use crate::plugin_use::{PluginRole, PluginUse, check_plugin};
-use crate::pools::{DEFAULT_POOL, check_pool};
-use crate::project::{ProjectConfig, suggest_model};
+use crate::plugin_use::{PluginRole, PluginUse};
+use crate::pools::DEFAULT_POOL;
+use crate::project::ProjectConfig;
+use crate::refs::{Declared, check_model, check_plugin, check_pool};
 use crate::template_check::{self, Scope};
 
 /// Check `flow` against `project`; record problems in `ctx` and return the
@@ -24,6 +25,7 @@ pub(crate) fn validate(
     project: &ProjectConfig,
 ) -> Option<CompiledFlow> {
     let ids: Vec<&str> = flow.steps.iter().map(|s| s.id.as_str()).collect();
+    let declared = project.declared();
     let mut uses = Vec::new();
 
     // Edges of the graph; unknown needs are reported and left out.
@@ -62,8 +64,8 @@ pub(crate) fn validate(
     report_cycles(ctx, &flow, &graph);
 
     for (i, step) in flow.steps.iter().enumerate() {
-        check_step_refs(ctx, project, step, &mut uses);
-        uses.extend(implied_retry(ctx, project, &flow, step));
+        check_step_refs(ctx, &declared, step, &mut uses);
+        uses.extend(implied_retry(ctx, project, &declared, &flow, step));
         if let Some(with) = &step.with {
             let scope = Scope {
                 step: &step.id,
@@ -79,7 +81,7 @@ pub(crate) fn validate(
             template_check::check(ctx, with, &scope);
         }
     }
-    check_flow_defaults(ctx, project, &flow, &mut uses);
+    check_flow_defaults(ctx, &declared, &flow, &mut uses);
     for (_, at, input) in &flow.schedules {
         inputs::check_node(ctx, &flow.inputs, *at, input.as_ref());
     }
@@ -212,7 +214,7 @@ fn report_cycles(ctx: &mut Ctx<'_>, flow: &AuthoredFlow, graph: &Graph) {
 
 fn check_step_refs(
     ctx: &mut Ctx<'_>,
-    project: &ProjectConfig,
+    project: &Declared<'_>,
     step: &AuthoredStep,
     uses: &mut Vec<PluginUse>,
 ) {
@@ -238,7 +240,7 @@ fn check_step_refs(
 
 fn check_flow_defaults(
     ctx: &mut Ctx<'_>,
-    project: &ProjectConfig,
+    project: &Declared<'_>,
     flow: &AuthoredFlow,
     uses: &mut Vec<PluginUse>,
 ) {
@@ -253,7 +255,7 @@ fn check_flow_defaults(
     }
 }
 
-fn check_retry(ctx: &mut Ctx<'_>, project: &ProjectConfig, r: &AuthoredRetry) -> Option<PluginUse> {
+fn check_retry(ctx: &mut Ctx<'_>, project: &Declared<'_>, r: &AuthoredRetry) -> Option<PluginUse> {
     let role = PluginRole::RetryStrategy {
         defaulted: !r.explicit,
     };
@@ -267,6 +269,7 @@ fn check_retry(ctx: &mut Ctx<'_>, project: &ProjectConfig, r: &AuthoredRetry) ->
 fn implied_retry(
     ctx: &mut Ctx<'_>,
     project: &ProjectConfig,
+    declared: &Declared<'_>,
     flow: &AuthoredFlow,
     step: &AuthoredStep,
 ) -> Option<PluginUse> {
@@ -275,41 +278,7 @@ fn implied_retry(
         return None;
     }
     let role = PluginRole::RetryStrategy { defaulted: true };
-    check_plugin(ctx, project, DEFAULT_RETRY_STRATEGY, step.pos, role)
-}
-
-fn check_model(ctx: &mut Ctx<'_>, project: &ProjectConfig, m: &Spanned<String>) {
-    if project.models.contains_key(&m.value) {
-        return;
-    }
-    let names: Vec<&str> = project.models.keys().map(String::as_str).collect();
-    let expected = if names.is_empty() {
-        format!(
-            "expected a model, but {} declares none under `models:`",
-            project.file
-        )
-    } else {
-        format!(
-            "expected a model declared in {}: {}",
-            project.file,
-            one_of(&names)
-        )
-    };
-    let (message, help) = match project.plugin(&m.value) {
-        Some(p) => (
-            format!("`{}` is a {} plugin, not a model", m.value, p.kind),
-            Some(format!(
-                "a step's `model` names an entry of `models:` in {}, whose `adapter` is a model plugin",
-                project.file
-            )),
-        ),
-        None => (
-            format!("unknown model `{}`", m.value),
-            suggest_model(project, &m.value),
-        ),
-    };
-    let d = ctx.at(m.pos, message).expected(expected).maybe_help(help);
-    ctx.push(d);
+    check_plugin(ctx, declared, DEFAULT_RETRY_STRATEGY, step.pos, role)
 }
 
 fn compile_step(
