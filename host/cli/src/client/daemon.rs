@@ -12,8 +12,8 @@ use weft_store_api::{
     RunRecord, VerifyReport,
 };
 
+use super::http::{DaemonClient, field, segment};
 use super::{EventsPage, Outcome, Resuming, RunView, ShowProgress, Swap, SwapTarget, WeftClient};
-use crate::commands::daemon_client::{DaemonClient, field, segment};
 
 /// weft through a daemon.
 pub(crate) struct DaemonApi {

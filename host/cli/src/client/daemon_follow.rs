@@ -10,8 +10,8 @@ use weft_engine::HeldLease;
 use weft_store_api::RunStatus;
 
 use super::daemon::DaemonApi;
+use super::http::{field, segment};
 use super::{Outcome, Resuming, ShowProgress, WeftClient};
-use crate::commands::daemon_client::{field, segment};
 use crate::commands::ledger_progress::LedgerProgress;
 use crate::commands::state::now_ms;
 

@@ -18,9 +18,10 @@ use weft_store_api::{
     RunRecord, VerifyReport,
 };
 
+use super::state_store::StateStore;
 use super::{EventsPage, Outcome, Resuming, RunView, ShowProgress, Swap, WeftClient};
 use crate::cli::StateArgs;
-use crate::commands::state::{StateStore, now_ms};
+use crate::commands::state::now_ms;
 
 /// How often a wait for a run's next event looks at the store.
 const POLL: Duration = Duration::from_millis(250);

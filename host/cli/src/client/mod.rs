@@ -1,7 +1,9 @@
 //! One way for commands to reach weft: the [`WeftClient`] trait, implemented
 //! on the state folder ([`local::LocalClient`]: the store, and an engine opened
 //! on it where an operation needs the engine) and on a running daemon
-//! ([`daemon::DaemonApi`]: its HTTP API, over TCP or its Unix socket).
+//! ([`daemon::DaemonApi`]: its HTTP API, over TCP or its Unix socket, through
+//! the transport of [`http`], which the commands that only talk to a daemon
+//! use directly).
 //!
 //! A command calls [`open`] once with its `--state`/`--daemon` flags, then asks
 //! the client for what it shows and prints it: the choice between local state
@@ -23,18 +25,22 @@ use weft_store_api::{
     RunRecord, RunStatus, TaskRecord, VerifyReport,
 };
 
+use self::http::DaemonClient;
 use crate::cli::StateArgs;
-use crate::commands::daemon_client::DaemonClient;
 
 pub(crate) mod daemon;
 mod daemon_follow;
+pub(crate) mod http;
 pub(crate) use self::daemon_follow::FOLLOW_WAIT_SECS;
 pub(crate) mod local;
 mod local_engine;
 mod local_search;
+mod state_store;
+mod unix_transport;
 
 pub(crate) use self::daemon::DaemonApi;
 pub(crate) use self::local::LocalClient;
+pub(crate) use self::state_store::StateStore;
 
 /// A run with its tasks, step outputs and dead letters (`weft runs status`).
 pub(crate) struct RunView {
