@@ -6,6 +6,17 @@
 //! goes away (`weft runs tail RUN | head`) ends the process quietly with exit
 //! status 0 instead of a "failed printing to stdout" panic, whichever
 //! command was writing.
+//!
+//! Commands that work on local state or on a daemon (`weft runs …`, `dlq …`,
+//! `queue …`, `lock …`, `pools`, `costs`, `policy|retry set`, `search`,
+//! `index …`) reach weft through one interface, [`client::WeftClient`]:
+//! [`client::open`] picks the daemon that `--daemon URL` (or `$WEFT_DAEMON`)
+//! names, over HTTP or its Unix socket, or else the state folder (`--state
+//! DIR`, or the project's), whose store it opens on first use and, for what the
+//! engine owns (a purge that ends a run, a resume, a swap, the pools), an
+//! engine on that store. The command then asks the client and prints the
+//! answer the same way for both. Commands that only talk to a daemon
+//! (`enqueue`, `schedules …`, `workers …`) use its HTTP client directly.
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -60,6 +71,7 @@ mod cli_search;
 mod cli_service;
 mod cli_store;
 mod cli_workers;
+mod client;
 mod commands;
 mod embedded;
 mod memory_trim;

@@ -165,3 +165,40 @@ fn purge_needs_yes_and_then_drops_the_task() {
         "{err}"
     );
 }
+
+/// A purge on the state folder ends the run the way a daemon's does
+/// (`Engine::dlq_purge`): the run fails in the purge's commit and its ledger
+/// head is signed with weft.yaml's key, so `weft runs verify --public-key`
+/// finds the head signed, not an unsigned tail.
+#[test]
+fn a_purge_that_ends_a_run_signs_its_ledger_head() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (run, task) = dead_lettered(d);
+    let out = weft(d, &["ledger", "keygen", "--out", "ledger.key"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let mut yaml = std::fs::read_to_string(d.join("weft.yaml")).unwrap();
+    yaml.push_str("ledger: { signing_key: ledger.key }\n");
+    std::fs::write(d.join("weft.yaml"), yaml).unwrap();
+
+    let out = weft(d, &["dlq", "purge", &task.to_string(), "--yes"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = weft(d, &["runs", "status", &run, "--json"]);
+    let status: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(status["status"], "failed", "{status}");
+
+    let verify = [
+        "runs",
+        "verify",
+        &run,
+        "--public-key",
+        "ledger.key.pub",
+        "--json",
+    ];
+    let out = weft(d, &verify);
+    let verdict: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("no report ({e}): {}", text(&out.stderr)));
+    assert!(out.status.success(), "{verdict}");
+    assert_eq!(verdict["signature"]["state"], "signed", "{verdict}");
+    assert_eq!(verdict["signature"]["signed_seq"], verdict["events"]);
+}

@@ -7,12 +7,11 @@ use anyhow::{Result, bail};
 use serde_json::Value;
 use weft_core::Money;
 use weft_flow::duration::parse_duration;
-use weft_server::costs_json;
 use weft_store_api::utc_date;
 
-use super::daemon_client::DaemonClient;
-use super::state::{StateStore, now_ms, print_json};
+use super::state::{now_ms, print_json};
 use crate::cli::CostsArgs;
+use crate::client;
 
 const DAY_MS: u64 = 86_400_000;
 
@@ -22,20 +21,9 @@ pub(crate) async fn run(args: CostsArgs) -> Result<ExitCode> {
         Some(text) => since_day(text, now_ms())?,
         None => String::new(),
     };
-    let costs = match DaemonClient::from_flag(args.state.daemon.as_deref()) {
-        Some(daemon) => {
-            let mut query = vec![("since", since.clone())];
-            if let Some(t) = &args.tenant {
-                query.push(("tenant", t.clone()));
-            }
-            daemon.get("/v1/costs", &query)?
-        }
-        None => {
-            let state = StateStore::open(&args.state).await?;
-            let rows = state.store.costs(&since, args.tenant.as_deref()).await?;
-            costs_json(&since, &rows)
-        }
-    };
+    let costs = client::open(&args.state)
+        .costs(&since, args.tenant.as_deref())
+        .await?;
     if args.state.json {
         print_json(&costs)?;
     } else {

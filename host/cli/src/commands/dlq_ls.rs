@@ -8,37 +8,21 @@ use serde_json::json;
 
 use weft_store_api::DeadLetter;
 
-use super::daemon_client::{DaemonClient, field};
-use super::state::{StateStore, now_ms, print_json, utc_time};
+use super::state::{now_ms, print_json, utc_time};
 use crate::cli::DlqLsArgs;
+use crate::client;
 
 /// Prints the dead-lettered tasks of the state folder (or the daemon's).
 pub(crate) async fn run(args: DlqLsArgs) -> Result<ExitCode> {
     let since_ms = args
         .since
         .map(|ago| now_ms().saturating_sub(u64::try_from(ago.as_millis()).unwrap_or(u64::MAX)));
-    let (dead, place) = match DaemonClient::from_flag(args.state.daemon.as_deref()) {
-        Some(daemon) => {
-            let mut query = Vec::new();
-            query.extend(since_ms.map(|s| ("since_ms", s.to_string())));
-            query.extend(args.limit.map(|l| ("limit", l.to_string())));
-            let dead = field(&daemon.get("/v1/dlq", &query)?, "dead_letters")?;
-            (dead, daemon.url().to_owned())
-        }
-        None => {
-            let state = StateStore::open(&args.state).await?;
-            (state.store.dlq_list().await?, state.place.clone())
-        }
-    };
+    let client = client::open(&args.state);
+    let dead = client.dlq_list(since_ms, args.limit).await?;
     // The daemon filters too; an older one ignores the query.
     let dead = DeadLetter::recent(dead, since_ms, args.limit);
     let filtered = args.since.is_some();
-    print(&dead, &place, args.state.json, filtered)
-}
-
-/// The dead letters, from `GET /v1/dlq`.
-pub(crate) fn remote(daemon: &DaemonClient) -> Result<Vec<DeadLetter>> {
-    field(&daemon.get("/v1/dlq", &[])?, "dead_letters")
+    print(&dead, &client.place().await?, args.state.json, filtered)
 }
 
 /// Prints `dead` as a table, or JSON; `place` names where they came from.

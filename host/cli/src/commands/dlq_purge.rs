@@ -10,78 +10,27 @@ use anyhow::{Result, bail};
 use serde_json::{Value, json};
 use weft_store_api::DeadLetter;
 
-use super::daemon_client::DaemonClient;
 use super::dlq_select::{Target, confirm_purge, list, select};
-use super::state::{StateStore, now_ms, print_json};
+use super::state::print_json;
 use crate::cli::PurgeArgs;
-
-/// Where the dead letters live.
-enum Holder {
-    /// A running daemon.
-    Daemon(DaemonClient),
-    /// The state folder's store.
-    Local(StateStore),
-}
+use crate::client;
 
 /// Purges the dead letters TARGET names, once confirmed.
 pub(crate) async fn run(args: PurgeArgs) -> Result<ExitCode> {
     let target = Target::parse(args.target.as_deref(), args.all, "purge")?;
-    let holder = match DaemonClient::from_flag(args.state.daemon.as_deref()) {
-        Some(daemon) => Holder::Daemon(daemon),
-        None => Holder::Local(StateStore::open(&args.state).await?),
-    };
-    let chosen = match &holder {
-        Holder::Daemon(daemon) => select(
-            super::dlq_ls::remote(daemon)?,
-            &target,
-            args.all,
-            false,
-            daemon.url(),
-            "purge",
-        ),
-        Holder::Local(state) => state
-            .store
-            .dlq_list()
-            .await
-            .map_err(Into::into)
-            .and_then(|dead| {
-                select(
-                    dead,
-                    &target,
-                    args.all,
-                    false,
-                    &state.place.clone(),
-                    "purge",
-                )
-            }),
-    };
-    let confirmed = chosen.and_then(|chosen| {
-        if chosen.is_empty() || confirmed(&chosen, args.yes, target.is_one_task())? {
-            Ok(chosen)
-        } else {
+    let chosen = client::with_client(&args.state, async |client| {
+        let dead = client.dlq_list(None, None).await?;
+        let place = client.place().await?;
+        let chosen = select(dead, &target, args.all, false, &place, "purge")?;
+        if !chosen.is_empty() && !confirmed(&chosen, args.yes, target.is_one_task())? {
             bail!("nothing purged")
         }
-    });
-    let chosen = match (confirmed, holder) {
-        (Ok(chosen), Holder::Daemon(daemon)) => {
-            for d in &chosen {
-                daemon.delete(&format!("/v1/dlq/{}", d.task))?;
-            }
-            chosen
+        for d in &chosen {
+            client.dlq_purge(d.task).await?;
         }
-        (Ok(chosen), Holder::Local(state)) => {
-            for d in &chosen {
-                state.store.dlq_purge(d.task, now_ms()).await?;
-            }
-            state.store.close().await;
-            chosen
-        }
-        (Err(e), Holder::Local(state)) => {
-            state.store.close().await;
-            return Err(e);
-        }
-        (Err(e), Holder::Daemon(_)) => return Err(e),
-    };
+        Ok(chosen)
+    })
+    .await?;
     if args.state.json {
         let rows: Vec<Value> = chosen.iter().map(row).collect();
         match (target.is_one_task(), rows.as_slice()) {

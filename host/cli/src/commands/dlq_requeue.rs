@@ -10,41 +10,24 @@ use anyhow::Result;
 use serde_json::{Value, json};
 use weft_store_api::DeadLetter;
 
-use super::daemon_client::DaemonClient;
 use super::dlq_select::{Target, select};
-use super::state::{StateStore, now_ms, print_json};
+use super::state::print_json;
 use crate::cli::DlqRequeueArgs;
+use crate::client;
 
 /// Requeues the dead letters TARGET names and says how to continue their runs.
 pub(crate) async fn run(args: DlqRequeueArgs) -> Result<ExitCode> {
     let target = Target::parse(args.target.as_deref(), args.all, "requeue")?;
-    let pick = |dead, place: &str| select(dead, &target, args.all, true, place, "requeue");
-    let (done, local) = match DaemonClient::from_flag(args.state.daemon.as_deref()) {
-        Some(daemon) => {
-            let chosen = pick(super::dlq_ls::remote(&daemon)?, daemon.url())?;
-            for dead in &chosen {
-                daemon.post(&format!("/v1/dlq/{}/requeue", dead.task), None)?;
-            }
-            (chosen, false)
+    let (done, local) = client::with_client(&args.state, async |client| {
+        let dead = client.dlq_list(None, None).await?;
+        let place = client.place().await?;
+        let chosen = select(dead, &target, args.all, true, &place, "requeue")?;
+        for dead in &chosen {
+            client.dlq_requeue(dead.task).await?;
         }
-        None => {
-            let state = StateStore::open(&args.state).await?;
-            let place = state.place.clone();
-            let chosen = pick(state.store.dlq_list().await?, &place);
-            let chosen = match chosen {
-                Ok(c) => c,
-                Err(e) => {
-                    state.store.close().await;
-                    return Err(e);
-                }
-            };
-            for dead in &chosen {
-                state.store.dlq_requeue(dead.task, now_ms()).await?;
-            }
-            state.store.close().await;
-            (chosen, true)
-        }
-    };
+        Ok((chosen, !client.runs_requeued()))
+    })
+    .await?;
     if args.state.json {
         let rows: Vec<Value> = done.iter().map(|d| row(d, local)).collect();
         match (target.is_one_task(), rows.as_slice()) {

@@ -9,10 +9,10 @@ use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
 use weft_store_api::{RunRecord, RunStatus};
 
-use super::daemon_client::{DaemonClient, field, needs_daemon};
 use super::json_arg;
 use super::state::print_json;
 use crate::cli::EnqueueArgs;
+use crate::client::http::{DaemonClient, field, needs_daemon};
 
 /// Submits the run; with `--wait`, the exit code says whether it succeeded.
 pub(crate) fn run(args: EnqueueArgs) -> Result<ExitCode> {

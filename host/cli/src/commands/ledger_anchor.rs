@@ -10,8 +10,8 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use weft_store_api::RunFilter;
 
-use super::state::StateStore;
 use crate::cli::LedgerAnchorArgs;
+use crate::client::StateStore;
 
 /// The runs looked at (every run the store lists).
 const MAX_RUNS: usize = usize::MAX;

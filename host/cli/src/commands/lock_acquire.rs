@@ -6,29 +6,21 @@
 use std::process::ExitCode;
 
 use anyhow::{Result, bail};
-use serde_json::{Value, json};
-use weft_store_api::{LockAcquire, LockRecord};
+use serde_json::json;
+use weft_store_api::LockAcquire;
 
-use super::daemon_client::{DaemonClient, field, segment};
-use super::state::{StateStore, human_duration, now_ms, print_json, utc_time};
+use super::state::{human_duration, now_ms, print_json, utc_time};
 use crate::cli::LockAcquireArgs;
+use crate::client;
 
 /// Takes the lock from the daemon, or from the state folder's store.
 pub(crate) async fn run(args: LockAcquireArgs) -> Result<ExitCode> {
     let owner = args.owner.clone().unwrap_or_else(default_owner);
     let ttl_ms = u64::try_from(args.ttl.as_millis()).unwrap_or(u64::MAX);
-    let answer = match DaemonClient::from_flag(args.state.daemon.as_deref()) {
-        Some(daemon) => remote(&daemon, &args.key, &owner, ttl_ms)?,
-        None => {
-            let state = StateStore::open_or_create(&args.state).await?;
-            let answer = state
-                .store
-                .lock_acquire(&args.key, &owner, ttl_ms, now_ms())
-                .await;
-            state.store.close().await;
-            answer?
-        }
-    };
+    let answer = client::with_client(&args.state, async |client| {
+        client.lock_acquire(&args.key, &owner, ttl_ms).await
+    })
+    .await?;
     match answer {
         LockAcquire::Acquired { lock, renewed } => {
             if args.state.json {
@@ -70,26 +62,6 @@ pub(crate) async fn run(args: LockAcquireArgs) -> Result<ExitCode> {
             Ok(ExitCode::FAILURE)
         }
     }
-}
-
-/// Takes the lock through `POST /v1/locks/{key}` (a 409 names the holder).
-fn remote(daemon: &DaemonClient, key: &str, owner: &str, ttl_ms: u64) -> Result<LockAcquire> {
-    let body = json!({"owner": owner, "ttl_ms": ttl_ms});
-    let (status, answer) =
-        daemon.post_expecting(&format!("/v1/locks/{}", segment(key)), &body, 409)?;
-    if status == 409 {
-        return Ok(LockAcquire::Held {
-            owner: field(&answer, "held_by")?,
-            expires_ms: field(&answer, "expires_ms")?,
-        });
-    }
-    let lock: LockRecord = serde_json::from_value(answer.clone())
-        .map_err(|e| anyhow::anyhow!("the daemon's answer is not a lock ({e}): {answer}"))?;
-    let renewed = answer
-        .get("renewed")
-        .and_then(Value::as_bool)
-        .unwrap_or(false);
-    Ok(LockAcquire::Acquired { lock, renewed })
 }
 
 /// `user@host:pid` of this process.

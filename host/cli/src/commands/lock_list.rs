@@ -6,22 +6,15 @@ use anyhow::Result;
 use serde_json::json;
 use weft_store_api::LockRecord;
 
-use super::daemon_client::{DaemonClient, field};
-use super::state::{StateStore, human_duration, now_ms, print_json, utc_time};
+use super::state::{human_duration, now_ms, print_json, utc_time};
 use crate::cli::StateArgs;
+use crate::client;
 
 /// Prints the locks held now (expired ones are not shown), by key.
 pub(crate) async fn run(args: StateArgs) -> Result<ExitCode> {
-    let (locks, place) = match DaemonClient::from_flag(args.daemon.as_deref()) {
-        Some(daemon) => (
-            field::<Vec<LockRecord>>(&daemon.get("/v1/locks", &[])?, "locks")?,
-            daemon.url().to_owned(),
-        ),
-        None => {
-            let state = StateStore::open_or_create(&args).await?;
-            (state.store.locks_list(now_ms()).await?, state.place.clone())
-        }
-    };
+    let client = client::open(&args);
+    let locks: Vec<LockRecord> = client.locks().await?;
+    let place = client.place().await?;
     if args.json {
         print_json(&json!(locks))?;
         return Ok(ExitCode::SUCCESS);

@@ -6,33 +6,17 @@ use std::process::ExitCode;
 use anyhow::Result;
 use serde_json::json;
 
-use super::daemon_client::{DaemonClient, field, segment};
-use super::state::{StateStore, now_ms, print_json};
+use super::state::print_json;
 use crate::cli::LockReleaseArgs;
+use crate::client;
 
 /// Releases the lock on the daemon, or in the state folder's store. A lock that
 /// is not held, or another token, is an error (exit 1).
 pub(crate) async fn run(args: LockReleaseArgs) -> Result<ExitCode> {
-    let (owner, token) = match DaemonClient::from_flag(args.state.daemon.as_deref()) {
-        Some(daemon) => {
-            let path = format!("/v1/locks/{}?token={}", segment(&args.key), args.token);
-            let answer = daemon.delete(&path)?;
-            (
-                field::<String>(&answer, "owner")?,
-                field::<u64>(&answer, "token")?,
-            )
-        }
-        None => {
-            let state = StateStore::open_or_create(&args.state).await?;
-            let released = state
-                .store
-                .lock_release(&args.key, args.token, now_ms())
-                .await;
-            state.store.close().await;
-            let lock = released?;
-            (lock.owner, lock.token)
-        }
-    };
+    let (owner, token) = client::with_client(&args.state, async |client| {
+        client.lock_release(&args.key, args.token).await
+    })
+    .await?;
     if args.state.json {
         print_json(&json!({
             "key": args.key,

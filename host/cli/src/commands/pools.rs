@@ -10,61 +10,26 @@
 
 use std::process::ExitCode;
 
-use anyhow::{Result, bail};
-use serde_json::{Value, json};
-use weft_engine::{Engine, EngineOptions};
+use anyhow::Result;
+use serde_json::Value;
 
-use super::daemon::load_flows;
-use super::daemon_client::DaemonClient;
-use super::project::{find_project_file, flows_dir, load_project};
 use super::state::{human_duration, print_json};
-use crate::cli::{PoolsArgs, StateArgs};
+use crate::cli::PoolsArgs;
+use crate::client;
 
 /// Prints the pools of the daemon, or of the project's state folder.
 pub(crate) async fn run(args: PoolsArgs) -> Result<ExitCode> {
     let pool = args.pool.clone().filter(|p| !p.is_empty());
-    let answer = match DaemonClient::from_flag(args.state.daemon.as_deref()) {
-        Some(daemon) => {
-            let query: Vec<(&str, String)> = pool.iter().map(|p| ("pool", p.clone())).collect();
-            daemon.get("/v1/pools", &query)?
-        }
-        None => {
-            let engine = open_local(&args.state).await?;
-            let mut pools = engine.pools_status().await?;
-            let now = engine.now_ms();
-            let circuits = engine.circuits();
-            engine.store().clone().close().await;
-            if let Some(name) = &pool {
-                pools.retain(|p| &p.name == name);
-                if pools.is_empty() {
-                    bail!("unknown pool `{name}` (see `weft pools` for the declared ones)");
-                }
-            }
-            json!({ "now_ms": now, "pools": pools, "circuits": circuits })
-        }
-    };
+    let answer = client::with_client(&args.state, async |client| {
+        client.pools(pool.as_deref()).await
+    })
+    .await?;
     if args.state.json {
         print_json(&answer)?;
     } else {
         print_text(&answer, pool.is_some());
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// The project's engine on `state`'s folder, with every flow of the project
-/// (a swap of a flow's retry strategy needs the flow), workers not started.
-pub(crate) async fn open_local(state: &StateArgs) -> Result<Engine> {
-    let project = load_project(&find_project_file()?)?;
-    let folder = load_flows(&flows_dir(&project), &project)?;
-    let dir = state
-        .state
-        .clone()
-        .unwrap_or_else(|| project.state_dir.clone());
-    let options = EngineOptions {
-        workers: 1,
-        ..EngineOptions::default()
-    };
-    Ok(Engine::open_with(project, folder.flows(), &dir, options).await?)
 }
 
 /// Without `--pool`: one table row per pool. With it: that pool's block.

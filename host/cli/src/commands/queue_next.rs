@@ -8,30 +8,15 @@ use anyhow::Result;
 use serde_json::json;
 use weft_store_api::{NextTask, TaskState};
 
-use super::daemon_client::{DaemonClient, field};
-use super::state::{StateStore, human_duration, now_ms, print_json, utc_time};
+use super::state::{human_duration, print_json, utc_time};
 use crate::cli::QueueNextArgs;
+use crate::client;
 
 /// Prints the next task of the daemon's queue, or of the state folder's.
 pub(crate) async fn run(args: QueueNextArgs) -> Result<ExitCode> {
     let pool = args.pool.as_deref().filter(|p| !p.is_empty());
     let project = args.project.as_deref().filter(|p| !p.is_empty());
-    let next: Option<NextTask> = match DaemonClient::from_flag(args.state.daemon.as_deref()) {
-        Some(daemon) => {
-            let query: Vec<(&str, String)> = [("pool", pool), ("project", project)]
-                .into_iter()
-                .filter_map(|(name, value)| value.map(|v| (name, v.to_owned())))
-                .collect();
-            field(&daemon.get("/v1/queue/next", &query)?, "next")?
-        }
-        None => {
-            StateStore::open(&args.state)
-                .await?
-                .store
-                .queue_next(pool, project, now_ms())
-                .await?
-        }
-    };
+    let next: Option<NextTask> = client::open(&args.state).queue_next(pool, project).await?;
     if args.state.json {
         print_json(&json!(next))?;
         return Ok(ExitCode::SUCCESS);

@@ -5,21 +5,14 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use serde_json::Value;
-use weft_server::queue_stats_json;
 
-use super::daemon_client::DaemonClient;
-use super::state::{StateStore, human_duration, now_ms, print_json};
+use super::state::{human_duration, print_json};
 use crate::cli::StateArgs;
+use crate::client;
 
 /// Prints the queue figures of the daemon, or of the state folder's store.
 pub(crate) async fn run(args: StateArgs) -> Result<ExitCode> {
-    let stats = match DaemonClient::from_flag(args.daemon.as_deref()) {
-        Some(daemon) => daemon.get("/v1/queue/stats", &[])?,
-        None => {
-            let state = StateStore::open(&args).await?;
-            queue_stats_json(&state.store.queue_stats(now_ms()).await?)
-        }
-    };
+    let stats = client::open(&args).queue_stats().await?;
     if args.json {
         print_json(&stats)?;
     } else {

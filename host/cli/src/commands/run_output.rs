@@ -6,33 +6,10 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use serde_json::json;
-use weft_engine::{Engine, ProgressEvent, describe_decision};
-use weft_store_api::{DeadLetter, RunRecord, RunStatus, VerifyReport};
+use weft_engine::{ProgressEvent, describe_decision};
+use weft_store_api::RunStatus;
 
-/// A run that has finished or cannot go on, with what its report shows.
-pub(crate) struct Outcome {
-    /// The run.
-    pub run: RunRecord,
-    /// Its ledger's verification.
-    pub verify: VerifyReport,
-    /// Its dead letters.
-    pub dead: Vec<DeadLetter>,
-}
-
-impl Outcome {
-    /// The outcome of `run` as the engine's store has it.
-    pub(crate) async fn local(engine: &Engine, run: RunRecord) -> Result<Self> {
-        let verify = engine.store().verify(&run.id).await?;
-        let dead = engine
-            .store()
-            .dlq_list()
-            .await?
-            .into_iter()
-            .filter(|d| d.run == run.id)
-            .collect();
-        Ok(Self { run, verify, dead })
-    }
-}
+pub(crate) use crate::client::Outcome;
 
 /// Prints the outcome of a run that has finished or cannot go on (its output,
 /// or its errors and dead letters, and the ledger verdict); the exit code is

@@ -6,39 +6,21 @@ use anyhow::Result;
 use serde_json::json;
 use weft_store_api::{RunFilter, RunRecord, RunStatus};
 
-use super::daemon_client::{DaemonClient, field};
-use super::state::{StateStore, human_duration, print_json, run_duration_ms, utc_time};
+use super::state::{human_duration, print_json, run_duration_ms, utc_time};
 use crate::cli::{RunStatusArg, RunsListArgs};
+use crate::client;
 
 /// Prints the runs of the state folder (or the daemon's), newest first.
 pub(crate) async fn run(args: RunsListArgs) -> Result<ExitCode> {
-    let (runs, place) = match DaemonClient::from_flag(args.state.daemon.as_deref()) {
-        Some(daemon) => (remote(&daemon, &args)?, daemon.url().to_owned()),
-        None => {
-            let state = StateStore::open(&args.state).await?;
-            let filter = RunFilter {
-                tenant: None,
-                flow_id: args.flow.clone(),
-                status: args.status.map(status),
-                ..RunFilter::default()
-            };
-            let runs = state.store.runs_list(args.limit, &filter).await?;
-            (runs, state.place.clone())
-        }
+    let client = client::open(&args.state);
+    let filter = RunFilter {
+        tenant: None,
+        flow_id: args.flow.clone(),
+        status: args.status.map(status),
+        ..RunFilter::default()
     };
-    print(&runs, &place, args.state.json)
-}
-
-/// The runs, from `GET /v1/runs`.
-fn remote(daemon: &DaemonClient, args: &RunsListArgs) -> Result<Vec<RunRecord>> {
-    let mut query = vec![("limit", args.limit.to_string())];
-    if let Some(flow) = &args.flow {
-        query.push(("flow", flow.clone()));
-    }
-    if let Some(s) = args.status {
-        query.push(("status", status(s).as_str().to_owned()));
-    }
-    field(&daemon.get("/v1/runs", &query)?, "runs")
+    let runs = client.runs_list(args.limit, &filter).await?;
+    print(&runs, &client.place().await?, args.state.json)
 }
 
 /// Prints `runs` as a table, or JSON; `place` names where they came from.

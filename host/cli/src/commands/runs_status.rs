@@ -1,66 +1,22 @@
 //! `weft runs status RUN [--state DIR | --daemon URL] [--json]`
 
-use std::collections::BTreeMap;
 use std::process::ExitCode;
 
 use anyhow::Result;
-use serde_json::{Value, json};
-use weft_store_api::{DeadLetter, RunCost, RunRecord, TaskRecord};
+use serde_json::json;
+use weft_store_api::RunCost;
 
-use super::daemon_client::{DaemonClient, field};
-use super::state::{StateStore, human_duration, preview, print_json, run_duration_ms, utc_time};
+use super::state::{human_duration, preview, print_json, run_duration_ms, utc_time};
 use crate::cli::RunIdArgs;
+use crate::client::{self, RunView};
 
 /// Characters of a step output shown in the text view.
 const PREVIEW: usize = 60;
 
-/// A run with its tasks, step outputs and dead letters.
-struct RunView {
-    run: RunRecord,
-    tasks: Vec<TaskRecord>,
-    outputs: BTreeMap<String, Value>,
-    dead: Vec<DeadLetter>,
-}
-
 /// Prints a run and each of its tasks.
 pub(crate) async fn run(args: RunIdArgs) -> Result<ExitCode> {
-    let view = match DaemonClient::from_flag(args.state.daemon.as_deref()) {
-        Some(daemon) => remote(&daemon, &args.run)?,
-        None => local(&args).await?,
-    };
+    let view = client::open(&args.state).run_view(&args.run).await?;
     print(view, args.state.json)
-}
-
-/// The run from the state folder.
-async fn local(args: &RunIdArgs) -> Result<RunView> {
-    let state = StateStore::open(&args.state).await?;
-    let run = state.run(&args.run).await?;
-    let tasks = state.store.tasks_of(&run.id).await?;
-    let outputs = state.store.step_outputs(&run.id).await?;
-    let dead = state
-        .store
-        .dlq_list()
-        .await?
-        .into_iter()
-        .filter(|d| d.run == run.id)
-        .collect();
-    Ok(RunView {
-        run,
-        tasks,
-        outputs,
-        dead,
-    })
-}
-
-/// The run, its tasks, outputs and dead letters from `GET /v1/runs/{id}`.
-fn remote(daemon: &DaemonClient, id: &str) -> Result<RunView> {
-    let answer = daemon.get(&format!("/v1/runs/{id}"), &[])?;
-    Ok(RunView {
-        run: field(&answer, "run")?,
-        tasks: field(&answer, "tasks")?,
-        outputs: field(&answer, "outputs")?,
-        dead: field(&answer, "dead_letters")?,
-    })
 }
 
 /// Prints the run as text or JSON.

@@ -1,87 +1,30 @@
 //! `weft runs tail RUN [--follow] [--state DIR | --daemon URL] [--json]`: a
 //! run's ledger events. With `--json`, one JSON object per line (so `--follow`
-//! can stream them). Through a daemon, `--follow` long-polls
+//! can stream them). `--follow` asks for the events after the last one shown,
+//! waiting for the next (through a daemon a long-poll of
 //! `GET /v1/runs/{id}/events?after=SEQ&wait=S`, which answers as soon as an
-//! event is committed.
+//! event is committed; locally a look at the store every 250 ms).
 
 use std::process::ExitCode;
-use std::time::Duration;
 
 use anyhow::Result;
 use serde_json::{Value, json};
-use weft_store_api::{LedgerEvent, RunStatus};
+use weft_store_api::LedgerEvent;
 
-use super::daemon_client::{DaemonClient, field, segment};
-use super::state::{StateStore, cut, preview, utc_time};
+use super::state::{cut, preview, utc_time};
 use crate::cli::RunsTailArgs;
+use crate::client::{self, FOLLOW_WAIT_SECS};
 
-/// How often `--follow` looks at the store for new events.
-const POLL: Duration = Duration::from_millis(250);
-/// How long one long-poll of the daemon waits for an event (short enough that a
-/// stopping daemon, which lets requests finish, is not held up for long).
-pub(crate) const FOLLOW_WAIT_SECS: u64 = 10;
 /// Characters of an event's payload shown in the text view.
 const SUMMARY: usize = 90;
 
-/// One answer of `GET /v1/runs/{id}/events`.
-pub(crate) struct RemotePage {
-    /// The events after the seq asked for.
-    pub events: Vec<LedgerEvent>,
-    /// The run's status, from the same snapshot as the events.
-    pub status: RunStatus,
-    /// The run's ready, delayed or leased tasks, from the same snapshot.
-    pub open_tasks: u64,
-}
-
-impl RemotePage {
-    /// The events of `run` after seq `after`, waiting up to `wait` seconds for
-    /// one if there is none yet and the run has not finished.
-    pub(crate) fn get(daemon: &DaemonClient, run: &str, after: u64, wait: u64) -> Result<Self> {
-        let query = [("after", after.to_string()), ("wait", wait.to_string())];
-        let answer = daemon.get(&format!("/v1/runs/{}/events", segment(run)), &query)?;
-        Ok(Self {
-            events: field(&answer, "events")?,
-            status: field(&answer, "status")?,
-            open_tasks: field(&answer, "open_tasks")?,
-        })
-    }
-}
-
 /// Prints a run's ledger events; with `--follow`, until the run finishes.
 pub(crate) async fn run(args: RunsTailArgs) -> Result<ExitCode> {
-    if let Some(daemon) = DaemonClient::from_flag(args.state.daemon.as_deref()) {
-        return remote(&daemon, &args);
-    }
-    let state = StateStore::open(&args.state).await?;
-    let run = state.run(&args.run).await?;
-    let mut shown = 0u64;
-    let mut interval = tokio::time::interval(POLL);
-    loop {
-        // Status first: if it is final, the ledger read after it holds every event.
-        let finished = state
-            .store
-            .run_get(&run.id)
-            .await?
-            .is_none_or(|r| r.status.is_final());
-        for event in state.store.ledger(&run.id).await? {
-            if event.seq > shown {
-                shown = event.seq;
-                print_event(&event, args.state.json)?;
-            }
-        }
-        if !args.follow || finished {
-            return Ok(ExitCode::SUCCESS);
-        }
-        interval.tick().await;
-    }
-}
-
-/// Prints the run's events from the daemon; with `--follow`, until it finishes.
-fn remote(daemon: &DaemonClient, args: &RunsTailArgs) -> Result<ExitCode> {
+    let client = client::open(&args.state);
+    let wait = if args.follow { FOLLOW_WAIT_SECS } else { 0 };
     let mut shown = 0u64;
     loop {
-        let wait = if args.follow { FOLLOW_WAIT_SECS } else { 0 };
-        let page = RemotePage::get(daemon, &args.run, shown, wait)?;
+        let page = client.run_events(&args.run, shown, wait).await?;
         for event in &page.events {
             shown = event.seq;
             print_event(event, args.state.json)?;

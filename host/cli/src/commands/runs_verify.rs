@@ -5,23 +5,16 @@
 use std::process::ExitCode;
 
 use anyhow::Result;
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::json;
+use weft_store_api::{BadEvent, LedgerPublicKey};
 
-use super::daemon_client::{DaemonClient, field};
 use super::runs_verify_signed::{Signed, check_signed, read_public_key};
-use super::state::{StateStore, print_json};
-use crate::cli::{RunIdArgs, RunsVerifyArgs};
+use super::state::print_json;
+use crate::cli::RunsVerifyArgs;
+use crate::client::{self, WeftClient};
 
 /// Hex characters of the head hash shown in the text view.
 const HEAD: usize = 16;
-
-/// The first event that does not verify.
-#[derive(Debug, Deserialize)]
-struct BadEvent {
-    seq: u64,
-    reason: String,
-}
 
 /// What verifying a run found.
 struct Verified {
@@ -40,30 +33,27 @@ pub(crate) async fn run(args: RunsVerifyArgs) -> Result<ExitCode> {
         .as_deref()
         .map(read_public_key)
         .transpose()?;
-    let verified = match DaemonClient::from_flag(args.run.state.daemon.as_deref()) {
-        Some(daemon) => remote(&daemon, &args.run.run)?,
-        None => local(&args.run, key.as_ref()).await?,
-    };
+    let client = client::open(&args.run.state);
+    let verified = verify(client.as_ref(), &args.run.run, key.as_ref()).await?;
     print(&verified, args.run.state.json)
 }
 
-/// Verifies in the state folder; with `key`, against the signed heads too.
-async fn local(
-    args: &RunIdArgs,
-    key: Option<&weft_store_api::LedgerPublicKey>,
+/// Recomputes the chain; with `key`, checks it against the signed heads too
+/// (where the client can read them: the daemon's API does not serve them).
+async fn verify(
+    client: &dyn WeftClient,
+    id: &str,
+    key: Option<&LedgerPublicKey>,
 ) -> Result<Verified> {
-    let state = StateStore::open(&args.state).await?;
-    let run = state.run(&args.run).await?;
-    let report = state.store.verify(&run.id).await?;
-    let events = state.store.ledger(&run.id).await?;
+    let report = client.verify(id).await?;
+    let events = client.ledger(id).await?;
     let head = events.last().map(|e| e.hash.clone()).unwrap_or_default();
-    let mut first_bad = report.first_bad.map(|b| BadEvent {
-        seq: b.seq,
-        reason: b.reason,
-    });
+    let mut first_bad = report.first_bad;
     let mut signed = None;
-    if let Some(key) = key {
-        let sigs = state.store.head_signatures(&run.id).await?;
+    if let Some(key) = key
+        && let Some(sigs) = client.head_signatures(&report.run).await?
+    {
+        let run = client.run(&report.run).await?;
         let checked = check_signed(&run, &events, &sigs, key);
         if first_bad.is_none()
             && let Signed::Broken { seq, reason } = &checked
@@ -76,33 +66,11 @@ async fn local(
         signed = Some(checked);
     }
     Ok(Verified {
-        run_id: run.id,
+        run_id: report.run,
         events: report.events,
         head,
         first_bad,
         signed,
-    })
-}
-
-/// Verifies through `GET /v1/runs/{id}/verify`; the head from its events.
-fn remote(daemon: &DaemonClient, id: &str) -> Result<Verified> {
-    let report = daemon.get(&format!("/v1/runs/{id}/verify"), &[])?;
-    let events: Vec<Value> = field(
-        &daemon.get(&format!("/v1/runs/{id}/events"), &[])?,
-        "events",
-    )?;
-    let head = events
-        .last()
-        .and_then(|e| e.get("hash"))
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_owned();
-    Ok(Verified {
-        run_id: field(&report, "run")?,
-        events: field(&report, "events")?,
-        head,
-        first_bad: field(&report, "first_bad")?,
-        signed: None,
     })
 }
 

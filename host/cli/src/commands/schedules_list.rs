@@ -6,9 +6,9 @@ use std::process::ExitCode;
 use anyhow::Result;
 use serde_json::Value;
 
-use super::daemon_client::{DaemonClient, field, needs_daemon};
 use super::state::{print_json, utc_time};
 use crate::cli::DaemonOutArgs;
+use crate::client::http::{DaemonClient, field, needs_daemon};
 
 /// Prints every schedule: flow, index, cron, timezone, paused, fires, last and
 /// next fire.

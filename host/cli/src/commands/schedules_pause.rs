@@ -5,9 +5,9 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 
-use super::daemon_client::{DaemonClient, needs_daemon};
 use super::state::print_json;
 use crate::cli::ScheduleArgs;
+use crate::client::http::{DaemonClient, needs_daemon};
 
 /// Pauses (`pause`) or resumes (`!pause`) the schedule.
 pub(crate) fn run(args: ScheduleArgs, pause: bool) -> Result<ExitCode> {

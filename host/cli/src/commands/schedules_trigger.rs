@@ -5,9 +5,9 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 
-use super::daemon_client::{DaemonClient, field, needs_daemon};
 use super::state::print_json;
 use crate::cli::ScheduleArgs;
+use crate::client::http::{DaemonClient, field, needs_daemon};
 
 /// Fires the schedule once and prints the run it created.
 pub(crate) fn run(args: ScheduleArgs) -> Result<ExitCode> {

@@ -1,50 +1,23 @@
 //! `weft search QUERY [...]`, `weft index rebuild` and `weft index status`:
 //! through the daemon when one is named (`--daemon`/`$WEFT_DAEMON`, with the
 //! caller's `$WEFT_TOKEN`), else on the state folder, catching the index up
-//! with the store first.
+//! with the store first (see [`crate::client`]).
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use serde_json::json;
-use weft_index::{IndexOptions, SearchIndex, SearchRequest, SearchResults, Snippet, Sort};
-
 use weft_flow::ProjectConfig;
+use weft_index::{IndexOptions, SearchRequest, SearchResults, Snippet, Sort};
 
-use super::daemon_client::DaemonClient;
-use super::project::{find_project_file, load_project};
-use super::state::{StateStore, now_ms, print_json, utc_time};
+use super::state::{print_json, utc_time};
 use crate::cli::{SearchArgs, StateArgs};
+use crate::client;
 
 /// `weft search`.
 pub(crate) async fn run(args: SearchArgs) -> Result<ExitCode> {
-    let results = match DaemonClient::from_flag(args.state.daemon.as_deref()) {
-        Some(daemon) => remote(&daemon, &args)?,
-        None => {
-            let mut index = open_local(&args.state).await?;
-            // Loading the model costs time: only for a semantic search.
-            if args.semantic {
-                index = index.with_semantic();
-            }
-            let request = request(&args);
-            // Indexing is CPU work: on a blocking thread, which drives the
-            // store's reads itself.
-            let runtime = tokio::runtime::Handle::current();
-            tokio::task::spawn_blocking(move || -> Result<SearchResults> {
-                runtime.block_on(async {
-                    if request.semantic {
-                        index.catch_up().await.map(drop)
-                    } else {
-                        index.catch_up_keyword().await.map(drop)
-                    }
-                    .context("could not bring the search index up to date")?;
-                    Ok(index.search(&request, now_ms())?)
-                })
-            })
-            .await??
-        }
-    };
+    let results = client::open(&args.state).search(&request(&args)).await?;
     if args.state.json {
         print_json(&json!(results))?;
     } else {
@@ -53,6 +26,7 @@ pub(crate) async fn run(args: SearchArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// The search the flags ask for.
 fn request(args: &SearchArgs) -> SearchRequest {
     SearchRequest {
         query: args.query.clone(),
@@ -88,74 +62,6 @@ pub(crate) fn index_options(project: &ProjectConfig) -> IndexOptions {
         semantic_onnxruntime: project.search.semantic_onnxruntime.clone(),
         ..defaults
     }
-}
-
-/// The search index of the state folder, over its store.
-async fn open_local(state: &StateArgs) -> Result<SearchIndex> {
-    let options = local_options();
-    let state = StateStore::open(state).await?;
-    let dir = state.dir.join("index");
-    SearchIndex::open(&dir, state.store, options)
-        .with_context(|| format!("could not open the search index in {}", dir.display()))
-}
-
-/// [`open_local`], except that an index that does not open is removed and
-/// made anew (it is derived from the store: a rebuild loses nothing).
-async fn open_local_or_anew(state: &StateArgs) -> Result<SearchIndex> {
-    let options = local_options();
-    let state = StateStore::open(state).await?;
-    let dir = state.dir.join("index");
-    match SearchIndex::open(&dir, state.store.clone(), options.clone()) {
-        Ok(index) => Ok(index),
-        Err(e) => {
-            eprintln!(
-                "the search index in {} does not open ({e}): removing it and building it anew",
-                dir.display()
-            );
-            std::fs::remove_dir_all(&dir)
-                .with_context(|| format!("could not remove {}", dir.display()))?;
-            SearchIndex::open(&dir, state.store, options)
-                .with_context(|| format!("could not create the search index in {}", dir.display()))
-        }
-    }
-}
-
-/// The index options of the project's weft.yaml, if there is one (`--state DIR`
-/// works without one).
-fn local_options() -> IndexOptions {
-    find_project_file()
-        .ok()
-        .and_then(|file| load_project(&file).ok())
-        .map_or_else(IndexOptions::default, |p| index_options(&p))
-}
-
-/// `GET /v1/search`.
-fn remote(daemon: &DaemonClient, args: &SearchArgs) -> Result<SearchResults> {
-    let mut query = vec![
-        ("q", args.query.clone()),
-        ("sort", args.sort.clone()),
-        ("limit", args.limit.to_string()),
-    ];
-    if args.semantic {
-        query.push(("semantic", "true".into()));
-    }
-    if args.steps {
-        query.push(("steps", "true".into()));
-    }
-    for (key, value) in [
-        ("flow", &args.flow),
-        ("status", &args.status),
-        ("tenant", &args.tenant),
-        ("since", &args.since),
-        ("until", &args.until),
-    ] {
-        if let Some(v) = value {
-            query.push((key, v.clone()));
-        }
-    }
-    let answer = daemon.get("/v1/search", &query)?;
-    serde_json::from_value(answer.clone())
-        .with_context(|| format!("the daemon's search answer is not understood: {answer}"))
 }
 
 /// One line per hit (run id, flow, status, when), then its snippet indented.
@@ -215,14 +121,7 @@ fn render(snippet: &Snippet, terminal: bool) -> String {
 
 /// `weft index rebuild`.
 pub(crate) async fn rebuild(args: StateArgs) -> Result<ExitCode> {
-    let done: serde_json::Value = match DaemonClient::from_flag(args.daemon.as_deref()) {
-        Some(daemon) => daemon.post("/v1/index/rebuild", None)?.1,
-        None => {
-            let index = open_local_or_anew(&args).await?.with_semantic();
-            let runtime = tokio::runtime::Handle::current();
-            json!(tokio::task::spawn_blocking(move || runtime.block_on(index.rebuild())).await??)
-        }
-    };
+    let done = client::open(&args).index_rebuild().await?;
     if args.json {
         print_json(&done)?;
     } else {
@@ -236,13 +135,7 @@ pub(crate) async fn rebuild(args: StateArgs) -> Result<ExitCode> {
 
 /// `weft index status`.
 pub(crate) async fn status(args: StateArgs) -> Result<ExitCode> {
-    let status: serde_json::Value = match DaemonClient::from_flag(args.daemon.as_deref()) {
-        Some(daemon) => daemon.get("/v1/index", &[])?,
-        None => {
-            let index = open_local(&args).await?.with_semantic();
-            json!(index.status().await?)
-        }
-    };
+    let status = client::open(&args).index_status().await?;
     if args.json {
         print_json(&status)?;
     } else {

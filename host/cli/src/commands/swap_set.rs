@@ -11,20 +11,12 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
-use serde_json::{Value, json};
+use serde_json::Value;
 
-use super::daemon_client::{DaemonClient, segment};
-use super::pools::open_local;
 use super::state::print_json;
 use crate::cli::SwapArgs;
-
-/// What is swapped.
-pub(crate) enum Target {
-    /// A pool's policy.
-    Pool(String),
-    /// A flow's retry strategy.
-    Retry(String),
-}
+pub(crate) use crate::client::SwapTarget as Target;
+use crate::client::{self, Swap};
 
 /// The name a swapped-in component goes by: its file's stem (`fair-share` for
 /// `plugins/fair-share.wasm`), when that is a valid name.
@@ -46,31 +38,13 @@ pub(crate) async fn run(target: Target, args: SwapArgs) -> Result<ExitCode> {
         .transpose()
         .context("--config is not JSON")?;
     let name = component_name(&args.file);
-    let report = match DaemonClient::from_flag(args.state.daemon.as_deref()) {
-        Some(daemon) => {
-            let path = match &target {
-                Target::Pool(p) => format!("/v1/pools/{}/policy", segment(p)),
-                Target::Retry(f) => format!("/v1/flows/{}/retry", segment(f)),
-            };
-            let mut query: Vec<(&str, String)> =
-                config.iter().map(|c| ("config", c.to_string())).collect();
-            query.extend(name.iter().map(|n| ("name", n.clone())));
-            daemon.put_bytes(&path, &query, &wasm)?
-        }
-        None => {
-            let engine = open_local(&args.state).await?;
-            let done = match &target {
-                Target::Pool(p) => engine.set_pool_policy_named(p, name, &wasm, config).await,
-                Target::Retry(f) => {
-                    engine
-                        .set_retry_strategy_named(f, name, &wasm, config)
-                        .await
-                }
-            };
-            engine.store().clone().close().await;
-            json!(done?)
-        }
+    let swap = Swap {
+        target: &target,
+        name,
+        wasm: &wasm,
+        config,
     };
+    let report = client::with_client(&args.state, async |client| client.swap(swap).await).await?;
     if args.state.json {
         print_json(&report)?;
     } else {

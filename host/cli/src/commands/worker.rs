@@ -21,8 +21,8 @@ use weft_engine::LEASE_MS_RANGE;
 use weft_runtime::{Runtime, RuntimeConfig};
 
 use super::component_cache_dir;
-use super::daemon_client::{needs_daemon, token_from_env};
 use crate::cli::WorkerArgs;
+use crate::client::http::{needs_daemon, token_from_env};
 use crate::remote::api::WorkerApi;
 use crate::remote::slot::{WorkerShared, run_slot};
 

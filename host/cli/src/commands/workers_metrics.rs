@@ -10,8 +10,8 @@ use std::time::Duration;
 use anyhow::{Context, Result, anyhow};
 use prometheus::{IntCounter, IntCounterVec, IntGauge, Opts, Registry, TextEncoder};
 
-use super::daemon_client::{endpoint, token_from_env};
 use super::workers_scale::QueueSample;
+use crate::client::http::{endpoint, token_from_env};
 
 /// The supervisor's metrics, in one registry whose every metric carries
 /// `instance`.

@@ -15,12 +15,12 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use anyhow::{Context, Result, bail};
 use std::process::Child;
 
-use super::daemon_client::needs_daemon;
 use super::workers_children::{Slot, Spawner, drain};
 use super::workers_ctl::{SupervisorStatus, claim_pid_file, release, write_status};
 use super::workers_metrics::{SupervisorMetrics, read_queue, serve};
 use super::workers_scale::{Decision, ScaleMemory, ScaleRule, decide};
 use crate::cli::WorkersStartArgs;
+use crate::client::http::needs_daemon;
 
 /// How often the children are checked on.
 const TICK: Duration = Duration::from_millis(200);

@@ -9,7 +9,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
 
-use crate::commands::daemon_client::{Endpoint, endpoint};
+use crate::client::http::{Endpoint, endpoint};
 
 /// How long a call other than a lease may take.
 const CALL_TIMEOUT: Duration = Duration::from_secs(60);

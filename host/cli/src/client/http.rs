@@ -156,7 +156,10 @@ impl DaemonClient {
                 .as_ref()
                 .and_then(|j| j.get("error"))
                 .and_then(Value::as_str)
-                .map_or_else(|| super::state::cut(text.trim(), QUOTE), str::to_owned);
+                .map_or_else(
+                    || crate::commands::state::cut(text.trim(), QUOTE),
+                    str::to_owned,
+                );
             if status == 401 || status == 403 {
                 return Err(self.refused(status, &message, method, path));
             }
@@ -170,7 +173,7 @@ impl DaemonClient {
             None => bail!(
                 "{} is not a weft daemon: {method} {path} answered {status} with non-JSON `{}`",
                 self.name,
-                super::state::cut(text.trim(), QUOTE)
+                crate::commands::state::cut(text.trim(), QUOTE)
             ),
         }
     }
