@@ -14,7 +14,7 @@ mod text_cap;
 pub mod worker_protocol;
 
 pub use host_rule::{HostRule, HostRuleError, Target, check_target};
-pub use money::{Money, MoneyError};
+pub use money::{Money, MoneyError, as_usd as money_as_usd, as_usd_opt as money_as_usd_opt};
 pub use plugin_kind::{PluginKind, UnknownPluginKind};
 pub use plugin_types::{
     AttemptInfo, Candidate, ChatMessage, Completion, CompletionRequest, LogLevel, PluginError,

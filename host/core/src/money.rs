@@ -118,9 +118,78 @@ impl std::iter::Sum for Money {
     }
 }
 
+/// Serde for a [`Money`] field written as a number of dollars (`4.98`), for
+/// the API fields named `*_usd`: `#[serde(with = "weft_core::money_as_usd")]`.
+pub mod as_usd {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    use super::Money;
+
+    /// Writes `money` as dollars.
+    pub fn serialize<S: Serializer>(money: &Money, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_f64(money.as_usd())
+    }
+
+    /// Reads dollars; a negative, non-finite or too large amount is an error.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Money, D::Error> {
+        let usd = f64::deserialize(d)?;
+        Money::from_usd(usd).map_err(serde::de::Error::custom)
+    }
+}
+
+/// [`as_usd`] for an `Option<Money>` (`null` for none).
+pub mod as_usd_opt {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    use super::Money;
+
+    /// Writes the amount as dollars, or `null`.
+    pub fn serialize<S: Serializer>(money: &Option<Money>, s: S) -> Result<S::Ok, S::Error> {
+        match money {
+            Some(m) => s.serialize_f64(m.as_usd()),
+            None => s.serialize_none(),
+        }
+    }
+
+    /// Reads dollars or `null`.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Money>, D::Error> {
+        Option::<f64>::deserialize(d)?
+            .map(|usd| Money::from_usd(usd).map_err(serde::de::Error::custom))
+            .transpose()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[derive(Debug, PartialEq, Serialize, Deserialize)]
+    struct Limits {
+        #[serde(with = "as_usd")]
+        spent: Money,
+        #[serde(with = "as_usd_opt")]
+        limit: Option<Money>,
+    }
+
+    #[test]
+    fn usd_fields_are_written_and_read_as_dollars() {
+        let l = Limits {
+            spent: Money::from_micros(1_234_000),
+            limit: None,
+        };
+        let text = serde_json::to_string(&l).unwrap_or_default();
+        assert_eq!(text, r#"{"spent":1.234,"limit":null}"#);
+        let back: Result<Limits, _> = serde_json::from_str(r#"{"spent":1.234,"limit":5}"#);
+        assert_eq!(
+            back.ok(),
+            Some(Limits {
+                spent: Money::from_micros(1_234_000),
+                limit: Some(Money::from_micros(5_000_000)),
+            })
+        );
+        let negative: Result<Limits, _> = serde_json::from_str(r#"{"spent":-1,"limit":null}"#);
+        assert!(negative.is_err());
+    }
 
     #[test]
     fn dollars_round_to_the_nearest_micro_dollar() {

@@ -215,7 +215,7 @@ async fn choose_next(
             continue;
         }
         if let Some(limit) = pool.cost_limit_daily_usd
-            && pool_spent_today(inner, &name).await?.as_usd() >= limit
+            && pool_spent_today(inner, &name).await? >= limit
         {
             continue;
         }

@@ -39,14 +39,14 @@ pub(crate) struct Refusal {
 
 /// Where pools' daily cost limits come from: pool name → US dollars per UTC
 /// day, `None` for no limit.
-pub type PoolLimitUsd = dyn Fn(&str) -> Option<f64> + Send + Sync;
+pub type PoolLimit = dyn Fn(&str) -> Option<Money> + Send + Sync;
 
 /// The engine's budget book-keeping: where pool limits come from, and the
 /// refusals not yet recorded (reservations and spent totals are the store's).
 #[derive(Default)]
 pub(crate) struct Budgets {
-    /// Set by [`crate::Engine::set_pool_limit_usd`].
-    pool_limits: RwLock<Option<Arc<PoolLimitUsd>>>,
+    /// Set by [`crate::Engine::set_pool_limit`].
+    pool_limits: RwLock<Option<Arc<PoolLimit>>>,
     /// (task, lease token) → the refusal of that attempt's model call.
     refusals: Mutex<HashMap<(u64, u64), Refusal>>,
 }
@@ -205,7 +205,7 @@ impl Budgets {
     }
 
     /// Replaces the source of pools' daily cost limits.
-    pub fn set_pool_limits(&self, limits: Arc<PoolLimitUsd>) {
+    pub fn set_pool_limits(&self, limits: Arc<PoolLimit>) {
         *self
             .pool_limits
             .write()
@@ -213,14 +213,14 @@ impl Budgets {
     }
 
     /// The daily cost limit of `pool` set through
-    /// [`crate::Engine::set_pool_limit_usd`], if it has one.
+    /// [`crate::Engine::set_pool_limit`], if it has one.
     pub fn pool_limit(&self, pool: &str) -> Option<Money> {
         let limits = self
             .pool_limits
             .read()
             .unwrap_or_else(PoisonError::into_inner)
             .clone()?;
-        limits(pool).map(|usd| pool_limit_from_usd(pool, usd))
+        limits(pool)
     }
 
     /// Remembers that a call of `task`'s attempt under lease `token` was
@@ -241,18 +241,6 @@ impl Budgets {
             .unwrap_or_else(PoisonError::into_inner)
             .remove(&(task, token))
     }
-}
-
-/// A pool's daily limit of `usd` dollars. One that is not an amount of money
-/// (negative, NaN, infinite: `weft.yaml` validation refuses these, a
-/// [`crate::Engine::set_pool_limit_usd`] hook might not) is logged and refuses
-/// every call of the pool, as a limit of zero would: a broken limit never
-/// lets spending through.
-pub(crate) fn pool_limit_from_usd(pool: &str, usd: f64) -> Money {
-    Money::from_usd(usd).unwrap_or_else(|e| {
-        tracing::error!(pool, "the pool's daily cost limit is not an amount of money, so its model calls are refused: {e}");
-        Money::ZERO
-    })
 }
 
 /// The cost of `input` + `output` tokens of `model`, rounded up to a whole

@@ -308,13 +308,12 @@ impl TaskHost {
     ) -> Result<Reservation, PluginError> {
         let inner = &self.inner;
         let (tenant_budget, mode) = budgets::tenant_budget(&inner.project, &self.scope.tenant);
-        // A limit set through `Engine::set_pool_limit_usd` wins over the
+        // A limit set through `Engine::set_pool_limit` wins over the
         // pool's `cost_limit_daily_usd` in weft.yaml.
-        let pool_limit = inner.budgets.pool_limit(&self.scope.pool).or_else(|| {
-            crate::admission::pool_decl(inner, &self.scope.pool)
-                .cost_limit_daily_usd
-                .map(|usd| budgets::pool_limit_from_usd(&self.scope.pool, usd))
-        });
+        let pool_limit = inner
+            .budgets
+            .pool_limit(&self.scope.pool)
+            .or_else(|| crate::admission::pool_decl(inner, &self.scope.pool).cost_limit_daily_usd);
         let limited = tenant_budget.is_some() || pool_limit.is_some();
         let priced_output = model.price.is_some_and(|p| !p.output_per_million.is_zero());
         let output = match budgets::output_bound(model, req) {

@@ -5,6 +5,7 @@
 use weft_store_api::WorkerSite;
 
 use serde::{Deserialize, Serialize};
+use weft_core::Money;
 use weft_flow::OnExhausted;
 use weft_store_api::{Lease, NewRun, NewTask, PoolTask, StrictPool, ViewLimits};
 
@@ -24,9 +25,11 @@ pub struct PoolStatus {
     /// Tasks waiting in its queue.
     pub queued: u64,
     /// Dollars spent today (UTC) by its tasks.
-    pub cost_today_usd: f64,
+    #[serde(with = "weft_core::money_as_usd")]
+    pub cost_today_usd: Money,
     /// Its `cost_limit_daily_usd`.
-    pub cost_limit_daily_usd: Option<f64>,
+    #[serde(with = "weft_core::money_as_usd_opt")]
+    pub cost_limit_daily_usd: Option<Money>,
     /// Tokens in its rate-limit bucket now (`None`: no rate limit).
     pub rate_tokens: Option<f64>,
     /// Its rate limit: tasks per minute and burst.
@@ -82,7 +85,7 @@ impl Engine {
                 active: view.running.len() as u64,
                 max_concurrent: pool.max_concurrent,
                 queued: view.queued_total,
-                cost_today_usd: pool_spent_today(inner, &name).await?.as_usd(),
+                cost_today_usd: pool_spent_today(inner, &name).await?,
                 cost_limit_daily_usd: pool.cost_limit_daily_usd,
                 rate_tokens: admission::bucket_now(&pool, &view, now).map(|b| b.tokens()),
                 rate_limit: pool.rate_limit.map(|r| (r.per_minute, r.burst)),

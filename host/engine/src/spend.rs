@@ -28,13 +28,13 @@ impl Engine {
     }
 
     /// Sets where pools' daily cost limits come from: `limit(pool)` is the
-    /// pool's limit in US dollars per UTC day, or `None` for none. It is asked
+    /// pool's limit per UTC day, or `None` for none. It is asked
     /// before every model call, so a limit that changes (a reloaded
     /// `weft.yaml`) applies to the next call. A model call that could take the
     /// pool's spent + reserved over its limit is refused before it is made,
     /// exactly as for a tenant's `budget_usd_daily` (the run's tenant's
     /// `on_budget_exceeded` decides what follows).
-    pub fn set_pool_limit_usd(&self, limit: impl Fn(&str) -> Option<f64> + Send + Sync + 'static) {
+    pub fn set_pool_limit(&self, limit: impl Fn(&str) -> Option<Money> + Send + Sync + 'static) {
         self.inner.budgets.set_pool_limits(Arc::new(limit));
     }
 }

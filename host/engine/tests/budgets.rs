@@ -14,6 +14,7 @@ use std::time::Duration;
 use weft_store_api::WorkerSite;
 
 use serde_json::json;
+use weft_core::Money;
 use weft_engine::{
     Clock, EngineError, EngineOptions, ManualClock, ProgressEvent, SubmitOptions, TaskOutcome,
 };
@@ -358,7 +359,7 @@ async fn a_pool_limit_refuses_the_call_that_could_overspend_it() {
     let clock = Arc::new(ManualClock::new(MIDNIGHT + 3_600_000));
     let engine = engine_at(dir.path(), clock.clone(), 1).await;
     // $0.05 a day for the default pool: one $0.03 call fits, a second does not.
-    engine.set_pool_limit_usd(|pool| (pool == "default").then_some(0.05));
+    engine.set_pool_limit(|pool| (pool == "default").then_some(Money::from_micros(50_000)));
     let first = engine
         .submit("ask", json!({"name": "a"}), None)
         .await
@@ -404,7 +405,7 @@ async fn a_pool_limit_refuses_the_call_that_could_overspend_it() {
     );
 
     // A limit raised at run time applies to the next call.
-    engine.set_pool_limit_usd(|_| Some(1.0));
+    engine.set_pool_limit(|_| Some(Money::from_micros(1_000_000)));
     let third = engine
         .submit("ask", json!({"name": "c"}), None)
         .await

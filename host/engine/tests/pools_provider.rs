@@ -16,6 +16,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::json;
+use weft_core::Money;
 use weft_engine::{Engine, EngineOptions, ManualClock, ProgressEvent, SubmitOptions};
 use weft_fake_provider::{FakeProvider, Reply};
 use weft_store_api::RunStatus;
@@ -144,11 +145,11 @@ async fn a_pools_daily_cost_limit_in_weft_yaml_refuses_the_call_that_could_overs
         .find(|p| p.name == "llm")
         .unwrap();
     assert!(
-        (llm.cost_today_usd - 0.03).abs() < 1e-9,
+        llm.cost_today_usd == Money::from_micros(30_000),
         "cost today {}",
         llm.cost_today_usd
     );
-    assert_eq!(llm.cost_limit_daily_usd, Some(0.05));
+    assert_eq!(llm.cost_limit_daily_usd, Some(Money::from_micros(50_000)));
 
     // $0.03 spent of $0.05: a second $0.03 call could overspend, so it is
     // refused before it reaches the provider.

@@ -8,6 +8,7 @@
 use std::collections::BTreeMap;
 
 use serde_json::Value as Json;
+use weft_core::Money;
 
 use crate::decode::{Ctx, Spanned};
 use crate::diagnostic::Location;
@@ -66,7 +67,7 @@ pub struct PoolDecl {
     /// At most this many of its tasks run at once.
     pub max_concurrent: u32,
     /// No task is admitted once the pool spent this much today (UTC).
-    pub cost_limit_daily_usd: Option<f64>,
+    pub cost_limit_daily_usd: Option<Money>,
     /// How fast tasks may start.
     pub rate_limit: Option<RateLimit>,
     /// Queue or refuse when full.
@@ -162,7 +163,7 @@ fn decode_pool(ctx: &mut Ctx<'_>, key: &yaml::Key, node: &yaml::Node) -> Option<
         None => DEFAULT_MAX_CONCURRENT,
     };
     let cost_limit_daily_usd = match fields.get("cost_limit_daily_usd") {
-        Some(n) => number(ctx, n, &fields.child("cost_limit_daily_usd")),
+        Some(n) => money(ctx, n, &fields.child("cost_limit_daily_usd")),
         None => None,
     };
     let rate_limit = match fields.entry("rate_limit") {
@@ -221,6 +222,21 @@ fn decode_rate(ctx: &mut Ctx<'_>, node: &yaml::Node, path: &str, at: Pos) -> Opt
         None => 1,
     };
     Some(RateLimit { per_minute, burst })
+}
+
+/// A number of dollars, 0 or more, as [`Money`].
+fn money(ctx: &mut Ctx<'_>, n: &yaml::Node, path: &str) -> Option<Money> {
+    let usd = number(ctx, n, path)?;
+    match Money::from_usd(usd) {
+        Ok(m) => Some(m),
+        Err(e) => {
+            let d = ctx
+                .at(n.pos, format!("`{path}` is not an amount of money ({e})"))
+                .expected("expected a number of dollars, 0 or more");
+            ctx.push(d);
+            None
+        }
+    }
 }
 
 fn number(ctx: &mut Ctx<'_>, n: &yaml::Node, path: &str) -> Option<f64> {

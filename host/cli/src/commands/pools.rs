@@ -67,7 +67,7 @@ fn table(pools: &[Value]) -> String {
                 number("active").to_string(),
                 number("max_concurrent").to_string(),
                 number("queued").to_string(),
-                format!("${:.2}", spent(pool)),
+                spent(pool),
                 limit(pool).map_or_else(|| "-".to_owned(), |l| format!("${l:.2}")),
             ]
         })
@@ -99,11 +99,12 @@ fn table(pools: &[Value]) -> String {
     out
 }
 
-/// Dollars the pool spent today.
-fn spent(pool: &Value) -> f64 {
+/// Dollars the pool spent today, as `$1.23`; `?` when the answer does not
+/// say (never a spend of zero that was not read).
+fn spent(pool: &Value) -> String {
     pool.get("cost_today_usd")
         .and_then(Value::as_f64)
-        .unwrap_or(0.0)
+        .map_or_else(|| "?".to_owned(), |usd| format!("${usd:.2}"))
 }
 
 /// The pool's daily cost limit, if it has one.
@@ -123,7 +124,7 @@ fn print_details(pool: &Value, now: u64) {
     );
     println!("  queued   {}", number("queued"));
     let limit = limit(pool).map_or_else(|| "no limit".to_owned(), |l| format!("limit ${l:.2}"));
-    println!("  cost     ${:.2} today ({limit})", spent(pool));
+    println!("  cost     {} today ({limit})", spent(pool));
     if let Some([per_minute, burst]) = pool
         .get("rate_limit")
         .and_then(Value::as_array)
