@@ -75,27 +75,12 @@ impl Engine {
         let old = inner
             .swaps
             .policy_sha(&inner.project, &inner.catalog(), &pool_decl(inner, pool));
-        let report = record(
-            inner,
-            Recorded {
-                target: target.clone(),
-                old_sha256: old,
-                name: name.clone(),
-            },
-            &plugin,
-            wasm,
-            &config,
-        )
-        .await?;
-        inner.swaps.put(
-            &target,
-            Active {
-                plugin,
-                config,
-                name,
-            },
-        );
-        Ok(report)
+        let recorded = Recorded {
+            target,
+            old_sha256: old,
+            name,
+        };
+        record(inner, recorded, plugin, wasm, config).await
     }
 
     /// Replaces the retry strategy of every step of `flow` with `wasm` (called
@@ -140,27 +125,12 @@ impl Engine {
                 })
                 .unwrap_or_else(|| "none".to_owned()),
         };
-        let report = record(
-            inner,
-            Recorded {
-                target: target.clone(),
-                old_sha256: old,
-                name: name.clone(),
-            },
-            &plugin,
-            wasm,
-            &config,
-        )
-        .await?;
-        inner.swaps.put(
-            &target,
-            Active {
-                plugin,
-                config,
-                name,
-            },
-        );
-        Ok(report)
+        let recorded = Recorded {
+            target,
+            old_sha256: old,
+            name,
+        };
+        record(inner, recorded, plugin, wasm, config).await
     }
 
     /// Loads the overrides stored by earlier swaps (at open). One whose file is
@@ -253,13 +223,14 @@ struct Recorded {
     name: Option<String>,
 }
 
-/// Keeps the component's bytes, stores the override and records the swap.
+/// Keeps the component's bytes, stores the override and records the swap,
+/// then serves the component from the next decision on.
 async fn record(
     inner: &Inner,
     recorded: Recorded,
-    plugin: &Arc<Plugin>,
+    plugin: Arc<Plugin>,
     wasm: &[u8],
-    config: &Option<Value>,
+    config: Option<Value>,
 ) -> Result<SwapReport, EngineError> {
     let Recorded {
         target,
@@ -287,6 +258,14 @@ async fn record(
         },
     };
     let seq = inner.store.record_swap(swap, inner.now()).await?;
+    inner.swaps.put(
+        &target,
+        Active {
+            plugin,
+            config,
+            name: name.clone(),
+        },
+    );
     Ok(SwapReport {
         key,
         old_sha256,
