@@ -196,6 +196,20 @@ pub enum RunsCommand {
     Artifacts(RunsArtifactsArgs),
     /// Continue a run (e.g. after `weft dlq requeue`) until it finishes.
     Resume(RunIdArgs),
+    /// Stop a run that is no longer wanted: its open tasks are dropped and its
+    /// running steps stopped.
+    Cancel(RunsCancelArgs),
+}
+
+/// Arguments of `weft runs cancel`.
+#[derive(Debug, Args)]
+pub struct RunsCancelArgs {
+    #[command(flatten)]
+    pub run: RunIdArgs,
+    /// Why: kept as the run's error (`cancelled: <reason>`) and in its
+    /// `run-cancelled` ledger event.
+    #[arg(long)]
+    pub reason: Option<String>,
 }
 
 /// Arguments of `weft runs list`.

@@ -22,7 +22,7 @@ mod daemon_support;
 mod output;
 
 use daemon_support::{Daemon, get_json, wait_for_run, weft_via};
-use output::{json_ok, stdout};
+use output::{failed, json_ok, stdout};
 
 /// A project whose flow `flaky` dead-letters its only step at the first
 /// (transient) failure: one attempt allowed.
@@ -62,6 +62,26 @@ fn dead_lettered_run(d: &Path, url: &str) -> (String, u64) {
         .as_u64()
         .unwrap();
     (run, task)
+}
+
+/// Runs `weft ARGS` in `dir` on its state folder (no daemon).
+fn weft_local(dir: &Path, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_weft"))
+        .args(args)
+        .env_remove("WEFT_DAEMON")
+        .current_dir(dir)
+        .output()
+        .unwrap()
+}
+
+/// The `reason` of the run's `run-cancelled` event, through the daemon.
+fn cancelled_reason(d: &Path, url: &str, run: &str) -> Value {
+    let tail = stdout(&weft_via(d, url, &["runs", "tail", run, "--json"]));
+    tail.lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .find(|e| e["type"] == "run-cancelled")
+        .unwrap_or_else(|| panic!("no run-cancelled event: {tail}"))["payload"]["reason"]
+        .clone()
 }
 
 /// `GET /v1/runs/{run}?wait=60` in a thread: its answer and how long it took.
@@ -179,4 +199,53 @@ fn cancel_and_purge_end_the_run_for_waiters_and_metrics() {
         "{kinds:?}"
     );
     daemon.stop();
+}
+
+#[test]
+fn weft_runs_cancel_ends_a_run_with_its_reason_through_a_daemon_and_locally() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write_project(d);
+    let daemon = Daemon::start(d);
+    let url = daemon.url.clone();
+
+    let (run, _) = dead_lettered_run(d, &url);
+    let answer = json_ok(&weft_via(
+        d,
+        &url,
+        &[
+            "runs",
+            "cancel",
+            &run,
+            "--reason",
+            "no longer wanted",
+            "--json",
+        ],
+    ));
+    assert_eq!(answer["status"], "cancelled", "{answer}");
+    assert_eq!(answer["error"], "cancelled: no longer wanted", "{answer}");
+    assert_eq!(
+        cancelled_reason(d, &url, &run),
+        "cancelled: no longer wanted"
+    );
+    assert_eq!(runs_total(&url, "flaky", "cancelled"), 1.0);
+    // A finished run is not cancelled again, and says so.
+    let again = failed(&weft_via(d, &url, &["runs", "cancel", &run]));
+    assert!(
+        again.contains("finished") || again.contains("cancelled"),
+        "{again}"
+    );
+
+    // On the state folder, with no daemon: the same end.
+    let (local, _) = dead_lettered_run(d, &url);
+    daemon.stop();
+    let out = weft_local(d, &["runs", "cancel", &local, "--state", "state"]);
+    assert!(out.status.success(), "{out:?}");
+    let text = stdout(&out);
+    assert_eq!(text.trim(), format!("run {local} cancelled (cancelled)"));
+    let status = json_ok(&weft_local(
+        d,
+        &["runs", "status", &local, "--state", "state", "--json"],
+    ));
+    assert_eq!(status["status"], "cancelled", "{status}");
 }

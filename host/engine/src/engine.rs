@@ -145,6 +145,9 @@ impl Engine {
         if let Some(foreign) = engine.inner.store.foreign_commits() {
             crate::commit_relay::spawn(&engine.inner.wakeups, foreign);
         }
+        if let Some(ends) = engine.inner.store.run_ends() {
+            crate::commit_relay::spawn_run_ends(&engine.inner, ends);
+        }
         Ok(engine)
     }
 

@@ -89,6 +89,7 @@ mod schedule_plan;
 mod scheduler;
 mod shared;
 mod spend;
+mod stops;
 mod store_open;
 mod swap;
 mod swaps;

@@ -29,6 +29,7 @@ use crate::catalog::Unlocated;
 use crate::clock::Clock;
 use crate::events::RunEvents;
 use crate::progress::ProgressEvent;
+use crate::stops::RunStops;
 use crate::wakeups::Wakeups;
 
 /// What became of a task a worker executed.
@@ -58,6 +59,8 @@ pub(crate) struct RunLifecycle {
     clock: Arc<dyn Clock>,
     events: RunEvents,
     wakeups: Arc<Wakeups>,
+    /// The stop signals of the runs whose steps run here.
+    stops: RunStops,
     /// Signs ledger heads at run ends (`head_signing`), if a key is set.
     signer: Option<LedgerSigner>,
     /// The caps on stored error text.
@@ -78,6 +81,7 @@ impl RunLifecycle {
             clock,
             events: RunEvents::default(),
             wakeups,
+            stops: RunStops::default(),
             signer,
             limits,
         }
@@ -86,6 +90,11 @@ impl RunLifecycle {
     /// Who hears of the events.
     pub fn events(&self) -> &RunEvents {
         &self.events
+    }
+
+    /// The stop signals of running steps' runs.
+    pub fn stops(&self) -> &RunStops {
+        &self.stops
     }
 
     /// Stores `new` (refused when one of the `strict` pools is full) and
@@ -238,10 +247,11 @@ impl RunLifecycle {
             .await
     }
 
-    /// Cancels run `run`: its open tasks are dropped (a worker still running
-    /// one has its result refused).
-    pub async fn cancel(&self, run: &str) -> Result<(), StoreError> {
-        self.store.cancel(run, self.clock.now_ms()).await?;
+    /// Cancels run `run` (`reason`: why, kept as its error): its open tasks
+    /// are dropped, and its steps running here are stopped (a remote worker's
+    /// next renewal is refused).
+    pub async fn cancel(&self, run: &str, reason: Option<&str>) -> Result<(), StoreError> {
+        self.store.cancel(run, reason, self.clock.now_ms()).await?;
         self.run_ended_unread(run, RunStatus::Cancelled).await;
         Ok(())
     }
@@ -310,6 +320,8 @@ impl RunLifecycle {
 
     /// Signs the ended run's head, then emits its end and wakes a worker.
     async fn report_end(&self, run: &str, flow: &str, created_ms: Option<u64>, status: RunStatus) {
+        // Its steps still running here would only have their results refused.
+        self.stops.stop(run);
         self.sign_head(run).await;
         let now = self.clock.now_ms();
         self.events.emit(ProgressEvent::RunFinished {

@@ -26,10 +26,12 @@ pub struct HeldLease {
 
 impl Engine {
     /// Cancels run `run_id`, which has not finished: its open tasks are
-    /// dropped (a worker still running one has its result refused), and the
-    /// end is reported as every end of a run is.
-    pub async fn cancel(&self, run_id: &str) -> Result<(), EngineError> {
-        Ok(self.inner.lifecycle.cancel(run_id).await?)
+    /// dropped, its steps running in this process are stopped at once (a
+    /// remote worker's at its next lease renewal, which is refused), and the
+    /// end is reported as every end of a run is. `reason` is kept as the
+    /// run's error (`cancelled: <reason>`) and in its `run-cancelled` event.
+    pub async fn cancel(&self, run_id: &str, reason: Option<&str>) -> Result<(), EngineError> {
+        Ok(self.inner.lifecycle.cancel(run_id, reason).await?)
     }
 
     /// Drops dead-lettered task `task` for good. Its run, if still open,

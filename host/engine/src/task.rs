@@ -214,9 +214,16 @@ async fn with_renewal<T>(
     let mut ticker = tokio::time::interval(Duration::from_millis((lease_ms / 3).max(1)));
     ticker.tick().await;
     tokio::pin!(call);
+    let guard = inner.lifecycle.stops().enter(&lease.run);
+    let stopped = guard.stopped();
+    tokio::pin!(stopped);
     loop {
         tokio::select! {
             out = &mut call => return Some(out),
+            () = &mut stopped => {
+                tracing::info!(task = lease.task, run = %lease.run, "the run ended: its step is stopped");
+                return None;
+            }
             _ = ticker.tick() => {
                 match inner.store.renew(lease.task, lease.token, lease_ms, WorkerSite::InProcess, inner.now()).await {
                     Ok(_) => {}

@@ -71,8 +71,8 @@ async fn every_end_of_a_run_is_one_run_finished_event() {
 
     // Cancelled (queued, then cancelled through the engine).
     let cancelled = submit().await;
-    engine.cancel(&cancelled).await.unwrap();
-    let again = engine.cancel(&cancelled).await;
+    engine.cancel(&cancelled, None).await.unwrap();
+    let again = engine.cancel(&cancelled, None).await;
     assert!(
         matches!(
             again,

@@ -224,16 +224,40 @@ pub async fn verify(
     )))
 }
 
-/// `POST /v1/runs/{id}/cancel`: through `Engine::cancel`, so that the end is
-/// reported as any run's (the run-finished event: metrics, `?wait=`).
+/// `POST /v1/runs/{id}/cancel`, with an optional body `{"reason": "…"}`:
+/// through `Engine::cancel`, so that the end is reported as any run's (the
+/// run-finished event: metrics, `?wait=`) and its running steps stop.
 pub async fn cancel(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
+    body: axum::body::Bytes,
 ) -> Result<Json<Value>, ApiError> {
+    let reason = cancel_reason(&body)?;
     visible_run(&state, &caller, &id).await?;
-    state.engine.cancel(&id).await?;
-    Ok(Json(json!({ "run_id": id, "status": "cancelled" })))
+    state.engine.cancel(&id, reason.as_deref()).await?;
+    let error = weft_store_api::cancel_reason(reason.as_deref());
+    Ok(Json(
+        json!({ "run_id": id, "status": "cancelled", "error": error }),
+    ))
+}
+
+/// The `reason` of a cancel's body; none for an empty body. `400` for a body
+/// that is not `{"reason": string}`.
+fn cancel_reason(body: &[u8]) -> Result<Option<String>, ApiError> {
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct CancelBody {
+        reason: Option<String>,
+    }
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(None);
+    }
+    serde_json::from_slice::<CancelBody>(body)
+        .map(|b| b.reason)
+        .map_err(|e| {
+            ApiError::BadRequest(format!("a cancel's body is `{{\"reason\": \"…\"}}`: {e}"))
+        })
 }
 
 /// `POST /v1/runs/{id}/resume`: the daemon's workers already run every ready

@@ -54,9 +54,10 @@ pub use schedules::{
     FiredRun, ScheduleFired, ScheduleId, ScheduleState, ScheduleTick, ScheduledRun,
 };
 pub use types::{
-    Advance, Counters, DeadLetter, FailDecision, Lease, LeaseRecord, NewRun, NewTask,
-    NextCandidate, NextLease, Purged, QueueStats, RunCost, RunCursor, RunFilter, RunOutcome,
-    RunRecord, RunStatus, StepCompleted, Submitted, TaskRecord, TaskState, ToolCall, WriterStats,
+    Advance, Counters, DeadLetter, FailDecision, Lease, LeaseRecord, MAX_CANCEL_REASON, NewRun,
+    NewTask, NextCandidate, NextLease, Purged, QueueStats, RunCost, RunCursor, RunFilter,
+    RunOutcome, RunRecord, RunStatus, StepCompleted, Submitted, TaskRecord, TaskState, ToolCall,
+    WriterStats, cancel_reason,
 };
 pub use views::{
     Change, Charge, CostRow, NextTask, Override, PoolTask, PoolView, RunEvents, Swap, ViewLimits,

@@ -93,6 +93,22 @@ impl fmt::Display for TaskState {
     }
 }
 
+/// The error of a cancelled run and the `reason` of its `run-cancelled`
+/// event: `cancelled`, or `cancelled: <reason>` when the canceller gave one
+/// (a reason is trimmed and capped at [`MAX_CANCEL_REASON`] characters).
+pub fn cancel_reason(reason: Option<&str>) -> String {
+    match reason.map(str::trim).filter(|r| !r.is_empty()) {
+        Some(r) => {
+            let capped: String = r.chars().take(MAX_CANCEL_REASON).collect();
+            format!("cancelled: {capped}")
+        }
+        None => "cancelled".to_owned(),
+    }
+}
+
+/// The longest reason a cancel keeps (characters).
+pub const MAX_CANCEL_REASON: usize = 500;
+
 /// A run as stored.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunRecord {

@@ -115,7 +115,7 @@ async fn verify_names_a_forged_event_and_a_cut_off_end() {
         .await
         .unwrap();
     let cut = store.submit_run(one_task("b"), T0).await.unwrap().run_id;
-    store.cancel(&cut, T0 + 3).await.unwrap();
+    store.cancel(&cut, None, T0 + 3).await.unwrap();
     assert!(store.verify(&forged).await.unwrap().is_ok());
     assert!(store.verify(&cut).await.unwrap().is_ok());
     let sql = admin(&schema).await;

@@ -27,9 +27,11 @@ impl RunStore for RedbStore {
             .await
     }
 
-    async fn cancel(&self, run: &str, now: u64) -> Result<(), StoreError> {
+    async fn cancel(&self, run: &str, reason: Option<&str>, now: u64) -> Result<(), StoreError> {
         let run = run.to_owned();
-        self.write(move |t| finish::cancel(t, &run, now)).await
+        let reason = weft_store_api::cancel_reason(reason);
+        self.write(move |t| finish::cancel(t, &run, reason.clone(), now))
+            .await
     }
 
     async fn run_get(&self, id: &str) -> Result<Option<RunRecord>, StoreError> {

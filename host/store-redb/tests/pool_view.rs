@@ -105,14 +105,14 @@ async fn priority_orders_candidates_across_tenants_and_counts_follow_leases() {
     assert_eq!(tenants(&view), ["a", "a"]);
     assert_eq!(view.running.len(), 1);
 
-    store.cancel(&lease.run, T0 + 6).await.unwrap();
+    store.cancel(&lease.run, None, T0 + 6).await.unwrap();
     let filter = weft_store_api::RunFilter {
         tenant: Some("a".into()),
         ..Default::default()
     };
     let of_a = store.runs_list(10, &filter).await.unwrap();
     assert_eq!(of_a.len(), 2);
-    store.cancel(&of_a[0].id, T0 + 7).await.unwrap();
+    store.cancel(&of_a[0].id, None, T0 + 7).await.unwrap();
     let view = store.pool_view("p", LIMITS, T0 + 8).await.unwrap();
     assert_eq!(
         view.queued_total, 1,

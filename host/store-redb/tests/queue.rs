@@ -296,13 +296,13 @@ async fn cancel_drops_open_tasks_and_refuses_later_changes() {
         .await
         .unwrap()
         .unwrap();
-    store.cancel(&sub.run_id, T0 + 1).await.unwrap();
+    store.cancel(&sub.run_id, None, T0 + 1).await.unwrap();
     assert_eq!(
         store.run_get(&sub.run_id).await.unwrap().unwrap().status,
         RunStatus::Cancelled
     );
     assert!(matches!(
-        store.cancel(&sub.run_id, T0 + 2).await,
+        store.cancel(&sub.run_id, None, T0 + 2).await,
         Err(StoreError::RunFinished {
             status: RunStatus::Cancelled,
             ..
@@ -326,7 +326,7 @@ async fn cancel_drops_open_tasks_and_refuses_later_changes() {
             .is_none()
     );
     assert!(matches!(
-        store.cancel("nope", T0).await,
+        store.cancel("nope", None, T0).await,
         Err(StoreError::RunNotFound(_))
     ));
 }

@@ -13,7 +13,8 @@ use weft_store_api::{
 };
 
 use super::http::{DaemonClient, field, segment};
-use super::{EventsPage, Outcome, Resuming, RunView, ShowProgress, Swap, SwapTarget, WeftClient};
+use super::{EventsPage, Outcome, Resuming, RunView, ShowProgress, Swap, WeftClient};
+use weft_core::SwapTarget;
 
 /// weft through a daemon.
 pub(crate) struct DaemonApi {
@@ -142,6 +143,13 @@ impl WeftClient for DaemonApi {
     async fn dlq_requeue(&self, task: u64) -> Result<()> {
         self.daemon.post(&format!("/v1/dlq/{task}/requeue"), None)?;
         Ok(())
+    }
+
+    async fn cancel(&self, id: &str, reason: Option<&str>) -> Result<RunRecord> {
+        let body = reason.map(|r| json!({ "reason": r }));
+        let path = format!("/v1/runs/{}/cancel", segment(id));
+        self.daemon.post(&path, body.as_ref())?;
+        self.run(id).await
     }
 
     fn runs_requeued(&self) -> bool {

@@ -187,6 +187,18 @@ impl WeftClient for LocalClient {
         Ok(self.store_engine().await?.dlq_requeue(task).await?)
     }
 
+    async fn cancel(&self, id: &str, reason: Option<&str>) -> Result<RunRecord> {
+        // The id as the store names it (a unique prefix, a suggestion).
+        let run = self.state().await?.run(id).await?;
+        let engine = self.store_engine().await?;
+        engine.cancel(&run.id, reason).await?;
+        engine
+            .store()
+            .run_get(&run.id)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("run `{}` is gone after its cancel", run.id))
+    }
+
     fn runs_requeued(&self) -> bool {
         false
     }

@@ -14,10 +14,11 @@ use weft_flow::{CompiledFlow, ProjectConfig};
 use weft_store_api::{RunRecord, SharedStore};
 
 use super::local::LocalClient;
-use super::{Outcome, Resuming, ShowProgress, Swap, SwapTarget};
+use super::{Outcome, Resuming, ShowProgress, Swap};
 use crate::commands::daemon::load_flows;
 use crate::commands::flow_run::find_flow;
 use crate::commands::project::{find_project_file, flows_dir, load_project};
+use weft_core::SwapTarget;
 
 /// The weft.yaml of a state folder outside any project.
 const BARE_PROJECT: &str = "id_prefix: weft\n";

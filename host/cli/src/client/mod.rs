@@ -18,6 +18,7 @@ use std::collections::BTreeMap;
 use anyhow::Result;
 use async_trait::async_trait;
 use serde_json::{Map, Value};
+use weft_core::SwapTarget;
 use weft_engine::{HeldLease, ProgressEvent};
 use weft_index::{SearchRequest, SearchResults};
 use weft_store_api::{
@@ -96,14 +97,6 @@ pub(crate) struct Outcome {
 /// Shows one step's progress (as `weft run` does).
 pub(crate) type ShowProgress = dyn Fn(&ProgressEvent) + Send + Sync;
 
-/// What a swap replaces: a pool's policy or a flow's retry strategy.
-pub(crate) enum SwapTarget {
-    /// A pool's policy.
-    Pool(String),
-    /// A flow's retry strategy.
-    Retry(String),
-}
-
 /// A component to swap in.
 pub(crate) struct Swap<'a> {
     /// What it replaces.
@@ -175,6 +168,10 @@ pub(crate) trait WeftClient: Send + Sync {
 
     /// Puts dead-lettered task `task` back in the ready queue.
     async fn dlq_requeue(&self, task: u64) -> Result<()>;
+
+    /// Cancels run `id` (`reason` kept as its error): its open tasks are
+    /// dropped and its running steps stopped; the run as it ended.
+    async fn cancel(&self, id: &str, reason: Option<&str>) -> Result<RunRecord>;
 
     /// Whether requeued tasks run again by themselves (a daemon's workers take
     /// them); locally `weft runs resume` continues the run.

@@ -47,6 +47,7 @@ mod queue_stats;
 mod run_output;
 mod run_progress;
 mod runs_artifacts;
+mod runs_cancel;
 mod runs_list;
 mod runs_resume;
 mod runs_status;
@@ -92,6 +93,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             Command::Runs(RunsCommand::Verify(args)) => runs_verify::run(args).await,
             Command::Runs(RunsCommand::Artifacts(args)) => runs_artifacts::run(args).await,
             Command::Runs(RunsCommand::Resume(args)) => runs_resume::run(args).await,
+            Command::Runs(RunsCommand::Cancel(args)) => runs_cancel::run(args).await,
             Command::Dlq(DlqCommand::Ls(args)) => dlq_ls::run(args).await,
             Command::Dlq(DlqCommand::Requeue(args)) => dlq_requeue::run(args).await,
             Command::Dlq(DlqCommand::Purge(args)) => dlq_purge::run(args).await,

@@ -15,8 +15,8 @@ use serde_json::Value;
 
 use super::state::print_json;
 use crate::cli::SwapArgs;
-pub(crate) use crate::client::SwapTarget as Target;
 use crate::client::{self, Swap};
+pub(crate) use weft_core::SwapTarget as Target;
 
 /// The name a swapped-in component goes by: its file's stem (`fair-share` for
 /// `plugins/fair-share.wasm`), when that is a valid name.

@@ -34,8 +34,10 @@ pub trait RunStore: Send + Sync + std::fmt::Debug {
         now: u64,
     ) -> Result<Submitted, StoreError>;
 
-    /// Cancels a run that has not finished.
-    async fn cancel(&self, run: &str, now: u64) -> Result<(), StoreError>;
+    /// Cancels a run that has not finished: its open tasks are cancelled,
+    /// its error and its `run-cancelled` event's `reason` are
+    /// [`cancel_reason`](crate::cancel_reason)`(reason)`.
+    async fn cancel(&self, run: &str, reason: Option<&str>, now: u64) -> Result<(), StoreError>;
 
     /// One run.
     async fn run_get(&self, id: &str) -> Result<Option<RunRecord>, StoreError>;

@@ -95,7 +95,7 @@ pub async fn build(store: SharedStore) -> Source {
         .unwrap();
     // Cancelled.
     let c = store.submit_run(one(), T0 + 9).await.unwrap();
-    store.cancel(&c.run_id, T0 + 10).await.unwrap();
+    store.cancel(&c.run_id, None, T0 + 10).await.unwrap();
     // In flight: a DAG with fan-in, a journal, a charge, an artifact, a tool call.
     let dag = store
         .submit_run(

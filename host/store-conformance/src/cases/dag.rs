@@ -355,7 +355,7 @@ pub async fn cancels_race_leases_and_completions(b: &dyn Backend) {
         let doomed: Vec<String> = runs.iter().step_by(3).cloned().collect();
         set.spawn(async move {
             for run in doomed {
-                if let Err(e) = store.cancel(&run, T0 + 2).await {
+                if let Err(e) = store.cancel(&run, None, T0 + 2).await {
                     assert!(allowed(&e), "a cancel: {e:?}");
                 }
             }

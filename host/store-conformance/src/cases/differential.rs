@@ -171,7 +171,9 @@ async fn step(
         80..=84 if !runs[0].is_empty() => {
             let k = pick(rng, runs[0].len());
             for (i, store) in stores.iter().enumerate() {
-                out[i] = answer(&store.cancel(&runs[i][k], *now).await, |_| String::new());
+                out[i] = answer(&store.cancel(&runs[i][k], None, *now).await, |_| {
+                    String::new()
+                });
             }
         }
         85..=89 => {

@@ -167,9 +167,22 @@ pub async fn cancel_ends_a_run_and_its_tasks(b: &dyn Backend) {
         .await
         .unwrap();
     let l = lease(&store, "w", 1_000, T0).await;
-    store.cancel(&s.run_id, T0 + 1).await.unwrap();
+    store
+        .cancel(&s.run_id, Some("  no longer wanted "), T0 + 1)
+        .await
+        .unwrap();
     let r = store.run_get(&s.run_id).await.unwrap().unwrap();
     assert_eq!(r.status, RunStatus::Cancelled);
+    // The reason is the run's error and the end event's reason.
+    assert_eq!(r.error.as_deref(), Some("cancelled: no longer wanted"));
+    let end = store
+        .ledger(&s.run_id)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|e| e.kind == "run-cancelled")
+        .unwrap();
+    assert_eq!(end.payload["reason"], "cancelled: no longer wanted");
     assert!(
         store
             .tasks_of(&s.run_id)
@@ -179,7 +192,7 @@ pub async fn cancel_ends_a_run_and_its_tasks(b: &dyn Backend) {
             .all(|t| t.state == TaskState::Cancelled)
     );
     assert!(store.lease_of(l.task).await.unwrap().is_none());
-    let err = store.cancel(&s.run_id, T0 + 2).await.unwrap_err();
+    let err = store.cancel(&s.run_id, None, T0 + 2).await.unwrap_err();
     assert!(matches!(err, StoreError::RunFinished { .. }), "{err:?}");
     assert!(matches!(
         store
@@ -191,7 +204,7 @@ pub async fn cancel_ends_a_run_and_its_tasks(b: &dyn Backend) {
     assert_eq!(last.kind, "stale-token-refused");
     assert!(store.verify(&s.run_id).await.unwrap().is_ok());
     assert!(matches!(
-        store.cancel("nope", T0).await,
+        store.cancel("nope", None, T0).await,
         Err(StoreError::RunNotFound(_))
     ));
     assert!(

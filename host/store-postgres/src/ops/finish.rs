@@ -154,7 +154,12 @@ pub(crate) async fn fail(
 }
 
 /// Cancels a run that has not finished; its open tasks are dropped.
-pub(crate) async fn cancel(t: &Tx<'_>, run_id: &str, now: u64) -> Result<(), StoreError> {
+pub(crate) async fn cancel(
+    t: &Tx<'_>,
+    run_id: &str,
+    reason: &str,
+    now: u64,
+) -> Result<(), StoreError> {
     let run = get_run(t, run_id, true).await?;
     ensure_open(&run)?;
     finish_run(
@@ -162,7 +167,7 @@ pub(crate) async fn cancel(t: &Tx<'_>, run_id: &str, now: u64) -> Result<(), Sto
         run,
         RunStatus::Cancelled,
         None,
-        Some("cancelled".into()),
+        Some(reason.to_owned()),
         now,
     )
     .await

@@ -29,8 +29,9 @@ impl RunStore for PgStore {
         write_tx!(self, t => submit::submit_run(&t, &new, strict, seq, now).await)
     }
 
-    async fn cancel(&self, run: &str, now: u64) -> Result<(), StoreError> {
-        write_tx!(self, t => finish::cancel(&t, run, now).await)
+    async fn cancel(&self, run: &str, reason: Option<&str>, now: u64) -> Result<(), StoreError> {
+        let reason = weft_store_api::cancel_reason(reason);
+        write_tx!(self, t => finish::cancel(&t, run, &reason, now).await)
     }
 
     async fn run_get(&self, id: &str) -> Result<Option<RunRecord>, StoreError> {

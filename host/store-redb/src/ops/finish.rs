@@ -153,15 +153,13 @@ pub fn fail(
 }
 
 /// Cancels a run that has not finished; its open tasks are dropped.
-pub fn cancel(t: &mut Tables<'_>, run_id: &str, now: u64) -> Result<(), StoreError> {
+pub fn cancel(
+    t: &mut Tables<'_>,
+    run_id: &str,
+    reason: String,
+    now: u64,
+) -> Result<(), StoreError> {
     let run = get_run(t, run_id)?;
     ensure_open(&run)?;
-    finish_run(
-        t,
-        run,
-        RunStatus::Cancelled,
-        None,
-        Some("cancelled".into()),
-        now,
-    )
+    finish_run(t, run, RunStatus::Cancelled, None, Some(reason), now)
 }
