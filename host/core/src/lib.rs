@@ -5,6 +5,7 @@
 //! the engine, the store and the CLI can speak about plugin calls without linking
 //! the runtime.
 
+pub mod duration;
 mod host_rule;
 mod money;
 mod plugin_kind;

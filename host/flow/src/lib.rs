@@ -32,7 +32,6 @@ mod compiled;
 mod decode;
 mod default_retry;
 pub mod diagnostic;
-pub mod duration;
 mod error;
 mod fire_times;
 pub mod glob;
@@ -91,3 +90,6 @@ pub use schedule_lint::schedule_warnings;
 pub use search_decl::SearchDecl;
 pub use store_decl::{PostgresDecl, StoreDecl};
 pub use tenants::{AuthDecl, TenantDecl, TokenDecl, check_tenant_name};
+/// weft's one duration grammar (kept in `weft-core`, which the search index
+/// and the CLI share).
+pub use weft_core::duration;

@@ -1,5 +1,6 @@
-//! weft's one duration grammar, read by flow files, `weft.yaml` and every CLI
-//! flag that takes a duration: `250ms`, `1.5s`, `1m30s`, `2h15m`, `7d`.
+//! weft's one duration grammar, read by flow files, `weft.yaml`, every CLI
+//! flag that takes a duration and the ages of search's time bounds
+//! (`--since 1h30m`): `250ms`, `1.5s`, `1m30s`, `2h15m`, `7d`.
 //!
 //! A duration is one or more parts `<number><unit>`:
 //! - the units are `d` (24 h), `h`, `m`, `s` and `ms`, written largest first,
