@@ -130,6 +130,7 @@ impl Engine {
                 adapter_calls: AtomicU64::new(0),
                 circuits: Circuits::default(),
                 model_requests: ModelRequests::default(),
+                charges: crate::charges::Charges::default(),
                 retry_hints: RetryHints::default(),
                 starts: AtomicU64::new(0),
                 budgets: Arc::default(),

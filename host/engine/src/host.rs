@@ -461,11 +461,18 @@ impl TaskHost {
             self.step.clone(),
             self.inner.now(),
         );
+        let tenant = self.scope.tenant.clone();
         let stored = tokio::spawn(async move {
+            let (pool, model, micro_usd) =
+                (charge.pool.clone(), charge.model.clone(), charge.micro_usd);
             let stored = inner
                 .store
                 .journal_put_charged(&run, &step, index, value, charge, now)
                 .await;
+            // Committed: counted here, even if the call was dropped meanwhile.
+            if let Ok(true) = stored {
+                inner.charges.add(&tenant, &pool, &model, micro_usd);
+            }
             // A charge that failed wrote nothing: the reservation still holds.
             if stored.is_err()
                 && let Some(id) = reserved

@@ -45,6 +45,8 @@ pub(crate) struct Inner {
     pub circuits: Circuits,
     /// Model requests by model and outcome.
     pub model_requests: ModelRequests,
+    /// Model-call charges committed since open.
+    pub charges: crate::charges::Charges,
     /// Providers' `retry-after`s, floors of the next retry of their steps.
     pub retry_hints: RetryHints,
     /// How many times workers were started (their owner ids differ).

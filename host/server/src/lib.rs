@@ -51,7 +51,9 @@ pub use cluster::{
 pub use costs::costs_json;
 pub use departures::Departures;
 pub use error::ApiError;
-pub use metrics::{METRIC_NAMES, Metrics, MetricsError, host_name};
+pub use metrics::{
+    METRIC_DECLS, METRIC_NAMES, MetricDecl, MetricKind, Metrics, MetricsError, host_name,
+};
 pub use serve::{ServeError, bind_unix, serve_tcp, serve_unix};
 pub use views::queue_stats as queue_stats_json;
 

@@ -130,7 +130,7 @@ fn fuzz_every_route_of_the_daemon() {
         ))
         .unwrap();
     let metrics = Arc::new(Metrics::for_instance("fuzz").unwrap());
-    metrics.follow(&engine);
+    rt.block_on(metrics.follow(&engine)).unwrap();
     let flows = tokio::sync::watch::channel(FlowStatus::default()).1;
     let state = AppState::new(engine.clone(), metrics, Arc::new(Auth::disabled()), flows);
     let listener = rt

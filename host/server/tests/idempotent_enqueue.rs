@@ -27,7 +27,7 @@ async fn one_key_sent_by_a_hundred_callers_at_once_makes_one_run() {
         .await
         .unwrap();
     let metrics = Arc::new(Metrics::for_instance("node-a").unwrap());
-    metrics.follow(&engine);
+    metrics.follow(&engine).await.unwrap();
     let counted = Arc::clone(&metrics);
     let flows = tokio::sync::watch::channel(FlowStatus::default()).1;
     let state = AppState::new(engine.clone(), metrics, Arc::new(Auth::disabled()), flows);

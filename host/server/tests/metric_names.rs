@@ -9,7 +9,7 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use weft_server::{METRIC_NAMES, Metrics};
+use weft_server::{METRIC_DECLS, METRIC_NAMES, Metrics};
 
 fn docs(file: &str) -> String {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs");
@@ -68,5 +68,31 @@ fn dashboard_and_alerts_query_only_exported_metrics() {
                 "{file} queries {name}, which the daemon does not export"
             );
         }
+    }
+}
+
+#[test]
+fn the_names_are_the_declarations() {
+    let declared: Vec<&str> = METRIC_DECLS.iter().map(|d| d.name).collect();
+    assert_eq!(declared, METRIC_NAMES);
+    let unique: BTreeSet<&str> = declared.iter().copied().collect();
+    assert_eq!(unique.len(), declared.len(), "a metric is declared twice");
+}
+
+/// docs/api.md's table row of each metric gives the type and the labels its
+/// declaration has.
+#[test]
+fn api_docs_give_each_metric_its_declared_type_and_labels() {
+    let api = docs("api.md");
+    for decl in METRIC_DECLS {
+        let start = format!("| `{}` |", decl.name);
+        let row = api
+            .lines()
+            .find(|l| l.starts_with(&start))
+            .unwrap_or_else(|| panic!("docs/api.md has no table row for {}", decl.name));
+        let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+        assert_eq!(cells[2], decl.kind.as_str(), "the type of {}", decl.name);
+        let labels: Vec<String> = decl.labels.iter().map(|l| format!("`{l}`")).collect();
+        assert_eq!(cells[3], labels.join(", "), "the labels of {}", decl.name);
     }
 }

@@ -87,7 +87,7 @@ pub(crate) async fn run(args: DaemonArgs) -> Result<ExitCode> {
     let watcher = events.serve(engine.clone(), folder);
     let metrics = Arc::new(Metrics::for_instance(&instance)?);
     metrics.set_workers_live(args.workers);
-    metrics.follow(&engine);
+    metrics.follow(&engine).await?;
     let mut state = AppState::new(engine.clone(), metrics, Arc::new(auth), watcher.status())
         .with_presence(Arc::clone(&presence));
     if let Some(index) = &search {
