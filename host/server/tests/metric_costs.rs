@@ -46,7 +46,7 @@ async fn open(dir: &Path) -> Engine {
 /// would (its model call journaled as call `index` of a step of a new run).
 async fn charged_elsewhere(engine: &Engine, index: u32, micro_usd: u64) {
     let run = engine.submit("ask", json!({}), None).await.unwrap().run_id;
-    engine.cancel(&run).await.unwrap();
+    engine.cancel(&run, None).await.unwrap();
     let charge = Charge {
         day: "2026-11-22".into(),
         pool: "default".into(),
