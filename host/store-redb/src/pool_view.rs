@@ -33,9 +33,12 @@ pub(crate) fn ready_pools(rt: &ReadTransaction) -> Result<Vec<String>, StoreErro
 /// The pools that have a queued task or a live lease, sorted.
 pub(crate) fn busy_pools(rt: &ReadTransaction, now: u64) -> Result<Vec<String>, StoreError> {
     let mut pools = std::collections::BTreeSet::new();
-    let ready = rt.open_table(tables::READY).db()?;
-    for entry in ready.iter().db()? {
-        pools.insert(entry.db()?.0.value().0.to_owned());
+    // Pools with ready tasks from their counts, not from a walk of the queue.
+    for entry in rt.open_table(tables::POOL_QUEUED).db()?.iter().db()? {
+        let (pool, n) = entry.db()?;
+        if n.value() > 0 {
+            pools.insert(pool.value().to_owned());
+        }
     }
     let leases = rt.open_table(tables::LEASES).db()?;
     let tasks = rt.open_table(tables::TASKS).db()?;

@@ -220,13 +220,22 @@ pub fn dlq_list(rt: &ReadTransaction) -> Result<Vec<DeadLetter>, StoreError> {
 /// A snapshot of the queue at `now`.
 pub fn queue_stats(rt: &ReadTransaction, now: u64) -> Result<QueueStats, StoreError> {
     let mut stats = QueueStats::default();
+    // Counts from `pool_queued`, not a walk of the ready queue: a scrape costs
+    // the same at any depth.
+    for entry in rt.open_table(tables::POOL_QUEUED).db()?.iter().db()? {
+        let (pool, n) = entry.db()?;
+        if n.value() > 0 {
+            stats
+                .ready_by_pool
+                .insert(pool.value().to_owned(), n.value());
+        }
+    }
     let ready = rt.open_table(tables::READY).db()?;
     let mut oldest: Option<u64> = None;
-    for entry in ready.iter().db()? {
-        let (key, _) = entry.db()?;
-        let (pool, _, ready_at, _) = key.value();
-        *stats.ready_by_pool.entry(pool.to_owned()).or_default() += 1;
-        oldest = Some(oldest.map_or(ready_at, |o| o.min(ready_at)));
+    for pool in stats.ready_by_pool.keys() {
+        if let Some(at) = oldest_ready(&ready, pool)? {
+            oldest = Some(oldest.map_or(at, |o| o.min(at)));
+        }
     }
     stats.oldest_ready_age_ms = oldest.map(|o| now.saturating_sub(o));
     stats.inflight = rt.open_table(tables::LEASES).db()?.len().db()?;
@@ -238,6 +247,33 @@ pub fn queue_stats(rt: &ReadTransaction, now: u64) -> Result<QueueStats, StoreEr
     }
     stats.dlq = rt.open_table(tables::DEAD_LETTERS).db()?.len().db()?;
     Ok(stats)
+}
+
+/// The ready time of `pool`'s oldest ready task. The queue is sorted by
+/// priority, then ready time, so the oldest task of each priority is the
+/// first of its group: one key read per priority in use, not per task.
+fn oldest_ready(
+    ready: &redb::ReadOnlyTable<(&'static str, u32, u64, u64), ()>,
+    pool: &str,
+) -> Result<Option<u64>, StoreError> {
+    let mut oldest: Option<u64> = None;
+    let mut from: u32 = 0;
+    loop {
+        let Some(entry) = ready.range((pool, from, 0u64, 0u64)..).db()?.next() else {
+            break;
+        };
+        let (key, _) = entry.db()?;
+        let (of, inverse_priority, ready_at, _) = key.value();
+        if of != pool {
+            break;
+        }
+        oldest = Some(oldest.map_or(ready_at, |o| o.min(ready_at)));
+        match inverse_priority.checked_add(1) {
+            Some(next) => from = next,
+            None => break,
+        }
+    }
+    Ok(oldest)
 }
 
 /// The persistent counters.
