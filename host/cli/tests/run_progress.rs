@@ -95,8 +95,11 @@ fn on_a_terminal(dir: &Path, args: &[&str]) -> Option<Output> {
         .chain(args.iter().copied())
         .map(|a| format!("'{a}'"))
         .collect();
+    // A wide terminal: the header line is cut to the terminal's width, and
+    // a slow run's longer times would otherwise push its end out of view.
+    let shell = format!("stty cols 160 rows 40; exec {}", line.join(" "));
     Command::new("script")
-        .args(["-qec", &line.join(" "), "/dev/null"])
+        .args(["-qec", &shell, "/dev/null"])
         .env("WEFT_COMPONENT_CACHE", component_cache_dir())
         .current_dir(dir)
         .stdin(std::process::Stdio::null())

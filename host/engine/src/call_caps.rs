@@ -21,14 +21,6 @@ pub(crate) struct CallCaps {
     pub tool: u32,
 }
 
-impl CallCaps {
-    /// No cap (a host outside a step's attempt).
-    pub const NONE: Self = Self {
-        model: u32::MAX,
-        tool: u32::MAX,
-    };
-}
-
 /// Which cap a call ran into.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum CapKind {

@@ -11,8 +11,6 @@
 use std::collections::BTreeMap;
 use std::sync::{Mutex, PoisonError};
 
-use crate::engine::Engine;
-
 /// What the charges of one (tenant, pool, model) add up to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChargeTotal {
@@ -54,15 +52,6 @@ impl Charges {
                 micro_usd: *micro_usd,
             })
             .collect()
-    }
-}
-
-impl Engine {
-    /// The model-call charges this engine committed since `open`, per
-    /// (tenant, pool, model), sorted: in memory, no store read. Charges that
-    /// other processes on the same store committed are not in it.
-    pub fn charges(&self) -> Vec<ChargeTotal> {
-        self.inner.charges.snapshot()
     }
 }
 

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use weft_core::{Completion, CompletionRequest, Money, PluginError, RunInfo};
-use weft_flow::ModelDecl;
+use weft_flow::{CompiledStep, ModelDecl};
 use weft_runtime::{CallContext, CallLimits, StepHost};
 use weft_store_api::Charge;
 
@@ -96,35 +96,24 @@ pub(crate) struct TaskHost {
 }
 
 impl TaskHost {
-    pub fn new(
-        inner: Arc<Inner>,
-        scope: TaskScope,
-        run: &str,
-        step: &str,
-        default_model: Option<String>,
-        timeout: Duration,
-    ) -> Self {
+    /// The host of `step` of run `run`: the step's default model, timeout and
+    /// caps on its model and tool calls; no tools until [`Self::with_tools`].
+    pub fn new(inner: Arc<Inner>, scope: TaskScope, run: &str, step: &CompiledStep) -> Self {
         Self {
             inner,
             scope,
             run: run.to_owned(),
-            step: step.to_owned(),
-            default_model,
-            timeout,
+            step: step.id.clone(),
+            default_model: step.model.clone(),
+            timeout: step.timeout,
             next_call: AtomicU32::new(0),
             tools: None,
             next_tool: AtomicU32::new(0),
-            caps: CallCaps::NONE,
+            caps: CallCaps {
+                model: step.max_model_calls,
+                tool: step.max_tool_calls,
+            },
         }
-    }
-
-    /// The same host, with `step`'s caps on its model and tool calls.
-    pub fn with_caps(mut self, step: &weft_flow::CompiledStep) -> Self {
-        self.caps = CallCaps {
-            model: step.max_model_calls,
-            tool: step.max_tool_calls,
-        };
-        self
     }
 
     /// The refusal of call `index` if it is past the cap of `kind`.
@@ -152,16 +141,18 @@ impl TaskHost {
     /// The host of tool call `index` of this step: its model calls are
     /// journaled under `<step>/tool-<index>`, and it runs no tools.
     pub(crate) fn tool_host(&self, index: u32) -> Self {
-        let mut host = Self::new(
-            Arc::clone(&self.inner),
-            self.scope.clone(),
-            &self.run,
-            &format!("{}/tool-{index}", self.step),
-            self.default_model.clone(),
-            self.timeout,
-        );
-        host.caps = self.caps;
-        host
+        Self {
+            inner: Arc::clone(&self.inner),
+            scope: self.scope.clone(),
+            run: self.run.clone(),
+            step: format!("{}/tool-{index}", self.step),
+            default_model: self.default_model.clone(),
+            timeout: self.timeout,
+            next_call: AtomicU32::new(0),
+            tools: None,
+            next_tool: AtomicU32::new(0),
+            caps: self.caps,
+        }
     }
 
     pub(crate) fn inner(&self) -> &Inner {

@@ -20,7 +20,7 @@ use weft_core::worker_protocol::{
 };
 use weft_core::{Completion, PluginError};
 use weft_flow::{CompiledFlow, CompiledStep};
-use weft_store_api::{FailDecision, Lease, TaskRecord, TaskState};
+use weft_store_api::{FailDecision, Lease, RunRecord, TaskRecord, TaskState};
 
 use crate::admission::{self, Admitted, Ask};
 use crate::catalog::Catalog;
@@ -290,23 +290,9 @@ impl Engine {
     ) -> Result<Result<Completion, PluginError>, EngineError> {
         let lease = self.current_lease(task, call.token).await?;
         let catalog = self.inner.catalog();
-        let (_, step) = step_of(&self.inner, &catalog, &lease).await?;
-        let run = self
-            .inner
-            .store
-            .run_get(&lease.run)
-            .await?
-            .ok_or_else(|| EngineError::UnknownRun(lease.run.clone()))?;
+        let (run, _, step) = locate_lease(&self.inner, &catalog, &lease).await?;
         let scope = TaskScope::of(&self.inner, task, call.token, &run.tenant).await?;
-        let host = TaskHost::new(
-            Arc::clone(&self.inner),
-            scope,
-            &lease.run,
-            &step.id,
-            step.model.clone(),
-            step.timeout,
-        )
-        .with_caps(step);
+        let host = TaskHost::new(Arc::clone(&self.inner), scope, &lease.run, step);
         Ok(host.complete_at(call.index, &call.request).await)
     }
 
@@ -433,20 +419,20 @@ fn lease_from(record: TaskRecord, token: u64) -> Lease {
     }
 }
 
-/// The flow and step of `lease` in `catalog`.
-async fn step_of<'a>(
+/// The run, flow and step of `lease` in `catalog`, for a call a remote
+/// worker's step makes: one that cannot be found is a lost lease.
+pub(crate) async fn locate_lease<'a>(
     inner: &Inner,
     catalog: &'a Catalog,
     lease: &Lease,
-) -> Result<(&'a CompiledFlow, &'a CompiledStep), EngineError> {
-    let (_, flow, step) = catalog
+) -> Result<(RunRecord, &'a CompiledFlow, &'a CompiledStep), EngineError> {
+    catalog
         .locate(&inner.store, lease)
         .await
         .map_err(|unlocated| EngineError::LeaseLost {
             task: lease.task,
             reason: unlocated.reason,
-        })?;
-    Ok((flow, step))
+        })
 }
 
 fn check_lease_ms(lease_ms: u64) -> Result<(), EngineError> {

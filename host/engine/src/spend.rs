@@ -7,6 +7,7 @@ use std::sync::Arc;
 use weft_core::Money;
 use weft_store_api::utc_date;
 
+use crate::charges::ChargeTotal;
 use crate::engine::Engine;
 use crate::error::EngineError;
 
@@ -36,5 +37,12 @@ impl Engine {
     /// `on_budget_exceeded` decides what follows).
     pub fn set_pool_limit(&self, limit: impl Fn(&str) -> Option<Money> + Send + Sync + 'static) {
         self.inner.budgets.set_pool_limits(Arc::new(limit));
+    }
+
+    /// The model-call charges this engine committed since `open`, per
+    /// (tenant, pool, model), sorted: in memory, no store read. Charges that
+    /// other processes on the same store committed are not in it.
+    pub fn charges(&self) -> Vec<ChargeTotal> {
+        self.inner.charges.snapshot()
     }
 }

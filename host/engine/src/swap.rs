@@ -42,6 +42,25 @@ pub struct SwapReport {
 }
 
 impl Engine {
+    /// Swaps `wasm` in for what `target` names (a pool's policy, a flow's
+    /// retry strategy), calling it `name`: [`Engine::set_pool_policy_named`]
+    /// or [`Engine::set_retry_strategy_named`].
+    pub async fn swap_component(
+        &self,
+        target: &SwapTarget,
+        name: Option<String>,
+        wasm: &[u8],
+        config: Option<Value>,
+    ) -> Result<SwapReport, EngineError> {
+        match target {
+            SwapTarget::Pool(pool) => self.set_pool_policy_named(pool, name, wasm, config).await,
+            SwapTarget::Retry(flow) => {
+                self.set_retry_strategy_named(flow, name, wasm, config)
+                    .await
+            }
+        }
+    }
+
     /// Replaces the policy component of `pool` with `wasm` (called with
     /// `config`, else the pool's configured one). See the module docs.
     pub async fn set_pool_policy(

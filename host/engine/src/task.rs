@@ -175,16 +175,7 @@ async fn call_step(
         attempt: lease.attempt,
         tenant: run.tenant.clone(),
     };
-    let host = TaskHost::new(
-        Arc::clone(inner),
-        scope,
-        &lease.run,
-        &step.id,
-        step.model.clone(),
-        step.timeout,
-    )
-    .with_caps(step)
-    .with_tools(ToolScope {
+    let host = TaskHost::new(Arc::clone(inner), scope, &lease.run, step).with_tools(ToolScope {
         info: info.clone(),
         caller: step.uses.clone(),
         deadline: Instant::now() + step.timeout,

@@ -193,14 +193,7 @@ impl Engine {
     ) -> Result<Result<String, PluginError>, EngineError> {
         let lease = self.current_lease(task, call.token).await?;
         let catalog = self.inner.catalog();
-        let (run, flow, step) =
-            catalog
-                .locate(&self.inner.store, &lease)
-                .await
-                .map_err(|unlocated| EngineError::LeaseLost {
-                    task,
-                    reason: unlocated.reason,
-                })?;
+        let (run, flow, step) = crate::remote::locate_lease(&self.inner, &catalog, &lease).await?;
         let remaining = Duration::from_millis(call.remaining_ms).min(step.timeout);
         let info = RunInfo {
             run_id: lease.run.clone(),
@@ -210,20 +203,12 @@ impl Engine {
             tenant: run.tenant.clone(),
         };
         let scope = TaskScope::of(&self.inner, task, call.token, &run.tenant).await?;
-        let host = TaskHost::new(
-            Arc::clone(&self.inner),
-            scope,
-            &lease.run,
-            &step.id,
-            step.model.clone(),
-            step.timeout,
-        )
-        .with_caps(step)
-        .with_tools(ToolScope {
-            info,
-            caller: step.uses.clone(),
-            deadline: Instant::now() + remaining,
-        });
+        let host =
+            TaskHost::new(Arc::clone(&self.inner), scope, &lease.run, step).with_tools(ToolScope {
+                info,
+                caller: step.uses.clone(),
+                deadline: Instant::now() + remaining,
+            });
         Ok(host
             .call_tool_at(call.index, &call.plugin, &call.config, &call.input)
             .await)

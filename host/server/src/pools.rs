@@ -66,6 +66,21 @@ fn config_of(q: &SwapQuery) -> Result<Option<Value>, ApiError> {
         .transpose()
 }
 
+/// Swaps `body` in for `target` with the query's config and name.
+async fn swap(
+    state: &AppState,
+    target: SwapTarget,
+    q: &SwapQuery,
+    body: &[u8],
+) -> Result<Json<Value>, ApiError> {
+    let config = config_of(q)?;
+    let report = state
+        .engine
+        .swap_component(&target, name_of(q), body, config)
+        .await?;
+    Ok(Json(json!(report)))
+}
+
 /// `PUT /v1/pools/{pool}/policy[?config=JSON][&name=N]` with the component's bytes as
 /// the body: the pool's next admission decision uses it. 400 (the old one
 /// stays) when it is not a pool policy component.
@@ -75,13 +90,9 @@ pub async fn set_policy(
     Query(q): Query<SwapQuery>,
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
-    let config = config_of(&q)?;
-    let report = state
-        .engine
-        .set_pool_policy_named(&pool, name_of(&q), &body, config)
-        .await?;
+    let answer = swap(&state, SwapTarget::Pool(pool), &q, &body).await?;
     state.engine.wake();
-    Ok(Json(json!(report)))
+    Ok(answer)
 }
 
 /// `PUT /v1/flows/{flow}/retry[?config=JSON][&name=N]` with the component's bytes as
@@ -92,12 +103,7 @@ pub async fn set_retry(
     Query(q): Query<SwapQuery>,
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
-    let config = config_of(&q)?;
-    let report = state
-        .engine
-        .set_retry_strategy_named(&flow, name_of(&q), &body, config)
-        .await?;
-    Ok(Json(json!(report)))
+    swap(&state, SwapTarget::Retry(flow), &q, &body).await
 }
 
 /// `GET /v1/pools/{pool}/swaps`: the ledger stream of the pool's policy swaps

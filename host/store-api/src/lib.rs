@@ -20,6 +20,7 @@ mod head_check;
 mod head_sign;
 mod ledger;
 mod locks;
+mod payloads;
 mod run_check;
 mod run_id;
 mod schedules;
@@ -48,6 +49,7 @@ pub use ledger::{
     BadEvent, EventKind, LedgerEvent, MaybeEvent, VerifyReport, chain_hash, verify_events,
 };
 pub use locks::{LockAcquire, LockRecord, MAX_LOCK_KEY, MAX_LOCK_OWNER};
+pub use payloads::{run_created_payload, run_end_event};
 pub use run_check::check_against_run;
 pub use run_id::{check_prefix, format_id, prefix_of, random_suffix, utc_date, utc_datetime};
 pub use schedules::{

@@ -18,7 +18,6 @@ use super::{Outcome, Resuming, ShowProgress, Swap};
 use crate::commands::daemon::load_flows;
 use crate::commands::flow_run::find_flow;
 use crate::commands::project::{find_project_file, flows_dir, load_project};
-use weft_core::SwapTarget;
 
 /// The weft.yaml of a state folder outside any project.
 const BARE_PROJECT: &str = "id_prefix: weft\n";
@@ -167,14 +166,7 @@ impl LocalClient {
             wasm,
             config,
         } = swap;
-        let report = match target {
-            SwapTarget::Pool(p) => engine.set_pool_policy_named(p, name, wasm, config).await?,
-            SwapTarget::Retry(f) => {
-                engine
-                    .set_retry_strategy_named(f, name, wasm, config)
-                    .await?
-            }
-        };
+        let report = engine.swap_component(target, name, wasm, config).await?;
         Ok(json!(report))
     }
 }

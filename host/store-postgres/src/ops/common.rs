@@ -153,15 +153,7 @@ pub(crate) async fn finish_run(
         put_task(t, &task, None).await?;
         cancelled.push(task.id);
     }
-    let (kind, payload) = match status {
-        RunStatus::Succeeded => (EventKind::RunSucceeded, json!({ "output": output })),
-        RunStatus::Failed => (EventKind::RunFailed, json!({ "error": error })),
-        _ => (EventKind::RunCancelled, json!({ "reason": error })),
-    };
-    let mut payload = payload;
-    if let Value::Object(map) = &mut payload {
-        map.insert("cancelled_tasks".into(), json!(cancelled));
-    }
+    let (kind, payload) = weft_store_api::run_end_event(status, &output, &error, &cancelled);
     run.status = status;
     run.output = output;
     run.error = error;

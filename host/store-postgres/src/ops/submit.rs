@@ -2,7 +2,7 @@
 //! over), run id allocation (a per-prefix, per-day row, see `run_seq`), the run, its first
 //! tasks.
 
-use serde_json::{Value, json};
+use serde_json::Value;
 use weft_store_api::{
     EventKind, NewRun, RunCost, RunRecord, RunStatus, StoreError, StrictPool, Submitted,
 };
@@ -160,21 +160,7 @@ pub(crate) async fn create_run(
         }
     }
     let task_ids = create_tasks(t, &id, &run.tenant, &new.initial_tasks, now).await?;
-    let tasks: Vec<_> = new
-        .initial_tasks
-        .iter()
-        .zip(&task_ids)
-        .map(|(nt, tid)| json!({"task": tid, "step": nt.step_id, "pool": nt.pool, "priority": nt.priority}))
-        .collect();
-    let mut payload = json!({
-        "flow_id": run.flow_id, "flow_version": run.flow_version, "tenant": run.tenant,
-        "input": run.input, "priority": run.priority,
-        "idempotency_key": new.idempotency_key.as_ref().map(|(k, _)| k),
-        "tasks": tasks,
-    });
-    if let (Some(origin), Value::Object(map)) = (origin, &mut payload) {
-        map.insert("origin".into(), origin);
-    }
+    let payload = weft_store_api::run_created_payload(&run, new, &task_ids, origin);
     ledger::append(t, &id, now, EventKind::RunCreated, payload).await?;
     Ok(id)
 }
