@@ -30,7 +30,7 @@ use crate::host::{TaskHost, TaskScope};
 use crate::lifecycle::TaskOutcome;
 use crate::retry;
 use crate::shared::Inner;
-use crate::task::{Success, budget_decision, prepare_call, record_success};
+use crate::task::{Success, budget_decision, located, prepare_call, record_success};
 
 /// The longest a lease request may wait for a task.
 pub const MAX_LEASE_WAIT: Duration = Duration::from_secs(60);
@@ -104,15 +104,8 @@ impl Engine {
                 Admitted::Wait(token_at) => return Ok(Err(token_at)),
             };
             let catalog = inner.catalog();
-            let (run, flow, step) = match catalog.locate(&inner.store, &lease).await {
-                Ok(found) => found,
-                Err(unlocated) => {
-                    inner
-                        .lifecycle
-                        .dead_letter_unlocated(&lease, unlocated)
-                        .await;
-                    continue;
-                }
+            let Ok((run, flow, step)) = located(inner, &catalog, &lease).await else {
+                continue;
             };
             inner.lifecycle.step_started(&lease, &run);
             let allowed = crate::capabilities::check_step(&inner.project, &run.tenant, flow, step)
@@ -200,15 +193,9 @@ impl Engine {
         // The step got over a budget refusal (or made its own answer of it).
         inner.budgets.take_refusal(task, report.token);
         let catalog = inner.catalog();
-        let (run, flow, step) = match catalog.locate(&inner.store, &lease).await {
+        let (run, flow, step) = match located(inner, &catalog, &lease).await {
             Ok(found) => found,
-            Err(unlocated) => {
-                let outcome = inner
-                    .lifecycle
-                    .dead_letter_unlocated(&lease, unlocated)
-                    .await;
-                return report_of(task, outcome);
-            }
+            Err(outcome) => return report_of(task, outcome),
         };
         let success = Success {
             output: report.output,

@@ -44,15 +44,9 @@ pub(crate) async fn execute(
 ) -> (TaskOutcome, Option<Lease>) {
     let started = inner.now();
     let catalog = inner.catalog();
-    let (run, flow, step) = match catalog.locate(&inner.store, &lease).await {
+    let (run, flow, step) = match located(inner, &catalog, &lease).await {
         Ok(found) => found,
-        Err(unlocated) => {
-            let outcome = inner
-                .lifecycle
-                .dead_letter_unlocated(&lease, unlocated)
-                .await;
-            return (outcome, None);
-        }
+        Err(outcome) => return (outcome, None),
     };
     inner.lifecycle.step_started(&lease, &run);
     let call = call_step(inner, &catalog, &lease, &run, flow, step);
@@ -88,6 +82,22 @@ pub(crate) async fn execute(
                 .await;
             (outcome, None)
         }
+    }
+}
+
+/// The run, flow and step of `lease`; a task whose run, flow or step cannot
+/// be found is dead-lettered saying which, and that is the `Err`.
+pub(crate) async fn located<'a>(
+    inner: &Inner,
+    catalog: &'a Catalog,
+    lease: &Lease,
+) -> Result<(RunRecord, &'a CompiledFlow, &'a CompiledStep), TaskOutcome> {
+    match catalog.locate(&inner.store, lease).await {
+        Ok(found) => Ok(found),
+        Err(unlocated) => Err(inner
+            .lifecycle
+            .dead_letter_unlocated(lease, unlocated)
+            .await),
     }
 }
 
