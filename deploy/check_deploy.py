@@ -87,9 +87,13 @@ def router_paths() -> set[str]:
 
 
 def metric_names() -> set[str]:
-    text = (REPO / "host/server/src/metrics.rs").read_text()
-    block = re.search(r"METRIC_NAMES: &\[&str\] = &\[(.*?)\];", text, re.S)
-    return set(re.findall(r'"(weft_[a-z_]+)"', block.group(1))) if block else set()
+    """The metrics the daemon exports: its one list of declarations
+    (`declare_metrics!` in host/server/src/metrics/decls.rs)."""
+    text = (REPO / "host/server/src/metrics/decls.rs").read_text()
+    block = re.search(r"^declare_metrics! \{(.*?)^\}", text, re.S | re.M)
+    if not block:
+        return set()
+    return set(re.findall(r'^\s*\w+: \w+ = "(weft_[a-z_]+)"', block.group(1), re.M))
 
 
 def scale_defaults() -> dict[str, float]:
