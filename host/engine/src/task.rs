@@ -25,6 +25,7 @@ use crate::host::{TaskHost, TaskScope, ToolScope};
 use crate::lifecycle::TaskOutcome;
 use crate::retry;
 use crate::shared::Inner;
+use crate::stops::StopGuard;
 
 impl Engine {
     /// Executes one leased task as a worker does: runs its step and records the
@@ -48,9 +49,13 @@ pub(crate) async fn execute(
         Ok(found) => found,
         Err(outcome) => return (outcome, None),
     };
+    // Registered before the start is reported: a cancel by anyone who saw
+    // the start finds the step to stop.
+    let stop = inner.lifecycle.stops().enter(&lease.run);
     inner.lifecycle.step_started(&lease, &run);
     let call = call_step(inner, &catalog, &lease, &run, flow, step);
-    let result = with_renewal(inner, &lease, call).await;
+    let result = with_renewal(inner, &lease, &stop, call).await;
+    drop(stop);
     let refusal = inner.budgets.take_refusal(lease.task, lease.token);
     let over_cap = inner.call_caps.take(lease.task, lease.token);
     let Some(result) = result else {
@@ -205,18 +210,18 @@ async fn call_step(
 }
 
 /// Runs `call` while renewing the lease every third of its length. `None` if
-/// the lease was lost (the call is dropped).
+/// the lease was lost or the run ended (`stop`): the call is dropped.
 async fn with_renewal<T>(
     inner: &Arc<Inner>,
     lease: &Lease,
+    stop: &StopGuard<'_>,
     call: impl Future<Output = T>,
 ) -> Option<T> {
     let lease_ms = inner.options.lease_ms;
     let mut ticker = tokio::time::interval(Duration::from_millis((lease_ms / 3).max(1)));
     ticker.tick().await;
     tokio::pin!(call);
-    let guard = inner.lifecycle.stops().enter(&lease.run);
-    let stopped = guard.stopped();
+    let stopped = stop.stopped();
     tokio::pin!(stopped);
     loop {
         tokio::select! {
