@@ -202,3 +202,34 @@ fn a_purge_that_ends_a_run_signs_its_ledger_head() {
     assert_eq!(verdict["signature"]["state"], "signed", "{verdict}");
     assert_eq!(verdict["signature"]["signed_seq"], verdict["events"]);
 }
+
+/// A weft.yaml that is there but does not load stops a local purge with its
+/// error, at its line: the purge does not go on without the project's signing
+/// key and pools, and the dead letter stays.
+#[test]
+fn a_purge_with_a_broken_weft_yaml_says_where_and_drops_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (_, task) = dead_lettered(d);
+    let mut yaml = std::fs::read_to_string(d.join("weft.yaml")).unwrap();
+    yaml.push_str("ledger: { signing_kye: ledger.key }\n");
+    std::fs::write(d.join("weft.yaml"), yaml).unwrap();
+
+    let purge = [
+        "dlq",
+        "purge",
+        &task.to_string(),
+        "--yes",
+        "--state",
+        ".weft",
+    ];
+    let out = weft(d, &purge);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("weft.yaml:10:11"), "{err}");
+    assert!(err.contains("signing_kye"), "{err}");
+    let dead = weft(d, &["dlq", "ls", "--json", "--state", ".weft"]);
+    assert!(dead.status.success(), "{}", text(&dead.stderr));
+    let dead: Value = serde_json::from_slice(&dead.stdout).unwrap();
+    assert_eq!(dead.as_array().unwrap().len(), 1, "{dead}");
+}

@@ -29,11 +29,12 @@ fn project() -> Result<ProjectConfig> {
 
 /// A project for an engine that runs no step: the current folder's, if there
 /// is one, with no plugins to load (its ledger key and pools still count); a
-/// bare one for a `--state DIR` outside any project.
+/// bare one for a `--state DIR` outside any project. A weft.yaml that is
+/// there but does not load is its error (file, line, what was expected), not
+/// a reason to act without its signing key and pools.
 fn bare_project(dir: &Path) -> Result<ProjectConfig> {
-    let found = find_project_file().and_then(|file| load_project(&file));
-    let mut project = match found {
-        Ok(project) => project,
+    let mut project = match find_project_file() {
+        Ok(file) => load_project(&file)?,
         Err(_) => ProjectConfig::parse("weft.yaml", BARE_PROJECT, dir)
             .map_err(|e| anyhow::anyhow!("{e}"))
             .context("could not make a project for the state folder")?,
