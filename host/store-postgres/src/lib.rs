@@ -11,7 +11,8 @@
 //! - leases pick with `SELECT … FOR UPDATE SKIP LOCKED`, in redb's order
 //!   (priority high first, then `ready_at`, then id);
 //! - a conditional lease (`lease_task`) takes a free slot of its pool
-//!   (`pool_slots`, `FOR UPDATE SKIP LOCKED`), so at most `max_concurrent`
+//!   (`pool_slots`, `FOR UPDATE SKIP LOCKED`, then checked again under the
+//!   lock), so at most `max_concurrent`
 //!   leases are live and leases of one pool do not wait for each other; a
 //!   rate-limited pool also locks its row in `pools` for the token bucket;
 //! - a completion locks its run's row before it decides fan-in, so a join
