@@ -27,6 +27,7 @@ pub const STEP_KEYS: &[&str] = &[
     "uses",
     "with",
     "needs",
+    "if",
     "timeout",
     "retry",
     "pool",
@@ -58,6 +59,8 @@ pub(crate) struct AuthoredStep {
     pub uses: Option<Spanned<String>>,
     pub with: Option<Node>,
     pub needs: Vec<Spanned<String>>,
+    /// `if:`, as written (checked in [`crate::validate`]).
+    pub condition: Option<Spanned<String>>,
     pub timeout: Option<Spanned<Duration>>,
     pub retry: Option<AuthoredRetry>,
     pub pool: Option<Spanned<String>>,
@@ -170,6 +173,9 @@ fn decode_step(ctx: &mut Ctx<'_>, key: &Key, node: &Node) -> Option<AuthoredStep
         .get("needs")
         .map(|n| ctx.string_list(n, &fields.child("needs")))
         .unwrap_or_default();
+    let condition = fields
+        .get("if")
+        .and_then(|n| ctx.string(n, &fields.child("if")));
     let timeout = fields
         .get("timeout")
         .and_then(|n| ctx.duration(n, &fields.child("timeout")));
@@ -196,6 +202,7 @@ fn decode_step(ctx: &mut Ctx<'_>, key: &Key, node: &Node) -> Option<AuthoredStep
         uses,
         with,
         needs,
+        condition,
         timeout,
         retry,
         pool,

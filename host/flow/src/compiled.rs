@@ -5,6 +5,7 @@ use std::time::Duration;
 use serde_json::Value as Json;
 
 use crate::common::RetryPolicy;
+use crate::condition::Condition;
 use crate::diagnostic::Location;
 use crate::inputs::{self, InputError, InputSpec};
 use crate::plugin_use::PluginUse;
@@ -50,6 +51,9 @@ pub struct CompiledStep {
     pub needs: Vec<String>,
     /// Steps that need it, in file order.
     pub dependents: Vec<String>,
+    /// Its `if:`, if it has one; [`CompiledFlow::decide`] applies it (and the
+    /// rule for steps without one).
+    pub condition: Option<Condition>,
     /// Its deadline per attempt.
     pub timeout: Duration,
     /// Its retry policy: the step's, the flow's or `weft.yaml`'s `retry:`, else

@@ -8,7 +8,7 @@
 //!   --> flows/triage.yaml:12:5
 //!    |
 //! 12 |     neds: [fetch]
-//!    |     ^^^^ expected one of uses, with, needs, timeout, retry, pool, model
+//!    |     ^^^^ expected one of uses, with, needs, if, timeout, retry, pool, model
 //!    |
 //!    = help: did you mean `needs`?
 //! ```

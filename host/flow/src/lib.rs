@@ -22,17 +22,22 @@
 //! the [`ProjectConfig`]) → [`CompiledFlow`]. The checks of a name that points
 //! into `weft.yaml` (`refs`) are the same for both.
 //!
-//! At run time the engine calls [`CompiledFlow::check_input`] on a run's input and
-//! [`render`] on each step's `with:`.
+//! At run time the engine calls [`CompiledFlow::check_input`] on a run's input,
+//! [`CompiledFlow::decide`] on each step whose needs have ended (its `if:`), and
+//! [`render`] on each step's `with:`. Both use the expression language of
+//! [`expr`].
 
 mod authored;
 pub mod capabilities;
 mod common;
 mod compiled;
+mod condition;
+mod decide;
 mod decode;
 mod default_retry;
 pub mod diagnostic;
 mod error;
+pub mod expr;
 mod fire_times;
 pub mod glob;
 mod graph;
@@ -68,10 +73,12 @@ pub use common::{DEFAULT_RETRY_STRATEGY, DEFAULT_TIMEOUT, RetryPolicy};
 pub use compiled::{
     CompiledFlow, CompiledStep, DEFAULT_MAX_MODEL_CALLS, DEFAULT_MAX_TOOL_CALLS, MAX_CALLS_CAP,
 };
+pub use condition::{Condition, ConditionError, Decision};
 pub use decode::{Spanned, check_name};
 pub use default_retry::NoDefaultRetry;
 pub use diagnostic::{Diagnostic, Diagnostics, Location};
 pub use error::LoadError;
+pub use expr::StepStatus;
 pub use glob::glob_match;
 pub use id_prefix::{IdPrefixDecl, PathPrefix, PrefixFromPath};
 pub use inputs::{InputError, InputSpec, InputType};

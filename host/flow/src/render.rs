@@ -5,6 +5,7 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 
+use crate::expr::{self, Expr};
 use crate::template::{self, Part, TemplateRef};
 
 /// What templates can read while a run is going on.
@@ -45,6 +46,15 @@ pub enum TemplateError {
         /// Why, e.g. "the object has no key `x`".
         why: String,
     },
+    /// The expression cannot be evaluated, e.g. it orders a string and a
+    /// number, or calls a function with a value it does not take.
+    #[error("cannot evaluate a template in `{text}`: {message}")]
+    Eval {
+        /// The string holding the template.
+        text: String,
+        /// What failed.
+        message: String,
+    },
 }
 
 /// Render every template in `with`: a string that is exactly one template takes
@@ -75,20 +85,36 @@ fn render_str(text: &str, ctx: &TemplateContext<'_>) -> Result<Value, TemplateEr
         text: text.to_owned(),
         message: e.message,
     })?;
-    if let [Part::Expr(r, _)] = parts.as_slice() {
-        return lookup(r, ctx).cloned();
+    if let [Part::Expr(e, _)] = parts.as_slice() {
+        return evaluate(e, text, ctx);
     }
     let mut out = String::new();
     for part in &parts {
         match part {
             Part::Literal(s) => out.push_str(s),
-            Part::Expr(r, _) => match lookup(r, ctx)? {
-                Value::String(s) => out.push_str(s),
-                other => out.push_str(&other.to_string()),
-            },
+            Part::Expr(e, _) => out.push_str(&expr::text(&evaluate(e, text, ctx)?)),
         }
     }
     Ok(Value::String(out))
+}
+
+/// The value of one template's expression; a path that leads nowhere is an
+/// error here (operators and functions inside take it as `null`).
+fn evaluate(e: &Expr, text: &str, ctx: &TemplateContext<'_>) -> Result<Value, TemplateError> {
+    let env = expr::Env {
+        input: ctx.input,
+        outputs: ctx.step_outputs,
+        statuses: None,
+        status: None,
+    };
+    match expr::eval(e, &env) {
+        Ok(expr::Val::Json(v)) => Ok(v),
+        Ok(expr::Val::Missing(why)) => Err(*why),
+        Err(err) => Err(TemplateError::Eval {
+            text: text.to_owned(),
+            message: err.message,
+        }),
+    }
 }
 
 /// The value a reference reads.
@@ -104,6 +130,12 @@ pub fn lookup<'v>(r: &TemplateRef, ctx: &TemplateContext<'v>) -> Result<&'v Valu
                     step: step.clone(),
                 })?;
             (out, format!("steps.{step}.output"), path)
+        }
+        TemplateRef::Status(_) => {
+            return Err(TemplateError::Eval {
+                text: r.to_string(),
+                message: format!("`{r}` can only be read in a step's `if:`"),
+            });
         }
     };
     let mut current = root;

@@ -1,27 +1,17 @@
-//! Validation of the `${{ }}` templates in a step's `with:`: syntax, inputs that
-//! exist, steps that exist and run before the step that reads them.
+//! Validation of the expressions of a step: the `${{ }}` templates in its
+//! `with:` and its `if:` — syntax, inputs that exist, steps that exist and
+//! run before the step that reads them, functions that exist (see
+//! [`crate::expr`]'s checker).
 
-use std::collections::BTreeSet;
+use std::ops::Range;
 
-use crate::decode::Ctx;
-use crate::diagnostic::{did_you_mean, one_of};
-use crate::inputs::{self, InputSpec};
-use crate::template::{self, Part, TemplateRef};
+use crate::condition::Condition;
+use crate::decode::{Ctx, Spanned};
+use crate::expr::{self, Problem, Site};
+use crate::template::{self, Part};
 use crate::yaml::{Node, Pos, Value};
 
-/// What a step's templates may read.
-pub(crate) struct Scope<'a> {
-    /// The step being checked.
-    pub step: &'a str,
-    /// Every step id of the flow.
-    pub step_ids: &'a [&'a str],
-    /// Ids of the steps this one needs, directly or not.
-    pub upstream: BTreeSet<&'a str>,
-    /// Its direct needs, for hints.
-    pub needs: Vec<&'a str>,
-    /// The flow's inputs.
-    pub inputs: &'a [InputSpec],
-}
+pub(crate) use crate::expr::Scope;
 
 /// Check every template in `node` (a step's `with:`).
 pub(crate) fn check(ctx: &mut Ctx<'_>, node: &Node, scope: &Scope<'_>) {
@@ -40,112 +30,149 @@ fn check_string(ctx: &mut Ctx<'_>, pos: Pos, text: &str, scope: &Scope<'_>) {
     match template::parse(text) {
         Err(e) => {
             let d = ctx
-                .at(place(pos, text, e.offset), e.message)
+                .at(place(pos, text, e.at), e.message)
                 .expected(e.expected)
                 .maybe_help(e.help);
             ctx.push(d);
         }
         Ok(parts) => {
             for part in parts {
-                if let Part::Expr(r, offset) = part {
-                    check_ref(ctx, place(pos, text, offset), &r, scope);
+                if let Part::Expr(e, offset) = part {
+                    let whole = template::span_at(text, offset);
+                    let src = text
+                        .get(offset + 3..whole.end.saturating_sub(2))
+                        .unwrap_or("");
+                    let problems = expr::check(&e, src, scope, Site::Template);
+                    report(ctx, pos, text, &e, offset + 3, whole, problems);
                 }
             }
         }
     }
 }
 
-/// The position of the template at byte `offset` of `text`, written at `pos`.
-/// Exact for strings on one line (plain or quoted); the string's start otherwise.
-fn place(pos: Pos, text: &str, offset: usize) -> Pos {
+/// Record `problems` of the expression `e`, whose source starts at byte
+/// `base` of `text`; a problem with all of `e` points at `whole`.
+fn report(
+    ctx: &mut Ctx<'_>,
+    pos: Pos,
+    text: &str,
+    e: &expr::Expr,
+    base: usize,
+    whole: Range<usize>,
+    problems: Vec<Problem>,
+) {
+    for p in problems {
+        let at = if p.start <= e.start && p.end >= e.end {
+            whole.clone()
+        } else {
+            base + p.start..base + p.end
+        };
+        let d = ctx
+            .at(place(pos, text, at), p.message)
+            .expected(p.expected)
+            .maybe_help(p.help);
+        ctx.push(d);
+    }
+}
+
+/// Check a step's `if:` and parse it: `${{ expr }}` or a bare expression.
+/// Returns `None` (after recording why) when it is not valid.
+pub(crate) fn check_condition(
+    ctx: &mut Ctx<'_>,
+    cond: &Spanned<String>,
+    scope: &Scope<'_>,
+) -> Option<Condition> {
+    let text = cond.value.as_str();
+    let pos = cond.pos;
+    let lead = text.len() - text.trim_start().len();
+    let trimmed = text.trim();
+    let (e, base, whole) = if template::has_template(text) {
+        let parts = match template::parse(text) {
+            Ok(parts) => parts,
+            Err(e) => {
+                let message = e
+                    .message
+                    .replacen("invalid template", "invalid condition", 1);
+                let d = ctx
+                    .at(place(pos, text, e.at), message)
+                    .expected(e.expected)
+                    .maybe_help(e.help);
+                ctx.push(d);
+                return None;
+            }
+        };
+        match parts.as_slice() {
+            [Part::Expr(e, offset)] if text[..*offset].trim().is_empty() => {
+                (e.clone(), offset + 3, template::span_at(text, *offset))
+            }
+            _ => {
+                let d = ctx
+                    .at(
+                        pos,
+                        format!("invalid condition `if: {trimmed}`: it is not one expression"),
+                    )
+                    .expected("expected one expression, bare or in one `${{ … }}`")
+                    .help("write e.g. `if: ${{ input.a && input.b }}` or `if: input.a && input.b`");
+                ctx.push(d);
+                return None;
+            }
+        }
+    } else {
+        match expr::parse(trimmed) {
+            Ok(e) => (e, lead, lead..lead + trimmed.len()),
+            Err(e) => {
+                let whole = lead..lead + trimmed.len();
+                let at = if trimmed.is_empty() || (e.start == 0 && e.end >= trimmed.len()) {
+                    whole
+                } else if e.start >= trimmed.len() {
+                    whole.end..whole.end + 1
+                } else {
+                    lead + e.start..lead + e.end.clamp(e.start + 1, trimmed.len())
+                };
+                let message = if trimmed.is_empty() {
+                    "empty condition `if:`".to_owned()
+                } else {
+                    format!("invalid condition `if: {trimmed}`: {}", e.message)
+                };
+                let d = ctx
+                    .at(place(pos, text, at), message)
+                    .expected(e.expected)
+                    .maybe_help(e.help);
+                ctx.push(d);
+                return None;
+            }
+        }
+    };
+    let src_end = if base > lead {
+        whole.end.saturating_sub(2)
+    } else {
+        whole.end
+    };
+    let src = text.get(base..src_end).unwrap_or("");
+    let problems = expr::check(&e, src, scope, Site::Condition);
+    let ok = problems.is_empty();
+    report(ctx, pos, text, &e, base, whole, problems);
+    ok.then(|| Condition {
+        source: trimmed.to_owned(),
+        expr: e,
+        offset: base - lead,
+    })
+}
+
+/// The position of the bytes `at` of `text`, written at `pos`. Exact for
+/// strings on one line (plain or quoted); the string's start otherwise.
+fn place(pos: Pos, text: &str, at: Range<usize>) -> Pos {
     let len = text.chars().count();
     if text.contains('\n') || pos.width < len {
         return pos;
     }
     let quote = (pos.width - len) / 2;
-    let before = text.get(..offset).map_or(0, |s| s.chars().count());
-    let rest = text.get(offset..).unwrap_or("");
-    let width = match rest.find("}}") {
-        Some(end) => rest.get(..end + 2).map_or(1, |s| s.chars().count()),
-        None => 3,
-    };
+    let chars = |r: Range<usize>| text.get(r).map_or(0, |s| s.chars().count());
+    let before = chars(0..at.start.min(text.len()));
+    let width = chars(at.start.min(text.len())..at.end.min(text.len()));
     Pos {
         line: pos.line,
         column: pos.column + quote + before,
-        width,
-    }
-}
-
-fn check_ref(ctx: &mut Ctx<'_>, pos: Pos, r: &TemplateRef, scope: &Scope<'_>) {
-    match r {
-        TemplateRef::Input(path) => {
-            let Some(name) = path.first() else { return };
-            if scope.inputs.iter().any(|i| &i.name == name) {
-                return;
-            }
-            let names: Vec<&str> = scope.inputs.iter().map(|i| i.name.as_str()).collect();
-            let expected = if names.is_empty() {
-                "expected a declared input, but the flow declares no `inputs:`".to_owned()
-            } else {
-                format!("expected one of the flow's inputs: {}", one_of(&names))
-            };
-            let d = ctx
-                .at(pos, format!("unknown input `{name}` in `${{{{ {r} }}}}`"))
-                .expected(expected)
-                .maybe_help(inputs::suggest(scope.inputs, name));
-            ctx.push(d);
-        }
-        TemplateRef::Step { step, .. } => {
-            if step == scope.step {
-                let d = ctx
-                    .at(
-                        pos,
-                        format!("step `{step}` reads its own output in `${{{{ {r} }}}}`"),
-                    )
-                    .expected("expected the output of a step it needs");
-                ctx.push(d);
-            } else if !scope.step_ids.contains(&step.as_str()) {
-                let d = ctx
-                    .at(pos, format!("unknown step `{step}` in `${{{{ {r} }}}}`"))
-                    .expected(format!(
-                        "expected one of the steps upstream of `{}`{}",
-                        scope.step,
-                        upstream_list(scope)
-                    ))
-                    .maybe_help(did_you_mean(step, scope.step_ids.iter().copied()));
-                ctx.push(d);
-            } else if !scope.upstream.contains(step.as_str()) {
-                let mut needs = scope.needs.clone();
-                needs.push(step);
-                let d = ctx
-                    .at(
-                        pos,
-                        format!(
-                            "step `{}` reads the output of `{step}`, which it does not need",
-                            scope.step
-                        ),
-                    )
-                    .expected(format!(
-                        "expected a step upstream of `{}`{}",
-                        scope.step,
-                        upstream_list(scope)
-                    ))
-                    .help(format!(
-                        "`{step}` may not have finished when `{}` starts; add it: `needs: [{}]`",
-                        scope.step,
-                        needs.join(", ")
-                    ));
-                ctx.push(d);
-            }
-        }
-    }
-}
-
-fn upstream_list(scope: &Scope<'_>) -> String {
-    if scope.upstream.is_empty() {
-        " (it needs none)".to_owned()
-    } else {
-        let names: Vec<&str> = scope.upstream.iter().copied().collect();
-        format!(": {}", one_of(&names))
+        width: width.max(1),
     }
 }

@@ -63,23 +63,29 @@ pub(crate) fn validate(
     let graph = Graph { needs: needs_idx };
     report_cycles(ctx, &flow, &graph);
 
+    let mut conditions = Vec::with_capacity(flow.steps.len());
     for (i, step) in flow.steps.iter().enumerate() {
         check_step_refs(ctx, &declared, step, &mut uses);
         uses.extend(implied_retry(ctx, project, &declared, &flow, step));
+        let scope = Scope {
+            step: &step.id,
+            step_ids: &ids,
+            upstream: graph
+                .upstream(i)
+                .into_iter()
+                .filter_map(|j| ids.get(j).copied())
+                .collect(),
+            needs: step.needs.iter().map(|n| n.value.as_str()).collect(),
+            inputs: &flow.inputs,
+        };
         if let Some(with) = &step.with {
-            let scope = Scope {
-                step: &step.id,
-                step_ids: &ids,
-                upstream: graph
-                    .upstream(i)
-                    .into_iter()
-                    .filter_map(|j| ids.get(j).copied())
-                    .collect(),
-                needs: step.needs.iter().map(|n| n.value.as_str()).collect(),
-                inputs: &flow.inputs,
-            };
             template_check::check(ctx, with, &scope);
         }
+        conditions.push(
+            step.condition
+                .as_ref()
+                .and_then(|c| template_check::check_condition(ctx, c, &scope)),
+        );
     }
     check_flow_defaults(ctx, &declared, &flow, &mut uses);
     for (_, at, input) in &flow.schedules {
@@ -99,6 +105,7 @@ pub(crate) fn validate(
                 project,
                 &flow,
                 step,
+                conditions.get(i).cloned().flatten(),
                 dependents.get(i).map(Vec::as_slice).unwrap_or_default(),
                 &ids,
             ))
@@ -285,6 +292,7 @@ fn compile_step(
     project: &ProjectConfig,
     flow: &AuthoredFlow,
     step: &AuthoredStep,
+    condition: Option<crate::condition::Condition>,
     dependents: &[usize],
     ids: &[&str],
 ) -> Option<CompiledStep> {
@@ -305,6 +313,7 @@ fn compile_step(
                 }
                 acc
             }),
+        condition,
         dependents: dependents
             .iter()
             .filter_map(|&j| ids.get(j).map(|s| (*s).to_owned()))

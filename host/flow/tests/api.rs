@@ -175,7 +175,7 @@ fn every_error_is_collected_and_displayed_like_rustc() {
          --> flows/x.yaml:5:5\n  \
          |\n\
          5 |     neds: [b]\n  \
-         |     ^^^^ expected one of uses, with, needs, timeout, retry, pool, model, max_model_calls, max_tool_calls\n  \
+         |     ^^^^ expected one of uses, with, needs, if, timeout, retry, pool, model, max_model_calls, max_tool_calls\n  \
          |\n  \
          = help: did you mean `needs`?"
     );

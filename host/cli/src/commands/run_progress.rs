@@ -385,6 +385,7 @@ mod tests {
                     with: serde_json::Value::Null,
                     needs: Vec::new(),
                     dependents: Vec::new(),
+                    condition: None,
                     timeout: Duration::from_secs(30),
                     retry: None,
                     pool: None,
