@@ -147,3 +147,204 @@ impl CompiledFlow {
         seen
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use serde_json::json;
+
+    use super::*;
+    use crate::{ProjectConfig, compile_flow};
+
+    const PROJECT: &str = "id_prefix: t\nplugins:\n  echo: { path: echo.wasm, kind: step }\n";
+
+    /// a → b → c → d, plus `e` needing `a`; each step's `if:` as given.
+    fn flow(conditions: &[(&str, &str)]) -> CompiledFlow {
+        let mut text = String::from(
+            "id: f\ninputs:\n  urgent: { type: boolean }\n  n: { type: integer }\nsteps:\n",
+        );
+        for (id, needs) in [("a", ""), ("b", "a"), ("c", "b"), ("d", "c"), ("e", "a")] {
+            text.push_str(&format!("  {id}:\n    uses: echo\n"));
+            if !needs.is_empty() {
+                text.push_str(&format!("    needs: [{needs}]\n"));
+            }
+            if let Some((_, cond)) = conditions.iter().find(|(s, _)| *s == id) {
+                text.push_str(&format!("    if: \"{cond}\"\n"));
+            }
+        }
+        let project = ProjectConfig::parse("weft.yaml", PROJECT, Path::new(".")).unwrap();
+        compile_flow("f.yaml", &text, &project).unwrap_or_else(|e| panic!("{e}\n{text}"))
+    }
+
+    fn statuses(list: &[(&str, StepStatus)]) -> HashMap<String, StepStatus> {
+        list.iter().map(|(s, st)| ((*s).to_owned(), *st)).collect()
+    }
+
+    fn decide(f: &CompiledFlow, step: &str, input: Json, st: &[(&str, StepStatus)]) -> Decision {
+        f.decide(step, &input, &HashMap::new(), &statuses(st))
+            .unwrap()
+    }
+
+    fn skip(reason: &str) -> Decision {
+        Decision::Skip {
+            reason: reason.to_owned(),
+        }
+    }
+
+    use StepStatus::{Failed, Skipped, Succeeded};
+
+    #[test]
+    fn without_if_every_need_must_succeed() {
+        let f = flow(&[]);
+        assert_eq!(decide(&f, "a", json!({}), &[]), Decision::Run);
+        assert_eq!(
+            decide(&f, "b", json!({}), &[("a", Succeeded)]),
+            Decision::Run
+        );
+        assert_eq!(
+            decide(&f, "b", json!({}), &[("a", Skipped)]),
+            skip("need `a` was skipped")
+        );
+        assert_eq!(
+            decide(&f, "b", json!({}), &[("a", Failed)]),
+            skip("need `a` failed")
+        );
+        assert!(!f.has_failure_followers("a"));
+    }
+
+    #[test]
+    fn an_if_without_status_functions_needs_success_too() {
+        let f = flow(&[("b", "${{ input.urgent }}"), ("e", "input.n > 2")]);
+        let ok = [("a", Succeeded)];
+        assert_eq!(decide(&f, "b", json!({"urgent": true}), &ok), Decision::Run);
+        assert_eq!(
+            decide(&f, "b", json!({"urgent": false}), &ok),
+            skip("`if: ${{ input.urgent }}` was false")
+        );
+        assert_eq!(
+            decide(&f, "b", json!({}), &ok),
+            skip("`if: ${{ input.urgent }}` was false (no value: `input` has no key `urgent`)")
+        );
+        // The implied `success() &&`: a true condition does not run it after a
+        // failed need.
+        assert_eq!(
+            decide(&f, "b", json!({"urgent": true}), &[("a", Failed)]),
+            skip("need `a` failed")
+        );
+        assert_eq!(decide(&f, "e", json!({"n": 3}), &ok), Decision::Run);
+        assert_eq!(
+            decide(&f, "e", json!({"n": 2}), &ok),
+            skip("`if: input.n > 2` was false")
+        );
+    }
+
+    #[test]
+    fn always_runs_after_anything() {
+        let f = flow(&[("c", "always()")]);
+        for st in [Succeeded, Skipped, Failed] {
+            assert_eq!(
+                decide(&f, "c", json!({}), &[("a", Succeeded), ("b", st)]),
+                Decision::Run
+            );
+        }
+        // Its dependents follow the usual rule.
+        assert_eq!(
+            decide(&f, "d", json!({}), &[("c", Succeeded)]),
+            Decision::Run
+        );
+        assert!(f.has_failure_followers("a"));
+        assert!(f.has_failure_followers("b"));
+        assert!(!f.has_failure_followers("c"));
+        assert!(!f.has_failure_followers("e"));
+        assert!(!f.has_failure_followers("nope"));
+    }
+
+    #[test]
+    fn failure_sees_a_failure_two_levels_up() {
+        let f = flow(&[("d", "${{ failure() }}")]);
+        // a failed, b and c were skipped: d runs.
+        let st = [("a", Failed), ("b", Skipped), ("c", Skipped)];
+        assert_eq!(decide(&f, "d", json!({}), &st), Decision::Run);
+        // Nothing failed: d is skipped.
+        let st = [("a", Succeeded), ("b", Succeeded), ("c", Succeeded)];
+        assert_eq!(
+            decide(&f, "d", json!({}), &st),
+            skip("`if: ${{ failure() }}` was false")
+        );
+        // A failure elsewhere (`e` is not upstream of `d`) does not count.
+        let st = [
+            ("a", Succeeded),
+            ("b", Succeeded),
+            ("c", Skipped),
+            ("e", Failed),
+        ];
+        assert!(matches!(
+            decide(&f, "d", json!({}), &st),
+            Decision::Skip { .. }
+        ));
+        assert!(f.has_failure_followers("a"));
+        assert!(f.has_failure_followers("c"));
+        assert!(!f.has_failure_followers("d"));
+    }
+
+    #[test]
+    fn status_paths_and_success() {
+        let f = flow(&[(
+            "c",
+            "success() || steps.a.status == 'failed' && steps.b.status != 'succeeded'",
+        )]);
+        assert_eq!(
+            decide(&f, "c", json!({}), &[("a", Failed), ("b", Skipped)]),
+            Decision::Run
+        );
+        assert_eq!(
+            decide(&f, "c", json!({}), &[("a", Succeeded), ("b", Succeeded)]),
+            Decision::Run
+        );
+        assert!(matches!(
+            decide(&f, "c", json!({}), &[("a", Succeeded), ("b", Skipped)]),
+            Decision::Skip { .. }
+        ));
+    }
+
+    #[test]
+    fn errors_name_the_step_and_the_expression() {
+        let f = flow(&[("b", "input.n < 'x'")]);
+        let e = f
+            .decide(
+                "b",
+                &json!({"n": 1}),
+                &HashMap::new(),
+                &statuses(&[("a", Succeeded)]),
+            )
+            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "the condition of step `b`, `if: input.n < 'x'`, cannot be evaluated: cannot order `input.n` (a number) and `'x'` (a string) with `<`: only two numbers or two strings can be compared so"
+        );
+        let e = f
+            .decide("zz", &json!({}), &HashMap::new(), &HashMap::new())
+            .unwrap_err();
+        assert!(matches!(e, ConditionError::UnknownStep { .. }), "{e}");
+        let e = f
+            .decide("b", &json!({}), &HashMap::new(), &HashMap::new())
+            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "cannot decide whether step `b` runs: its need `a` has not ended"
+        );
+    }
+
+    #[test]
+    fn conditions_are_compiled() {
+        let f = flow(&[("b", "${{ input.urgent }}"), ("c", "always()")]);
+        let b = f.step("b").unwrap().condition.as_ref().unwrap();
+        assert_eq!(b.source, "${{ input.urgent }}");
+        assert_eq!(b.offset, 3);
+        assert!(!b.calls_status_function());
+        let c = f.step("c").unwrap().condition.as_ref().unwrap();
+        assert!(c.calls_status_function() && c.may_follow_failure());
+        assert!(f.step("a").unwrap().condition.is_none());
+    }
+}

@@ -100,7 +100,8 @@ impl Diagnostic {
 
     /// The class of this error, a stable short code for tools (`weft
     /// validate --json`): `yaml`, `unknown-key`, `missing-key`, `wrong-type`,
-    /// `invalid-name`, `duplicate`, `needs`, `cycle`, `template`, `plugin`,
+    /// `invalid-name`, `duplicate`, `needs`, `cycle`, `template` (also for a
+    /// step's `if:`, which is in the same language), `plugin`,
     /// `model`, `pool`, `duration`, `schedule`, `input`, or `invalid-value`
     /// for any other value that is not accepted. Derived from the message, so
     /// every diagnostic has one.
@@ -123,7 +124,12 @@ impl Diagnostic {
             "wrong-type"
         } else if starts("steps form a cycle") {
             "cycle"
-        } else if starts("invalid template") || has("${{") {
+        } else if starts("invalid template")
+            || has("${{")
+            || has("`if:")
+            || starts("invalid condition")
+            || starts("empty condition")
+        {
             "template"
         } else if has("needs unknown step") || (starts("step `") && has("twice")) {
             "needs"
@@ -310,6 +316,14 @@ mod code_tests {
         assert_eq!(code("step `b` needs `a` twice"), "needs");
         assert_eq!(
             code("unknown step `x` in `${{ steps.x.output }}`"),
+            "template"
+        );
+        assert_eq!(
+            code("the `if:` of step `b` reads the status of `a`, which it does not need"),
+            "template"
+        );
+        assert_eq!(
+            code("invalid condition `if: a =`: unexpected `=`"),
             "template"
         );
         assert_eq!(code("flow id `f` is used twice"), "duplicate");

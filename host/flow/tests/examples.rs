@@ -90,3 +90,38 @@ fn support_triage_fans_out_and_in() {
         Some("mock")
     );
 }
+
+#[test]
+fn conditional_triage_takes_one_branch_and_always_records() {
+    use std::collections::HashMap;
+
+    use serde_json::json;
+    use weft_flow::{Decision, StepStatus};
+
+    let project = ProjectConfig::load(&repo().join("weft.yaml")).unwrap();
+    let flow =
+        weft_flow::load_flow(&repo().join("flows/conditional-triage.yaml"), &project).unwrap();
+    let input = flow
+        .check_input(&json!({"ticket": {"id": 7, "priority": "high"}}))
+        .unwrap();
+    let mut outputs = HashMap::new();
+    outputs.insert(
+        "triage".to_owned(),
+        json!({"id": 7, "priority": "high", "vip": false}),
+    );
+    let mut statuses = HashMap::new();
+    statuses.insert("triage".to_owned(), StepStatus::Succeeded);
+    let decide = |step: &str, statuses: &HashMap<String, StepStatus>| {
+        flow.decide(step, &input, &outputs, statuses).unwrap()
+    };
+    assert_eq!(decide("escalate", &statuses), Decision::Run);
+    assert!(matches!(decide("file", &statuses), Decision::Skip { .. }));
+    statuses.insert("escalate".to_owned(), StepStatus::Succeeded);
+    statuses.insert("file".to_owned(), StepStatus::Skipped);
+    assert_eq!(decide("record", &statuses), Decision::Run);
+    statuses.insert("record".to_owned(), StepStatus::Succeeded);
+    assert!(matches!(decide("alert", &statuses), Decision::Skip { .. }));
+    statuses.insert("escalate".to_owned(), StepStatus::Failed);
+    assert_eq!(decide("alert", &statuses), Decision::Run);
+    assert!(flow.has_failure_followers("triage"));
+}

@@ -268,7 +268,7 @@ fn bad_char(src: &str, start: usize, c: char) -> ParseError {
             "expected a string in single quotes",
             Some("write strings as `'text'`, not `\"text\"`"),
         ),
-        '=' => ("expected `==` to compare", Some("write `==` to compare")),
+        '=' => ("expected `==` to compare", None),
         '&' => ("expected `&&`", None),
         '|' => ("expected `||`", None),
         _ => (

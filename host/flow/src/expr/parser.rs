@@ -334,7 +334,7 @@ impl Parser {
             Tok::Ident(name) if self.peek().tok == Tok::LParen => {
                 self.bump();
                 self.nest(&t)?;
-                let args = self.args()?;
+                let args = self.args(name)?;
                 self.depth -= 1;
                 Expr {
                     kind: ExprKind::Call {
@@ -367,7 +367,7 @@ impl Parser {
     }
 
     /// The arguments of a call, after its `(`, and the end of its `)`.
-    fn args(&mut self) -> Result<(Vec<Expr>, usize), ParseError> {
+    fn args(&mut self, name: &str) -> Result<(Vec<Expr>, usize), ParseError> {
         let mut args = Vec::new();
         if self.peek().tok == Tok::RParen {
             return Ok((args, self.bump().end));
@@ -383,7 +383,10 @@ impl Parser {
                 _ => {
                     return Err(ParseError::new(
                         t.start..t.end.max(t.start + 1),
-                        format!("{} in the arguments of a call", unexpected(&t.tok)),
+                        match t.tok {
+                            Tok::End => format!("the expression ends inside `{name}(`"),
+                            _ => format!("{} in the arguments of `{name}()`", unexpected(&t.tok)),
+                        },
                         "expected `,` or `)`",
                     ));
                 }
