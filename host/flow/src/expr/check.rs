@@ -4,8 +4,8 @@
 
 use std::collections::BTreeSet;
 
+use super::ast::{Expr, ExprKind};
 use super::functions::Func;
-use super::parser::{Expr, ExprKind};
 use crate::diagnostic::{closest, did_you_mean, one_of};
 use crate::inputs::{self, InputSpec};
 use crate::template::TemplateRef;

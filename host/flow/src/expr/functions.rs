@@ -2,7 +2,7 @@
 
 use serde_json::Value as Json;
 
-use super::eval::{Val, json_eq, text};
+use super::value::{Val, json_eq, text};
 use crate::render::json_kind;
 
 /// A function of the expression language. Names are matched without regard

@@ -13,19 +13,24 @@
 //! Stages: the lexer → [`parse`] → checks at validation → evaluation at run
 //! time.
 
+mod ast;
 mod check;
 mod eval;
 mod functions;
 mod lexer;
 mod parser;
+mod value;
 
 use std::ops::Range;
 
+pub use ast::{BinOp, Expr, ExprKind};
 pub(crate) use check::{Problem, Scope, Site, check};
-pub(crate) use eval::{Env, StatusFns, Val, eval, missing_why};
-pub use eval::{EvalError, StepStatus, json_eq, text, truthy};
+pub use eval::EvalError;
+pub(crate) use eval::{Env, StatusFns, eval, missing_why};
 pub use functions::Func;
-pub use parser::{BinOp, Expr, ExprKind, parse};
+pub use parser::parse;
+pub(crate) use value::Val;
+pub use value::{StepStatus, json_eq, text, truthy};
 
 /// An expression that does not parse.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
