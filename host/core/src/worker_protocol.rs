@@ -155,6 +155,13 @@ pub enum ReportOutcome {
     DeadLetter,
     /// The attempt failed and so did the run.
     RunFailed,
+    /// The attempt failed and so did the step, for good; the run goes on to
+    /// the steps that run after a failure (`if: failure()`/`always()`) and
+    /// will end failed.
+    StepFailed,
+    /// The step did not run: its condition said so (decided by the daemon
+    /// before a task is handed out, so a worker's report never gets this).
+    Skipped,
 }
 
 impl ReportOutcome {
@@ -165,6 +172,8 @@ impl ReportOutcome {
             Self::Retry => "retry",
             Self::DeadLetter => "dead-letter",
             Self::RunFailed => "run-failed",
+            Self::StepFailed => "step-failed",
+            Self::Skipped => "skipped",
         }
     }
 }

@@ -68,6 +68,9 @@ pub(crate) fn cap_decision(limits: &Limits, decision: FailDecision) -> FailDecis
         FailDecision::FailRun { reason } => FailDecision::FailRun {
             reason: cut(reason),
         },
+        FailDecision::FailStep { reason } => FailDecision::FailStep {
+            reason: cut(reason),
+        },
         retry @ FailDecision::Retry { .. } => retry,
     }
 }

@@ -64,6 +64,7 @@ mod circuit;
 mod claims;
 mod clock;
 mod commit_relay;
+mod conditions;
 mod engine;
 mod error;
 mod events;

@@ -51,6 +51,18 @@ pub enum ProgressEvent {
         /// engine's clock): what a retry's wait is counted from.
         time_ms: u64,
     },
+    /// A step did not run: its condition (`if:`) said so, or a step it
+    /// needs did not succeed. Fan-in counts it as ended.
+    StepSkipped {
+        /// The run.
+        run: String,
+        /// The run's flow.
+        flow: String,
+        /// The step.
+        step: String,
+        /// Why, e.g. "need `triage` was skipped".
+        reason: String,
+    },
     /// A step's model call (`host.complete`) was answered and its answer is in
     /// the journal: just journaled after the adapter answered, or served from
     /// the journal (`from_journal`) because an earlier execution of the step
@@ -91,6 +103,7 @@ impl ProgressEvent {
             Self::StepStarted { run, .. }
             | Self::StepSucceeded { run, .. }
             | Self::StepFailed { run, .. }
+            | Self::StepSkipped { run, .. }
             | Self::ModelCalled { run, .. }
             | Self::RunFinished { run, .. } => run,
         }
@@ -105,6 +118,9 @@ pub fn describe_decision(decision: &FailDecision, now_ms: u64) -> String {
         FailDecision::Retry { at_ms } => format!("retry {}", when(*at_ms, now_ms)),
         FailDecision::DeadLetter { reason } => format!("dead-letter: {reason}"),
         FailDecision::FailRun { reason } => format!("fail run: {reason}"),
+        FailDecision::FailStep { reason } => {
+            format!("fail step: {reason} (the run goes on to the steps that run after a failure)")
+        }
     }
 }
 

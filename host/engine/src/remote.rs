@@ -24,6 +24,7 @@ use weft_store_api::{FailDecision, Lease, RunRecord, TaskRecord, TaskState};
 
 use crate::admission::{self, Admitted, Ask};
 use crate::catalog::Catalog;
+use crate::conditions::{Gate, record_failure};
 use crate::engine::Engine;
 use crate::error::EngineError;
 use crate::host::{TaskHost, TaskScope};
@@ -107,6 +108,19 @@ impl Engine {
             let Ok((run, flow, step)) = located(inner, &catalog, &lease).await else {
                 continue;
             };
+            match crate::conditions::gate(inner, &lease, &run, flow, step).await {
+                Gate::Run => {}
+                // Skipped here: the worker gets the next task instead.
+                Gate::Ended(_) => continue,
+                Gate::Failed(text) => {
+                    let error = PluginError::Permanent(text.clone());
+                    let (decision, by) =
+                        retry::decide(inner, &catalog, flow, step, &lease, error, 0).await;
+                    let located = Some((&run, flow, step));
+                    record_failure(inner, &lease, located, &text, decision, by.as_deref()).await;
+                    continue;
+                }
+            }
             inner.lifecycle.step_started(&lease, &run);
             let allowed = crate::capabilities::check_step(&inner.project, &run.tenant, flow, step)
                 .map_err(|e| {
@@ -138,10 +152,8 @@ impl Engine {
                 Err((error, text)) => {
                     let (decision, by) =
                         retry::decide(inner, &catalog, flow, step, &lease, error, 0).await;
-                    inner
-                        .lifecycle
-                        .step_failed(&lease, Some(&run), &text, decision, by.as_deref())
-                        .await;
+                    let located = Some((&run, flow, step));
+                    record_failure(inner, &lease, located, &text, decision, by.as_deref()).await;
                 }
             }
         }
@@ -232,10 +244,10 @@ impl Engine {
             Ok((run, _, _)) => Some(run.clone()),
             Err(unlocated) => unlocated.run.clone(),
         };
-        let (decision, by) = match (located, refusal) {
+        let (decision, by) = match (&located, refusal) {
             (Err(unlocated), _) => (
                 FailDecision::DeadLetter {
-                    reason: unlocated.reason,
+                    reason: unlocated.reason.clone(),
                 },
                 None,
             ),
@@ -253,16 +265,32 @@ impl Engine {
                 .await
             }
         };
-        let outcome = inner
-            .lifecycle
-            .step_failed(
-                &lease,
-                run.as_ref(),
-                &report.message,
-                decision,
-                by.as_deref(),
-            )
-            .await;
+        let outcome = match &located {
+            Ok((run, flow, step)) => {
+                let located = Some((run, *flow, *step));
+                record_failure(
+                    inner,
+                    &lease,
+                    located,
+                    &report.message,
+                    decision,
+                    by.as_deref(),
+                )
+                .await
+            }
+            Err(_) => {
+                inner
+                    .lifecycle
+                    .step_failed(
+                        &lease,
+                        run.as_ref(),
+                        &report.message,
+                        decision,
+                        by.as_deref(),
+                    )
+                    .await
+            }
+        };
         report_of(task, outcome)
     }
 
@@ -341,19 +369,27 @@ impl Engine {
         if record.last_token != token {
             return Ok(None);
         }
-        let outcome = match record.state {
-            TaskState::Done => ReportOutcome::Succeeded,
-            TaskState::Delayed => ReportOutcome::Retry,
-            TaskState::Dead => ReportOutcome::DeadLetter,
-            TaskState::Failed => ReportOutcome::RunFailed,
-            TaskState::Ready | TaskState::Leased | TaskState::Cancelled => return Ok(None),
-        };
+        if matches!(
+            record.state,
+            TaskState::Ready | TaskState::Leased | TaskState::Cancelled
+        ) {
+            return Ok(None);
+        }
         let run_finished = self
             .inner
             .store
             .run_get(&record.run_id)
             .await?
             .is_some_and(|run| run.status.is_final());
+        let outcome = match record.state {
+            TaskState::Done => ReportOutcome::Succeeded,
+            TaskState::Delayed => ReportOutcome::Retry,
+            TaskState::Dead => ReportOutcome::DeadLetter,
+            TaskState::Failed if run_finished => ReportOutcome::RunFailed,
+            TaskState::Failed => ReportOutcome::StepFailed,
+            TaskState::Skipped => ReportOutcome::Skipped,
+            TaskState::Ready | TaskState::Leased | TaskState::Cancelled => return Ok(None),
+        };
         Ok(Some(ReportResponse {
             outcome,
             run_finished,
@@ -451,7 +487,9 @@ fn report_of(task: u64, outcome: TaskOutcome) -> Result<ReportResponse, EngineEr
             FailDecision::Retry { .. } => (ReportOutcome::Retry, false),
             FailDecision::DeadLetter { .. } => (ReportOutcome::DeadLetter, false),
             FailDecision::FailRun { .. } => (ReportOutcome::RunFailed, true),
+            FailDecision::FailStep { .. } => (ReportOutcome::StepFailed, false),
         },
+        TaskOutcome::Skipped { run_finished } => (ReportOutcome::Skipped, run_finished),
         TaskOutcome::LeaseLost => {
             return Err(EngineError::LeaseLost {
                 task,

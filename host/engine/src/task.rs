@@ -12,15 +12,14 @@ use weft_core::{PluginError, RunInfo};
 use weft_flow::{CompiledFlow, CompiledStep, OnBudgetExceeded};
 use weft_runtime::Plugin;
 use weft_runtime::{CallContext, CallLimits};
-use weft_store_api::{
-    Advance, FailDecision, Lease, NewTask, NextCandidate, NextLease, RunRecord, StoreError,
-};
+use weft_store_api::{FailDecision, Lease, NextLease, RunRecord, StoreError};
 
 use crate::admission::{self, Admitted, Ask};
 use crate::args::step_args;
 use crate::budgets::{Refusal, next_utc_day};
 use crate::catalog::Catalog;
-use crate::engine::{DEFAULT_POOL, Engine};
+use crate::conditions::{Gate, advance_of, record_failure};
+use crate::engine::Engine;
 use crate::host::{TaskHost, TaskScope, ToolScope};
 use crate::lifecycle::TaskOutcome;
 use crate::retry;
@@ -49,6 +48,18 @@ pub(crate) async fn execute(
         Ok(found) => found,
         Err(outcome) => return (outcome, None),
     };
+    match crate::conditions::gate(inner, &lease, &run, flow, step).await {
+        Gate::Run => {}
+        Gate::Ended(outcome) => return (outcome, None),
+        Gate::Failed(text) => {
+            let error = PluginError::Permanent(text.clone());
+            let (decision, by) = retry::decide(inner, &catalog, flow, step, &lease, error, 0).await;
+            let located = Some((&run, flow, step));
+            let outcome =
+                record_failure(inner, &lease, located, &text, decision, by.as_deref()).await;
+            return (outcome, None);
+        }
+    }
     // Registered before the start is reported: a cancel by anyone who saw
     // the start finds the step to stop.
     let stop = inner.lifecycle.stops().enter(&lease.run);
@@ -81,10 +92,9 @@ pub(crate) async fn execute(
                 Some(refusal) => (budget_decision(inner, refusal), None),
                 None => retry::decide(inner, &catalog, flow, step, &lease, error, elapsed_ms).await,
             };
-            let outcome = inner
-                .lifecycle
-                .step_failed(&lease, Some(&run), &text, decision, by.as_deref())
-                .await;
+            let located = Some((&run, flow, step));
+            let outcome =
+                record_failure(inner, &lease, located, &text, decision, by.as_deref()).await;
             (outcome, None)
         }
     }
@@ -253,24 +263,7 @@ pub(crate) async fn record_success(
     success: Success,
     next: Option<&NextLease>,
 ) -> (TaskOutcome, Option<Lease>) {
-    let candidates = step
-        .dependents
-        .iter()
-        .filter_map(|id| flow.step(id))
-        .map(|next| NextCandidate {
-            task: NewTask {
-                step_id: next.id.clone(),
-                pool: next.pool.clone().unwrap_or_else(|| DEFAULT_POOL.into()),
-                priority: 0,
-            },
-            needs: next.needs.clone(),
-        })
-        .collect();
-    let advance = Advance {
-        candidates,
-        all_steps: flow.steps.iter().map(|s| s.id.clone()).collect(),
-        final_steps: flow.final_steps().map(|s| s.id.clone()).collect(),
-    };
+    let advance = advance_of(flow, step);
     let next_lease = || async {
         let next = next?;
         let ask = Ask {

@@ -22,6 +22,9 @@ pub enum EventKind {
     StepSucceeded,
     /// A task failed (payload: error, decision).
     StepFailed,
+    /// A step did not run: its condition said so or a need did not succeed
+    /// (payload: task, step, attempt, reason, next task ids).
+    StepSkipped,
     /// A failed task will be retried at `at_ms`.
     StepRetryScheduled,
     /// A failed task went to the dead-letter queue.
@@ -63,6 +66,7 @@ impl EventKind {
             Self::StepStarted => "step-started",
             Self::StepSucceeded => "step-succeeded",
             Self::StepFailed => "step-failed",
+            Self::StepSkipped => "step-skipped",
             Self::StepRetryScheduled => "step-retry-scheduled",
             Self::StepDeadLettered => "step-dead-lettered",
             Self::TaskRequeued => "task-requeued",

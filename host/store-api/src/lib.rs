@@ -49,7 +49,7 @@ pub use ledger::{
     BadEvent, EventKind, LedgerEvent, MaybeEvent, VerifyReport, chain_hash, verify_events,
 };
 pub use locks::{LockAcquire, LockRecord, MAX_LOCK_KEY, MAX_LOCK_OWNER};
-pub use payloads::{run_created_payload, run_end_event};
+pub use payloads::{StepEndRef, run_created_payload, run_end_event, step_end_event};
 pub use run_check::check_against_run;
 pub use run_id::{check_prefix, format_id, prefix_of, random_suffix, utc_date, utc_datetime};
 pub use schedules::{
@@ -58,8 +58,8 @@ pub use schedules::{
 pub use types::{
     Advance, Counters, DeadLetter, FailDecision, Lease, LeaseRecord, MAX_CANCEL_REASON, NewRun,
     NewTask, NextCandidate, NextLease, Purged, QueueStats, RunCost, RunCursor, RunFilter,
-    RunOutcome, RunRecord, RunStatus, StepCompleted, Submitted, TaskRecord, TaskState, ToolCall,
-    WriterStats, cancel_reason,
+    RunOutcome, RunRecord, RunStatus, StepCompleted, StepEnd, Submitted, TaskRecord, TaskState,
+    ToolCall, WriterStats, cancel_reason,
 };
 pub use views::{
     Change, Charge, CostRow, NextTask, Override, PoolTask, PoolView, RunEvents, Swap, ViewLimits,

@@ -5,7 +5,7 @@
 use serde_json::{Value, json};
 
 use crate::ledger::EventKind;
-use crate::types::{NewRun, RunRecord, RunStatus};
+use crate::types::{FailDecision, NewRun, RunRecord, RunStatus, StepEnd, TaskRecord};
 
 /// The `run-created` payload of `run`, submitted as `new`, whose initial
 /// tasks got `task_ids` (in `new.initial_tasks` order); `origin` (e.g. the
@@ -52,6 +52,48 @@ pub fn run_end_event(
     };
     if let Value::Object(map) = &mut payload {
         map.insert("cancelled_tasks".into(), json!(cancelled));
+    }
+    (kind, payload)
+}
+
+/// How a step of a DAG ended, as [`step_end_event`] records it.
+#[derive(Debug, Clone, Copy)]
+pub enum StepEndRef<'a> {
+    /// It ran and gave this output.
+    Output(&'a Value),
+    /// It was skipped, or failed while its run goes on.
+    Other(&'a StepEnd),
+}
+
+/// The ledger event of `task`'s step ending, with `next` the tasks it made
+/// ready: `step-succeeded` (its output), `step-skipped` (the reason) or
+/// `step-failed` (the error and a `fail-step` decision).
+pub fn step_end_event(task: &TaskRecord, end: StepEndRef<'_>, next: &[u64]) -> (EventKind, Value) {
+    let (kind, mut payload) = match end {
+        StepEndRef::Output(output) => (EventKind::StepSucceeded, json!({ "output": output })),
+        StepEndRef::Other(StepEnd::Skipped { reason }) => {
+            (EventKind::StepSkipped, json!({ "reason": reason }))
+        }
+        StepEndRef::Other(StepEnd::Failed {
+            error,
+            reason,
+            decided_by,
+        }) => {
+            let decision = FailDecision::FailStep {
+                reason: reason.clone(),
+            };
+            let mut payload = json!({ "error": error, "decision": decision });
+            if let (Some(by), Some(map)) = (decided_by, payload.as_object_mut()) {
+                map.insert("decided_by".into(), json!(by));
+            }
+            (EventKind::StepFailed, payload)
+        }
+    };
+    if let Some(map) = payload.as_object_mut() {
+        map.insert("task".into(), json!(task.id));
+        map.insert("step".into(), json!(task.step_id));
+        map.insert("attempt".into(), json!(task.attempt));
+        map.insert("next".into(), json!(next));
     }
     (kind, payload)
 }

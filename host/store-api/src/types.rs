@@ -65,6 +65,9 @@ pub enum TaskState {
     Failed,
     /// Dropped because its run finished (cancelled, or failed by another step).
     Cancelled,
+    /// Not run: its condition (`if:`) said so, or a step it needs did not
+    /// succeed (`QueueStore::end_step` with `StepEnd::Skipped`).
+    Skipped,
 }
 
 impl TaskState {
@@ -78,6 +81,7 @@ impl TaskState {
             Self::Dead => "dead",
             Self::Failed => "failed",
             Self::Cancelled => "cancelled",
+            Self::Skipped => "skipped",
         }
     }
 
@@ -253,6 +257,9 @@ pub struct StepCompleted {
     pub enqueued: Vec<u64>,
     /// The run's output, if this completion finished the run.
     pub run_output: Option<Value>,
+    /// Whether this completion finished the run as failed (a step before
+    /// had failed with `FailDecision::FailStep`).
+    pub run_failed: bool,
 }
 
 /// A run to submit.
@@ -364,6 +371,38 @@ pub enum FailDecision {
     FailRun {
         /// Why.
         reason: String,
+    },
+    /// The step fails for good but the run goes on, to the steps after it
+    /// that ask for `failure()` or `always()`, and ends failed with `reason`
+    /// once they have. Stores take it through `QueueStore::end_step`
+    /// (`StepEnd::Failed`), which also decides what became ready.
+    FailStep {
+        /// Why.
+        reason: String,
+    },
+}
+
+/// How a leased step of a DAG ends without an output of its own (see
+/// `QueueStore::end_step`). Either way its output is `null`, so fan-in
+/// counts it as ended and its dependents are decided next.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StepEnd {
+    /// Its condition said not to run it: the task is `skipped`, the ledger
+    /// gets `step-skipped` with `reason`.
+    Skipped {
+        /// Why, e.g. "`if: ${{ input.urgent }}` was false".
+        reason: String,
+    },
+    /// It failed for good (`FailDecision::FailStep`): the task is `failed`,
+    /// the ledger gets `step-failed` with that decision, and the run, which
+    /// goes on, ends failed with the first such `reason`.
+    Failed {
+        /// The attempt's error.
+        error: String,
+        /// Why the run will fail.
+        reason: String,
+        /// The retry strategy component's sha256, if one decided.
+        decided_by: Option<String>,
     },
 }
 

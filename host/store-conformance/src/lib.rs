@@ -61,6 +61,8 @@ macro_rules! conformance_tests {
             a_full_or_rate_limited_pool_refuses_and_writes_nothing,
             concurrent_branches_enqueue_the_join_exactly_once,
             the_last_step_finishes_the_run,
+            a_skipped_step_counts_as_ended,
+            a_failed_step_lets_the_run_go_on_and_fail,
             complete_step_and_lease_is_one_decision,
             cancels_race_leases_and_completions,
             retries_then_a_failed_run,

@@ -5,8 +5,8 @@
 use serde_json::Value;
 use weft_store_api::{
     Advance, Counters, DeadLetter, FailDecision, Lease, LeaseTry, NewTask, NextLease, NextTask,
-    PoolCap, PoolView, Purged, QueueStats, QueueStore, RunOutcome, StepCompleted, StoreError,
-    ViewLimits, WorkerSite,
+    PoolCap, PoolView, Purged, QueueStats, QueueStore, RunOutcome, StepCompleted, StepEnd,
+    StoreError, ViewLimits, WorkerSite,
 };
 
 use crate::ops::{advance, finish, misc, queue};
@@ -96,6 +96,18 @@ impl QueueStore for RedbStore {
         now: u64,
     ) -> Result<StepCompleted, StoreError> {
         self.write(move |t| advance::complete_step(t, task, token, &output, &advance, now))
+            .await
+    }
+
+    async fn end_step(
+        &self,
+        task: u64,
+        token: u64,
+        end: StepEnd,
+        advance: Advance,
+        now: u64,
+    ) -> Result<StepCompleted, StoreError> {
+        self.write(move |t| advance::end_step(t, task, token, &end, &advance, now))
             .await
     }
 

@@ -75,6 +75,15 @@ impl LedgerProgress {
                     time_ms: event.time_ms,
                 })
             }
+            "step-skipped" => {
+                self.started_ms.remove(&task);
+                Some(ProgressEvent::StepSkipped {
+                    run,
+                    flow,
+                    step: text("step"),
+                    reason: text("reason"),
+                })
+            }
             "run-succeeded" => self.finished(run, event, RunStatus::Succeeded),
             "run-failed" => self.finished(run, event, RunStatus::Failed),
             "run-cancelled" => self.finished(run, event, RunStatus::Cancelled),

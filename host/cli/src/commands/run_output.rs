@@ -139,6 +139,12 @@ pub(crate) fn show(event: &ProgressEvent, tty: bool) {
                 format!("step {step} model call {call_index} answered by {model} ({how})")
             }
         }
+        (ProgressEvent::StepSkipped { step, reason, .. }, true) => {
+            format!("  \u{2013} {step} skipped: {reason}")
+        }
+        (ProgressEvent::StepSkipped { step, reason, .. }, false) => {
+            format!("step {step} skipped: {reason}")
+        }
         (ProgressEvent::RunFinished { status, .. }, _) => format!("run {status}"),
     };
     eprintln!("{line}");

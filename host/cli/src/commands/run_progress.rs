@@ -39,6 +39,8 @@ enum StepState {
     Failed { note: String },
     /// Failed for good: dead-lettered, waiting for an operator.
     DeadLettered { note: String },
+    /// Not run: its condition said so, or a need did not succeed.
+    Skipped { reason: String },
 }
 
 /// One step's row.
@@ -135,15 +137,22 @@ impl RunView {
                     FailDecision::DeadLetter { .. } => StepState::DeadLettered {
                         note: error.clone(),
                     },
-                    FailDecision::FailRun { .. } => StepState::Failed {
-                        note: error.clone(),
-                    },
+                    FailDecision::FailRun { .. } | FailDecision::FailStep { .. } => {
+                        StepState::Failed {
+                            note: error.clone(),
+                        }
+                    }
                     FailDecision::Retry { .. } => StepState::Retrying {
                         note: format!(
                             "attempt {attempt} failed: {error}; {}",
                             describe_decision(decision, *time_ms)
                         ),
                     },
+                };
+            }
+            ProgressEvent::StepSkipped { step, reason, .. } => {
+                self.row(step).state = StepState::Skipped {
+                    reason: reason.clone(),
                 };
             }
             ProgressEvent::ModelCalled {
@@ -181,7 +190,12 @@ impl RunView {
         let done = self
             .steps
             .iter()
-            .filter(|r| matches!(r.state, StepState::Succeeded { .. }))
+            .filter(|r| {
+                matches!(
+                    r.state,
+                    StepState::Succeeded { .. } | StepState::Skipped { .. }
+                )
+            })
             .count();
         // Most important first: a narrow terminal cuts the end.
         let mut header = format!("run {} ({})", self.run, self.flow);
@@ -247,6 +261,7 @@ impl RunView {
             StepState::DeadLettered { note } => {
                 ('\u{2718}', format!("dead-lettered{attempt}: {note}"))
             }
+            StepState::Skipped { reason } => ('\u{2013}', format!("skipped: {reason}")),
         }
     }
 }

@@ -28,7 +28,7 @@ impl Families {
                     FailDecision::DeadLetter { .. } => {
                         self.dead_lettered.with_label_values(&[flow]).inc();
                     }
-                    FailDecision::FailRun { .. } => {}
+                    FailDecision::FailRun { .. } | FailDecision::FailStep { .. } => {}
                 }
             }
             ProgressEvent::RunFinished {
@@ -42,7 +42,9 @@ impl Families {
                     .with_label_values(&[flow])
                     .observe(seconds(*duration_ms));
             }
-            ProgressEvent::StepStarted { .. } | ProgressEvent::ModelCalled { .. } => {}
+            ProgressEvent::StepStarted { .. }
+            | ProgressEvent::StepSkipped { .. }
+            | ProgressEvent::ModelCalled { .. } => {}
         }
     }
 }

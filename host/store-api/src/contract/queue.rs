@@ -8,7 +8,7 @@ use crate::admission::{LeaseTry, PoolCap};
 use crate::error::StoreError;
 use crate::types::{
     Advance, Counters, DeadLetter, FailDecision, Lease, NewTask, NextLease, Purged, QueueStats,
-    RunOutcome, StepCompleted,
+    RunOutcome, StepCompleted, StepEnd,
 };
 use crate::views::{NextTask, PoolView, ViewLimits};
 
@@ -84,6 +84,21 @@ pub trait QueueStore: Send + Sync {
         task: u64,
         token: u64,
         output: Value,
+        advance: Advance,
+        now: u64,
+    ) -> Result<StepCompleted, StoreError>;
+
+    /// Ends a leased task of a DAG run without an output of its own
+    /// (`end`: skipped by its condition, or failed for good while the run
+    /// goes on), then decides as [`QueueStore::complete_step`] does which of
+    /// `advance.candidates` became ready and whether the run is done: the
+    /// step's output is `null`, so it counts as ended for fan-in. A run that
+    /// had a `StepEnd::Failed` ends failed, with the first one's reason.
+    async fn end_step(
+        &self,
+        task: u64,
+        token: u64,
+        end: StepEnd,
         advance: Advance,
         now: u64,
     ) -> Result<StepCompleted, StoreError>;

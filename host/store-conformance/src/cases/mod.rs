@@ -18,6 +18,7 @@ mod ledger;
 mod ops;
 mod run_pages;
 mod runs;
+mod step_ends;
 
 pub use admission::*;
 pub use copy::*;
@@ -29,3 +30,4 @@ pub use ledger::*;
 pub use ops::*;
 pub use run_pages::*;
 pub use runs::*;
+pub use step_ends::*;

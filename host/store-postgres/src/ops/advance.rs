@@ -6,12 +6,15 @@
 
 use std::collections::BTreeSet;
 
-use serde_json::{Map, Value, json};
-use weft_store_api::{Advance, EventKind, NewTask, RunStatus, StepCompleted, StoreError};
+use serde_json::{Map, Value};
+use weft_store_api::{
+    Advance, NewTask, RunStatus, StepCompleted, StepEnd, StepEndRef, StoreError, TaskState,
+    step_end_event,
+};
 
 use crate::conv::from_text;
 use crate::ops::common::{check_new_tasks, create_tasks, finish_run};
-use crate::ops::finish::record_output;
+use crate::ops::finish::record_end;
 use crate::ops::ledger;
 use crate::ops::records::put_run;
 use crate::tx::Tx;
@@ -25,10 +28,44 @@ pub(crate) async fn complete_step(
     advance: &Advance,
     now: u64,
 ) -> Result<StepCompleted, StoreError> {
+    advance_step(t, task_id, token, StepEndRef::Output(output), advance, now).await
+}
+
+/// Ends a leased task of a DAG run without an output of its own (see
+/// `QueueStore::end_step`).
+pub(crate) async fn end_step(
+    t: &Tx<'_>,
+    task_id: u64,
+    token: u64,
+    end: &StepEnd,
+    advance: &Advance,
+    now: u64,
+) -> Result<StepCompleted, StoreError> {
+    advance_step(t, task_id, token, StepEndRef::Other(end), advance, now).await
+}
+
+async fn advance_step(
+    t: &Tx<'_>,
+    task_id: u64,
+    token: u64,
+    ending: StepEndRef<'_>,
+    advance: &Advance,
+    now: u64,
+) -> Result<StepCompleted, StoreError> {
     let candidates: Vec<NewTask> = advance.candidates.iter().map(|c| c.task.clone()).collect();
     check_new_tasks(&candidates)?;
+    let (output, state, error) = match ending {
+        StepEndRef::Output(output) => (output, TaskState::Done, None),
+        StepEndRef::Other(StepEnd::Skipped { .. }) => (&Value::Null, TaskState::Skipped, None),
+        StepEndRef::Other(StepEnd::Failed { error, .. }) => {
+            (&Value::Null, TaskState::Failed, Some(error.as_str()))
+        }
+    };
     // Locks the task, then the run: every completion of this run waits here.
-    let (task, mut run) = record_output(t, task_id, token, output, now).await?;
+    let (task, mut run) = record_end(t, task_id, token, output, state, error, now).await?;
+    if let StepEndRef::Other(StepEnd::Failed { reason, .. }) = ending {
+        run.error.get_or_insert_with(|| reason.clone());
+    }
 
     let has_task: BTreeSet<String> = t
         .rows(
@@ -54,16 +91,21 @@ pub(crate) async fn complete_step(
         }
     }
     let next_ids = create_tasks(t, &task.run_id, &run.tenant, &ready, now).await?;
-    let payload = json!({
-        "task": task.id, "step": task.step_id, "attempt": task.attempt,
-        "output": output, "next": next_ids,
-    });
-    ledger::append(t, &task.run_id, now, EventKind::StepSucceeded, payload).await?;
+    let (kind, payload) = step_end_event(&task, ending, &next_ids);
+    ledger::append(t, &task.run_id, now, kind, payload).await?;
 
     let done = !advance.all_steps.is_empty()
         && next_ids.is_empty()
         && advance.all_steps.iter().all(|s| outputs.contains_key(s));
     if done {
+        if let Some(error) = run.error.clone() {
+            finish_run(t, run, RunStatus::Failed, None, Some(error), now).await?;
+            return Ok(StepCompleted {
+                enqueued: next_ids,
+                run_output: None,
+                run_failed: true,
+            });
+        }
         let run_output = run_output(&outputs, &advance.final_steps);
         finish_run(
             t,
@@ -77,6 +119,7 @@ pub(crate) async fn complete_step(
         return Ok(StepCompleted {
             enqueued: next_ids,
             run_output: Some(run_output),
+            run_failed: false,
         });
     }
     run.updated_ms = now;
@@ -84,6 +127,7 @@ pub(crate) async fn complete_step(
     Ok(StepCompleted {
         enqueued: next_ids,
         run_output: None,
+        run_failed: false,
     })
 }
 

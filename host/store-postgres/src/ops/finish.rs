@@ -22,10 +22,27 @@ pub(crate) async fn record_output(
     output: &Value,
     now: u64,
 ) -> Result<(TaskRecord, RunRecord), StoreError> {
+    record_end(t, task_id, token, output, TaskState::Done, None, now).await
+}
+
+/// [`record_output`] for a task that ends in `state` (done, skipped, or
+/// failed with its run going on) with `error`.
+pub(crate) async fn record_end(
+    t: &Tx<'_>,
+    task_id: u64,
+    token: u64,
+    output: &Value,
+    state: TaskState,
+    error: Option<&str>,
+    now: u64,
+) -> Result<(TaskRecord, RunRecord), StoreError> {
     let (mut task, _) = check_fence(t, task_id, token, "complete", now).await?;
     let run = get_run(t, &task.run_id, true).await?;
     ensure_open(&run)?;
-    task.state = TaskState::Done;
+    task.state = state;
+    if let Some(error) = error {
+        task.error = Some(error.to_owned());
+    }
     put_task(t, &task, None).await?;
     t.exec(
         "INSERT INTO step_outputs (run_id, step_id, value) VALUES ($1, $2, $3) \
@@ -148,6 +165,11 @@ pub(crate) async fn fail(
             task.state = TaskState::Failed;
             put_task(t, &task, None).await?;
             finish_run(t, run, RunStatus::Failed, None, Some(reason.clone()), now).await?;
+        }
+        FailDecision::FailStep { .. } => {
+            return Err(StoreError::Invalid(
+                "a step that fails while its run goes on ends through end_step".into(),
+            ));
         }
     }
     Ok(())

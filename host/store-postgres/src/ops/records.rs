@@ -39,6 +39,7 @@ pub(crate) fn task_state(s: &str) -> Result<TaskState, StoreError> {
         "dead" => TaskState::Dead,
         "failed" => TaskState::Failed,
         "cancelled" => TaskState::Cancelled,
+        "skipped" => TaskState::Skipped,
         other => return Err(StoreError::Corrupt(format!("unknown task state {other:?}"))),
     })
 }

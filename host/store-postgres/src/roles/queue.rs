@@ -5,8 +5,8 @@
 use serde_json::Value;
 use weft_store_api::{
     Advance, Counters, DeadLetter, FailDecision, Lease, LeaseTry, NewTask, NextLease, NextTask,
-    PoolCap, PoolView, Purged, QueueStats, QueueStore, RunOutcome, StepCompleted, StoreError,
-    ViewLimits, WorkerSite,
+    PoolCap, PoolView, Purged, QueueStats, QueueStore, RunOutcome, StepCompleted, StepEnd,
+    StoreError, ViewLimits, WorkerSite,
 };
 
 use crate::ops::{advance, finish, misc, queue};
@@ -72,6 +72,17 @@ impl QueueStore for PgStore {
         now: u64,
     ) -> Result<StepCompleted, StoreError> {
         write_tx!(self, t => advance::complete_step(&t, task, token, &output, &advance, now).await)
+    }
+
+    async fn end_step(
+        &self,
+        task: u64,
+        token: u64,
+        end: StepEnd,
+        advance: Advance,
+        now: u64,
+    ) -> Result<StepCompleted, StoreError> {
+        write_tx!(self, t => advance::end_step(&t, task, token, &end, &advance, now).await)
     }
 
     async fn complete_step_and_lease(

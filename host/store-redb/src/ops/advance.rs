@@ -9,16 +9,16 @@ use crate::db::OrDb;
 use std::collections::BTreeSet;
 
 use redb::ReadableTable;
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
-use crate::ledger::{self, EventKind};
+use crate::ledger;
 use crate::ops::common::{
-    check_new_tasks, create_tasks, finish_run, get_task, put_run, task_ids_of,
+    check_new_tasks, create_tasks, finish_run, get_task, put_run, put_task, task_ids_of,
 };
-use crate::ops::finish::record_output;
+use crate::ops::finish::record_end;
 use crate::tables::Tables;
 use weft_store_api::StoreError;
-use weft_store_api::{Advance, NewTask, RunStatus, StepCompleted};
+use weft_store_api::{Advance, NewTask, RunStatus, StepCompleted, StepEnd, TaskState};
 
 /// Completes a leased task of a DAG run: stores its output, enqueues each
 /// candidate whose needs all have outputs and that has no task yet, and finishes
@@ -31,9 +31,50 @@ pub fn complete_step(
     advance: &Advance,
     now: u64,
 ) -> Result<StepCompleted, StoreError> {
+    advance_step(t, task_id, token, Ending::Output(output), advance, now)
+}
+
+/// Ends a leased task of a DAG run without an output of its own (see
+/// `QueueStore::end_step`), and decides what became ready as
+/// [`complete_step`] does.
+pub fn end_step(
+    t: &mut Tables<'_>,
+    task_id: u64,
+    token: u64,
+    end: &StepEnd,
+    advance: &Advance,
+    now: u64,
+) -> Result<StepCompleted, StoreError> {
+    advance_step(t, task_id, token, Ending::Other(end), advance, now)
+}
+
+/// How the step being advanced past ended.
+enum Ending<'a> {
+    Output(&'a Value),
+    Other(&'a StepEnd),
+}
+
+fn advance_step(
+    t: &mut Tables<'_>,
+    task_id: u64,
+    token: u64,
+    ending: Ending<'_>,
+    advance: &Advance,
+    now: u64,
+) -> Result<StepCompleted, StoreError> {
     let candidates: Vec<NewTask> = advance.candidates.iter().map(|c| c.task.clone()).collect();
     check_new_tasks(&candidates)?;
-    let (task, mut run) = record_output(t, task_id, token, output, now)?;
+    let (output, state) = match ending {
+        Ending::Output(output) => (output, TaskState::Done),
+        Ending::Other(StepEnd::Skipped { .. }) => (&Value::Null, TaskState::Skipped),
+        Ending::Other(StepEnd::Failed { .. }) => (&Value::Null, TaskState::Failed),
+    };
+    let (mut task, mut run) = record_end(t, task_id, token, output, state, now)?;
+    if let Ending::Other(StepEnd::Failed { error, reason, .. }) = ending {
+        task.error = Some(error.clone());
+        put_task(t, &task)?;
+        run.error.get_or_insert_with(|| reason.clone());
+    }
 
     let mut has_task = BTreeSet::new();
     for id in task_ids_of(&t.run_tasks, &task.run_id)? {
@@ -53,16 +94,21 @@ pub fn complete_step(
         }
     }
     let next_ids = create_tasks(t, &task.run_id, &run.tenant, &ready, now)?;
-    let payload = json!({
-        "task": task.id, "step": task.step_id, "attempt": task.attempt,
-        "output": output, "next": next_ids,
-    });
-    ledger::append(t, &task.run_id, now, EventKind::StepSucceeded, payload)?;
+    let (kind, payload) = weft_store_api::step_end_event(&task, ending_payload(ending), &next_ids);
+    ledger::append(t, &task.run_id, now, kind, payload)?;
 
     let done = !advance.all_steps.is_empty()
         && next_ids.is_empty()
         && all_have_outputs(t, &task.run_id, &advance.all_steps)?;
     if done {
+        if let Some(error) = run.error.clone() {
+            finish_run(t, run, RunStatus::Failed, None, Some(error), now)?;
+            return Ok(StepCompleted {
+                enqueued: next_ids,
+                run_output: None,
+                run_failed: true,
+            });
+        }
         let run_output = run_output(t, &task.run_id, &advance.final_steps)?;
         finish_run(
             t,
@@ -75,6 +121,7 @@ pub fn complete_step(
         return Ok(StepCompleted {
             enqueued: next_ids,
             run_output: Some(run_output),
+            run_failed: false,
         });
     }
     run.updated_ms = now;
@@ -82,7 +129,15 @@ pub fn complete_step(
     Ok(StepCompleted {
         enqueued: next_ids,
         run_output: None,
+        run_failed: false,
     })
+}
+
+fn ending_payload(ending: Ending<'_>) -> weft_store_api::StepEndRef<'_> {
+    match ending {
+        Ending::Output(output) => weft_store_api::StepEndRef::Output(output),
+        Ending::Other(end) => weft_store_api::StepEndRef::Other(end),
+    }
 }
 
 fn output_of(t: &Tables<'_>, run: &str, step: &str) -> Result<Option<Value>, StoreError> {

@@ -131,7 +131,11 @@ pub fn unindex(t: &mut Tables<'_>, task: &TaskRecord) -> Result<(), StoreError> 
             }
             crate::ops::pool_leases::remove(t, &task.pool, task.id)?;
         }
-        TaskState::Done | TaskState::Dead | TaskState::Failed | TaskState::Cancelled => {}
+        TaskState::Done
+        | TaskState::Dead
+        | TaskState::Failed
+        | TaskState::Cancelled
+        | TaskState::Skipped => {}
     }
     Ok(())
 }

@@ -24,11 +24,24 @@ pub fn record_output(
     output: &Value,
     now: u64,
 ) -> Result<(TaskRecord, RunRecord), StoreError> {
+    record_end(t, task_id, token, output, TaskState::Done, now)
+}
+
+/// [`record_output`] for a task that ends in `state` (done, skipped, or
+/// failed with its run going on).
+pub fn record_end(
+    t: &mut Tables<'_>,
+    task_id: u64,
+    token: u64,
+    output: &Value,
+    state: TaskState,
+    now: u64,
+) -> Result<(TaskRecord, RunRecord), StoreError> {
     let (mut task, _) = check_fence(t, task_id, token, "complete", now)?;
     let run = get_run(t, &task.run_id)?;
     ensure_open(&run)?;
     unindex(t, &task)?;
-    task.state = TaskState::Done;
+    task.state = state;
     put_task(t, &task)?;
     let output_text = serde_json::to_string(output)?;
     t.step_outputs
@@ -147,6 +160,11 @@ pub fn fail(
             task.state = TaskState::Failed;
             put_task(t, &task)?;
             finish_run(t, run, RunStatus::Failed, None, Some(reason.clone()), now)?;
+        }
+        FailDecision::FailStep { .. } => {
+            return Err(StoreError::Invalid(
+                "a step that fails while its run goes on ends through end_step".into(),
+            ));
         }
     }
     Ok(())

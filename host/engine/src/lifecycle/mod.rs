@@ -22,7 +22,7 @@ use serde_json::Value;
 use weft_flow::Limits;
 use weft_store_api::{
     Advance, FailDecision, Lease, LedgerSigner, NewRun, Purged, RunRecord, RunStatus, SharedStore,
-    StoreError, StrictPool, Submitted,
+    StepCompleted, StoreError, StrictPool, Submitted,
 };
 
 use crate::catalog::Unlocated;
@@ -32,12 +32,20 @@ use crate::progress::ProgressEvent;
 use crate::stops::RunStops;
 use crate::wakeups::Wakeups;
 
+mod ends;
+
 /// What became of a task a worker executed.
 #[derive(Debug, Clone, PartialEq)]
 pub enum TaskOutcome {
     /// The step succeeded; `run_finished` if it was the run's last.
     Succeeded {
         /// Whether this completion finished the run.
+        run_finished: bool,
+    },
+    /// The step did not run (its condition, or a need that did not
+    /// succeed); `run_finished` if that ended the run.
+    Skipped {
+        /// Whether this ended the run.
         run_finished: bool,
     },
     /// The attempt failed and `decision` was applied.
@@ -179,10 +187,7 @@ impl RunLifecycle {
         if taken.is_none() {
             self.wakeups.task_ready();
         }
-        let run_finished = done.run_output.is_some();
-        if run_finished {
-            self.run_ended(run, RunStatus::Succeeded).await;
-        }
+        let run_finished = self.ended_by(run, &done).await;
         (TaskOutcome::Succeeded { run_finished }, next)
     }
 
@@ -231,7 +236,8 @@ impl RunLifecycle {
                 Some(run) => self.run_ended(run, RunStatus::Failed).await,
                 None => self.run_ended_unread(&lease.run, RunStatus::Failed).await,
             },
-            FailDecision::DeadLetter { .. } => {}
+            // The store refuses it here: it goes through `step_ended`.
+            FailDecision::DeadLetter { .. } | FailDecision::FailStep { .. } => {}
         }
         TaskOutcome::Failed { decision }
     }
@@ -308,6 +314,17 @@ impl RunLifecycle {
                 TaskOutcome::StoreFailed(other.to_string())
             }
         }
+    }
+
+    /// Reports the end of `run` if the step `done` with ended it (failed,
+    /// when a step before failed with its run going on); whether it did.
+    async fn ended_by(&self, run: &RunRecord, done: &StepCompleted) -> bool {
+        if done.run_output.is_some() {
+            self.run_ended(run, RunStatus::Succeeded).await;
+        } else if done.run_failed {
+            self.run_ended(run, RunStatus::Failed).await;
+        }
+        done.run_output.is_some() || done.run_failed
     }
 
     /// Run `run` has ended with `status`; the store has committed it. Its
