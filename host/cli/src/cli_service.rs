@@ -80,6 +80,13 @@ pub struct EnqueueArgs {
     /// Higher runs first.
     #[arg(long)]
     pub priority: Option<u32>,
+    /// Start the run no earlier than this RFC 3339 time
+    /// (`2026-12-07T09:00:00Z`); it waits queued, holding no worker.
+    #[arg(long, value_name = "TIME", conflicts_with = "delay")]
+    pub at: Option<String>,
+    /// Start the run no earlier than this long from now (`90s`, `10m`, `2h`).
+    #[arg(long, value_name = "DURATION")]
+    pub delay: Option<String>,
     /// Wait up to this many seconds (at most 300) for the run to finish; the exit
     /// code then says whether it succeeded.
     #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(0..=300))]

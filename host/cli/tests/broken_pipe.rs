@@ -142,6 +142,7 @@ fn fill_with_runs(dir: &Path, n: usize) {
                         priority: 0,
                         idempotency_key: None,
                         id_prefix: "pipe".into(),
+                        not_before: None,
                         initial_tasks: vec![weft_store_api::NewTask {
                             step_id: "a".into(),
                             pool: "default".into(),

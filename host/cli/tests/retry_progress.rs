@@ -116,6 +116,7 @@ fn resume_says_which_lease_it_waits_for_and_how_long() {
                 priority: 0,
                 idempotency_key: None,
                 id_prefix: "rp".into(),
+                not_before: None,
                 initial_tasks: vec![weft_store_api::NewTask {
                     step_id: "a".into(),
                     pool: "default".into(),

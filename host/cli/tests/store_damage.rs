@@ -38,6 +38,7 @@ fn new_run() -> NewRun {
         priority: 0,
         idempotency_key: None,
         id_prefix: "acme".into(),
+        not_before: None,
         initial_tasks: vec![NewTask {
             step_id: "a".into(),
             pool: "p".into(),

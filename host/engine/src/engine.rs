@@ -216,6 +216,16 @@ impl Engine {
         for task in &mut new.initial_tasks {
             task.priority = new.priority;
         }
+        if let Some(at) = options.not_before {
+            let ahead = at.saturating_sub(inner.now());
+            if ahead > crate::options::MAX_START_DELAY_MS {
+                return Err(EngineError::StartTooLate {
+                    days: ahead / 86_400_000,
+                    max_days: crate::options::MAX_START_DELAY_MS / 86_400_000,
+                });
+            }
+            new.not_before = Some(at);
+        }
         // The store checks the `on_exhausted: fail` pools in the submit's
         // transaction, so that concurrent submits through any daemon cannot
         // both take the last place.
@@ -256,6 +266,7 @@ impl Engine {
             priority: 0,
             idempotency_key,
             id_prefix: flow.id_prefix.clone(),
+            not_before: None,
             initial_tasks: flow
                 .initial_steps()
                 .map(|s| NewTask {

@@ -150,6 +150,14 @@ pub enum EngineError {
     /// A lease request that cannot be served as asked.
     #[error("bad lease request: {0}")]
     BadLease(String),
+    /// A submit's `not_before` is further ahead than a run may wait.
+    #[error("a run may wait at most {max_days} days to start; not_before is {days} days ahead")]
+    StartTooLate {
+        /// How far ahead it was, in whole days.
+        days: u64,
+        /// The most a run may wait.
+        max_days: u64,
+    },
     /// The store could not record a result (the task comes back when its
     /// lease expires).
     #[error("cannot record the result: {0}")]

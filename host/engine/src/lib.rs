@@ -116,7 +116,7 @@ pub use head_signing::SIGNING_KEY_ENV;
 pub use housekeeping::{HousekeepingHandle, PURGE_BATCH, PURGE_EVERY};
 pub use lifecycle::TaskOutcome;
 pub use model_policy::{ModelOutcome, model_http_policy};
-pub use options::{EngineOptions, SubmitOptions};
+pub use options::{EngineOptions, MAX_START_DELAY_MS, SubmitOptions};
 pub use plugin_source::PluginComponent;
 pub use plugins::check_plugins;
 pub use pools::PoolStatus;

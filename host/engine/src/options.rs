@@ -18,7 +18,14 @@ pub struct SubmitOptions {
     /// pool. 0: the `priority_field` of its first step's pool, read from the
     /// input, if that pool has one.
     pub priority: u32,
+    /// Start no earlier than this (ms since the Unix epoch): the run's first
+    /// tasks wait, delayed, holding no worker; a time already past starts
+    /// it now. At most [`MAX_START_DELAY_MS`] ahead.
+    pub not_before: Option<u64>,
 }
+
+/// The furthest ahead a run may be submitted to start (366 days).
+pub const MAX_START_DELAY_MS: u64 = 366 * 24 * 3_600_000;
 
 /// How an [`Engine`] runs.
 #[derive(Clone)]

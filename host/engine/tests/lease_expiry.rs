@@ -180,6 +180,7 @@ async fn a_long_polling_worker_is_woken_when_a_lease_runs_out() {
         priority: 0,
         idempotency_key: None,
         id_prefix: "test".into(),
+        not_before: None,
         initial_tasks: vec![NewTask {
             step_id: "a".into(),
             pool: "default".into(),

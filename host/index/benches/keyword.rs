@@ -250,6 +250,7 @@ fn from_store(runs: u64) {
                     priority: 0,
                     idempotency_key: None,
                     id_prefix: "acme".into(),
+                    not_before: None,
                     initial_tasks: vec![NewTask {
                         step_id: "work".into(),
                         pool: "work".into(),

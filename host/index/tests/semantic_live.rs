@@ -51,6 +51,7 @@ async fn submit(store: &dyn Store, i: u64, tenant: &str, flow: &str, text: &str)
         priority: 0,
         idempotency_key: None,
         id_prefix: tenant.into(),
+        not_before: None,
         initial_tasks: vec![NewTask {
             step_id: "a".into(),
             pool: "work".into(),

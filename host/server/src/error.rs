@@ -108,7 +108,9 @@ impl From<EngineError> for ApiError {
             EngineError::SwapRefused { .. } => Self::BadRequest(e.to_string()),
             EngineError::LeaseLost { .. } => Self::Conflict(e.to_string()),
             EngineError::Forbidden { .. } => Self::Forbidden(e.to_string()),
-            EngineError::Input { .. } | EngineError::BadLease(_) => Self::BadRequest(e.to_string()),
+            EngineError::Input { .. }
+            | EngineError::BadLease(_)
+            | EngineError::StartTooLate { .. } => Self::BadRequest(e.to_string()),
             other => Self::Internal(other.to_string()),
         }
     }

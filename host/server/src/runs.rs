@@ -52,6 +52,22 @@ pub struct SubmitBody {
     /// Higher runs first (default 0).
     #[serde(default)]
     pub priority: Option<u32>,
+    /// Start no earlier than this RFC 3339 time (`2026-12-07T09:00:00Z`):
+    /// the run waits, queued, holding no worker. A time past starts it now.
+    #[serde(default)]
+    pub not_before: Option<String>,
+}
+
+/// `not_before` as ms since the Unix epoch; a 400 that says what a time
+/// must look like.
+fn start_time(text: &str) -> Result<u64, ApiError> {
+    let at = chrono::DateTime::parse_from_rfc3339(text).map_err(|e| {
+        ApiError::BadRequest(format!(
+            "not_before: {text:?} is not an RFC 3339 time ({e}); expected e.g. \
+             \"2026-12-07T09:00:00Z\" or \"2026-12-07T10:00:00+01:00\""
+        ))
+    })?;
+    Ok(u64::try_from(at.timestamp_millis()).unwrap_or(0))
 }
 
 /// `POST /v1/runs`: 201 with the new run, 200 with the run an idempotency key
@@ -64,10 +80,12 @@ pub async fn submit(
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let Json(body) = body.map_err(|e| ApiError::BadRequest(e.body_text()))?;
     let input = body.input.unwrap_or_else(|| json!({}));
+    let not_before = body.not_before.as_deref().map(start_time).transpose()?;
     let options = SubmitOptions {
         idempotency_key: body.idempotency_key,
         tenant: caller.tenant().map(str::to_owned),
         priority: body.priority.unwrap_or(0),
+        not_before,
     };
     let sub = state.engine.submit_with(&body.flow, input, options).await?;
     if !sub.created {

@@ -33,6 +33,9 @@ pub fn run_created_payload(
     if let (Some(origin), Value::Object(map)) = (origin, &mut payload) {
         map.insert("origin".into(), origin);
     }
+    if let (Some(at), Value::Object(map)) = (new.not_before, &mut payload) {
+        map.insert("not_before".into(), json!(at));
+    }
     payload
 }
 

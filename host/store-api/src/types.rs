@@ -280,6 +280,10 @@ pub struct NewRun {
     pub idempotency_key: Option<(String, u64)>,
     /// The first part of the run id: lowercase ASCII letters, digits and `-`.
     pub id_prefix: String,
+    /// When set and later than the submit's `now` (ms since the Unix
+    /// epoch), the run's first tasks wait, delayed, until then; the run is
+    /// `queued` meanwhile and holds no worker and no lease.
+    pub not_before: Option<u64>,
     /// The tasks that start the run.
     pub initial_tasks: Vec<NewTask>,
 }

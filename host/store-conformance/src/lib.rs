@@ -63,6 +63,7 @@ macro_rules! conformance_tests {
             the_last_step_finishes_the_run,
             a_skipped_step_counts_as_ended,
             a_failed_step_lets_the_run_go_on_and_fail,
+            a_run_can_wait_to_start,
             complete_step_and_lease_is_one_decision,
             cancels_race_leases_and_completions,
             retries_then_a_failed_run,

@@ -1,5 +1,6 @@
 //! `weft enqueue FLOW [-i JSON|@file] [--idempotency-key K] [--priority P]
-//! [--wait SECONDS] [--daemon URL] [--json]`: submit a run to the daemon.
+//! [--at TIME | --delay DURATION] [--wait SECONDS] [--daemon URL] [--json]`:
+//! submit a run to the daemon.
 //! FLOW is a flow id, or a flow file whose `id` is submitted.
 
 use std::path::Path;
@@ -33,6 +34,9 @@ pub(crate) fn run(args: EnqueueArgs) -> Result<ExitCode> {
     }
     if let Some(priority) = args.priority {
         body["priority"] = json!(priority);
+    }
+    if let Some(at) = start_time(args.at.as_deref(), args.delay.as_deref())? {
+        body["not_before"] = json!(at);
     }
     let (_, submitted) = daemon.post("/v1/runs", Some(&body))?;
     let run_id: String = field(&submitted, "run_id")?;
@@ -68,6 +72,25 @@ pub(crate) fn run(args: EnqueueArgs) -> Result<ExitCode> {
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// The `not_before` to send: `--at` as given (the daemon checks it), or
+/// now plus `--delay`, as RFC 3339.
+fn start_time(at: Option<&str>, delay: Option<&str>) -> Result<Option<String>> {
+    if let Some(at) = at {
+        return Ok(Some(at.to_owned()));
+    }
+    let Some(delay) = delay else {
+        return Ok(None);
+    };
+    let delay = weft_core::duration::parse_duration(delay).with_context(|| {
+        format!("--delay {delay:?}: expected a duration such as 90s, 10m or 2h")
+    })?;
+    let delay = chrono::Duration::from_std(delay).context("--delay is too long")?;
+    let at = chrono::Utc::now() + delay;
+    Ok(Some(
+        at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+    ))
 }
 
 /// The flow id `arg` names: `arg` itself, or, when it is the path of a flow

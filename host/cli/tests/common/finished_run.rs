@@ -28,6 +28,7 @@ pub fn finished_run(dir: &Path, artifact: &str, signer: Option<&LedgerSigner>) -
             priority: 0,
             idempotency_key: None,
             id_prefix: "acme".into(),
+            not_before: None,
             initial_tasks: vec![NewTask {
                 step_id: "a".into(),
                 pool: "p".into(),

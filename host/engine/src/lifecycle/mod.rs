@@ -113,11 +113,13 @@ impl RunLifecycle {
         strict: &[StrictPool],
     ) -> Result<Submitted, StoreError> {
         let roots = new.initial_tasks.len();
-        let submitted = self
-            .store
-            .submit_run_capped(new, strict, self.clock.now_ms())
-            .await?;
-        if submitted.created {
+        let now = self.clock.now_ms();
+        let waits = new.not_before.is_some_and(|at| at > now);
+        let submitted = self.store.submit_run_capped(new, strict, now).await?;
+        if submitted.created && waits {
+            // Idle workers look again at when the next delayed task is due.
+            self.wakeups.queue_changed();
+        } else if submitted.created {
             self.wakeups.tasks_ready(roots);
         }
         Ok(submitted)

@@ -46,6 +46,7 @@ fn new_run(i: u64, flow: &str, tenant: &str, customer: &str, pool: &str) -> NewR
         priority: 0,
         idempotency_key: None,
         id_prefix: tenant.into(),
+        not_before: None,
         initial_tasks: vec![NewTask {
             step_id: "charge".into(),
             pool: pool.into(),

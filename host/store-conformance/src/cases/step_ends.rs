@@ -187,3 +187,44 @@ pub async fn a_failed_step_lets_the_run_go_on_and_fail(b: &dyn Backend) {
     assert_eq!(all.last().map(|e| e.kind.as_str()), Some("run-failed"));
     assert!(store.verify(&s.run_id).await.unwrap().first_bad.is_none());
 }
+
+/// A run submitted with `not_before` waits: its first task is delayed (no
+/// lease before then), `next_due` names the time, and it is leased once
+/// promoted at that time; `run-created` records `not_before`.
+pub async fn a_run_can_wait_to_start(b: &dyn Backend) {
+    let (store, _) = b.fresh().await;
+    let at = T0 + 60_000;
+    let mut new = run(vec![task("a", "p", 0)]);
+    new.not_before = Some(at);
+    let s = store.submit_run(new, T0).await.unwrap();
+    let tasks = store.tasks_of(&s.run_id).await.unwrap();
+    assert_eq!(tasks[0].state, TaskState::Delayed);
+    assert_eq!(tasks[0].ready_at, at);
+    let early = store
+        .lease(
+            "w",
+            None,
+            60_000,
+            weft_store_api::WorkerSite::Remote,
+            T0 + 1,
+        )
+        .await
+        .unwrap();
+    assert!(early.is_none(), "nothing to lease before not_before");
+    assert_eq!(store.next_due().await.unwrap(), Some(at));
+    let record = store.run_get(&s.run_id).await.unwrap().unwrap();
+    assert_eq!(record.status, RunStatus::Queued);
+    let created = &store.ledger(&s.run_id).await.unwrap()[0];
+    assert_eq!(created.payload["not_before"], json!(at));
+
+    store.promote_and_expire(at).await.unwrap();
+    let l = lease(&store, "w", 60_000, at).await;
+    assert_eq!(l.run, s.run_id);
+
+    // A `not_before` already past starts the run at once.
+    let mut new = run(vec![task("a", "p", 0)]);
+    new.not_before = Some(T0);
+    let now = store.submit_run(new, at + 1).await.unwrap();
+    let tasks = store.tasks_of(&now.run_id).await.unwrap();
+    assert_eq!(tasks[0].state, TaskState::Ready);
+}

@@ -160,6 +160,13 @@ pub(crate) async fn create_run(
         }
     }
     let task_ids = create_tasks(t, &id, &run.tenant, &new.initial_tasks, now).await?;
+    if let Some(at) = new.not_before.filter(|at| *at > now) {
+        t.exec(
+            "UPDATE tasks SET state = 'delayed', ready_at = $2 WHERE run_id = $1",
+            &[&id, &i(at)],
+        )
+        .await?;
+    }
     let payload = weft_store_api::run_created_payload(&run, new, &task_ids, origin);
     ledger::append(t, &id, now, EventKind::RunCreated, payload).await?;
     Ok(id)

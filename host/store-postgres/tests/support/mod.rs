@@ -75,6 +75,7 @@ pub fn one_task(step: &str) -> NewRun {
         priority: 0,
         idempotency_key: None,
         id_prefix: "acme".into(),
+        not_before: None,
         initial_tasks: vec![NewTask {
             step_id: step.into(),
             pool: "p".into(),

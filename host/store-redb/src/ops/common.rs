@@ -100,6 +100,17 @@ pub fn create_tasks(
     Ok(ids)
 }
 
+/// Moves task `id` from wherever it is indexed to the delayed set, due at
+/// `at` (a run that waits to start).
+pub fn delay_task(t: &mut Tables<'_>, id: u64, at: u64) -> Result<(), StoreError> {
+    let mut task = get_task(t, id)?;
+    unindex(t, &task)?;
+    task.state = TaskState::Delayed;
+    task.ready_at = at;
+    t.delayed.insert((at, id), ()).db()?;
+    put_task(t, &task)
+}
+
 /// Puts a task (not in any index) into the ready queue with `ready_at`.
 pub fn make_ready(
     t: &mut Tables<'_>,

@@ -5,7 +5,7 @@ use redb::ReadableTable;
 use serde_json::Value;
 
 use crate::ledger::{self, EventKind};
-use crate::ops::common::{check_new_tasks, create_tasks, get_run, put_run};
+use crate::ops::common::{check_new_tasks, create_tasks, delay_task, get_run, put_run};
 use crate::tables::{Tables, decode};
 use weft_store_api::StoreError;
 use weft_store_api::{
@@ -134,6 +134,11 @@ pub fn create_run(
         crate::ops::idempotency::put(t, key, &id, now.saturating_add(*ttl))?;
     }
     let task_ids = create_tasks(t, &id, &run.tenant, &new.initial_tasks, now)?;
+    if let Some(at) = new.not_before.filter(|at| *at > now) {
+        for task in &task_ids {
+            delay_task(t, *task, at)?;
+        }
+    }
     let payload = weft_store_api::run_created_payload(&run, new, &task_ids, origin);
     ledger::append(t, &id, now, EventKind::RunCreated, payload)?;
     Ok(id)

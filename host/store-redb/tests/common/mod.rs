@@ -34,6 +34,7 @@ pub fn run(tasks: Vec<NewTask>) -> NewRun {
         priority: 0,
         idempotency_key: None,
         id_prefix: "acme".into(),
+        not_before: None,
         initial_tasks: tasks,
     }
 }
