@@ -98,7 +98,10 @@ fn main() -> ExitCode {
             let mut stderr = std::io::stderr().lock();
             // Nothing sensible remains to be done if stderr itself is gone.
             let mut shown = err.to_string();
-            let _ = writeln!(stderr, "error: {shown}");
+            // A flow or weft.yaml diagnostic says `error:` (or `error[code]:`) itself.
+            let says_error = shown.starts_with("error:") || shown.starts_with("error[");
+            let prefix = if says_error { "" } else { "error: " };
+            let _ = writeln!(stderr, "{prefix}{shown}");
             for cause in err.chain().skip(1) {
                 // Many errors quote their cause in their own message; say it once.
                 let text = cause.to_string();

@@ -58,7 +58,11 @@ fn a_delayed_run_waits_queued_survives_a_kill_and_starts_no_earlier_than_asked()
     let not_before = created[0]["payload"]["not_before"].as_u64().unwrap();
     assert!(not_before > created[0]["time_ms"].as_u64().unwrap() + 2_000);
     let status = stdout(&weft(&url, &["runs", "status", &run]));
-    assert!(status.contains("delayed"), "{status}");
+    let row = status.lines().find(|l| l.contains(" a ")).expect(&status);
+    assert!(
+        row.contains("delayed") && row.contains("until 20"),
+        "{status}"
+    );
 
     // A crash while it waits loses nothing: the restarted daemon starts it.
     daemon.kill();

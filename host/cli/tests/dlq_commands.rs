@@ -228,6 +228,10 @@ fn a_purge_with_a_broken_weft_yaml_says_where_and_drops_nothing() {
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(err.contains("weft.yaml:10:11"), "{err}");
     assert!(err.contains("signing_kye"), "{err}");
+    assert!(
+        err.starts_with("error") && !err.contains("error: error"),
+        "{err}"
+    );
     let dead = weft(d, &["dlq", "ls", "--json", "--state", ".weft"]);
     assert!(dead.status.success(), "{}", text(&dead.stderr));
     let dead: Value = serde_json::from_slice(&dead.stdout).unwrap();

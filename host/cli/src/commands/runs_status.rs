@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use serde_json::json;
-use weft_store_api::RunCost;
+use weft_store_api::{RunCost, TaskState};
 
 use super::state::{human_duration, preview, print_json, run_duration_ms, utc_time};
 use crate::cli::RunIdArgs;
@@ -37,6 +37,7 @@ fn print(view: RunView, as_json: bool) -> Result<ExitCode> {
                     "step": t.step_id,
                     "state": t.state.as_str(),
                     "attempt": t.attempt,
+                    "ready_at_ms": t.ready_at,
                     "pool": t.pool,
                     "error": t.error,
                     "output_bytes": output.map(|o| o.to_string().len()),
@@ -88,9 +89,12 @@ fn print(view: RunView, as_json: bool) -> Result<ExitCode> {
         "TASK", "STEP", "STATE", "ATTEMPT"
     );
     for t in &tasks {
-        let output = outputs.get(&t.step_id).map_or_else(String::new, |o| {
-            format!("{} bytes  {}", o.to_string().len(), preview(o, PREVIEW))
-        });
+        let output = match outputs.get(&t.step_id) {
+            Some(o) => format!("{} bytes  {}", o.to_string().len(), preview(o, PREVIEW)),
+            // A retry's back-off, or a run that waits to start.
+            None if t.state == TaskState::Delayed => format!("until {}", utc_time(t.ready_at)),
+            None => String::new(),
+        };
         println!(
             "{:>5}  {:step_width$}  {:9}  {:>7}  {output}",
             t.id,
