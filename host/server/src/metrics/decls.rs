@@ -166,6 +166,8 @@ declare_metrics! {
     tasks_failed: IntCounterVec = "weft_tasks_failed_total", "Step attempts that failed.", ["flow"];
     retries: IntCounterVec = "weft_retries_total", "Failed attempts scheduled for a retry.", ["flow"];
     dead_lettered: IntCounterVec = "weft_dlq_total", "Tasks dead-lettered.", ["flow"];
+    steps_skipped: IntCounterVec = "weft_steps_skipped_total",
+        "Steps not run: their condition (if:) said so, or a step they need did not succeed.", ["flow"];
     redelivered: IntCounter = "weft_tasks_redelivered_total",
         "Tasks handed out again after their lease expired (store lifetime).", [];
     stale_refusals: IntCounter = "weft_stale_token_refusals_total",

@@ -42,9 +42,10 @@ impl Families {
                     .with_label_values(&[flow])
                     .observe(seconds(*duration_ms));
             }
-            ProgressEvent::StepStarted { .. }
-            | ProgressEvent::StepSkipped { .. }
-            | ProgressEvent::ModelCalled { .. } => {}
+            ProgressEvent::StepSkipped { flow, .. } => {
+                self.steps_skipped.with_label_values(&[flow]).inc();
+            }
+            ProgressEvent::StepStarted { .. } | ProgressEvent::ModelCalled { .. } => {}
         }
     }
 }
@@ -101,6 +102,15 @@ mod tests {
         f.count(&failed(FailDecision::FailRun {
             reason: "no".into(),
         }));
+        f.count(&failed(FailDecision::FailStep {
+            reason: "the run goes on".into(),
+        }));
+        f.count(&ProgressEvent::StepSkipped {
+            run: "nowhere-1".into(),
+            flow: "chain".into(),
+            step: "b".into(),
+            reason: "need `a` failed".into(),
+        });
         f.count(&ProgressEvent::RunFinished {
             run: "nowhere-1".into(),
             flow: "chain".into(),
@@ -109,7 +119,8 @@ mod tests {
         });
         let chain = ["chain"];
         assert_eq!(f.tasks_completed.with_label_values(&chain).get(), 1);
-        assert_eq!(f.tasks_failed.with_label_values(&chain).get(), 3);
+        assert_eq!(f.tasks_failed.with_label_values(&chain).get(), 4);
+        assert_eq!(f.steps_skipped.with_label_values(&chain).get(), 1);
         assert_eq!(f.retries.with_label_values(&chain).get(), 1);
         assert_eq!(f.dead_lettered.with_label_values(&chain).get(), 1);
         assert_eq!(f.runs.with_label_values(&["chain", "failed"]).get(), 1);
