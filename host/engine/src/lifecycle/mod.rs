@@ -3,8 +3,10 @@
 //!
 //! Each operation records the change in the store (one transaction), then
 //! emits its progress event and wakes who must be woken, in that order. A
-//! run ends in the transaction of what ended it — the completion of its last
-//! step (succeeded), a failure whose decision fails the run, a cancel, or the
+//! run ends in the transaction of what ended it — the end of its last step
+//! (succeeded; or failed, when a step before failed with its run going on to
+//! the steps that run after a failure: see `ends.rs`), a failure whose
+//! decision fails the run, a cancel, or the
 //! purge of a dead letter (a step without an output can never let the run
 //! succeed, so it fails) — and then [`RunLifecycle::run_ended`] alone signs
 //! its ledger head and emits [`ProgressEvent::RunFinished`]: observers count
