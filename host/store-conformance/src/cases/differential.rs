@@ -5,7 +5,10 @@
 //! itself as the model.
 
 use serde_json::json;
-use weft_store_api::{FailDecision, Lease, SharedStore, StoreError, TaskRecord, WorkerSite};
+use weft_store_api::{
+    Advance, FailDecision, Lease, NextCandidate, SharedStore, StepEnd, StoreError, TaskRecord,
+    WorkerSite,
+};
 
 use crate::support::{T0, run, task};
 use crate::{Backend, RedbBackend};
@@ -94,7 +97,11 @@ async fn step(
                     )
                 })
                 .collect();
-            let new = run(tasks);
+            let mut new = run(tasks);
+            // Some runs wait to start (their first tasks delayed).
+            if rng.below(4) == 0 {
+                new.not_before = Some(*now + rng.below(300));
+            }
             for (i, store) in stores.iter().enumerate() {
                 let r = store.submit_run(new.clone(), *now).await;
                 if let Ok(s) = &r {
@@ -128,7 +135,17 @@ async fn step(
             } else {
                 l.token
             };
-            let what = rng.below(5);
+            let what = rng.below(7);
+            // For a step that ends without an output: a dependent `n` that
+            // needs it, and a run that ends once `s0` and `n` have ended.
+            let advance = Advance {
+                candidates: vec![NextCandidate {
+                    task: task("n", "a", 1),
+                    needs: vec![l.step.clone()],
+                }],
+                all_steps: vec!["s0".into(), "n".into()],
+                final_steps: vec!["n".into()],
+            };
             let next = if rng.below(2) == 0 {
                 vec![task("n", "a", 1)]
             } else {
@@ -153,6 +170,24 @@ async fn step(
                         answer(&store.fail(l.task, token, "e", d, None, *now).await, |_| {
                             String::new()
                         })
+                    }
+                    5 => {
+                        let end = StepEnd::Skipped { reason: "r".into() };
+                        let r = store
+                            .end_step(l.task, token, end, advance.clone(), *now)
+                            .await;
+                        answer(&r, |d| format!("{} {}", d.enqueued.len(), d.run_failed))
+                    }
+                    6 => {
+                        let end = StepEnd::Failed {
+                            error: "e".into(),
+                            reason: "r".into(),
+                            decided_by: None,
+                        };
+                        let r = store
+                            .end_step(l.task, token, end, advance.clone(), *now)
+                            .await;
+                        answer(&r, |d| format!("{} {}", d.enqueued.len(), d.run_failed))
                     }
                     _ => answer(
                         &store
